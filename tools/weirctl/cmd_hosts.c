@@ -1,0 +1,262 @@
+/* cmd_hosts.c -- `weirctl hosts` (the ranking) and `weirctl host IP`.
+ *
+ * hosts walks P hosts from the top: the zset score is sent + received
+ * bytes, so the walk is already the ranking and --top stops it early.
+ * --vlan is decided from the member id (ADDR@VLAN) before any HGETALL;
+ * --subnet needs the hash. host IP finds every ADDR@* member with ZSCAN
+ * (one address may be seen on several VLANs), or reads ADDR@VLAN
+ * directly when --vlan is given. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weirctl.h"
+
+/* Host fields that stay strings in JSON whatever they look like. */
+static const char *const host_strings[] = { "ip", "mac", "subnet", NULL };
+
+static const char *const host_order[] = {
+	"ip", "vlan", "mac", "subnet", "local", "bytes_sent", "bytes_rcvd",
+	"pkts_sent", "pkts_rcvd", "bps_sent", "bps_rcvd", "flows",
+	"flows_active", "peers", "first_seen", "last_seen", NULL
+};
+
+struct hosts_walk {
+	struct weirctl_json j;
+	struct weirctl_table *t;
+	uint64_t n;
+	long top;
+};
+
+static bool
+host_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
+{
+	const char *at = strrchr(id, '@');
+
+	if (ctx->f.vlan < 0)
+		return true;
+	return at && strtol(at + 1, NULL, 10) == ctx->f.vlan;
+}
+
+static void
+host_json(struct weirctl_json *j, const char *id, const redisReply *h)
+{
+	weirctl_json_begin_obj(j);
+	weirctl_json_key(j, "id");
+	weirctl_json_str(j, id);
+	weirctl_json_hash_fields(j, h, host_strings);
+	weirctl_json_end_obj(j);
+}
+
+static int
+host_row(struct weirctl_ctx *ctx, void *arg, const char *id,
+	 const redisReply *h)
+{
+	struct hosts_walk *w = arg;
+	const char *subnet = weirctl_hash_get(h, "subnet");
+	uint64_t sent = weirctl_hash_u64(h, "bytes_sent");
+	uint64_t rcvd = weirctl_hash_u64(h, "bytes_rcvd");
+	char b[5][48];
+
+	if (ctx->f.subnet && (!subnet || strcmp(subnet, ctx->f.subnet)))
+		return 0;
+	if (ctx->f.vlan >= 0 && (long)weirctl_hash_u64(h, "vlan") != ctx->f.vlan)
+		return 0;
+	w->n++;
+	if (ctx->json) {
+		host_json(&w->j, id, h);
+	} else {
+		const char *ip = weirctl_hash_get(h, "ip");
+
+		weirctl_table_cell(w->t, "%llu", (unsigned long long)w->n);
+		weirctl_table_cell(w->t, "%s", ip ? ip : id);
+		weirctl_table_cell(w->t, "%llu",
+				   (unsigned long long)weirctl_hash_u64(h, "vlan"));
+		weirctl_table_cell(w->t, "%s%s", subnet ? subnet : "-",
+				   weirctl_hash_u64(h, "local") ? "*" : "");
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_bytes(sent, b[0], 48));
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_bytes(rcvd, b[1], 48));
+		weirctl_table_cell(w->t, "%s",
+				   weirctl_fmt_bytes(sent + rcvd, b[2], 48));
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_count(
+			weirctl_hash_u64(h, "pkts_sent") +
+			weirctl_hash_u64(h, "pkts_rcvd"), b[3], 48));
+		weirctl_table_cell(w->t, "%llu/%llu",
+				   (unsigned long long)weirctl_hash_u64(h, "flows_active"),
+				   (unsigned long long)weirctl_hash_u64(h, "flows"));
+		weirctl_table_cell(w->t, "%llu",
+				   (unsigned long long)weirctl_hash_u64(h, "peers"));
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_bps(
+			weirctl_hash_u64(h, "bps_sent"), b[4], 48));
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_bps(
+			weirctl_hash_u64(h, "bps_rcvd"), b[0], 48));
+		weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
+			weirctl_hash_u64(h, "last_seen"), b[1], 48));
+		weirctl_table_end_row(w->t);
+	}
+	return w->top && w->n >= (uint64_t)w->top ? 1 : 0;
+}
+
+static int
+run_hosts(struct weirctl_ctx *ctx)
+{
+	static const char *const hdr[] = {
+		"#", "HOST", "VLAN", "SUBNET", "SENT", "RCVD", "TOTAL", "PKTS",
+		"FLOWS", "PEERS", "RATE OUT", "RATE IN", "LAST SEEN"
+	};
+	struct hosts_walk w = { .top = ctx->f.top };
+	int ret;
+
+	if (w.top < 0)
+		w.top = ctx->json ? 0 : 50;
+	if (ctx->json) {
+		weirctl_json_init(&w.j, ctx->out);
+		weirctl_json_begin_arr(&w.j);
+	} else {
+		w.t = weirctl_table_new(hdr, "rlrlrrrrrrrrl");
+	}
+	ret = weirctl_walk(ctx, "hosts", "host:", host_id_wanted, host_row, &w);
+	if (ctx->json) {
+		weirctl_json_end_arr(&w.j);
+		return ret;
+	}
+	if (ret == WC_EXIT_OK) {
+		weirctl_print_publish_line(ctx);
+		weirctl_table_print(w.t, ctx->out, ctx->color);
+		weirctl_print_shown(ctx, w.n, "hosts", "hosts");
+	}
+	weirctl_table_free(w.t);
+	return ret;
+}
+
+const struct weirctl_cmd weirctl_cmd_hosts = {
+	.name = "hosts",
+	.args = "[--vlan N] [--subnet NAME] [--top N]",
+	.summary = "hosts ranked by bytes sent + received",
+	.help =
+	"Lists the hosts (an address on a VLAN) from the most bytes sent and\n"
+	"received down. A table shows the top 50 unless --top says otherwise\n"
+	"(--top 0: all); --json prints every host as an array of objects with\n"
+	"all the fields of its hash, numbers as numbers.\n"
+	"\n"
+	"  --vlan N        only hosts on VLAN N (0: untagged)\n"
+	"  --subnet NAME   only hosts whose subnet is NAME ('remote' for\n"
+	"                  hosts outside every named subnet)\n"
+	"  --top N         stop after N hosts\n"
+	"\n"
+	"SUBNET is marked '*' for local hosts. RATE OUT/IN are bits per second\n"
+	"over the last publish interval.\n",
+	.filters = WC_F_VLAN | WC_F_SUBNET | WC_F_TOP,
+	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
+	.run = run_hosts,
+};
+
+/* ---- host IP ---------------------------------------------------------- */
+
+static int
+print_host(struct weirctl_ctx *ctx, struct weirctl_json *j, const char *id,
+	   const redisReply *h, bool first)
+{
+	if (ctx->json) {
+		host_json(j, id, h);
+		return 0;
+	}
+	if (!first)
+		fputc('\n', ctx->out);
+	fprintf(ctx->out, "host %s\n", id);
+	weirctl_detail_table(ctx, h, host_order);
+	return 0;
+}
+
+static int
+run_host(struct weirctl_ctx *ctx)
+{
+	char canon[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 32];
+	struct weirctl_json j = { 0 };
+	char cursor[32] = "0";
+	uint64_t found = 0;
+	int ret = WC_EXIT_OK;
+	redisReply *h;
+
+	inet_ntop(ctx->f.ip.af, ctx->f.ip.bin, canon, sizeof(canon));
+	if (ctx->json) {
+		weirctl_json_init(&j, ctx->out);
+		weirctl_json_begin_arr(&j);
+	} else {
+		weirctl_print_publish_line(ctx);
+	}
+	if (ctx->f.vlan >= 0) {
+		snprintf(id, sizeof(id), "%s@%ld", canon, ctx->f.vlan);
+		char name[sizeof(id) + 8];
+
+		snprintf(name, sizeof(name), "host:%s", id);
+		ret = weirctl_hgetall(ctx, name, &h);
+		if (ret == WC_EXIT_OK && h->elements) {
+			print_host(ctx, &j, id, h, true);
+			found++;
+		}
+		if (h)
+			freeReplyObject(h);
+		goto out;
+	}
+	do {
+		redisReply *r = redisCommand(ctx->conn.c,
+					     "ZSCAN %shosts %s MATCH %s@* COUNT 1000",
+					     ctx->keypfx, cursor, canon);
+
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING) {
+			weirctl_err("Redis at %s failed during ZSCAN %shosts: %s",
+				    ctx->conn.shown, ctx->keypfx,
+				    r && r->type == REDIS_REPLY_ERROR ? r->str :
+				    ctx->conn.c->errstr);
+			if (r)
+				freeReplyObject(r);
+			ret = WC_EXIT_REDIS;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		/* ZSCAN answers member, score, member, score, ... */
+		const redisReply *el = r->element[1];
+
+		for (size_t i = 0; i < el->elements && ret == WC_EXIT_OK; i += 2) {
+			char name[600];
+
+			snprintf(name, sizeof(name), "host:%s", el->element[i]->str);
+			ret = weirctl_hgetall(ctx, name, &h);
+			if (ret == WC_EXIT_OK && h->elements)
+				print_host(ctx, &j, el->element[i]->str, h, !found++);
+			if (h)
+				freeReplyObject(h);
+		}
+		freeReplyObject(r);
+	} while (ret == WC_EXIT_OK && strcmp(cursor, "0"));
+out:
+	if (ctx->json)
+		weirctl_json_end_arr(&j);
+	if (ret == WC_EXIT_OK && !found) {
+		if (ctx->f.vlan >= 0)
+			weirctl_err("no host %s on VLAN %ld under node %s (try "
+				    "without --vlan, or weirctl hosts)", canon,
+				    ctx->f.vlan, ctx->node);
+		else
+			weirctl_err("no host %s under node %s (weirctl hosts lists "
+				    "them)", canon, ctx->node);
+		return WC_EXIT_NODATA;
+	}
+	return ret;
+}
+
+const struct weirctl_cmd weirctl_cmd_host = {
+	.name = "host",
+	.args = "IP [--vlan N]",
+	.summary = "every field of the host(s) with address IP",
+	.help =
+	"Shows all the fields of every host with address IP, on any VLAN, or\n"
+	"only on VLAN N with --vlan. --json prints an array of objects (one\n"
+	"per VLAN the address was seen on). Exits 3 when no such host is\n"
+	"published. `weirctl flows --host IP` lists its flows.\n",
+	.filters = WC_F_ARG_IP | WC_F_VLAN,
+	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
+	.run = run_host,
+};

@@ -1,0 +1,89 @@
+/* cmd_vlans.c -- `weirctl vlans`: traffic per VLAN, busiest first.
+ *
+ * A short walk of P vlans (at most 4096 members). VLAN 0 is untagged
+ * traffic and is shown so. */
+#include "weirctl.h"
+
+struct vlans_walk {
+	struct weirctl_json j;
+	struct weirctl_table *t;
+	uint64_t n;
+};
+
+static int
+vlan_row(struct weirctl_ctx *ctx, void *arg, const char *id,
+	 const redisReply *h)
+{
+	struct vlans_walk *w = arg;
+	uint64_t vlan = weirctl_hash_u64(h, "vlan");
+	char b[4][48];
+
+	w->n++;
+	if (ctx->json) {
+		weirctl_json_begin_obj(&w->j);
+		weirctl_json_hash_fields(&w->j, h, NULL);
+		weirctl_json_end_obj(&w->j);
+		return 0;
+	}
+	weirctl_table_cell(w->t, "%llu%s", (unsigned long long)vlan,
+			   vlan ? "" : " (untagged)");
+	weirctl_table_cell(w->t, "%s", weirctl_fmt_bytes(
+		weirctl_hash_u64(h, "bytes"), b[0], 48));
+	weirctl_table_cell(w->t, "%s", weirctl_fmt_count(
+		weirctl_hash_u64(h, "pkts"), b[1], 48));
+	weirctl_table_cell(w->t, "%llu",
+			   (unsigned long long)weirctl_hash_u64(h, "flows"));
+	weirctl_table_cell(w->t, "%llu",
+			   (unsigned long long)weirctl_hash_u64(h, "hosts"));
+	weirctl_table_cell(w->t, "%s", weirctl_fmt_bps(
+		weirctl_hash_u64(h, "bps"), b[2], 48));
+	weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
+		weirctl_hash_u64(h, "first_seen"), b[3], 48));
+	weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
+		weirctl_hash_u64(h, "last_seen"), b[0], 48));
+	weirctl_table_end_row(w->t);
+	return 0;
+}
+
+static int
+run_vlans(struct weirctl_ctx *ctx)
+{
+	static const char *const hdr[] = {
+		"VLAN", "BYTES", "PKTS", "FLOWS", "HOSTS", "RATE", "FIRST SEEN",
+		"LAST SEEN"
+	};
+	struct vlans_walk w = { 0 };
+	int ret;
+
+	if (ctx->json) {
+		weirctl_json_init(&w.j, ctx->out);
+		weirctl_json_begin_arr(&w.j);
+	} else {
+		w.t = weirctl_table_new(hdr, "rrrrrrll");
+	}
+	ret = weirctl_walk(ctx, "vlans", "vlan:", NULL, vlan_row, &w);
+	if (ctx->json) {
+		weirctl_json_end_arr(&w.j);
+		return ret;
+	}
+	if (ret == WC_EXIT_OK) {
+		weirctl_print_publish_line(ctx);
+		weirctl_table_print(w.t, ctx->out, ctx->color);
+		weirctl_print_shown(ctx, w.n, "vlans", "VLANs");
+	}
+	weirctl_table_free(w.t);
+	return ret;
+}
+
+const struct weirctl_cmd weirctl_cmd_vlans = {
+	.name = "vlans",
+	.args = "",
+	.summary = "traffic per VLAN",
+	.help =
+	"Lists every VLAN seen, most bytes first, with its packets, flows,\n"
+	"hosts and rate. VLAN 0 is untagged traffic. --json prints an array\n"
+	"of objects with all the fields of each VLAN hash.\n",
+	.filters = 0,
+	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
+	.run = run_vlans,
+};

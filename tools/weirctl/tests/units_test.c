@@ -1,0 +1,293 @@
+/* units_test.c -- weirctl's pure pieces, checked against values worked
+ * out by hand: URL parsing (what redis-cli -u and the Redis client
+ * libraries accept), human units (1000 base: 1234567 B is 1.23 MB),
+ * JSON string escaping (RFC 8259 section 7) and number detection, UTF-8
+ * validation (RFC 3629 section 4 table), and table alignment. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weirctl.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...) do {						\
+	checks++;							\
+	if (!(cond)) {							\
+		failures++;						\
+		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	}								\
+} while (0)
+
+static void
+check_url(const char *text, int unix_sock, const char *host_or_path, int port,
+	  const char *user, const char *pw, int db, const char *shown)
+{
+	struct weirctl_url u;
+	char err[256], buf[1024];
+
+	if (weirctl_url_parse(text, &u, err, sizeof(err))) {
+		CHECK(0, "%s: refused: %s", text, err);
+		return;
+	}
+	CHECK(u.unix_sock == unix_sock, "%s: unix %d", text, u.unix_sock);
+	CHECK(!strcmp(unix_sock ? u.path : u.host, host_or_path), "%s: host/path '%s'",
+	      text, unix_sock ? u.path : u.host);
+	if (!unix_sock)
+		CHECK(u.port == port, "%s: port %d", text, u.port);
+	CHECK(!strcmp(u.user, user), "%s: user '%s'", text, u.user);
+	CHECK(pw ? u.has_password && !strcmp(u.password, pw) : !u.has_password,
+	      "%s: password '%s'", text, u.password);
+	CHECK(u.db == db, "%s: db %d", text, u.db);
+	weirctl_url_show(&u, buf, sizeof(buf));
+	CHECK(!strcmp(buf, shown), "%s: shown as '%s', want '%s'", text, buf, shown);
+}
+
+static void
+test_urls(void)
+{
+	struct weirctl_url u;
+	char err[256];
+
+	check_url("redis://127.0.0.1:6379", 0, "127.0.0.1", 6379, "", NULL, 0,
+		  "redis://127.0.0.1:6379");
+	check_url("redis://localhost", 0, "localhost", 6379, "", NULL, 0,
+		  "redis://localhost:6379");
+	check_url("redis://:pa%40ss@10.1.2.3:7000/5", 0, "10.1.2.3", 7000, "",
+		  "pa@ss", 5, "redis://:***@10.1.2.3:7000/5");
+	check_url("redis://reader:p:w@h/0", 0, "h", 6379, "reader", "p:w", 0,
+		  "redis://reader:***@h:6379");
+	check_url("redis://[::1]:6380/2", 0, "::1", 6380, "", NULL, 2,
+		  "redis://[::1]:6380/2");
+	check_url("redis://[2001:db8::5]", 0, "2001:db8::5", 6379, "", NULL, 0,
+		  "redis://[2001:db8::5]:6379");
+	check_url("redis://h/", 0, "h", 6379, "", NULL, 0, "redis://h:6379");
+	check_url("unix:///run/redis/redis.sock", 1, "/run/redis/redis.sock", 0, "",
+		  NULL, 0, "unix:///run/redis/redis.sock");
+	check_url("unix:///tmp/r.sock?db=3&password=x%26y", 1, "/tmp/r.sock", 0, "",
+		  "x&y", 3, "unix:///tmp/r.sock?password=***&db=3");
+	check_url("/var/run/redis.sock", 1, "/var/run/redis.sock", 0, "", NULL, 0,
+		  "unix:///var/run/redis.sock");
+	check_url("./r.sock", 1, "./r.sock", 0, "", NULL, 0, "unix://./r.sock");
+
+	static const char *const bad[] = {
+		"", "localhost:6379", "http://h", "redis://", "redis://:6379",
+		"redis://h:0", "redis://h:65536", "redis://h:12ab", "redis://h:",
+		"redis://h/x", "redis://h/-1", "redis://[::1", "redis://[::1]x",
+		"redis://pw@h", "redis://:%4@h", "redis://:%zz@h", "unix://",
+		"unix://rel.sock", "unix:///s?db=x", "unix:///s?foo=1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(weirctl_url_parse(bad[i], &u, err, sizeof(err)) == -1 && err[0],
+		      "'%s' should be refused", bad[i]);
+}
+
+static void
+test_units(void)
+{
+	static const struct { uint64_t v; const char *bytes, *bps, *count; } t[] = {
+		{ 0, "0 B", "0 bit/s", "0" },
+		{ 999, "999 B", "999 bit/s", "999" },
+		{ 1000, "1.00 KB", "1.00 kbit/s", "1.00k" },
+		{ 1234567, "1.23 MB", "1.23 Mbit/s", "1.23M" },
+		{ 9994999, "9.99 MB", "9.99 Mbit/s", "9.99M" },
+		{ 9995000, "10.0 MB", "10.0 Mbit/s", "10.0M" },	/* rounds up a digit */
+		{ 99949999, "99.9 MB", "99.9 Mbit/s", "99.9M" },
+		{ 99950000, "100 MB", "100 Mbit/s", "100M" },
+		{ 999499999, "999 MB", "999 Mbit/s", "999M" },
+		{ 999500000, "1.00 GB", "1.00 Gbit/s", "1.00G" },	/* not "1000 MB" */
+		{ 10000000000000ULL, "10.0 TB", "10.0 Tbit/s", "10.0T" },
+		{ UINT64_MAX, "18.4 EB", "18.4 Ebit/s", "18.4E" },
+	};
+	char b[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK(!strcmp(weirctl_fmt_bytes(t[i].v, b, sizeof(b)), t[i].bytes),
+		      "bytes %llu: '%s' want '%s'", (unsigned long long)t[i].v, b, t[i].bytes);
+		CHECK(!strcmp(weirctl_fmt_bps(t[i].v, b, sizeof(b)), t[i].bps),
+		      "bps %llu: '%s' want '%s'", (unsigned long long)t[i].v, b, t[i].bps);
+		CHECK(!strcmp(weirctl_fmt_count(t[i].v, b, sizeof(b)), t[i].count),
+		      "count %llu: '%s' want '%s'", (unsigned long long)t[i].v, b, t[i].count);
+	}
+	static const struct { int64_t ms; const char *s; } ages[] = {
+		{ -5000, "0s" }, { 999, "0s" }, { 59999, "59s" }, { 60000, "1m00s" },
+		{ 3599000, "59m59s" }, { 3600000, "1h00m" }, { 86399000, "23h59m" },
+		{ 90000000, "1d01h" },
+	};
+	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++)
+		CHECK(!strcmp(weirctl_fmt_age(ages[i].ms, b, sizeof(b)), ages[i].s),
+		      "age %lld: '%s' want '%s'", (long long)ages[i].ms, b, ages[i].s);
+	/* 1700000041000 ms is 2023-11-14T22:14:01Z (date -u -d @1700000041). */
+	setenv("TZ", "UTC", 1);
+	CHECK(!strcmp(weirctl_fmt_time(1700000041000ULL, b, sizeof(b)),
+		      "2023-11-14 22:14:01"), "time '%s'", b);
+	CHECK(!strcmp(weirctl_fmt_time(0, b, sizeof(b)), "-"), "time 0 '%s'", b);
+
+	/* Units chosen from field names (docs/redis-keys.md). */
+	CHECK(!strcmp(weirctl_human("bytes_sent", "1234567", b, sizeof(b)), "1.23 MB"), "%s", b);
+	CHECK(!strcmp(weirctl_human("bps_rcvd", "1500000", b, sizeof(b)), "1.50 Mbit/s"), "%s", b);
+	CHECK(!strcmp(weirctl_human("publish_ms", "7", b, sizeof(b)), "7 ms"), "%s", b);
+	CHECK(!strcmp(weirctl_human("uptime_ms", "90061000", b, sizeof(b)), "1d01h"), "%s", b);
+	CHECK(!strcmp(weirctl_human("peers", "4000", b, sizeof(b)), ""), "%s", b);
+	CHECK(!strcmp(weirctl_human("bytes", "x1", b, sizeof(b)), ""), "%s", b);
+}
+
+static void
+test_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct weirctl_json j;
+
+	weirctl_json_init(&j, f);
+	weirctl_json_begin_arr(&j);
+	weirctl_json_begin_obj(&j);
+	weirctl_json_key(&j, "a\"b");
+	/* quote, backslash, newline, ESC, DEL, é (c3 a9), lone ff, a
+	 * truncated 3-byte sequence (e2 82), an overlong '/' (c0 af), a
+	 * UTF-16 surrogate (ed a0 80), U+1F600 (f0 9f 98 80) */
+	weirctl_json_str(&j, "q\"\\\n\x1b\x7f\xc3\xa9\xff\xe2\x82");
+	weirctl_json_key(&j, "n");
+	weirctl_json_u64(&j, 18446744073709551615ULL);
+	weirctl_json_key(&j, "o");
+	weirctl_json_str(&j, "\xc0\xaf\xed\xa0\x80\xf0\x9f\x98\x80");
+	weirctl_json_end_obj(&j);
+	weirctl_json_begin_obj(&j);
+	weirctl_json_key(&j, "e");
+	weirctl_json_begin_arr(&j);
+	weirctl_json_null(&j);
+	weirctl_json_raw_num(&j, "-1.5e3");
+	weirctl_json_end_arr(&j);
+	weirctl_json_end_obj(&j);
+	weirctl_json_end_arr(&j);
+	fclose(f);
+	const char *want =
+		"[\n"
+		"{\"a\\\"b\":\"q\\\"\\\\\\n\\u001b\\u007f\xc3\xa9\\ufffd\\ufffd\\ufffd\","
+		"\"n\":18446744073709551615,"
+		"\"o\":\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\"},\n"
+		"{\"e\":[null,-1.5e3]}\n"
+		"]\n";
+	CHECK(!strcmp(buf, want), "json:\n%s\nwant:\n%s", buf, want);
+	free(buf);
+
+	static const char *const nums[] = { "0", "-0", "12", "1.5", "1e9", "-2.5E-3" };
+	static const char *const not_nums[] = {
+		"", "-", "01", "1.", ".5", "1e", "+1", "0x10", "inf", "nan", "1 ",
+		"12a", "--1",
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		CHECK(weirctl_is_json_number(nums[i]), "'%s' is a number", nums[i]);
+	for (size_t i = 0; i < sizeof(not_nums) / sizeof(not_nums[0]); i++)
+		CHECK(!weirctl_is_json_number(not_nums[i]), "'%s' is not", not_nums[i]);
+}
+
+static void
+test_utf8(void)
+{
+	static const struct { const char *s; size_t n, want; } t[] = {
+		{ "A", 1, 1 }, { "\xc2\x80", 2, 2 }, { "\xdf\xbf", 2, 2 },
+		{ "\xe0\xa0\x80", 3, 3 }, { "\xef\xbf\xbf", 3, 3 },
+		{ "\xf0\x90\x80\x80", 4, 4 }, { "\xf4\x8f\xbf\xbf", 4, 4 },
+		{ "\xc0\x80", 2, 0 },		/* overlong NUL */
+		{ "\xc1\xbf", 2, 0 },		/* overlong */
+		{ "\xe0\x9f\xbf", 3, 0 },	/* overlong */
+		{ "\xed\xa0\x80", 3, 0 },	/* surrogate D800 */
+		{ "\xf4\x90\x80\x80", 4, 0 },	/* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 4, 0 }, { "\x80", 1, 0 },
+		{ "\xe2\x82", 2, 0 },		/* cut short */
+		{ "\xc3\x28", 2, 0 },		/* bad continuation */
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		CHECK(weirctl_utf8_len((const unsigned char *)t[i].s, t[i].n) == t[i].want,
+		      "utf8 case %zu", i);
+}
+
+static void
+test_table(void)
+{
+	static const char *const hdr[] = { "NAME", "BYTES", "NOTE" };
+	struct weirctl_table *t = weirctl_table_new(hdr, "lrl");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	weirctl_table_cell(t, "%s", "eth0");
+	weirctl_table_cell(t, "%s", "1.23 MB");
+	weirctl_table_cell(t, "%s", "ok");
+	weirctl_table_end_row(t);
+	weirctl_table_cell(t, "%s", "Wan-\xc3\xa9\x1b[2J");	/* é is one column */
+	weirctl_table_cell(t, "%s", "5 B");
+	weirctl_table_end_row(t);		/* NOTE left empty */
+	weirctl_table_highlight(t);
+	weirctl_table_cell(t, "%s", "x\xff");
+	weirctl_table_cell(t, "%s", "0 B");
+	weirctl_table_cell(t, "%s", "bad");
+	weirctl_table_end_row(t);
+	CHECK(weirctl_table_rows(t) == 3, "3 rows");
+	weirctl_table_print(t, f, false);
+	fclose(f);
+	const char *want =
+		"NAME         BYTES  NOTE\n"	/* NAME is 9 wide, BYTES 7 */
+		"eth0       1.23 MB  ok\n"
+		"Wan-\xc3\xa9?[2J      5 B\n"
+		"x?             0 B  bad\n";
+	CHECK(!strcmp(buf, want), "table:\n%s\nwant:\n%s", buf, want);
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	weirctl_table_print(t, f, true);
+	fclose(f);
+	CHECK(strstr(buf, "\033[1;31mx?") != NULL && strstr(buf, "\033[1mNAME") != NULL,
+	      "colour: bold header, red highlighted row:\n%s", buf);
+	free(buf);
+	weirctl_table_free(t);
+}
+
+static void
+test_filters(void)
+{
+	struct weirctl_filters f;
+	char *ok[] = { "--vlan", "10", "--proto=udp", "--host", "2001:DB8::1",
+		       "--port=53", "--top", "0" };
+	char *bad_vlan[] = { "--vlan", "4096" };
+	char *not_taken[] = { "--matrix" };
+	char b[32];
+
+	CHECK(weirctl_filters_parse("flows", WC_F_VLAN | WC_F_PROTO | WC_F_HOST |
+				    WC_F_PORT | WC_F_TOP, 8, ok, &f) == WC_EXIT_OK,
+	      "flows filters parse");
+	CHECK(f.vlan == 10 && f.proto == 17 && f.port == 53 && f.top == 0 &&
+	      f.host.af != 0, "filter values");
+	CHECK(weirctl_addr_eq_text(&f.host, "2001:db8:0:0:0:0:0:1"), "v6 forms equal");
+	CHECK(!weirctl_addr_eq_text(&f.host, "2001:db8::2"), "v6 differs");
+	CHECK(!weirctl_addr_eq_text(&f.host, NULL), "NULL address");
+	CHECK(weirctl_filters_parse("hosts", WC_F_VLAN, 2, bad_vlan, &f) ==
+	      WC_EXIT_USAGE, "--vlan 4096 refused");
+	CHECK(weirctl_filters_parse("hosts", WC_F_VLAN, 1, not_taken, &f) ==
+	      WC_EXIT_USAGE, "--matrix refused by hosts");
+	CHECK(weirctl_proto_parse("ICMP6") == 58 && weirctl_proto_parse("255") == 255 &&
+	      weirctl_proto_parse("256") == -1 && weirctl_proto_parse("tcpx") == -1,
+	      "proto names");
+	CHECK(!strcmp(weirctl_proto_name(132, b, sizeof(b)), "sctp") &&
+	      !strcmp(weirctl_proto_name(99, b, sizeof(b)), "99"), "proto to name");
+}
+
+int
+main(void)
+{
+	weirctl_errout = fopen("/dev/null", "w");	/* expected usage errors */
+	test_urls();
+	test_units();
+	test_json();
+	test_utf8();
+	test_table();
+	test_filters();
+	printf("%d passed, %d failed\n", checks - failures, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,277 @@
+/* weirctl.h -- what the pieces of weirctl share.
+ *
+ * weirctl reads the Redis keyspace that docs/redis-keys.md defines and
+ * prints it as aligned tables or JSON. It never talks to the engine. The
+ * pieces: url.c (which Redis), redis_read.c (connection, meta check and
+ * the pipelined hash walker), filters.c (command filters), fmt.c (human
+ * units, times, text made safe for a terminal), table.c, json.c, and one
+ * cmd_*.c per group of commands. A new command is a struct weirctl_cmd
+ * added to the table in commands.c; it says which filters it takes, and
+ * the option parser, --help, --watch and the bash completion follow. */
+#ifndef WEIRCTL_H
+#define WEIRCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <hiredis/hiredis.h>
+
+/* The keyspace major version this weirctl reads. */
+#define WEIRCTL_KEYSPACE_MAJOR 1
+
+enum weirctl_exit {
+	WC_EXIT_OK = 0,
+	WC_EXIT_USAGE = 1,	/* bad command line */
+	WC_EXIT_REDIS = 2,	/* cannot connect, Redis error, unknown version */
+	WC_EXIT_NODATA = 3,	/* nothing published, or no such host */
+};
+
+/* Prints "weirctl: ..." and a newline to weirctl_errout (stderr, or the
+ * screen buffer under --watch). */
+extern FILE *weirctl_errout;
+void weirctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- url.c ---------------------------------------------------------- */
+
+struct weirctl_url {
+	bool unix_sock;
+	char host[256];
+	int port;
+	char path[512];
+	char user[128];		/* empty: AUTH with the password alone */
+	char password[256];
+	bool has_password;
+	int db;
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db], unix:///path[?db=N
+ * &password=P] or a bare socket path (starting with '/' or '.').
+ * Returns 0, or -1 with a reason in err. */
+int weirctl_url_parse(const char *text, struct weirctl_url *u,
+		      char *err, size_t errlen);
+/* The URL as it may be shown: the password replaced by "***". */
+void weirctl_url_show(const struct weirctl_url *u, char *buf, size_t len);
+
+/* ---- redis_read.c ---------------------------------------------------- */
+
+struct weirctl_conn {
+	redisContext *c;
+	struct weirctl_url url;
+	char shown[1024];	/* URL for messages, password masked */
+};
+
+/* Connects, authenticates and selects the db. Prints what failed and
+ * returns WC_EXIT_REDIS, or WC_EXIT_OK. */
+int weirctl_redis_connect(struct weirctl_conn *conn);
+void weirctl_redis_close(struct weirctl_conn *conn);
+
+/* Field lookups in an HGETALL reply (an array of field, value, ...). */
+const char *weirctl_hash_get(const redisReply *h, const char *field);
+/* The field as an unsigned number; 0 when absent or not a number. */
+uint64_t weirctl_hash_u64(const redisReply *h, const char *field);
+/* Same, but says whether the field was there and numeric. */
+bool weirctl_hash_u64_ok(const redisReply *h, const char *field, uint64_t *v);
+
+struct weirctl_ctx;
+
+/* What the walker hands to a command for each hash it read.
+ * Return 0 to go on, 1 to stop early (enough rows), <0 on error. */
+typedef int (*weirctl_walk_cb)(struct weirctl_ctx *ctx, void *arg,
+			       const char *id, const redisReply *hash);
+/* Decides from the member id alone whether the hash is worth reading. */
+typedef bool (*weirctl_walk_id_cb)(struct weirctl_ctx *ctx, void *arg,
+				   const char *id);
+
+/* Walks the sorted set PREFIX{NODE}:ZSET from the highest score down,
+ * reading PREFIX{NODE}:HASHPFX<member> for each member with HGETALL,
+ * pipelined in batches of WEIRCTL_BATCH. Members removed between the two
+ * reads are skipped; a member seen twice (the set reordered while being
+ * walked) is handed over once. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
+#define WEIRCTL_BATCH 1000
+int weirctl_walk(struct weirctl_ctx *ctx, const char *zset,
+		 const char *hashpfx, weirctl_walk_id_cb want, weirctl_walk_cb cb,
+		 void *arg);
+
+/* HGETALL of one key (name after the node prefix). *out is the reply, an
+ * empty array when the key is missing. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
+int weirctl_hgetall(struct weirctl_ctx *ctx, const char *name,
+		    redisReply **out);
+
+/* Reads and checks the meta hash into ctx->meta. Returns WC_EXIT_OK,
+ * WC_EXIT_NODATA (never published) or WC_EXIT_REDIS. */
+int weirctl_meta_load(struct weirctl_ctx *ctx);
+
+/* ---- filters.c -------------------------------------------------------- */
+
+enum {
+	WC_F_VLAN = 1 << 0,
+	WC_F_SUBNET = 1 << 1,
+	WC_F_TOP = 1 << 2,
+	WC_F_HOST = 1 << 3,
+	WC_F_PORT = 1 << 4,
+	WC_F_PROTO = 1 << 5,
+	WC_F_MATRIX = 1 << 6,
+	WC_F_ARG_IP = 1 << 7,	/* one positional address */
+	WC_F_ARG_WORD = 1 << 8,	/* one positional word (completion) */
+};
+
+struct weirctl_addr {
+	int af;			/* 0: none */
+	unsigned char bin[16];
+};
+
+struct weirctl_filters {
+	long vlan;		/* -1: any */
+	const char *subnet;
+	long top;		/* -1: the command's default; 0: all */
+	struct weirctl_addr host;
+	const char *host_text;
+	long port;		/* -1: any */
+	int proto;		/* -1: any */
+	bool matrix;
+	struct weirctl_addr ip;	/* WC_F_ARG_IP */
+	const char *ip_text;
+	const char *word;	/* WC_F_ARG_WORD */
+};
+
+/* Parses the command's own arguments. Returns WC_EXIT_OK or
+ * WC_EXIT_USAGE after saying what is wrong. */
+int weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
+			  char **argv, struct weirctl_filters *f);
+int weirctl_addr_parse(const char *text, struct weirctl_addr *a);
+bool weirctl_addr_eq_text(const struct weirctl_addr *a, const char *text);
+int weirctl_proto_parse(const char *text);
+const char *weirctl_proto_name(unsigned proto, char *buf, size_t len);
+/* The option names of the filters in mask, space separated. */
+void weirctl_filter_names(unsigned mask, char *buf, size_t len);
+/* The protocol names --proto knows, space separated. */
+void weirctl_proto_names(char *buf, size_t len);
+
+/* ---- fmt.c ------------------------------------------------------------ */
+
+/* 1000-based: "999 B", "1.23 KB", "45.6 MB", "789 GB". */
+const char *weirctl_fmt_bytes(uint64_t v, char *buf, size_t len);
+/* A rate in bits per second: "0 bit/s", "1.50 Mbit/s". */
+const char *weirctl_fmt_bps(uint64_t v, char *buf, size_t len);
+/* A count: "999", "12.3k", "4.56M". */
+const char *weirctl_fmt_count(uint64_t v, char *buf, size_t len);
+/* Unix ms as local "YYYY-MM-DD HH:MM:SS"; "-" for 0. */
+const char *weirctl_fmt_time(uint64_t ms, char *buf, size_t len);
+/* An age: "3s", "4m05s", "2h10m", "3d04h". */
+const char *weirctl_fmt_age(int64_t ms, char *buf, size_t len);
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid. */
+size_t weirctl_utf8_len(const unsigned char *p, size_t n);
+/* True when text matches the JSON number grammar. */
+bool weirctl_is_json_number(const char *s);
+int64_t weirctl_now_ms(void);
+
+/* ---- table.c ---------------------------------------------------------- */
+
+struct weirctl_table;
+
+/* align: one letter per column, 'l' or 'r'. */
+struct weirctl_table *weirctl_table_new(const char *const *headers,
+					const char *align);
+void weirctl_table_cell(struct weirctl_table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void weirctl_table_highlight(struct weirctl_table *t);	/* current row */
+void weirctl_table_end_row(struct weirctl_table *t);
+size_t weirctl_table_rows(const struct weirctl_table *t);
+void weirctl_table_print(struct weirctl_table *t, FILE *f, bool color);
+void weirctl_table_free(struct weirctl_table *t);
+
+/* ---- json.c ----------------------------------------------------------- */
+
+struct weirctl_json {
+	FILE *f;
+	int depth;
+	bool need_comma[16];
+	bool after_key;
+};
+
+void weirctl_json_init(struct weirctl_json *j, FILE *f);
+void weirctl_json_begin_obj(struct weirctl_json *j);
+void weirctl_json_end_obj(struct weirctl_json *j);
+void weirctl_json_begin_arr(struct weirctl_json *j);
+void weirctl_json_end_arr(struct weirctl_json *j);
+void weirctl_json_key(struct weirctl_json *j, const char *k);
+void weirctl_json_str(struct weirctl_json *j, const char *s);
+void weirctl_json_u64(struct weirctl_json *j, uint64_t v);
+void weirctl_json_null(struct weirctl_json *j);
+/* Writes a number given as text already checked by weirctl_is_json_number. */
+void weirctl_json_raw_num(struct weirctl_json *j, const char *s);
+/* Writes the fields of an HGETALL reply into the current object: fields
+ * named in strings (NULL-terminated) as strings, the others as numbers
+ * when they are numbers, as strings otherwise. */
+void weirctl_json_hash_fields(struct weirctl_json *j, const redisReply *h,
+			      const char *const *strings);
+
+/* ---- the context and the commands ------------------------------------- */
+
+struct weirctl_ctx {
+	struct weirctl_conn conn;
+	const char *node;
+	const char *prefix;
+	char keypfx[512];	/* PREFIX{NODE}: */
+	bool json;
+	bool color;
+	bool watching;
+	FILE *out;
+	redisReply *meta;	/* HGETALL of meta, after weirctl_meta_load */
+	struct weirctl_filters f;
+	int64_t now_ms;
+};
+
+/* The header line above every table: node, state, cycle, the time of
+ * the last publish and its age. */
+void weirctl_print_publish_line(struct weirctl_ctx *ctx);
+
+/* ---- output.c --------------------------------------------------------- */
+
+/* A field's value in a person's unit, chosen from the field's name
+ * (bytes, rates, times, durations, large counts); "" when none fits. */
+const char *weirctl_human(const char *field, const char *value, char *buf,
+			  size_t len);
+/* The fields of h, those named in order first (in that order), then
+ * drop_* then the rest in natural order. Caller frees both arrays. */
+size_t weirctl_hash_sorted(const redisReply *h, const char *const *order,
+			   const char ***names, const char ***values);
+/* One hash as FIELD / VALUE / READABLE rows. */
+void weirctl_detail_table(struct weirctl_ctx *ctx, const redisReply *h,
+			  const char *const *order);
+/* A counter of something lost, refused or broken (drop_*, *_missed...). */
+bool weirctl_is_drop_counter(const char *name);
+int weirctl_zcard(struct weirctl_ctx *ctx, const char *zset, uint64_t *n);
+/* "showing N of M things" under a table cut by --top. */
+void weirctl_print_shown(struct weirctl_ctx *ctx, uint64_t shown,
+			 const char *zset, const char *what);
+
+enum {
+	WC_CMD_REDIS = 1 << 0,	/* needs Redis and a published meta hash */
+	WC_CMD_WATCH = 1 << 1,	/* prints a table that --watch may repeat */
+};
+
+struct weirctl_cmd {
+	const char *name;
+	const char *args;	/* synopsis of its filters */
+	const char *summary;	/* one line for the command list */
+	const char *help;	/* the rest of its --help */
+	unsigned filters;	/* WC_F_* it accepts */
+	unsigned flags;		/* WC_CMD_* */
+	int (*run)(struct weirctl_ctx *ctx);
+};
+
+extern const struct weirctl_cmd *const weirctl_cmds[];
+const struct weirctl_cmd *weirctl_cmd_find(const char *name);
+
+extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
+	weirctl_cmd_flows, weirctl_cmd_vlans, weirctl_cmd_subnets,
+	weirctl_cmd_exporters, weirctl_cmd_interfaces, weirctl_cmd_status,
+	weirctl_cmd_completion;
+
+/* The global options, for --help and the completion script. */
+extern const char weirctl_global_help[];
+
+#endif
