@@ -1,0 +1,914 @@
+/* control.c -- sum the workers, keep the flow view, publish to Redis.
+ *
+ * The control thread's state is its own: nothing here is shared with the
+ * workers except what it reads from them (counters, RCU tables, snapshot
+ * rings). Hosts: a worker forgets an idle host, so the control thread keeps,
+ * per host, the last values it read from each worker plus a "retired" sum of
+ * the workers that forgot it; totals never go backwards. VLANs and subnet
+ * pairs are few and never forgotten, so they are simply re-summed. Flows:
+ * the latest snapshot of each, up to flow-history; the oldest ended ones
+ * leave first.
+ *
+ * Publishing writes only what changed since the last successful cycle,
+ * except after a (re)connection, when everything is rewritten. A failed
+ * cycle leaves the dirty marks in place, so the next one catches up. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jemalloc/jemalloc.h>
+#include <uthash.h>
+#include <utlist.h>
+#include <urcu-qsbr.h>
+
+#include "weir/redis.h"
+#include "control.h"
+
+struct weir_exporter *weir_worker_exporters(struct weir_worker *w, uint32_t *n);
+
+enum { HB_SENT, HB_RCVD, HP_SENT, HP_RCVD, H_FLOWS, H_ACTIVE, H_N };
+
+struct peer {
+	uint8_t addr[16];
+	UT_hash_handle hh;
+};
+
+struct ctl_host {
+	struct { uint8_t ip[16]; uint16_t vlan; } key;
+	UT_hash_handle hh;
+	char id[64];
+	char ip_text[48];
+	uint8_t mac[6];
+	int subnet;                  /* index, -1 remote */
+	int local;
+	uint64_t first_ms, last_ms;
+	uint64_t retired[H_N];
+	uint64_t *cur;               /* [n_workers][H_N] */
+	uint64_t *seen;              /* [n_workers] cycle last read */
+	uint64_t tot[H_N];
+	uint64_t pub_tot[H_N];       /* totals at the last published change */
+	uint64_t prev_sent, prev_rcvd;
+	uint64_t bps_sent, bps_rcvd;
+	struct peer *peers;
+	uint32_t n_peers;
+	int dirty;
+};
+
+struct ctl_vlan {
+	uint16_t vlan;
+	UT_hash_handle hh;
+	uint64_t bytes, pkts, flows, first_ms, last_ms, hosts;
+	uint64_t pub_bytes, pub_flows, pub_hosts, prev_bytes, bps;
+	int seen;
+};
+
+struct ctl_pair {
+	uint32_t key;                /* src << 16 | dst */
+	UT_hash_handle hh;
+	uint64_t bf, br, pf, pr, flows, first_ms, last_ms;
+	uint64_t pub_bytes, pub_flows, prev_bytes, bps;
+};
+
+struct ctl_flow {
+	uint64_t uid;
+	UT_hash_handle hh;
+	struct weir_flow_snap s;
+	int dirty;
+	int ended;
+	struct ctl_flow *prev, *next;   /* ended list, oldest first */
+};
+
+struct weir_control {
+	const struct weir_config *cfg;
+	struct weir_worker **w;
+	unsigned int n_workers;
+	struct weir_redis *redis;
+	char prefix[160];
+	uint64_t cycle;
+	uint64_t last_cycle_ms;
+	uint64_t started_ms;
+	int need_full;
+	int purged;
+	int redis_ok;
+	char state[16];
+	char source[300];
+
+	struct ctl_host *hosts;
+	struct ctl_vlan *vlans;
+	struct ctl_pair *pairs;
+	struct ctl_flow *flows;
+	struct ctl_flow *ended;         /* utlist DL, oldest first */
+	uint64_t n_flows;
+	uint64_t *deleted;              /* flow uids to DEL/ZREM */
+	size_t n_deleted, cap_deleted;
+	uint64_t flows_dropped_view;    /* left the view (history cap) */
+
+	struct weir_port_counters ports;
+	uint64_t publish_ms, publish_lag_ms;
+	uint64_t prev_rx_pkts, prev_rx_bytes, pps, bps;
+};
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+addr_text(const uint8_t a[16], char *out, size_t len)
+{
+	if (weir_addr_is_v4(a))
+		inet_ntop(AF_INET, a + 12, out, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)len);
+}
+
+static void
+mac_text(const uint8_t m[6], char *out, size_t len)
+{
+	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static const char *
+subnet_name(const struct weir_config *cfg, int idx)
+{
+	return idx >= 0 && (unsigned)idx < cfg->n_subnets ? cfg->subnets[idx].name : "remote";
+}
+
+static int
+is_local(const struct weir_config *cfg, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < cfg->n_subnets; i++) {
+		const struct weir_subnet *s = &cfg->subnets[i];
+		if (!s->local)
+			continue;
+		int full = s->bits / 8, rem = s->bits % 8;
+		if (memcmp(a, s->prefix, (size_t)full) != 0)
+			continue;
+		if (rem && ((a[full] ^ s->prefix[full]) & (uint8_t)(0xff << (8 - rem))))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+struct weir_control *
+weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, unsigned int n)
+{
+	struct weir_control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	char err[256];
+	c->redis = weir_redis_new(cfg->redis_url, cfg->redis_timeout_ms, err, sizeof(err));
+	if (!c->redis) {
+		fprintf(stderr, "weir: redis: %s\n", err);
+		free(c);
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->w = workers;
+	c->n_workers = n;
+	snprintf(c->prefix, sizeof(c->prefix), "%s{%s}:", cfg->redis_prefix, cfg->node);
+	c->started_ms = wall_ms();
+	c->need_full = 1;
+	snprintf(c->state, sizeof(c->state), "running");
+	return c;
+}
+
+void
+weir_control_free(struct weir_control *c)
+{
+	if (!c)
+		return;
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th) {
+		struct peer *p, *tp;
+		HASH_ITER(hh, h->peers, p, tp) {
+			HASH_DEL(h->peers, p);
+			free(p);
+		}
+		HASH_DEL(c->hosts, h);
+		free(h->cur);
+		free(h->seen);
+		free(h);
+	}
+	struct ctl_vlan *v, *tv;
+	HASH_ITER(hh, c->vlans, v, tv) {
+		HASH_DEL(c->vlans, v);
+		free(v);
+	}
+	struct ctl_pair *p, *tp;
+	HASH_ITER(hh, c->pairs, p, tp) {
+		HASH_DEL(c->pairs, p);
+		free(p);
+	}
+	struct ctl_flow *f, *tf;
+	HASH_ITER(hh, c->flows, f, tf) {
+		HASH_DEL(c->flows, f);
+		free(f);
+	}
+	free(c->deleted);
+	weir_redis_free(c->redis);
+	free(c);
+}
+
+static struct ctl_host *
+host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
+{
+	struct ctl_host *h, k;
+	memset(&k.key, 0, sizeof(k.key));
+	memcpy(k.key.ip, ip, 16);
+	k.key.vlan = vlan;
+	HASH_FIND(hh, c->hosts, &k.key, sizeof(k.key), h);
+	if (h)
+		return h;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->cur = calloc((size_t)c->n_workers * H_N, sizeof(uint64_t));
+	h->seen = calloc(c->n_workers, sizeof(uint64_t));
+	if (!h->cur || !h->seen) {
+		free(h->cur);
+		free(h->seen);
+		free(h);
+		return NULL;
+	}
+	h->key = k.key;
+	addr_text(ip, h->ip_text, sizeof(h->ip_text));
+	snprintf(h->id, sizeof(h->id), "%s@%u", h->ip_text, vlan);
+	h->subnet = weir_subnet_lookup(c->cfg, ip);
+	h->local = is_local(c->cfg, ip);
+	h->dirty = 1;
+	HASH_ADD(hh, c->hosts, key, sizeof(h->key), h);
+	return h;
+}
+
+static void
+add_peer(struct ctl_host *h, const uint8_t addr[16])
+{
+	struct peer *p;
+	if (!h || h->n_peers >= 65535)
+		return;
+	HASH_FIND(hh, h->peers, addr, 16, p);
+	if (p)
+		return;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return;
+	memcpy(p->addr, addr, 16);
+	HASH_ADD(hh, h->peers, addr, 16, p);
+	h->n_peers++;
+	h->dirty = 1;
+}
+
+static void
+forget_flow(struct weir_control *c, struct ctl_flow *f)
+{
+	if (c->n_deleted == c->cap_deleted) {
+		size_t cap = c->cap_deleted ? c->cap_deleted * 2 : 1024;
+		uint64_t *d = realloc(c->deleted, cap * sizeof(*d));
+		if (!d)
+			return;	/* keep it in the view rather than leak a Redis key */
+		c->deleted = d;
+		c->cap_deleted = cap;
+	}
+	c->deleted[c->n_deleted++] = f->uid;
+	if (f->ended)
+		DL_DELETE(c->ended, f);
+	HASH_DEL(c->flows, f);
+	free(f);
+	c->n_flows--;
+	c->flows_dropped_view++;
+}
+
+static void
+take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
+{
+	struct ctl_flow *f;
+	HASH_FIND(hh, c->flows, &s->uid, sizeof(s->uid), f);
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return;
+		f->uid = s->uid;
+		HASH_ADD(hh, c->flows, uid, sizeof(f->uid), f);
+		c->n_flows++;
+		/* a new conversation: each end has a peer (maybe not new) */
+		if (memcmp(s->key.a, s->key.b, 16) != 0) {
+			add_peer(host_get(c, s->key.a, s->key.vlan), s->key.b);
+			add_peer(host_get(c, s->key.b, s->key.vlan), s->key.a);
+		}
+	}
+	f->s = *s;
+	f->dirty = 1;
+	if (s->end != WEIR_FLOW_END_NONE && !f->ended) {
+		f->ended = 1;
+		DL_APPEND(c->ended, f);
+	}
+	while (c->n_flows > c->cfg->flow_history && c->ended)
+		forget_flow(c, c->ended);
+}
+
+void
+weir_control_drain(struct weir_control *c)
+{
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		const struct weir_flow_snap *s;
+		struct weir_snap_ring *r = &c->w[i]->snaps;
+		while ((s = weir_snap_ring_peek(r))) {
+			take_snapshot(c, s);
+			weir_snap_ring_pop(r);
+		}
+	}
+}
+
+/* Walk every worker's aggregates under RCU and sum them. */
+static void
+sum_aggregates(struct weir_control *c)
+{
+	uint64_t cyc = ++c->cycle;
+	struct ctl_vlan *v, *tv;
+	HASH_ITER(hh, c->vlans, v, tv) {
+		v->bytes = v->pkts = v->flows = v->hosts = 0;
+	}
+	struct ctl_pair *p, *tp;
+	HASH_ITER(hh, c->pairs, p, tp) {
+		p->bf = p->br = p->pf = p->pr = p->flows = 0;
+	}
+
+	rcu_thread_online();
+	for (unsigned int wi = 0; wi < c->n_workers; wi++) {
+		struct weir_agg *a = &c->w[wi]->agg;
+		uint64_t gen = uatomic_read(&a->fold_gen);
+		struct cds_lfht_iter it;
+
+		rcu_read_lock();
+		struct weir_agg_host *ah;
+		cds_lfht_for_each_entry(a->hosts, &it, ah, node) {
+			struct ctl_host *h = host_get(c, ah->ip, ah->vlan);
+			if (!h)
+				continue;
+			uint64_t *cur = &h->cur[wi * H_N];
+			cur[HB_SENT] = CMM_LOAD_SHARED(ah->bytes_sent);
+			cur[HB_RCVD] = CMM_LOAD_SHARED(ah->bytes_rcvd);
+			cur[HP_SENT] = CMM_LOAD_SHARED(ah->pkts_sent);
+			cur[HP_RCVD] = CMM_LOAD_SHARED(ah->pkts_rcvd);
+			cur[H_FLOWS] = CMM_LOAD_SHARED(ah->flows);
+			cur[H_ACTIVE] = (uint64_t)CMM_LOAD_SHARED(ah->flows_active);
+			uint64_t first = CMM_LOAD_SHARED(ah->first_ms), last = CMM_LOAD_SHARED(ah->last_ms);
+			if (first && (!h->first_ms || first < h->first_ms))
+				h->first_ms = first;
+			if (last > h->last_ms)
+				h->last_ms = last;
+			if (ah->mac[0] | ah->mac[1] | ah->mac[2] | ah->mac[3] | ah->mac[4] | ah->mac[5])
+				memcpy(h->mac, ah->mac, 6);
+			h->seen[wi] = cyc;
+		}
+		struct weir_agg_vlan *av;
+		cds_lfht_for_each_entry(a->vlans, &it, av, node) {
+			HASH_FIND(hh, c->vlans, &av->vlan, sizeof(av->vlan), v);
+			if (!v) {
+				v = calloc(1, sizeof(*v));
+				if (!v)
+					continue;
+				v->vlan = av->vlan;
+				HASH_ADD(hh, c->vlans, vlan, sizeof(v->vlan), v);
+			}
+			v->bytes += CMM_LOAD_SHARED(av->bytes);
+			v->pkts += CMM_LOAD_SHARED(av->pkts);
+			v->flows += CMM_LOAD_SHARED(av->flows);
+			uint64_t first = CMM_LOAD_SHARED(av->first_ms), last = CMM_LOAD_SHARED(av->last_ms);
+			if (first && (!v->first_ms || first < v->first_ms))
+				v->first_ms = first;
+			if (last > v->last_ms)
+				v->last_ms = last;
+		}
+		struct weir_agg_pair *ap;
+		cds_lfht_for_each_entry(a->pairs, &it, ap, node) {
+			uint32_t key = (uint32_t)ap->src << 16 | ap->dst;
+			HASH_FIND(hh, c->pairs, &key, sizeof(key), p);
+			if (!p) {
+				p = calloc(1, sizeof(*p));
+				if (!p)
+					continue;
+				p->key = key;
+				HASH_ADD(hh, c->pairs, key, sizeof(p->key), p);
+			}
+			p->bf += CMM_LOAD_SHARED(ap->bytes_fwd);
+			p->br += CMM_LOAD_SHARED(ap->bytes_rev);
+			p->pf += CMM_LOAD_SHARED(ap->pkts_fwd);
+			p->pr += CMM_LOAD_SHARED(ap->pkts_rev);
+			p->flows += CMM_LOAD_SHARED(ap->flows);
+			uint64_t first = CMM_LOAD_SHARED(ap->first_ms), last = CMM_LOAD_SHARED(ap->last_ms);
+			if (first && (!p->first_ms || first < p->first_ms))
+				p->first_ms = first;
+			if (last > p->last_ms)
+				p->last_ms = last;
+		}
+		rcu_read_unlock();
+		/* every fold up to gen is now in our reading: the worker may
+		 * forget hosts it has not touched since */
+		uatomic_set(&a->ctl_seen_gen, gen);
+	}
+	rcu_thread_offline();
+
+	/* hosts: retire what a worker forgot, then total */
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th) {
+		memcpy(h->tot, h->retired, sizeof(h->tot));
+		h->tot[H_ACTIVE] = 0;
+		for (unsigned int wi = 0; wi < c->n_workers; wi++) {
+			uint64_t *cur = &h->cur[wi * H_N];
+			if (h->seen[wi] != cyc && (cur[HB_SENT] | cur[HB_RCVD] | cur[H_FLOWS])) {
+				for (int k = 0; k < H_ACTIVE; k++)
+					h->retired[k] += cur[k];
+				for (int k = 0; k < H_ACTIVE; k++)
+					h->tot[k] += cur[k];
+				memset(cur, 0, H_N * sizeof(*cur));
+				continue;
+			}
+			for (int k = 0; k < H_N; k++)
+				h->tot[k] += cur[k];
+		}
+		if (memcmp(h->tot, h->pub_tot, sizeof(h->tot)) != 0)
+			h->dirty = 1;
+		HASH_FIND(hh, c->vlans, &h->key.vlan, sizeof(h->key.vlan), v);
+		if (v)
+			v->hosts++;
+	}
+}
+
+static void
+rates(struct weir_control *c, uint64_t now_ms)
+{
+	uint64_t dt = c->last_cycle_ms && now_ms > c->last_cycle_ms ? now_ms - c->last_cycle_ms : 0;
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th) {
+		if (dt) {
+			uint64_t bs = h->tot[HB_SENT] - h->prev_sent, br = h->tot[HB_RCVD] - h->prev_rcvd;
+			uint64_t ns = bs * 8000 / dt, nr = br * 8000 / dt;
+			if (ns != h->bps_sent || nr != h->bps_rcvd)
+				h->dirty = 1;
+			h->bps_sent = ns;
+			h->bps_rcvd = nr;
+		}
+		h->prev_sent = h->tot[HB_SENT];
+		h->prev_rcvd = h->tot[HB_RCVD];
+	}
+	struct ctl_vlan *v, *tv;
+	HASH_ITER(hh, c->vlans, v, tv) {
+		if (dt)
+			v->bps = (v->bytes - v->prev_bytes) * 8000 / dt;
+		v->prev_bytes = v->bytes;
+	}
+	struct ctl_pair *p, *tp;
+	HASH_ITER(hh, c->pairs, p, tp) {
+		uint64_t b = p->bf + p->br;
+		if (dt)
+			p->bps = (b - p->prev_bytes) * 8000 / dt;
+		p->prev_bytes = b;
+	}
+	uint64_t rx = 0, rxb = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		rx += c->w[i]->st.rx_pkts;
+		rxb += c->w[i]->st.rx_bytes;
+	}
+	if (dt) {
+		c->pps = (rx - c->prev_rx_pkts) * 1000 / dt;
+		c->bps = (rxb - c->prev_rx_bytes) * 8000 / dt;
+	}
+	c->prev_rx_pkts = rx;
+	c->prev_rx_bytes = rxb;
+	c->last_cycle_ms = now_ms;
+}
+
+static void
+key_of(struct weir_control *c, char *out, size_t len, const char *rest)
+{
+	snprintf(out, len, "%s%s", c->prefix, rest);
+}
+
+static void
+publish_hosts(struct weir_control *c, struct weir_redis *r, int full)
+{
+	char key[256], zkey[256], mac[24];
+	key_of(c, zkey, sizeof(zkey), "hosts");
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th) {
+		if (!h->dirty && !full)
+			continue;
+		if (!(h->tot[HB_SENT] | h->tot[HB_RCVD] | h->tot[H_FLOWS]))
+			continue;	/* known from a flow snapshot only, no totals yet */
+		snprintf(key, sizeof(key), "%shost:%s", c->prefix, h->id);
+		weir_redis_hset_start(r, key);
+		weir_redis_hset_str(r, "ip", h->ip_text);
+		weir_redis_hset_u64(r, "vlan", h->key.vlan);
+		mac_text(h->mac, mac, sizeof(mac));
+		weir_redis_hset_str(r, "mac", mac);
+		weir_redis_hset_u64(r, "bytes_sent", h->tot[HB_SENT]);
+		weir_redis_hset_u64(r, "bytes_rcvd", h->tot[HB_RCVD]);
+		weir_redis_hset_u64(r, "pkts_sent", h->tot[HP_SENT]);
+		weir_redis_hset_u64(r, "pkts_rcvd", h->tot[HP_RCVD]);
+		weir_redis_hset_u64(r, "flows", h->tot[H_FLOWS]);
+		weir_redis_hset_i64(r, "flows_active", (int64_t)h->tot[H_ACTIVE]);
+		weir_redis_hset_u64(r, "peers", h->n_peers);
+		weir_redis_hset_u64(r, "first_seen", h->first_ms);
+		weir_redis_hset_u64(r, "last_seen", h->last_ms);
+		weir_redis_hset_u64(r, "local", (uint64_t)h->local);
+		weir_redis_hset_str(r, "subnet", subnet_name(c->cfg, h->subnet));
+		weir_redis_hset_u64(r, "bps_sent", h->bps_sent);
+		weir_redis_hset_u64(r, "bps_rcvd", h->bps_rcvd);
+		weir_redis_hset_end(r);
+		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
+				(unsigned long long)(h->tot[HB_SENT] + h->tot[HB_RCVD]), h->id);
+	}
+}
+
+static void
+publish_vlans_pairs(struct weir_control *c, struct weir_redis *r, int full)
+{
+	char key[256], zkey[256], member[160];
+	key_of(c, zkey, sizeof(zkey), "vlans");
+	struct ctl_vlan *v, *tv;
+	HASH_ITER(hh, c->vlans, v, tv) {
+		if (!full && v->bytes == v->pub_bytes && v->flows == v->pub_flows &&
+		    v->hosts == v->pub_hosts && !v->bps)
+			continue;
+		snprintf(key, sizeof(key), "%svlan:%u", c->prefix, v->vlan);
+		weir_redis_hset_start(r, key);
+		weir_redis_hset_u64(r, "vlan", v->vlan);
+		weir_redis_hset_u64(r, "bytes", v->bytes);
+		weir_redis_hset_u64(r, "pkts", v->pkts);
+		weir_redis_hset_u64(r, "flows", v->flows);
+		weir_redis_hset_u64(r, "hosts", v->hosts);
+		weir_redis_hset_u64(r, "first_seen", v->first_ms);
+		weir_redis_hset_u64(r, "last_seen", v->last_ms);
+		weir_redis_hset_u64(r, "bps", v->bps);
+		weir_redis_hset_end(r);
+		snprintf(member, sizeof(member), "%u", v->vlan);
+		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)v->bytes, member);
+	}
+	key_of(c, zkey, sizeof(zkey), "subnets");
+	struct ctl_pair *p, *tp;
+	HASH_ITER(hh, c->pairs, p, tp) {
+		uint64_t bytes = p->bf + p->br;
+		if (!full && bytes == p->pub_bytes && p->flows == p->pub_flows && !p->bps)
+			continue;
+		const char *src = subnet_name(c->cfg, (int)(p->key >> 16) - 1);
+		const char *dst = subnet_name(c->cfg, (int)(p->key & 0xffff) - 1);
+		snprintf(member, sizeof(member), "%s>%s", src, dst);
+		snprintf(key, sizeof(key), "%ssubnet:%s", c->prefix, member);
+		weir_redis_hset_start(r, key);
+		weir_redis_hset_str(r, "src", src);
+		weir_redis_hset_str(r, "dst", dst);
+		weir_redis_hset_u64(r, "bytes", bytes);
+		weir_redis_hset_u64(r, "pkts", p->pf + p->pr);
+		weir_redis_hset_u64(r, "bytes_fwd", p->bf);
+		weir_redis_hset_u64(r, "bytes_rev", p->br);
+		weir_redis_hset_u64(r, "pkts_fwd", p->pf);
+		weir_redis_hset_u64(r, "pkts_rev", p->pr);
+		weir_redis_hset_u64(r, "flows", p->flows);
+		weir_redis_hset_u64(r, "first_seen", p->first_ms);
+		weir_redis_hset_u64(r, "last_seen", p->last_ms);
+		weir_redis_hset_u64(r, "bps", p->bps);
+		weir_redis_hset_end(r);
+		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)bytes, member);
+	}
+}
+
+static void
+publish_flows(struct weir_control *c, struct weir_redis *r, int full)
+{
+	char key[256], zkey[256], id[24], t[64];
+	key_of(c, zkey, sizeof(zkey), "flows");
+	for (size_t i = 0; i < c->n_deleted; i++) {
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)c->deleted[i]);
+		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
+		weir_redis_cmdf(r, "DEL %s", key);
+		weir_redis_cmdf(r, "ZREM %s %s", zkey, id);
+	}
+	struct ctl_flow *f, *tf;
+	HASH_ITER(hh, c->flows, f, tf) {
+		if (!f->dirty && !full)
+			continue;
+		const struct weir_flow_snap *s = &f->s;
+		int ai = s->a_is_init;
+		/* src is the initiator: fwd counts its direction */
+		const uint8_t *src = ai ? s->key.a : s->key.b, *dst = ai ? s->key.b : s->key.a;
+		uint16_t sp = ai ? s->key.pa : s->key.pb, dp = ai ? s->key.pb : s->key.pa;
+		int fw = ai ? 0 : 1, rv = 1 - fw;
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
+		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
+		weir_redis_hset_start(r, key);
+		addr_text(src, t, sizeof(t));
+		weir_redis_hset_str(r, "src", t);
+		addr_text(dst, t, sizeof(t));
+		weir_redis_hset_str(r, "dst", t);
+		weir_redis_hset_u64(r, "sport", sp);
+		weir_redis_hset_u64(r, "dport", dp);
+		weir_redis_hset_u64(r, "proto", s->key.proto);
+		weir_redis_hset_u64(r, "vlan", s->key.vlan);
+		weir_redis_hset_u64(r, "bytes", s->bytes[0] + s->bytes[1]);
+		weir_redis_hset_u64(r, "pkts", s->pkts[0] + s->pkts[1]);
+		weir_redis_hset_u64(r, "bytes_fwd", s->bytes[fw]);
+		weir_redis_hset_u64(r, "pkts_fwd", s->pkts[fw]);
+		weir_redis_hset_u64(r, "bytes_rev", s->bytes[rv]);
+		weir_redis_hset_u64(r, "pkts_rev", s->pkts[rv]);
+		weir_redis_hset_u64(r, "first_seen", s->first_ms);
+		weir_redis_hset_u64(r, "last_seen", s->last_ms);
+		weir_redis_hset_u64(r, "tcp_flags", s->tcp_flags);
+		weir_redis_hset_str(r, "state", s->end == WEIR_FLOW_END_NONE ? "active" : "ended");
+		weir_redis_hset_str(r, "end_reason", s->end == WEIR_FLOW_END_NONE ? "" :
+				    weir_flow_end_names[s->end]);
+		mac_text(ai ? s->amac : s->bmac, t, sizeof(t));
+		weir_redis_hset_str(r, "src_mac", t);
+		mac_text(ai ? s->bmac : s->amac, t, sizeof(t));
+		weir_redis_hset_str(r, "dst_mac", t);
+		weir_redis_hset_u64(r, "worker", s->worker);
+		if (s->exporter) {
+			uint32_t n;
+			struct weir_exporter *ex = weir_worker_exporters(c->w[s->worker], &n);
+			if (s->exporter <= n) {
+				addr_text(ex[s->exporter - 1].addr, t, sizeof(t));
+				weir_redis_hset_str(r, "exporter", t);
+			}
+			weir_redis_hset_u64(r, "in_if", s->in_if);
+			weir_redis_hset_u64(r, "out_if", s->out_if);
+		}
+		weir_redis_hset_end(r);
+		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
+				(unsigned long long)(s->bytes[0] + s->bytes[1]), id);
+	}
+}
+
+static void
+publish_exporters(struct weir_control *c, struct weir_redis *r)
+{
+	char key[256], zkey[256], addr[64], f[64];
+	key_of(c, zkey, sizeof(zkey), "exporters");
+	for (unsigned int wi = 0; wi < c->n_workers; wi++) {
+		uint32_t n;
+		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct weir_exporter *e = &ex[i];
+			addr_text(e->addr, addr, sizeof(addr));
+			snprintf(key, sizeof(key), "%sexporter:%s", c->prefix, addr);
+			weir_redis_hset_start(r, key);
+			weir_redis_hset_str(r, "address", addr);
+			weir_redis_hset_u64(r, "version", e->last_version);
+			weir_redis_hset_u64(r, "datagrams", e->datagrams);
+			weir_redis_hset_u64(r, "records", e->records);
+			weir_redis_hset_u64(r, "bytes", e->bytes);
+			weir_redis_hset_u64(r, "pkts", e->pkts);
+			weir_redis_hset_u64(r, "templates", e->templates);
+			weir_redis_hset_u64(r, "seq_lost", e->seq_lost);
+			weir_redis_hset_u64(r, "seq_resets", e->seq_resets);
+			weir_redis_hset_u64(r, "errors", e->errors);
+			for (int k = 0; k < WEIR_XERR__MAX; k++) {
+				if (!e->err[k])
+					continue;
+				snprintf(f, sizeof(f), "err_%s", weir_xerr_names[k]);
+				weir_redis_hset_u64(r, f, e->err[k]);
+			}
+			weir_redis_hset_u64(r, "sampling", e->sampling);
+			weir_redis_hset_u64(r, "first_seen", e->first_seen_ms);
+			weir_redis_hset_u64(r, "last_seen", e->last_seen_ms);
+			weir_redis_hset_end(r);
+			weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)e->records, addr);
+		}
+	}
+}
+
+static uint64_t
+je_stat(const char *name)
+{
+	size_t v = 0, sz = sizeof(v);
+	if (mallctl(name, &v, &sz, NULL, 0) != 0)
+		return 0;
+	return v;
+}
+
+static void
+publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
+{
+	char key[256], f[80];
+	struct weir_worker_stats t;
+	memset(&t, 0, sizeof(t));
+	uint64_t agg_fail = 0, hosts_expired = 0, x_err = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		const struct weir_worker_stats *s = &c->w[i]->st;
+		const uint64_t *src = (const uint64_t *)s;
+		uint64_t *dst = (uint64_t *)&t;
+		for (size_t k = 0; k < offsetof(struct weir_worker_stats, now_ms) / 8; k++)
+			dst[k] += src[k];
+		agg_fail += c->w[i]->agg.alloc_failed;
+		hosts_expired += c->w[i]->agg.hosts_expired;
+		uint32_t n;
+		struct weir_exporter *ex = weir_worker_exporters(c->w[i], &n);
+		for (uint32_t k = 0; k < n; k++)
+			x_err += ex[k].errors;
+	}
+	uint64_t epoch = 1;
+	size_t esz = sizeof(epoch);
+	mallctl("epoch", &epoch, &esz, &epoch, esz);
+	const struct weir_redis_stats *rs = weir_redis_stats(c->redis);
+
+	key_of(c, key, sizeof(key), "health");
+	weir_redis_hset_start(r, key);
+	weir_redis_hset_u64(r, "rx_pkts", t.rx_pkts);
+	weir_redis_hset_u64(r, "rx_bytes", t.rx_bytes);
+	weir_redis_hset_u64(r, "rx_pps", c->pps);
+	weir_redis_hset_u64(r, "rx_bps", c->bps);
+	weir_redis_hset_u64(r, "rx_missed", c->ports.imissed);
+	weir_redis_hset_u64(r, "rx_errors", c->ports.ierrors);
+	weir_redis_hset_u64(r, "rx_nombuf", c->ports.rx_nombuf);
+	weir_redis_hset_u64(r, "parsed_pkts", t.parsed);
+	weir_redis_hset_u64(r, "non_ip", t.parse[WEIR_PARSE_NON_IP]);
+	uint64_t drops = 0;
+	for (int k = WEIR_PARSE_NON_IP + 1; k < WEIR_PARSE__MAX; k++) {
+		snprintf(f, sizeof(f), "drop_%s", weir_parse_result_names[k]);
+		weir_redis_hset_u64(r, f, t.parse[k]);
+		drops += t.parse[k];
+	}
+	weir_redis_hset_u64(r, "parse_drops", drops);
+	weir_redis_hset_u64(r, "flows_created", t.flows_created);
+	weir_redis_hset_u64(r, "flows_active", t.flows_active);
+	weir_redis_hset_u64(r, "flows_ended_idle", t.flows_ended[WEIR_FLOW_END_IDLE]);
+	weir_redis_hset_u64(r, "flows_ended_active", t.flows_ended[WEIR_FLOW_END_ACTIVE]);
+	weir_redis_hset_u64(r, "flows_ended_evicted", t.flows_ended[WEIR_FLOW_END_EVICTED]);
+	weir_redis_hset_u64(r, "flows_ended_flush", t.flows_ended[WEIR_FLOW_END_FLUSH]);
+	weir_redis_hset_u64(r, "flow_table_full", t.flow_table_full);
+	weir_redis_hset_u64(r, "frag_unmatched", t.frag_unmatched);
+	weir_redis_hset_u64(r, "flow_ring_drops", t.snap_drops);
+	weir_redis_hset_u64(r, "flows_left_view", c->flows_dropped_view);
+	weir_redis_hset_u64(r, "dist_drops", t.dist_drops);
+	weir_redis_hset_u64(r, "xflow_datagrams", t.xflow_datagrams);
+	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
+	weir_redis_hset_u64(r, "xflow_errors", x_err);
+	weir_redis_hset_u64(r, "exporters_full", t.exporters_full);
+	weir_redis_hset_u64(r, "agg_alloc_failed", agg_fail);
+	weir_redis_hset_u64(r, "hosts_expired_workers", hosts_expired);
+	weir_redis_hset_u64(r, "hosts", HASH_COUNT(c->hosts));
+	weir_redis_hset_u64(r, "publish_cycles", rs->cycles_ok);
+	weir_redis_hset_u64(r, "publish_errors", rs->cycles_failed);
+	weir_redis_hset_u64(r, "publish_lost_cycles", rs->cycles_failed);
+	weir_redis_hset_u64(r, "publish_lag_ms", c->publish_lag_ms);
+	weir_redis_hset_u64(r, "publish_ms", c->publish_ms);
+	weir_redis_hset_u64(r, "redis_reconnects", rs->connects ? rs->connects - 1 : 0);
+	weir_redis_hset_u64(r, "mem_allocated", je_stat("stats.allocated"));
+	weir_redis_hset_u64(r, "mem_resident", je_stat("stats.resident"));
+	weir_redis_hset_u64(r, "workers", c->n_workers);
+	weir_redis_hset_u64(r, "uptime_ms", now_ms - c->started_ms);
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		snprintf(f, sizeof(f), "w%u_rx_pkts", i);
+		weir_redis_hset_u64(r, f, c->w[i]->st.rx_pkts);
+		snprintf(f, sizeof(f), "w%u_flows_active", i);
+		weir_redis_hset_u64(r, f, c->w[i]->st.flows_active);
+	}
+	weir_redis_hset_end(r);
+
+	key_of(c, key, sizeof(key), "meta");
+	weir_redis_hset_start(r, key);
+	weir_redis_hset_u64(r, "version", 1);
+	weir_redis_hset_str(r, "node", c->cfg->node);
+	weir_redis_hset_u64(r, "started_ms", c->started_ms);
+	weir_redis_hset_u64(r, "updated_ms", now_ms);
+	weir_redis_hset_u64(r, "cycle", rs->cycles_ok + 1);
+	weir_redis_hset_u64(r, "interval_ms", c->cfg->publish_interval_ms);
+	weir_redis_hset_str(r, "state", c->state);
+	weir_redis_hset_str(r, "source", c->source);
+	weir_redis_hset_end(r);
+}
+
+/* Delete every key of this node (first connection only: a previous run's
+ * hosts and flows must not mix with ours). */
+static void
+purge_node(struct weir_control *c)
+{
+	char pattern[256];
+	snprintf(pattern, sizeof(pattern), "%s*", c->prefix);
+	/* Lua keeps it one round trip and atomic; the prefix is our own */
+	weir_redis_simple(c->redis,
+		"EVAL %s 0 %s",
+		"local n=0 local cur='0' repeat local r=redis.call('SCAN',cur,'MATCH',ARGV[1],'COUNT',1000) "
+		"cur=r[1] for _,k in ipairs(r[2]) do redis.call('UNLINK',k) n=n+1 end until cur=='0' return n",
+		pattern);
+}
+
+static void
+clear_dirty(struct weir_control *c)
+{
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th) {
+		h->dirty = 0;
+		memcpy(h->pub_tot, h->tot, sizeof(h->tot));
+	}
+	struct ctl_vlan *v, *tv;
+	HASH_ITER(hh, c->vlans, v, tv) {
+		v->pub_bytes = v->bytes;
+		v->pub_flows = v->flows;
+		v->pub_hosts = v->hosts;
+	}
+	struct ctl_pair *p, *tp;
+	HASH_ITER(hh, c->pairs, p, tp) {
+		p->pub_bytes = p->bf + p->br;
+		p->pub_flows = p->flows;
+	}
+	struct ctl_flow *f, *tf;
+	HASH_ITER(hh, c->flows, f, tf)
+		f->dirty = 0;
+	c->n_deleted = 0;
+}
+
+void
+weir_control_cycle(struct weir_control *c, uint64_t now_ms)
+{
+	weir_control_drain(c);
+	sum_aggregates(c);
+	rates(c, now_ms);
+
+	int fresh = 0;
+	if (!weir_redis_ensure(c->redis, now_ms, &fresh)) {
+		c->redis_ok = 0;
+		c->need_full = 1;
+		return;
+	}
+	if (!c->purged) {
+		purge_node(c);
+		c->purged = 1;
+	}
+	if (fresh)
+		c->need_full = 1;
+	uint64_t t0 = wall_ms();
+	struct weir_redis *r = c->redis;
+	weir_redis_begin(r);
+	publish_hosts(c, r, c->need_full);
+	publish_vlans_pairs(c, r, c->need_full);
+	publish_flows(c, r, c->need_full);
+	publish_exporters(c, r);
+	publish_health(c, r, now_ms);
+	if (weir_redis_commit(r) == 0) {
+		clear_dirty(c);
+		c->need_full = 0;
+		c->redis_ok = 1;
+	} else {
+		c->redis_ok = 0;
+		c->need_full = !weir_redis_connected(r) || c->need_full;
+	}
+	uint64_t t1 = wall_ms();
+	c->publish_ms = t1 - t0;
+	c->publish_lag_ms = t1 - now_ms;
+}
+
+void
+weir_control_set_port_counters(struct weir_control *c, const struct weir_port_counters *pc)
+{
+	c->ports = *pc;
+}
+
+void
+weir_control_set_state(struct weir_control *c, const char *state, const char *source)
+{
+	snprintf(c->state, sizeof(c->state), "%s", state);
+	if (source)
+		snprintf(c->source, sizeof(c->source), "%s", source);
+}
+
+int
+weir_control_redis_ok(const struct weir_control *c)
+{
+	return c->redis_ok;
+}
+
+void
+weir_control_status_line(struct weir_control *c, char *buf, size_t len)
+{
+	uint64_t rx = 0, flows = 0, drops = 0, snapdrop = 0, full = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		const struct weir_worker_stats *s = &c->w[i]->st;
+		rx += s->rx_pkts;
+		flows += s->flows_active;
+		for (int k = WEIR_PARSE_NON_IP + 1; k < WEIR_PARSE__MAX; k++)
+			drops += s->parse[k];
+		snapdrop += s->snap_drops;
+		full += s->flow_table_full;
+	}
+	const struct weir_redis_stats *rs = weir_redis_stats(c->redis);
+	snprintf(buf, len,
+		 "rx %llu pkts (%llu pps, %.1f Mbit/s) missed %llu | flows %llu active, %llu evicted | "
+		 "hosts %u | parse drops %llu | redis %s, %llu cycles, %llu lost%s%s",
+		 (unsigned long long)rx, (unsigned long long)c->pps, (double)c->bps / 1e6,
+		 (unsigned long long)c->ports.imissed, (unsigned long long)flows,
+		 (unsigned long long)full, HASH_COUNT(c->hosts), (unsigned long long)drops,
+		 c->redis_ok ? "ok" : "DOWN", (unsigned long long)rs->cycles_ok,
+		 (unsigned long long)rs->cycles_failed,
+		 snapdrop ? " | flow view drops " : "", snapdrop ? "yes" : "");
+	if (!c->redis_ok && rs->last_error[0]) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, " (%s)", rs->last_error);
+	}
+}

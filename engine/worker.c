@@ -1,0 +1,445 @@
+/* worker.c -- the per-lcore packet loop.
+ *
+ * A worker owns its RX queues and one flow-table shard. Nothing it writes
+ * on the packet path is written by another thread, so it takes no locks,
+ * makes no system calls and allocates nothing per packet. Others see it only
+ * through its counters, the aggregates it folds into on a timer, and the
+ * flow snapshots it queues for the control thread. Needing a lock here means
+ * the design is wrong: send a message instead. */
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+
+#include "worker.h"
+
+#define EXPIRE_EVERY_S 10
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->cfg = cfg;
+	w->ts_dynfield = -1;
+	if (weir_flow_table_init(&w->ft, cfg->flow_table_size, id) != 0)
+		return -1;
+	if (weir_agg_init(&w->agg) != 0)
+		goto err_free_table;
+	uint32_t ring = 1;
+	while (ring < cfg->flow_ring_size)
+		ring <<= 1;
+	if (weir_snap_ring_init(&w->snaps, ring) != 0)
+		goto err_free_agg;
+	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
+	if (!w->frags)
+		goto err_free_snaps;
+	if (weir_worker_xflow_init(w) != 0)
+		goto err_free_frags;
+	w->tsc_hz = rte_get_tsc_hz();
+	w->tsc0 = rte_get_tsc_cycles();
+	w->wall0_ms = wall_ms();
+	w->now_ms = 0;
+	/* sweep the whole index about once per idle timeout when busy */
+	w->sweep_per_loop = 4;
+	return 0;
+
+err_free_frags:
+	free(w->frags);
+err_free_snaps:
+	free(w->snaps.slot);
+err_free_agg:
+	weir_agg_destroy(&w->agg);
+err_free_table:
+	weir_flow_table_free(&w->ft);
+	return -1;
+}
+
+void
+weir_worker_fini(struct weir_worker *w)
+{
+	weir_worker_xflow_fini(w);
+	free(w->frags);
+	free(w->snaps.slot);
+	weir_agg_destroy(&w->agg);
+	weir_flow_table_free(&w->ft);
+}
+
+uint32_t
+weir_sym_hash(const struct weir_pkt_meta *m)
+{
+	uint64_t x[2], y[2];
+	memcpy(x, m->src, 16);
+	memcpy(y, m->dst, 16);
+	/* addition and xor commute: the same for both directions */
+	uint64_t h = (x[0] + y[0]) ^ ((x[1] + y[1]) * 0x9e3779b97f4a7c15ull) ^ m->vlan;
+	h ^= (x[1] ^ y[1]);
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+static inline uint64_t
+clock_ms(struct weir_worker *w)
+{
+	return w->wall0_ms + (rte_get_tsc_cycles() - w->tsc0) * 1000 / w->tsc_hz;
+}
+
+/* Send f's current state to the control thread. */
+static void
+snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end end)
+{
+	struct weir_flow_snap *s = weir_snap_ring_reserve(&w->snaps);
+	/* reading a file, or flushing at stop: wait for the control thread,
+	 * which keeps draining until this worker says it is done */
+	while (!s && (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
+		w->st.snap_waits++;
+		rte_pause();
+		s = weir_snap_ring_reserve(&w->snaps);
+	}
+	if (!s) {
+		w->st.snap_drops++;
+		return;
+	}
+	s->key = f->key;
+	s->uid = f->uid;
+	s->bytes[0] = f->bytes[0];
+	s->bytes[1] = f->bytes[1];
+	s->pkts[0] = f->pkts[0];
+	s->pkts[1] = f->pkts[1];
+	s->first_ms = f->first_ms;
+	s->last_ms = f->last_ms;
+	memcpy(s->amac, f->amac, 6);
+	memcpy(s->bmac, f->bmac, 6);
+	s->a_is_init = f->a_is_init;
+	s->tcp_flags = f->tcp_flags;
+	s->end = (uint8_t)end;
+	s->source = f->source;
+	s->worker = (uint16_t)w->id;
+	s->app = f->app;
+	s->master = f->master;
+	s->in_if = f->in_if;
+	s->out_if = f->out_if;
+	s->exporter = f->exporter;
+	weir_snap_ring_push(&w->snaps);
+}
+
+static void
+end_flow(struct weir_worker *w, struct weir_flow *f, enum weir_flow_end why)
+{
+	weir_agg_fold_flow(&w->agg, f, 1);
+	snapshot(w, f, why);
+	w->st.flows_ended[why]++;
+	weir_flow_table_remove(&w->ft, f);
+}
+
+void
+weir_worker_fold(struct weir_worker *w)
+{
+	struct weir_flow_table *t = &w->ft;
+	while (t->dirty_head != WEIR_FT_NONE) {
+		struct weir_flow *f = &t->flows[t->dirty_head];
+		weir_agg_fold_flow(&w->agg, f, 0);
+		snapshot(w, f, WEIR_FLOW_END_NONE);
+		weir_flow_unmark_dirty(t, f);
+	}
+	weir_agg_fold_done(&w->agg);
+	w->st.folds++;
+}
+
+/* Look at a few index buckets per call and end the flows that went idle or
+ * outlived the active timeout. Bounded work per call. */
+static void
+sweep(struct weir_worker *w, uint32_t n_buckets)
+{
+	struct weir_flow_table *t = &w->ft;
+	uint64_t idle = (uint64_t)w->cfg->idle_timeout_s * 1000;
+	uint64_t active = (uint64_t)w->cfg->active_timeout_s * 1000;
+	uint64_t now = w->now_ms;
+
+	for (uint32_t i = 0; i < n_buckets; i++) {
+		struct weir_ft_bucket *b = &t->buckets[t->sweep_pos++ & t->bucket_mask];
+		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
+			if (!b->sig[s])
+				continue;
+			struct weir_flow *f = &t->flows[b->idx[s]];
+			if (f->last_ms + idle <= now)
+				end_flow(w, f, WEIR_FLOW_END_IDLE);
+			else if (f->first_ms + active <= now)
+				end_flow(w, f, WEIR_FLOW_END_ACTIVE);
+		}
+	}
+}
+
+void
+weir_worker_flush(struct weir_worker *w)
+{
+	struct weir_flow_table *t = &w->ft;
+	weir_worker_fold(w);
+	for (uint32_t b = 0; b <= t->bucket_mask; b++)
+		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++)
+			if (t->buckets[b].sig[s])
+				end_flow(w, &t->flows[t->buckets[b].idx[s]], WEIR_FLOW_END_FLUSH);
+	weir_agg_fold_done(&w->agg);
+	w->st.flows_active = t->active;
+}
+
+/* The table is full where this key would go: end the least recently seen
+ * flow among those it could have used, and count it. */
+static struct weir_flow *
+evict_and_insert(struct weir_worker *w, const struct weir_flow_key *k, uint32_t h)
+{
+	struct weir_flow *cand[WEIR_FT_PROBE * WEIR_FT_BUCKET_SLOTS];
+	unsigned int n = weir_flow_table_candidates(&w->ft, h, cand, RTE_DIM(cand));
+	struct weir_flow *victim = NULL;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!victim || cand[i]->last_ms < victim->last_ms)
+			victim = cand[i];
+	if (!victim) {
+		/* free slots here but no free entry: take one from the sweep */
+		struct weir_flow_table *t = &w->ft;
+		for (uint32_t i = 0; i <= t->bucket_mask && !victim; i++) {
+			struct weir_ft_bucket *b = &t->buckets[(t->sweep_pos + i) & t->bucket_mask];
+			for (int s = 0; s < WEIR_FT_BUCKET_SLOTS && !victim; s++)
+				if (b->sig[s])
+					victim = &t->flows[b->idx[s]];
+		}
+	}
+	if (!victim)
+		return NULL;
+	w->st.flow_table_full++;
+	end_flow(w, victim, WEIR_FLOW_END_EVICTED);
+	return weir_flow_table_insert(&w->ft, k, h);
+}
+
+static inline struct weir_frag_slot *
+frag_slot(struct weir_worker *w, const struct weir_pkt_meta *m)
+{
+	uint32_t h = m->frag_id * 0x9e3779b1u;
+	h ^= (uint32_t)m->src[15] << 8 ^ m->dst[15] ^ (uint32_t)m->src[14] << 16;
+	return &w->frags[(h ^ (h >> 15)) & (WEIR_FRAG_SLOTS - 1)];
+}
+
+void
+weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
+		    uint32_t frame_len, uint64_t ts_ms)
+{
+	uint16_t sport = m->sport, dport = m->dport;
+
+	if (unlikely(m->flags & WEIR_PKT_FRAG)) {
+		struct weir_frag_slot *fs = frag_slot(w, m);
+		if (!(m->flags & WEIR_PKT_FRAG_LATER)) {
+			memcpy(fs->src, m->src, 16);
+			memcpy(fs->dst, m->dst, 16);
+			fs->id = m->frag_id;
+			fs->proto = m->proto;
+			fs->sport = sport;
+			fs->dport = dport;
+			fs->ms = ts_ms;
+		} else if (fs->id == m->frag_id && fs->proto == m->proto &&
+			   !memcmp(fs->src, m->src, 16) && !memcmp(fs->dst, m->dst, 16)) {
+			sport = fs->sport;
+			dport = fs->dport;
+		} else {
+			w->st.frag_unmatched++;
+		}
+	}
+
+	struct weir_flow_key k;
+	int dir = weir_flow_key_make(&k, m->src, sport, m->dst, dport, m->proto, m->vlan);
+	uint32_t h = weir_flow_hash(&k);
+	struct weir_flow *f = weir_flow_table_lookup(&w->ft, &k, h);
+	if (unlikely(!f)) {
+		f = weir_flow_table_insert(&w->ft, &k, h);
+		if (unlikely(!f)) {
+			f = evict_and_insert(w, &k, h);
+			if (!f)
+				return;
+		}
+		f->first_ms = ts_ms;
+		f->a_is_init = (uint8_t)!dir;
+		int si = weir_subnet_lookup(w->cfg, m->src);
+		int sr = weir_subnet_lookup(w->cfg, m->dst);
+		f->sub_init = (uint16_t)(si + 1);
+		f->sub_resp = (uint16_t)(sr + 1);
+		w->st.flows_created++;
+	}
+	f->bytes[dir] += frame_len;
+	f->pkts[dir]++;
+	f->tcp_flags |= m->tcp_flags;
+	if (ts_ms > f->last_ms)
+		f->last_ms = ts_ms;
+	if (unlikely(f->pkts[dir] == 1))
+		memcpy(dir ? f->bmac : f->amac, m->smac, 6);
+	weir_flow_mark_dirty(&w->ft, f);
+}
+
+static inline int
+is_collector_port(const struct weir_config *cfg, uint16_t port)
+{
+	for (unsigned int i = 0; i < cfg->n_collector_ports; i++)
+		if (cfg->collector_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+void
+weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct weir_pkt_meta meta[WEIR_BURST];
+	enum weir_parse_result res[WEIR_BURST];
+	const struct weir_config *cfg = w->cfg;
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		struct rte_mbuf *mb = pkts[i];
+		res[i] = weir_parse_frame(&cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
+					  rte_pktmbuf_data_len(mb), &meta[i]);
+		w->st.parse[res[i]]++;
+		bytes += rte_pktmbuf_pkt_len(mb);
+	}
+	w->st.rx_pkts += n;
+	w->st.rx_bytes += bytes;
+
+	uint64_t now = w->now_ms;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *mb = pkts[i];
+		uint64_t ts = now;
+		if (w->ts_dynfield >= 0 && (mb->ol_flags & w->ts_dynflag)) {
+			/* net_pcap (22.11) stamps microseconds since the epoch */
+			ts = *RTE_MBUF_DYNFIELD(mb, w->ts_dynfield, rte_mbuf_timestamp_t *) / 1000;
+			if (ts > now)
+				now = ts;
+		}
+		if (res[i] != WEIR_PARSE_OK)
+			continue;
+		const struct weir_pkt_meta *m = &meta[i];
+		if (unlikely(m->proto == 17 && m->payload_off &&
+			     !(m->flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
+			     cfg->n_collector_ports && is_collector_port(cfg, m->dport))) {
+			weir_worker_xflow(w, m->src, m->sport,
+					  rte_pktmbuf_mtod_offset(mb, const uint8_t *, m->payload_off),
+					  m->payload_len);
+			continue;
+		}
+		w->st.parsed++;
+		weir_worker_account(w, m, rte_pktmbuf_pkt_len(mb), ts);
+	}
+	w->now_ms = now;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/* Distributor: this worker receives for everyone; keep our share, pass the
+ * rest to the owner's ring (symmetric hash, so both directions meet). */
+static uint16_t
+distribute(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *out[WEIR_MAX_WORKERS][WEIR_BURST];
+	uint16_t cnt[WEIR_MAX_WORKERS] = {0};
+	uint16_t keep = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct weir_pkt_meta m;
+		unsigned int to = 0;
+		if (weir_parse_frame(&w->cfg->parse, rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+				     rte_pktmbuf_data_len(pkts[i]), &m) == WEIR_PARSE_OK)
+			to = weir_sym_hash(&m) % w->n_workers;
+		if (to == w->id)
+			pkts[keep++] = pkts[i];
+		else
+			out[to][cnt[to]++] = pkts[i];
+	}
+	for (unsigned int t = 0; t < w->n_workers; t++) {
+		if (!cnt[t])
+			continue;
+		struct rte_ring *r = w->peers[t]->in_ring;
+		unsigned int sent = 0;
+		do {
+			sent += rte_ring_sp_enqueue_burst(r, (void **)out[t] + sent, cnt[t] - sent, NULL);
+		} while (sent < cnt[t] && w->file_mode && !__atomic_load_n(&w->stop, __ATOMIC_RELAXED));
+		w->st.dist_out += sent;
+		if (sent < cnt[t]) {
+			w->st.dist_drops += cnt[t] - sent;
+			rte_pktmbuf_free_bulk(out[t] + sent, cnt[t] - sent);
+		}
+	}
+	return keep;
+}
+
+static void
+housekeeping(struct weir_worker *w)
+{
+	uint64_t tsc = rte_get_tsc_cycles();
+	if (w->ts_dynfield < 0 || !w->file_mode)
+		w->now_ms = w->wall0_ms + (tsc - w->tsc0) * 1000 / w->tsc_hz;
+	if (w->now_ms)
+		sweep(w, w->sweep_per_loop);
+	if (tsc >= w->next_fold_tsc) {
+		weir_worker_fold(w);
+		w->next_fold_tsc = tsc + w->tsc_hz * w->cfg->publish_interval_ms / 2000;
+	}
+	if (tsc >= w->next_expire_tsc) {
+		weir_agg_expire(&w->agg, w->now_ms, (uint64_t)w->cfg->host_idle_s * 1000);
+		w->next_expire_tsc = tsc + w->tsc_hz * EXPIRE_EVERY_S;
+	}
+	w->st.flows_active = w->ft.active;
+	w->st.now_ms = w->now_ms;
+	w->st.loops++;
+}
+
+int
+weir_worker_main(void *arg)
+{
+	struct weir_worker *w = arg;
+	struct rte_mbuf *pkts[WEIR_BURST];
+
+	rcu_register_thread();
+	w->lcore = rte_lcore_id();
+	/* a capture file runs on its packets' time, from its first packet */
+	if (w->now_ms == 0 && !(w->file_mode && w->ts_dynfield >= 0))
+		w->now_ms = clock_ms(w);
+	while (likely(!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))) {
+		for (unsigned int i = 0; i < w->n_rxq; i++) {
+			uint16_t n = rte_eth_rx_burst(w->rxq[i].port, w->rxq[i].queue, pkts, WEIR_BURST);
+			if (n && w->distribute)
+				n = distribute(w, pkts, n);
+			if (n)
+				weir_worker_burst(w, pkts, n);
+		}
+		if (w->in_ring) {
+			unsigned int n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL);
+			if (n)
+				weir_worker_burst(w, pkts, (uint16_t)n);
+		}
+		housekeeping(w);
+		rcu_quiescent_state();		/* QSBR: one per loop */
+	}
+	/* drain what the distributor already handed us, then flush */
+	if (w->in_ring) {
+		unsigned int n;
+		while ((n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL)))
+			weir_worker_burst(w, pkts, (uint16_t)n);
+	}
+	weir_worker_flush(w);
+	rcu_thread_offline();
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	rcu_unregister_thread();
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* worker.h -- one packet worker per lcore.
+ *
+ * A worker owns its RX queues (or an input ring fed by a distributor), one
+ * flow-table shard, its aggregates and its flow-snapshot ring. Nothing it
+ * writes on the packet path is written by another thread. The control
+ * thread reads its counters (struct weir_worker_stats, one cache-aligned
+ * block written by the worker only) and its aggregates (under RCU), and
+ * writes only the three control words at the end of the struct. */
+#ifndef WEIR_WORKER_H
+#define WEIR_WORKER_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "weir/config.h"
+#include "weir/export.h"
+#include "weir/pkt.h"
+#include "agg.h"
+#include "flow_snap.h"
+#include "flow_table.h"
+
+#define WEIR_BURST      32
+#define WEIR_MAX_RXQ    16
+#define WEIR_FRAG_SLOTS 4096
+
+struct weir_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+/* Counters of one worker. Written by that worker only (plain stores of
+ * aligned 64-bit words), read by the control thread at any time. */
+struct weir_worker_stats {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t parsed;
+	uint64_t parse[WEIR_PARSE__MAX];   /* [OK] and [NON_IP] included */
+	uint64_t flows_created;
+	uint64_t flows_ended[WEIR_FLOW_END__MAX];
+	uint64_t flow_table_full;
+	uint64_t frag_unmatched;
+	uint64_t snap_drops;
+	uint64_t snap_waits;
+	uint64_t dist_out;                 /* handed to other workers */
+	uint64_t dist_drops;               /* their ring was full */
+	uint64_t xflow_datagrams;
+	uint64_t xflow_records;
+	uint64_t exporters_full;
+	uint64_t folds;
+	uint64_t loops;                    /* stall detection: must keep moving */
+	uint64_t flows_active;
+	uint64_t now_ms;
+} __attribute__((aligned(64)));
+
+/* Remembers the ports of first fragments so later fragments join their flow. */
+struct weir_frag_slot {
+	uint8_t  src[16], dst[16];
+	uint32_t id;
+	uint8_t  proto;
+	uint16_t sport, dport;
+	uint64_t ms;
+};
+
+struct weir_worker;
+struct weir_exporter_table;
+
+struct weir_worker {
+	unsigned int id;
+	unsigned int lcore;
+	const struct weir_config *cfg;
+
+	struct weir_rxq rxq[WEIR_MAX_RXQ];
+	unsigned int n_rxq;
+	int distribute;                    /* rxq are shared: hash packets to peers */
+	struct rte_ring *in_ring;          /* mbufs from a distributor / collector */
+	struct weir_worker **peers;        /* all workers, for distribution */
+	unsigned int n_workers;
+	int file_mode;                     /* lossless back-pressure instead of drops */
+	int ts_dynfield;                   /* mbuf timestamp offset, -1 if none */
+	uint64_t ts_dynflag;
+
+	struct weir_flow_table ft;
+	struct weir_agg agg;
+	struct weir_snap_ring snaps;
+	struct weir_frag_slot *frags;
+	struct weir_exporter_table *exporters;   /* flow-export state (collect.c) */
+
+	uint64_t now_ms;                   /* packet time if the source has it, else wall */
+	uint64_t tsc_hz;
+	uint64_t tsc0, wall0_ms;
+	uint64_t next_fold_tsc;
+	uint64_t next_expire_tsc;
+	uint32_t sweep_per_loop;
+
+	struct weir_worker_stats st;
+
+	/* control words: written by the control thread */
+	int stop __attribute__((aligned(64)));  /* finish: end every flow, fold, set done */
+	int done;
+	int collect_only;                  /* no rx queues: serve the input ring only */
+};
+
+int  weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_config *cfg);
+void weir_worker_fini(struct weir_worker *w);
+
+/* The lcore entry point (rte_eal_remote_launch). */
+int  weir_worker_main(void *arg);
+
+/* Account one parsed packet of frame_len bytes. Exposed for tests and
+ * weir-bench, which drive the worker without an lcore. */
+void weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
+			 uint32_t frame_len, uint64_t ts_ms);
+
+/* Fold every dirty flow into the aggregates and snapshot it. */
+void weir_worker_fold(struct weir_worker *w);
+
+/* End every flow (reason FLUSH), fold, and leave the table empty. */
+void weir_worker_flush(struct weir_worker *w);
+
+/* Process a burst of mbufs (parse, account, free). */
+void weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n);
+
+/* Flow-export: a UDP datagram for a collector port (collect.c). */
+void weir_worker_xflow(struct weir_worker *w, const uint8_t src[16], uint16_t sport,
+		       const uint8_t *p, uint32_t len);
+int  weir_worker_xflow_init(struct weir_worker *w);
+void weir_worker_xflow_fini(struct weir_worker *w);
+
+/* Symmetric hash of a packet's addresses (and VLAN): both directions of a
+ * conversation, and every fragment of a datagram, go to the same worker. */
+uint32_t weir_sym_hash(const struct weir_pkt_meta *m);
+
+#endif
