@@ -12,10 +12,15 @@
 
 #include "worker.h"
 
+#define IFACE_SLOTS 16384           /* per worker; a full table is counted */
+
 struct weir_exporter_table {
 	struct weir_exporter *ex;     /* max_exporters entries */
 	uint32_t n;
 	uint32_t max;
+	struct weir_iface *ifs;       /* IFACE_SLOTS, open addressing, never removed */
+	uint32_t n_ifs;
+	uint64_t ifs_full;
 };
 
 int
@@ -26,7 +31,10 @@ weir_worker_xflow_init(struct weir_worker *w)
 		return -1;
 	t->max = w->cfg->max_exporters ? w->cfg->max_exporters : 4096;
 	t->ex = calloc(t->max, sizeof(*t->ex));
-	if (!t->ex) {
+	t->ifs = calloc(IFACE_SLOTS, sizeof(*t->ifs));
+	if (!t->ex || !t->ifs) {
+		free(t->ex);
+		free(t->ifs);
 		free(t);
 		return -1;
 	}
@@ -45,6 +53,7 @@ weir_worker_xflow_fini(struct weir_worker *w)
 		weir_sflow_state_free(&t->ex[i]);
 	}
 	free(t->ex);
+	free(t->ifs);
 	free(t);
 	w->exporters = NULL;
 }
@@ -55,6 +64,38 @@ weir_worker_exporters(struct weir_worker *w, uint32_t *n)
 {
 	*n = __atomic_load_n(&w->exporters->n, __ATOMIC_ACQUIRE);
 	return w->exporters->ex;
+}
+
+struct weir_iface *
+weir_worker_interfaces(struct weir_worker *w, uint32_t *n_slots)
+{
+	*n_slots = IFACE_SLOTS;
+	return w->exporters->ifs;
+}
+
+/* The interface (exporter, ifindex), created on first use; NULL when the
+ * table is full (counted). */
+static struct weir_iface *
+iface_get(struct weir_worker *w, struct weir_exporter *ex, uint32_t ifindex)
+{
+	struct weir_exporter_table *t = w->exporters;
+	uint32_t e = (uint32_t)(ex - t->ex) + 1;
+	uint32_t h = (e * 0x9e3779b1u) ^ (ifindex * 0x85ebca6bu);
+	for (uint32_t p = 0; p < 64; p++) {
+		struct weir_iface *i = &t->ifs[(h + p) & (IFACE_SLOTS - 1)];
+		if (i->exporter == e && i->ifindex == ifindex)
+			return i;
+		if (i->exporter == 0) {
+			if (t->n_ifs >= IFACE_SLOTS / 2)
+				break;
+			i->ifindex = ifindex;
+			__atomic_store_n(&i->exporter, e, __ATOMIC_RELEASE);
+			t->n_ifs++;
+			return i;
+		}
+	}
+	t->ifs_full++;
+	return NULL;
 }
 
 static struct weir_exporter *
@@ -115,6 +156,33 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 		memcpy(dir ? f->bmac : f->amac, r->smac, 6);
 	weir_flow_mark_dirty(&w->ft, f);
 	w->st.xflow_records++;
+
+	/* per-interface traffic as the exporter saw it */
+	struct weir_iface *i;
+	if (r->in_if && (i = iface_get(w, ex, r->in_if))) {
+		i->bytes_in += r->bytes;
+		i->pkts_in += r->pkts;
+	}
+	if (r->out_if && (i = iface_get(w, ex, r->out_if))) {
+		i->bytes_out += r->bytes;
+		i->pkts_out += r->pkts;
+	}
+}
+
+static void
+on_ifc(void *ctx, struct weir_exporter *ex, const struct weir_if_counters *c)
+{
+	struct weir_iface *i = iface_get(ctx, ex, c->ifindex);
+	if (i)
+		i->c = *c;	/* a reader may see a mix of two samples for one cycle */
+}
+
+static void
+on_ifname(void *ctx, struct weir_exporter *ex, uint32_t ifindex, const char *name)
+{
+	struct weir_iface *i = iface_get(ctx, ex, ifindex);
+	if (i && strncmp(i->name, name, sizeof(i->name) - 1) != 0)
+		snprintf(i->name, sizeof(i->name), "%s", name);
 }
 
 void
@@ -122,12 +190,13 @@ weir_worker_xflow(struct weir_worker *w, const uint8_t src[16], uint16_t sport,
 		  const uint8_t *p, uint32_t len)
 {
 	struct weir_exporter *ex = exporter_get(w, src);
-	w->st.xflow_datagrams++;
 	if (!ex)
 		return;
 	ex->port = sport;
 	struct weir_flow_sink sink = {
 		.rec = on_record,
+		.ifc = on_ifc,
+		.ifname = on_ifname,
 		.ctx = w,
 		.pcfg = &w->cfg->parse,
 	};

@@ -24,9 +24,8 @@
 #include <urcu-qsbr.h>
 
 #include "weir/redis.h"
+#include "udp_collector.h"
 #include "control.h"
-
-struct weir_exporter *weir_worker_exporters(struct weir_worker *w, uint32_t *n);
 
 enum { HB_SENT, HB_RCVD, HP_SENT, HP_RCVD, H_FLOWS, H_ACTIVE, H_N };
 
@@ -106,6 +105,7 @@ struct weir_control {
 	uint64_t flows_dropped_view;    /* left the view (history cap) */
 
 	struct weir_port_counters ports;
+	struct weir_udp_stats udp;
 	uint64_t publish_ms, publish_lag_ms;
 	uint64_t prev_rx_pkts, prev_rx_bytes, pps, bps;
 };
@@ -683,6 +683,51 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 	}
 }
 
+static void
+publish_interfaces(struct weir_control *c, struct weir_redis *r)
+{
+	char key[256], zkey[256], member[96], addr[64];
+	key_of(c, zkey, sizeof(zkey), "interfaces");
+	for (unsigned int wi = 0; wi < c->n_workers; wi++) {
+		uint32_t n_ex, slots;
+		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n_ex);
+		struct weir_iface *ifs = weir_worker_interfaces(c->w[wi], &slots);
+		for (uint32_t k = 0; k < slots; k++) {
+			const struct weir_iface *i = &ifs[k];
+			uint32_t e = __atomic_load_n(&i->exporter, __ATOMIC_ACQUIRE);
+			if (!e || e > n_ex)
+				continue;
+			addr_text(ex[e - 1].addr, addr, sizeof(addr));
+			snprintf(member, sizeof(member), "%s#%u", addr, i->ifindex);
+			snprintf(key, sizeof(key), "%sinterface:%s", c->prefix, member);
+			char name[sizeof(i->name)];
+			memcpy(name, i->name, sizeof(name));
+			name[sizeof(name) - 1] = 0;
+			weir_redis_hset_start(r, key);
+			weir_redis_hset_str(r, "exporter", addr);
+			weir_redis_hset_u64(r, "ifindex", i->ifindex);
+			weir_redis_hset_str(r, "name", name);
+			weir_redis_hset_u64(r, "bytes_in", i->bytes_in);
+			weir_redis_hset_u64(r, "bytes_out", i->bytes_out);
+			weir_redis_hset_u64(r, "pkts_in", i->pkts_in);
+			weir_redis_hset_u64(r, "pkts_out", i->pkts_out);
+			if (i->c.have) {
+				weir_redis_hset_u64(r, "speed", i->c.speed);
+				weir_redis_hset_u64(r, "in_octets", i->c.in_octets);
+				weir_redis_hset_u64(r, "out_octets", i->c.out_octets);
+				weir_redis_hset_u64(r, "in_errors", i->c.in_errors);
+				weir_redis_hset_u64(r, "out_errors", i->c.out_errors);
+				weir_redis_hset_u64(r, "in_discards", i->c.in_discards);
+				weir_redis_hset_u64(r, "out_discards", i->c.out_discards);
+				weir_redis_hset_u64(r, "status", i->c.status);
+			}
+			weir_redis_hset_end(r);
+			weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
+					(unsigned long long)(i->bytes_in + i->bytes_out), member);
+		}
+	}
+}
+
 static uint64_t
 je_stat(const char *name)
 {
@@ -748,6 +793,11 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "dist_drops", t.dist_drops);
 	weir_redis_hset_u64(r, "xflow_datagrams", t.xflow_datagrams);
 	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
+	weir_redis_hset_u64(r, "collect_datagrams", t.collect_datagrams);
+	weir_redis_hset_u64(r, "collect_kernel_drops", c->udp.kernel_drops);
+	weir_redis_hset_u64(r, "collect_too_big", c->udp.too_big);
+	weir_redis_hset_u64(r, "collect_ring_full", c->udp.ring_full);
+	weir_redis_hset_u64(r, "collect_no_mbuf", c->udp.no_mbuf);
 	weir_redis_hset_u64(r, "xflow_errors", x_err);
 	weir_redis_hset_u64(r, "exporters_full", t.exporters_full);
 	weir_redis_hset_u64(r, "agg_alloc_failed", agg_fail);
@@ -850,6 +900,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	publish_vlans_pairs(c, r, c->need_full);
 	publish_flows(c, r, c->need_full);
 	publish_exporters(c, r);
+	publish_interfaces(c, r);
 	publish_health(c, r, now_ms);
 	if (weir_redis_commit(r) == 0) {
 		clear_dirty(c);
@@ -868,6 +919,12 @@ void
 weir_control_set_port_counters(struct weir_control *c, const struct weir_port_counters *pc)
 {
 	c->ports = *pc;
+}
+
+void
+weir_control_set_collector_stats(struct weir_control *c, const struct weir_udp_stats *st)
+{
+	c->udp = *st;
 }
 
 void

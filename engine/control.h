@@ -31,6 +31,10 @@ struct weir_port_counters {
 };
 void weir_control_set_port_counters(struct weir_control *c, const struct weir_port_counters *pc);
 
+/* Counters of the UDP socket collector, for the health hash. */
+struct weir_udp_stats;
+void weir_control_set_collector_stats(struct weir_control *c, const struct weir_udp_stats *st);
+
 /* "running", "done" (file ended), "stopped" (signal). */
 void weir_control_set_state(struct weir_control *c, const char *state, const char *source);
 

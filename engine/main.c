@@ -27,6 +27,7 @@
 #include "control.h"
 #include "log.h"
 #include "ports.h"
+#include "udp_collector.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -198,6 +199,28 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	struct rte_mempool *xmp = NULL;
+	if (cfg.n_collect) {
+		/* datagrams up to 9000 bytes in one mbuf, behind their header */
+		xmp = rte_pktmbuf_pool_create("weir_xflow", 8191, 256, 0,
+					      RTE_PKTMBUF_HEADROOM + 9216 + sizeof(struct weir_xflow_hdr),
+					      (int)rte_socket_id());
+		if (!xmp) {
+			weir_log(WEIR_LOG_ERR, "cannot allocate the collector's buffers (%s): raise --eal-mem",
+				 rte_strerror(rte_errno));
+			return 2;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "weir_xf%u", i);
+			w[i]->xflow_ring = rte_ring_create(name, 4096, (int)rte_socket_id(),
+							   RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!w[i]->xflow_ring) {
+				weir_log(WEIR_LOG_ERR, "cannot create ring %s: %s", name, rte_strerror(rte_errno));
+				return 2;
+			}
+		}
+	}
 	if (nports == 0 && !cfg.n_collect) {
 		weir_log(WEIR_LOG_ERR, "no DPDK port came up and no --collect socket: nothing to read");
 		return 2;
@@ -226,6 +249,19 @@ main(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	struct weir_udp_collector *collector = NULL;
+	if (cfg.n_collect) {
+		char err[512];
+		collector = weir_udp_collector_start(&cfg, w, n, xmp, err, sizeof(err));
+		if (!collector) {
+			weir_log(WEIR_LOG_ERR, "%s", err);
+			return 2;
+		}
+		for (unsigned int i = 0; i < cfg.n_collect; i++)
+			weir_log(WEIR_LOG_INFO, "collecting NetFlow/IPFIX/sFlow on udp %s port %u",
+				 cfg.collect[i].addr, cfg.collect[i].port);
+	}
 
 	rcu_register_thread();
 	rcu_thread_offline();
@@ -279,6 +315,9 @@ main(int argc, char **argv)
 			weir_control_set_state(ctl, "running", NULL);
 		}
 		if (now >= next_pub) {
+			struct weir_udp_stats us;
+			weir_udp_collector_stats(collector, &us);
+			weir_control_set_collector_stats(ctl, &us);
 			weir_control_set_port_counters(ctl, &pc);
 			weir_control_cycle(ctl, now);
 			next_pub = now + cfg.publish_interval_ms;
@@ -304,6 +343,10 @@ main(int argc, char **argv)
 	if (stop_requested)
 		weir_log(WEIR_LOG_INFO, "signal %d: flushing every flow to Redis, then exiting",
 			 (int)stop_requested);
+	struct weir_udp_stats us;
+	weir_udp_collector_stats(collector, &us);
+	weir_udp_collector_stop(collector);	/* first, so the workers drain what it sent */
+	weir_control_set_collector_stats(ctl, &us);
 	stop_workers(ctl, w, n);
 	struct weir_port_counters pc;
 	weir_ports_counters(&pc);
@@ -338,7 +381,11 @@ main(int argc, char **argv)
 		free(w[i]);
 	}
 	free(w);
+	for (unsigned int i = 0; i < n; i++)
+		if (w[i]->xflow_ring)
+			rte_ring_free(w[i]->xflow_ring);
 	rte_mempool_free(mp);
+	rte_mempool_free(xmp);
 	rte_eal_cleanup();
 	return published ? 0 : 1;
 }

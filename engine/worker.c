@@ -15,6 +15,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
+#include "udp_collector.h"
 #include "worker.h"
 
 #define EXPIRE_EVERY_S 10
@@ -337,6 +338,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			weir_worker_xflow(w, m->src, m->sport,
 					  rte_pktmbuf_mtod_offset(mb, const uint8_t *, m->payload_off),
 					  m->payload_len);
+			w->st.xflow_datagrams++;
 			continue;
 		}
 		w->st.parsed++;
@@ -381,6 +383,23 @@ distribute(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		}
 	}
 	return keep;
+}
+
+/* Datagrams from the UDP socket collector: a struct weir_xflow_hdr, then
+ * the payload. Returns how many were taken. */
+static unsigned int
+xflow_burst(struct weir_worker *w)
+{
+	struct rte_mbuf *mb[WEIR_BURST];
+	unsigned int n = rte_ring_sc_dequeue_burst(w->xflow_ring, (void **)mb, WEIR_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], const struct weir_xflow_hdr *);
+		weir_worker_xflow(w, x->src, x->sport, (const uint8_t *)(x + 1), x->len);
+		w->st.collect_datagrams++;
+	}
+	if (n)
+		rte_pktmbuf_free_bulk(mb, n);
+	return n;
 }
 
 static void
@@ -428,15 +447,19 @@ weir_worker_main(void *arg)
 			if (n)
 				weir_worker_burst(w, pkts, (uint16_t)n);
 		}
+		if (w->xflow_ring)
+			xflow_burst(w);
 		housekeeping(w);
 		rcu_quiescent_state();		/* QSBR: one per loop */
 	}
-	/* drain what the distributor already handed us, then flush */
+	/* drain what the distributor and the collector already handed us */
 	if (w->in_ring) {
 		unsigned int n;
 		while ((n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL)))
 			weir_worker_burst(w, pkts, (uint16_t)n);
 	}
+	while (w->xflow_ring && xflow_burst(w))
+		;
 	weir_worker_flush(w);
 	rcu_thread_offline();
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);

@@ -44,7 +44,8 @@ struct weir_worker_stats {
 	uint64_t snap_waits;
 	uint64_t dist_out;                 /* handed to other workers */
 	uint64_t dist_drops;               /* their ring was full */
-	uint64_t xflow_datagrams;
+	uint64_t xflow_datagrams;          /* diverted from DPDK ports (counted in rx_pkts) */
+	uint64_t collect_datagrams;        /* from the UDP socket collector */
 	uint64_t xflow_records;
 	uint64_t exporters_full;
 	uint64_t folds;
@@ -73,7 +74,8 @@ struct weir_worker {
 	struct weir_rxq rxq[WEIR_MAX_RXQ];
 	unsigned int n_rxq;
 	int distribute;                    /* rxq are shared: hash packets to peers */
-	struct rte_ring *in_ring;          /* mbufs from a distributor / collector */
+	struct rte_ring *in_ring;          /* frames from a distributor */
+	struct rte_ring *xflow_ring;       /* datagrams from the UDP socket collector */
 	struct weir_worker **peers;        /* all workers, for distribution */
 	unsigned int n_workers;
 	int file_mode;                     /* lossless back-pressure instead of drops */
@@ -126,6 +128,19 @@ void weir_worker_xflow(struct weir_worker *w, const uint8_t src[16], uint16_t sp
 		       const uint8_t *p, uint32_t len);
 int  weir_worker_xflow_init(struct weir_worker *w);
 void weir_worker_xflow_fini(struct weir_worker *w);
+
+/* For the control thread: the exporters and interfaces this worker holds
+ * (entries are only ever appended; fields are plain aligned words). */
+struct weir_exporter *weir_worker_exporters(struct weir_worker *w, uint32_t *n);
+
+struct weir_iface {
+	uint32_t exporter;                 /* exporter index + 1; 0 = free slot */
+	uint32_t ifindex;
+	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;   /* from flow records */
+	struct weir_if_counters c;         /* from counter samples (c.have != 0) */
+	char     name[64];                 /* from options data / counter samples */
+};
+struct weir_iface *weir_worker_interfaces(struct weir_worker *w, uint32_t *n_slots);
 
 /* Symmetric hash of a packet's addresses (and VLAN): both directions of a
  * conversation, and every fragment of a datagram, go to the same worker. */

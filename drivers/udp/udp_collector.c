@@ -1,0 +1,244 @@
+/* udp_collector.c -- see udp_collector.h.
+ *
+ * The thread is not a worker: it sleeps in poll() when nothing arrives and
+ * makes system calls by design (that is what a socket costs). Datagrams are
+ * received directly into mbufs from a dedicated pool (data room sized for
+ * jumbo datagrams), behind a struct weir_xflow_hdr. Everything it cannot
+ * deliver is counted by cause; the kernel's own socket-buffer drops are
+ * read with SO_RXQ_OVFL. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "udp_collector.h"
+#include "worker.h"
+
+#define BATCH 64
+#define RCVBUF (32 << 20)
+
+struct weir_udp_collector {
+	int fd[WEIR_MAX_COLLECT];
+	unsigned int n_fd;
+	struct weir_worker **w;
+	unsigned int n_workers;
+	struct rte_mempool *mp;
+	pthread_t thread;
+	int stop;
+	uint32_t ovfl_last[WEIR_MAX_COLLECT];
+	struct weir_udp_stats st;
+};
+
+static int
+open_socket(const struct weir_collect *col, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, col->addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(col->port);
+		sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, col->addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(col->port);
+		sl = sizeof(*s6);
+	} else {
+		snprintf(err, errlen, "collect %s: not an address", col->addr);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "collect %s:%u: socket: %s", col->addr, col->port, strerror(errno));
+		return -1;
+	}
+	int one = 1, zero = 0, buf = RCVBUF;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	/* past net.core.rmem_max when we may (root), else what the kernel allows */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		snprintf(err, errlen, "collect udp://%s%s%s:%u: bind: %s%s", strchr(col->addr, ':') ? "[" : "",
+			 col->addr, strchr(col->addr, ':') ? "]" : "", col->port, strerror(errno),
+			 errno == EADDRINUSE ? " (another collector holds the port without SO_REUSEPORT?)" :
+			 errno == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+to_mapped(const struct sockaddr_storage *ss, uint8_t a[16], uint16_t *port)
+{
+	memset(a, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		memcpy(a, &s6->sin6_addr, 16);	/* ::ffff:a.b.c.d stays v4-mapped */
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+static void
+read_socket(struct weir_udp_collector *c, unsigned int k)
+{
+	struct rte_mbuf *mb[BATCH];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	char ctrl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
+	const uint32_t room = rte_pktmbuf_data_room_size(c->mp) - RTE_PKTMBUF_HEADROOM -
+			      (uint32_t)sizeof(struct weir_xflow_hdr);
+
+	for (int rounds = 0; rounds < 16 && !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); rounds++) {
+		if (rte_pktmbuf_alloc_bulk(c->mp, mb, BATCH) != 0) {
+			c->st.no_mbuf++;
+			return;
+		}
+		memset(msgs, 0, sizeof(msgs));
+		for (int i = 0; i < BATCH; i++) {
+			iov[i].iov_base = rte_pktmbuf_mtod_offset(mb[i], char *, sizeof(struct weir_xflow_hdr));
+			iov[i].iov_len = room;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_control = ctrl[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
+		}
+		int n = recvmmsg(c->fd[k], msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				c->st.errors++;
+			rte_pktmbuf_free_bulk(mb, BATCH);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &msgs[i].msg_hdr;
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR(h, cm)) {
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+					uint32_t v;
+					memcpy(&v, CMSG_DATA(cm), sizeof(v));
+					c->st.kernel_drops += (uint32_t)(v - c->ovfl_last[k]);
+					c->ovfl_last[k] = v;
+				}
+			}
+			if (h->msg_flags & MSG_TRUNC) {
+				c->st.too_big++;
+				rte_pktmbuf_free(mb[i]);
+				continue;
+			}
+			struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], struct weir_xflow_hdr *);
+			to_mapped(&from[i], x->src, &x->sport);
+			x->len = msgs[i].msg_len;
+			mb[i]->data_len = (uint16_t)(sizeof(*x) + x->len);
+			mb[i]->pkt_len = mb[i]->data_len;
+			unsigned int t = weir_agg_host_hash(x->src, 0) % c->n_workers;
+			if (rte_ring_enqueue(c->w[t]->xflow_ring, mb[i]) != 0) {
+				c->st.ring_full++;
+				rte_pktmbuf_free(mb[i]);
+				continue;
+			}
+			c->st.datagrams++;
+			c->st.bytes += x->len;
+		}
+		if (n < BATCH)
+			rte_pktmbuf_free_bulk(mb + n, (unsigned int)(BATCH - n));
+		if (n < BATCH)
+			return;
+	}
+}
+
+static void *
+collector_main(void *arg)
+{
+	struct weir_udp_collector *c = arg;
+	struct pollfd pfd[WEIR_MAX_COLLECT];
+	for (unsigned int i = 0; i < c->n_fd; i++) {
+		pfd[i].fd = c->fd[i];
+		pfd[i].events = POLLIN;
+	}
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		int rc = poll(pfd, c->n_fd, 100);
+		if (rc <= 0)
+			continue;
+		for (unsigned int i = 0; i < c->n_fd; i++)
+			if (pfd[i].revents & POLLIN)
+				read_socket(c, i);
+	}
+	return NULL;
+}
+
+struct weir_udp_collector *
+weir_udp_collector_start(const struct weir_config *cfg, struct weir_worker **w, unsigned int n,
+			 struct rte_mempool *mp, char *err, size_t errlen)
+{
+	struct weir_udp_collector *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->w = w;
+	c->n_workers = n;
+	c->mp = mp;
+	for (unsigned int i = 0; i < cfg->n_collect; i++) {
+		int fd = open_socket(&cfg->collect[i], err, errlen);
+		if (fd < 0)
+			goto err_close;
+		c->fd[c->n_fd++] = fd;
+	}
+	int rc = pthread_create(&c->thread, NULL, collector_main, c);
+	if (rc != 0) {
+		snprintf(err, errlen, "collector thread: %s", strerror(rc));
+		goto err_close;
+	}
+	pthread_setname_np(c->thread, "weir-collect");
+	return c;
+
+err_close:
+	for (unsigned int i = 0; i < c->n_fd; i++)
+		close(c->fd[i]);
+	free(c);
+	return NULL;
+}
+
+void
+weir_udp_collector_stop(struct weir_udp_collector *c)
+{
+	if (!c)
+		return;
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(c->thread, NULL);
+	for (unsigned int i = 0; i < c->n_fd; i++)
+		close(c->fd[i]);
+	free(c);
+}
+
+void
+weir_udp_collector_stats(const struct weir_udp_collector *c, struct weir_udp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (c)
+		*st = c->st;
+}

@@ -1,0 +1,45 @@
+/* udp_collector.h -- NetFlow/IPFIX/sFlow from kernel UDP sockets.
+ *
+ * For users without a DPDK NIC (and for exporters that send to a host
+ * address): one thread reads every --collect socket with recvmmsg straight
+ * into mbufs and hands each datagram to the worker that owns its exporter
+ * (a hash of the exporter's address), through that worker's xflow ring. So
+ * one exporter's templates and sequence numbers stay on one worker. */
+#ifndef WEIR_UDP_COLLECTOR_H
+#define WEIR_UDP_COLLECTOR_H
+
+#include <stdint.h>
+#include <rte_mempool.h>
+
+#include "weir/config.h"
+
+struct weir_worker;
+struct weir_udp_collector;
+
+/* What travels in front of the datagram in each mbuf. */
+struct weir_xflow_hdr {
+	uint8_t  src[16];          /* exporter address, v4-mapped for IPv4 */
+	uint16_t sport;
+	uint16_t pad;
+	uint32_t len;              /* datagram bytes that follow */
+};
+
+struct weir_udp_stats {
+	uint64_t datagrams;        /* handed to workers */
+	uint64_t bytes;
+	uint64_t too_big;          /* larger than an mbuf holds: dropped */
+	uint64_t no_mbuf;          /* pool empty: left in the kernel, which may drop */
+	uint64_t ring_full;        /* the worker was behind: dropped */
+	uint64_t kernel_drops;     /* SO_RXQ_OVFL: the socket buffer overflowed */
+	uint64_t errors;
+};
+
+/* Open and bind every socket of cfg->collect (errors name the address and
+ * say what to do), then start the thread. NULL on error. */
+struct weir_udp_collector *weir_udp_collector_start(const struct weir_config *cfg,
+						    struct weir_worker **w, unsigned int n,
+						    struct rte_mempool *mp, char *err, size_t errlen);
+void weir_udp_collector_stop(struct weir_udp_collector *c);
+void weir_udp_collector_stats(const struct weir_udp_collector *c, struct weir_udp_stats *st);
+
+#endif
