@@ -323,7 +323,7 @@ void
 weir_redis_hset_str(struct weir_redis *r, const char *field, const char *val)
 {
 	if (r->hargc + 2 > MAX_HSET_ARGS)
-		weir_redis_hset_end(r), weir_redis_hset_start(r, r->hkey);
+		weir_redis_hset_end(r);	/* send what we have; same key continues */
 	/* both are copied: callers format fields into reused buffers */
 	snprintf(r->hbuf[r->hargc], sizeof(r->hbuf[0]), "%s", field);
 	r->hargv[r->hargc] = r->hbuf[r->hargc];
