@@ -144,6 +144,10 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 		f->out_if = r->out_if;
 		f->exporter = (uint32_t)(ex - w->exporters->ex) + 1;
 		w->st.flows_created++;
+		/* no payload: nDPI guesses from protocol, ports and addresses */
+		if (w->dpi && weir_dpi_guess(w->dpi, r->proto, r->src, r->sport, r->dst,
+					     r->dport, &w->dpi_res) == 1)
+			weir_worker_dpi_verdict(w, f);
 	}
 	f->bytes[dir] += r->bytes;
 	f->pkts[dir] += r->pkts;

@@ -27,88 +27,7 @@
 #include "udp_collector.h"
 #include "control.h"
 
-enum { HB_SENT, HB_RCVD, HP_SENT, HP_RCVD, H_FLOWS, H_ACTIVE, H_N };
-
-struct peer {
-	uint8_t addr[16];
-	UT_hash_handle hh;
-};
-
-struct ctl_host {
-	struct { uint8_t ip[16]; uint16_t vlan; } key;
-	UT_hash_handle hh;
-	char id[64];
-	char ip_text[48];
-	uint8_t mac[6];
-	int subnet;                  /* index, -1 remote */
-	int local;
-	uint64_t first_ms, last_ms;
-	uint64_t retired[H_N];
-	uint64_t *cur;               /* [n_workers][H_N] */
-	uint64_t *seen;              /* [n_workers] cycle last read */
-	uint64_t tot[H_N];
-	uint64_t pub_tot[H_N];       /* totals at the last published change */
-	uint64_t prev_sent, prev_rcvd;
-	uint64_t bps_sent, bps_rcvd;
-	struct peer *peers;
-	uint32_t n_peers;
-	int dirty;
-};
-
-struct ctl_vlan {
-	uint16_t vlan;
-	UT_hash_handle hh;
-	uint64_t bytes, pkts, flows, first_ms, last_ms, hosts;
-	uint64_t pub_bytes, pub_flows, pub_hosts, prev_bytes, bps;
-	int seen;
-};
-
-struct ctl_pair {
-	uint32_t key;                /* src << 16 | dst */
-	UT_hash_handle hh;
-	uint64_t bf, br, pf, pr, flows, first_ms, last_ms;
-	uint64_t pub_bytes, pub_flows, prev_bytes, bps;
-};
-
-struct ctl_flow {
-	uint64_t uid;
-	UT_hash_handle hh;
-	struct weir_flow_snap s;
-	int dirty;
-	int ended;
-	struct ctl_flow *prev, *next;   /* ended list, oldest first */
-};
-
-struct weir_control {
-	const struct weir_config *cfg;
-	struct weir_worker **w;
-	unsigned int n_workers;
-	struct weir_redis *redis;
-	char prefix[160];
-	uint64_t cycle;
-	uint64_t last_cycle_ms;
-	uint64_t started_ms;
-	int need_full;
-	int purged;
-	int redis_ok;
-	char state[16];
-	char source[300];
-
-	struct ctl_host *hosts;
-	struct ctl_vlan *vlans;
-	struct ctl_pair *pairs;
-	struct ctl_flow *flows;
-	struct ctl_flow *ended;         /* utlist DL, oldest first */
-	uint64_t n_flows;
-	uint64_t *deleted;              /* flow uids to DEL/ZREM */
-	size_t n_deleted, cap_deleted;
-	uint64_t flows_dropped_view;    /* left the view (history cap) */
-
-	struct weir_port_counters ports;
-	struct weir_udp_stats udp;
-	uint64_t publish_ms, publish_lag_ms;
-	uint64_t prev_rx_pkts, prev_rx_bytes, pps, bps;
-};
+#include "control_priv.h"
 
 static uint64_t
 wall_ms(void)
@@ -192,6 +111,7 @@ weir_control_free(struct weir_control *c)
 			free(p);
 		}
 		HASH_DEL(c->hosts, h);
+		weir_ctl_apps_free_host(h);
 		free(h->cur);
 		free(h->seen);
 		free(h);
@@ -209,15 +129,17 @@ weir_control_free(struct weir_control *c)
 	struct ctl_flow *f, *tf;
 	HASH_ITER(hh, c->flows, f, tf) {
 		HASH_DEL(c->flows, f);
+		weir_ctl_apps_free_flow(f);
 		free(f);
 	}
+	weir_ctl_apps_free(c);
 	free(c->deleted);
 	weir_redis_free(c->redis);
 	free(c);
 }
 
-static struct ctl_host *
-host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
+struct ctl_host *
+weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
 {
 	struct ctl_host *h, k;
 	memset(&k.key, 0, sizeof(k.key));
@@ -280,6 +202,7 @@ forget_flow(struct weir_control *c, struct ctl_flow *f)
 	if (f->ended)
 		DL_DELETE(c->ended, f);
 	HASH_DEL(c->flows, f);
+	weir_ctl_apps_free_flow(f);
 	free(f);
 	c->n_flows--;
 	c->flows_dropped_view++;
@@ -297,14 +220,18 @@ take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
 		f->uid = s->uid;
 		HASH_ADD(hh, c->flows, uid, sizeof(f->uid), f);
 		c->n_flows++;
-		/* a new conversation: each end has a peer (maybe not new) */
-		if (memcmp(s->key.a, s->key.b, 16) != 0) {
-			add_peer(host_get(c, s->key.a, s->key.vlan), s->key.b);
-			add_peer(host_get(c, s->key.b, s->key.vlan), s->key.a);
-		}
 	}
+	if (!f->have_snap && memcmp(s->key.a, s->key.b, 16) != 0) {
+		/* a new conversation: each end has a peer (maybe not new) */
+		add_peer(weir_ctl_host_get(c, s->key.a, s->key.vlan), s->key.b);
+		add_peer(weir_ctl_host_get(c, s->key.b, s->key.vlan), s->key.a);
+	}
+	uint64_t db = s->bytes[0] + s->bytes[1] - (f->s.bytes[0] + f->s.bytes[1]);
+	uint64_t dp = s->pkts[0] + s->pkts[1] - (f->s.pkts[0] + f->s.pkts[1]);
 	f->s = *s;
+	f->have_snap = 1;
 	f->dirty = 1;
+	weir_ctl_apps_snapshot(c, f, db, dp);
 	if (s->end != WEIR_FLOW_END_NONE && !f->ended) {
 		f->ended = 1;
 		DL_APPEND(c->ended, f);
@@ -318,12 +245,13 @@ weir_control_drain(struct weir_control *c)
 {
 	for (unsigned int i = 0; i < c->n_workers; i++) {
 		const struct weir_flow_snap *s;
-		struct weir_snap_ring *r = &c->w[i]->snaps;
-		while ((s = weir_snap_ring_peek(r))) {
+		struct weir_spsc_ring *r = &c->w[i]->snaps;
+		while ((s = weir_spsc_ring_peek(r))) {
 			take_snapshot(c, s);
-			weir_snap_ring_pop(r);
+			weir_spsc_ring_pop(r);
 		}
 	}
+	weir_ctl_apps_drain(c);
 }
 
 /* Walk every worker's aggregates under RCU and sum them. */
@@ -349,7 +277,7 @@ sum_aggregates(struct weir_control *c)
 		rcu_read_lock();
 		struct weir_agg_host *ah;
 		cds_lfht_for_each_entry(a->hosts, &it, ah, node) {
-			struct ctl_host *h = host_get(c, ah->ip, ah->vlan);
+			struct ctl_host *h = weir_ctl_host_get(c, ah->ip, ah->vlan);
 			if (!h)
 				continue;
 			uint64_t *cur = &h->cur[wi * H_N];
@@ -525,6 +453,7 @@ publish_hosts(struct weir_control *c, struct weir_redis *r, int full)
 		weir_redis_hset_end(r);
 		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
 				(unsigned long long)(h->tot[HB_SENT] + h->tot[HB_RCVD]), h->id);
+		weir_ctl_apps_publish_host(c, r, h, full);
 	}
 }
 
@@ -639,6 +568,7 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 			weir_redis_hset_u64(r, "in_if", s->in_if);
 			weir_redis_hset_u64(r, "out_if", s->out_if);
 		}
+		weir_ctl_apps_flow_fields(r, f);
 		weir_redis_hset_end(r);
 		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
 				(unsigned long long)(s->bytes[0] + s->bytes[1]), id);
@@ -792,6 +722,13 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "flows_left_view", c->flows_dropped_view);
 	weir_redis_hset_u64(r, "dist_drops", t.dist_drops);
 	weir_redis_hset_u64(r, "xflow_datagrams", t.xflow_datagrams);
+	weir_redis_hset_u64(r, "dpi_flows", t.dpi_flows);
+	weir_redis_hset_u64(r, "dpi_detected", t.dpi_detected);
+	weir_redis_hset_u64(r, "dpi_gave_up", t.dpi_gave_up);
+	weir_redis_hset_u64(r, "dpi_pool_full", t.dpi_pool_full);
+	weir_redis_hset_u64(r, "dpi_pkts", t.dpi_pkts);
+	weir_redis_hset_u64(r, "dpi_msg_drops", t.dpi_msg_drops);
+	weir_redis_hset_i64(r, "dpi_mem_bytes", (int64_t)t.dpi_mem);
 	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
 	weir_redis_hset_u64(r, "collect_datagrams", t.collect_datagrams);
 	weir_redis_hset_u64(r, "collect_kernel_drops", c->udp.kernel_drops);
@@ -872,6 +809,7 @@ clear_dirty(struct weir_control *c)
 	HASH_ITER(hh, c->flows, f, tf)
 		f->dirty = 0;
 	c->n_deleted = 0;
+	weir_ctl_apps_clear_dirty(c);
 }
 
 void
@@ -899,6 +837,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	publish_hosts(c, r, c->need_full);
 	publish_vlans_pairs(c, r, c->need_full);
 	publish_flows(c, r, c->need_full);
+	weir_ctl_apps_publish(c, r, c->need_full);
 	publish_exporters(c, r);
 	publish_interfaces(c, r);
 	publish_health(c, r, now_ms);

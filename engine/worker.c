@@ -39,11 +39,10 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 		return -1;
 	if (weir_agg_init(&w->agg) != 0)
 		goto err_free_table;
-	uint32_t ring = 1;
-	while (ring < cfg->flow_ring_size)
-		ring <<= 1;
-	if (weir_snap_ring_init(&w->snaps, ring) != 0)
+	if (weir_spsc_ring_init(&w->snaps, cfg->flow_ring_size, sizeof(struct weir_flow_snap)) != 0)
 		goto err_free_agg;
+	if (weir_spsc_ring_init(&w->dpi_out, 4096, sizeof(struct weir_dpi_msg)) != 0)
+		goto err_free_snaps;
 	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
 	if (!w->frags)
 		goto err_free_snaps;
@@ -60,7 +59,8 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 err_free_frags:
 	free(w->frags);
 err_free_snaps:
-	free(w->snaps.slot);
+	weir_spsc_ring_free(&w->dpi_out);
+	weir_spsc_ring_free(&w->snaps);
 err_free_agg:
 	weir_agg_destroy(&w->agg);
 err_free_table:
@@ -73,7 +73,8 @@ weir_worker_fini(struct weir_worker *w)
 {
 	weir_worker_xflow_fini(w);
 	free(w->frags);
-	free(w->snaps.slot);
+	weir_spsc_ring_free(&w->dpi_out);
+	weir_spsc_ring_free(&w->snaps);
 	weir_agg_destroy(&w->agg);
 	weir_flow_table_free(&w->ft);
 }
@@ -98,22 +99,30 @@ clock_ms(struct weir_worker *w)
 	return w->wall0_ms + (rte_get_tsc_cycles() - w->tsc0) * 1000 / w->tsc_hz;
 }
 
+/* A record on one of our rings to the control thread. Reading a file, or
+ * flushing at stop, we wait for room (the control thread keeps draining
+ * until this worker says it is done); live, a full ring drops and counts. */
+static void *
+ring_reserve(struct weir_worker *w, struct weir_spsc_ring *r, uint64_t *drops)
+{
+	void *s = weir_spsc_ring_reserve(r);
+	while (!s && (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
+		w->st.snap_waits++;
+		rte_pause();
+		s = weir_spsc_ring_reserve(r);
+	}
+	if (!s)
+		(*drops)++;
+	return s;
+}
+
 /* Send f's current state to the control thread. */
 static void
 snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end end)
 {
-	struct weir_flow_snap *s = weir_snap_ring_reserve(&w->snaps);
-	/* reading a file, or flushing at stop: wait for the control thread,
-	 * which keeps draining until this worker says it is done */
-	while (!s && (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
-		w->st.snap_waits++;
-		rte_pause();
-		s = weir_snap_ring_reserve(&w->snaps);
-	}
-	if (!s) {
-		w->st.snap_drops++;
+	struct weir_flow_snap *s = ring_reserve(w, &w->snaps, &w->st.snap_drops);
+	if (!s)
 		return;
-	}
 	s->key = f->key;
 	s->uid = f->uid;
 	s->bytes[0] = f->bytes[0];
@@ -134,21 +143,57 @@ snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end en
 	s->in_if = f->in_if;
 	s->out_if = f->out_if;
 	s->exporter = f->exporter;
-	weir_snap_ring_push(&w->snaps);
+	weir_spsc_ring_push(&w->snaps);
+}
+
+/* Detection of f is over (a verdict in w->dpi_res): keep the ids on the
+ * flow, send the verdict, give the slot back. */
+void
+weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f)
+{
+	f->app = w->dpi_res.app_id;
+	f->master = w->dpi_res.master_id;
+	f->state |= WEIR_FLOWST_DPI_DONE;
+	if (f->dpi_slot >= 0) {
+		weir_dpi_flow_end(w->dpi, f->dpi_slot);
+		f->dpi_slot = -1;
+	}
+	struct weir_dpi_msg *m = ring_reserve(w, &w->dpi_out, &w->st.dpi_msg_drops);
+	if (!m)
+		return;
+	m->uid = f->uid;
+	m->r = w->dpi_res;
+	weir_spsc_ring_push(&w->dpi_out);
 }
 
 static void
 end_flow(struct weir_worker *w, struct weir_flow *f, enum weir_flow_end why)
 {
+	if (f->dpi_slot >= 0 && weir_dpi_flow_finish(w->dpi, f->dpi_slot, &w->dpi_res) == 1)
+		weir_worker_dpi_verdict(w, f);
 	weir_agg_fold_flow(&w->agg, f, 1);
 	snapshot(w, f, why);
 	w->st.flows_ended[why]++;
 	weir_flow_table_remove(&w->ft, f);
 }
 
+static void
+dpi_stats(struct weir_worker *w)
+{
+	if (!w->dpi)
+		return;
+	const struct weir_dpi_counters *dc = weir_dpi_counters(w->dpi);
+	w->st.dpi_detected = dc->flows_detected;
+	w->st.dpi_gave_up = dc->flows_gave_up;
+	w->st.dpi_pool_full = dc->pool_full;
+	w->st.dpi_pkts = dc->pkts_processed;
+	w->st.dpi_mem = (uint64_t)weir_dpi_mem_bytes(w->dpi);
+}
+
 void
 weir_worker_fold(struct weir_worker *w)
 {
+	dpi_stats(w);
 	struct weir_flow_table *t = &w->ft;
 	while (t->dirty_head != WEIR_FT_NONE) {
 		struct weir_flow *f = &t->flows[t->dirty_head];
@@ -236,7 +281,7 @@ frag_slot(struct weir_worker *w, const struct weir_pkt_meta *m)
 
 void
 weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
-		    uint32_t frame_len, uint64_t ts_ms)
+		    const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
 {
 	uint16_t sport = m->sport, dport = m->dport;
 
@@ -277,7 +322,17 @@ weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 		f->sub_init = (uint16_t)(si + 1);
 		f->sub_resp = (uint16_t)(sr + 1);
 		w->st.flows_created++;
+		if (w->dpi) {
+			f->dpi_slot = weir_dpi_flow_begin(w->dpi);
+			w->st.dpi_flows += f->dpi_slot >= 0;
+		}
 	}
+	/* nDPI sees a flow's first packets only; later IP fragments carry no
+	 * L4 header and are not fed (as ndpiReader does) */
+	if (unlikely(f->dpi_slot >= 0) && !(m->flags & WEIR_PKT_FRAG_LATER) &&
+	    weir_dpi_process(w->dpi, f->dpi_slot, frame + m->l3_off, m->l3_len, ts_ms,
+			     dir == !f->a_is_init ? 1 : 0, &w->dpi_res) == 1)
+		weir_worker_dpi_verdict(w, f);
 	f->bytes[dir] += frame_len;
 	f->pkts[dir]++;
 	f->tcp_flags |= m->tcp_flags;
@@ -342,7 +397,8 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		w->st.parsed++;
-		weir_worker_account(w, m, rte_pktmbuf_pkt_len(mb), ts);
+		weir_worker_account(w, m, rte_pktmbuf_mtod(mb, const uint8_t *),
+				    rte_pktmbuf_pkt_len(mb), ts);
 	}
 	w->now_ms = now;
 	rte_pktmbuf_free_bulk(pkts, n);
@@ -431,6 +487,15 @@ weir_worker_main(void *arg)
 
 	rcu_register_thread();
 	w->lcore = rte_lcore_id();
+	/* nDPI's memory is counted per thread: make it on the thread that owns it */
+	if (w->cfg->dpi && !w->dpi) {
+		struct weir_dpi_cfg dc;
+		weir_dpi_cfg_default(&dc);
+		dc.max_flows_in_detection = w->cfg->dpi_flows;
+		dc.max_pkts_tcp = (uint16_t)w->cfg->dpi_pkts_tcp;
+		dc.max_pkts_udp = (uint16_t)w->cfg->dpi_pkts_udp;
+		w->dpi = weir_dpi_create(&dc);	/* NULL: counted as no detection */
+	}
 	/* a capture file runs on its packets' time, from its first packet */
 	if (w->now_ms == 0 && !(w->file_mode && w->ts_dynfield >= 0))
 		w->now_ms = clock_ms(w);
@@ -461,6 +526,11 @@ weir_worker_main(void *arg)
 	while (w->xflow_ring && xflow_burst(w))
 		;
 	weir_worker_flush(w);
+	dpi_stats(w);
+	if (w->dpi) {
+		weir_dpi_destroy(w->dpi);	/* on its own thread, as made */
+		w->dpi = NULL;
+	}
 	rcu_thread_offline();
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	rcu_unregister_thread();

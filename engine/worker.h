@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "weir/config.h"
+#include "weir/dpi.h"
 #include "weir/export.h"
 #include "weir/pkt.h"
 #include "agg.h"
@@ -42,6 +43,13 @@ struct weir_worker_stats {
 	uint64_t frag_unmatched;
 	uint64_t snap_drops;
 	uint64_t snap_waits;
+	uint64_t dpi_msg_drops;            /* verdicts the control thread never saw */
+	uint64_t dpi_flows;                /* flows given a detection slot */
+	uint64_t dpi_detected;             /* copies of the nDPI module's counters */
+	uint64_t dpi_gave_up;
+	uint64_t dpi_pool_full;
+	uint64_t dpi_pkts;
+	uint64_t dpi_mem;                  /* bytes nDPI holds now */
 	uint64_t dist_out;                 /* handed to other workers */
 	uint64_t dist_drops;               /* their ring was full */
 	uint64_t xflow_datagrams;          /* diverted from DPDK ports (counted in rx_pkts) */
@@ -84,7 +92,10 @@ struct weir_worker {
 
 	struct weir_flow_table ft;
 	struct weir_agg agg;
-	struct weir_snap_ring snaps;
+	struct weir_spsc_ring snaps;       /* struct weir_flow_snap, to the control thread */
+	struct weir_spsc_ring dpi_out;     /* struct weir_dpi_msg, to the control thread */
+	struct weir_dpi *dpi;              /* NULL: application detection off */
+	struct weir_dpi_result dpi_res;    /* scratch for the verdict being made */
 	struct weir_frag_slot *frags;
 	struct weir_exporter_table *exporters;   /* flow-export state (collect.c) */
 
@@ -112,7 +123,11 @@ int  weir_worker_main(void *arg);
 /* Account one parsed packet of frame_len bytes. Exposed for tests and
  * weir-bench, which drive the worker without an lcore. */
 void weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
-			 uint32_t frame_len, uint64_t ts_ms);
+			 const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms);
+
+/* f's application is decided (verdict in w->dpi_res): record it on the flow,
+ * release its detection slot, tell the control thread. */
+void weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f);
 
 /* Fold every dirty flow into the aggregates and snapshot it. */
 void weir_worker_fold(struct weir_worker *w);

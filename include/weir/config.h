@@ -55,6 +55,11 @@ struct weir_config {
 	uint32_t active_timeout_s;
 	uint32_t host_idle_s;          /* hosts forgotten by the worker after this */
 	struct weir_parse_cfg parse;
+	/* application detection */
+	int      dpi;                  /* nDPI on captured flows (guess on exported ones) */
+	uint32_t dpi_flows;            /* flows under detection at once, per worker */
+	uint32_t dpi_pkts_tcp;         /* packet budget before giving up */
+	uint32_t dpi_pkts_udp;
 	/* networks */
 	struct weir_subnet subnets[WEIR_MAX_SUBNETS];
 	unsigned n_subnets;

@@ -1,0 +1,422 @@
+/* control_apps.c -- applications, categories and DNS names, as the control
+ * thread sees them.
+ *
+ * Workers send one nDPI verdict per flow (struct weir_dpi_msg) besides the
+ * flow's snapshots. Here a flow's bytes are counted under its application
+ * as its snapshots arrive; until the verdict is known they count under
+ * "Unknown", and when it arrives what the flow already brought is moved to
+ * its application, so per-application totals add up to the traffic. The
+ * same goes for each host's applications. A DNS flow's query name is
+ * counted on its initiator (the host that asked).
+ *
+ * Application and category names come from nDPI (a fixed set) and may be
+ * used in key names; DNS names come from the wire and are only ever zset
+ * members or hash fields, never part of a key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "control_priv.h"
+#include "flow_snap.h"
+#include "worker.h"
+
+#define HOST_DNS_MAX 256        /* names kept per host; more are counted */
+
+struct intern {
+	UT_hash_handle hh;
+	char s[];
+};
+
+struct ctl_app {
+	const char *name;           /* interned: the hash key */
+	UT_hash_handle hh;
+	const char *category;       /* for applications */
+	uint64_t bytes, pkts, flows;
+	uint64_t pub_bytes, pub_flows;
+};
+
+struct host_app {
+	struct ctl_app *app;        /* the key */
+	UT_hash_handle hh;
+	uint64_t bytes, pkts;
+};
+
+struct host_dns {
+	UT_hash_handle hh;
+	uint64_t count, last_ms;
+	char name[];                /* the key */
+};
+
+static const char *
+intern(struct weir_control *c, const char *s)
+{
+	struct intern *i;
+	HASH_FIND_STR(c->names, s, i);
+	if (i)
+		return i->s;
+	size_t n = strlen(s) + 1;
+	i = malloc(sizeof(*i) + n);
+	if (!i)
+		return "Unknown";
+	memcpy(i->s, s, n);
+	HASH_ADD_KEYPTR(hh, c->names, i->s, n - 1, i);
+	return i->s;
+}
+
+static struct ctl_app *
+agg_get(struct weir_control *c, struct ctl_app **table, const char *name)
+{
+	struct ctl_app *a;
+	name = intern(c, name);
+	HASH_FIND_PTR(*table, &name, a);
+	if (a)
+		return a;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->name = name;
+	a->category = "Unspecified";
+	HASH_ADD_PTR(*table, name, a);
+	return a;
+}
+
+static void
+host_app_add(struct ctl_host *h, struct ctl_app *a, int64_t bytes, int64_t pkts)
+{
+	struct host_app *ha;
+	if (!h || !a)
+		return;
+	HASH_FIND_PTR(h->apps, &a, ha);
+	if (!ha) {
+		ha = calloc(1, sizeof(*ha));
+		if (!ha)
+			return;
+		ha->app = a;
+		HASH_ADD_PTR(h->apps, app, ha);
+	}
+	ha->bytes += (uint64_t)bytes;
+	ha->pkts += (uint64_t)pkts;
+	h->apps_dirty = 1;
+}
+
+/* Count bytes/pkts of flow f under application a (and its category, and
+ * both end hosts); negative to take them back. */
+static void
+attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
+	  int64_t bytes, int64_t pkts, int64_t flows)
+{
+	if (!a)
+		return;
+	a->bytes += (uint64_t)bytes;
+	a->pkts += (uint64_t)pkts;
+	a->flows += (uint64_t)flows;
+	struct ctl_app *cat = agg_get(c, &c->cats, a->category);
+	if (cat) {
+		cat->bytes += (uint64_t)bytes;
+		cat->pkts += (uint64_t)pkts;
+		cat->flows += (uint64_t)flows;
+	}
+	if (!f->have_snap || (!bytes && !pkts))
+		return;
+	struct ctl_host *ha = weir_ctl_host_get(c, f->s.key.a, f->s.key.vlan);
+	host_app_add(ha, a, bytes, pkts);
+	if (memcmp(f->s.key.a, f->s.key.b, 16) != 0)
+		host_app_add(weir_ctl_host_get(c, f->s.key.b, f->s.key.vlan), a, bytes, pkts);
+}
+
+static void
+count_dns(struct weir_control *c, struct ctl_flow *f)
+{
+	const char *name = f->dpi ? f->dpi->host : NULL;
+	f->dns_pending = 0;
+	if (!name || !*name)
+		return;
+	const uint8_t *init = f->s.a_is_init ? f->s.key.a : f->s.key.b;
+	struct ctl_host *h = weir_ctl_host_get(c, init, f->s.key.vlan);
+	if (!h)
+		return;
+	struct host_dns *d;
+	HASH_FIND_STR(h->dns, name, d);
+	if (!d) {
+		if (h->n_dns >= HOST_DNS_MAX) {
+			h->dns_dropped++;
+			return;
+		}
+		size_t n = strlen(name) + 1;
+		d = calloc(1, sizeof(*d) + n);
+		if (!d)
+			return;
+		memcpy(d->name, name, n);
+		HASH_ADD_STR(h->dns, name, d);
+		h->n_dns++;
+	}
+	d->count++;
+	if (f->s.first_ms > d->last_ms)
+		d->last_ms = f->s.first_ms;
+	h->apps_dirty = 1;
+}
+
+void
+weir_ctl_apps_snapshot(struct weir_control *c, struct ctl_flow *f, uint64_t dbytes, uint64_t dpkts)
+{
+	int new_flow = !f->app_agg;
+	if (!f->app_agg)
+		f->app_agg = agg_get(c, &c->apps, f->dpi ? f->dpi->app : "Unknown");
+	attribute(c, f, f->app_agg, (int64_t)dbytes, (int64_t)dpkts, new_flow);
+	if (f->dns_pending)
+		count_dns(c, f);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+static int
+is_dns(const struct weir_dpi_result *r)
+{
+	return !strcmp(r->name, "DNS") || !strncmp(r->name, "DNS.", 4);
+}
+
+void
+weir_ctl_apps_verdict(struct weir_control *c, struct ctl_flow *f, const struct weir_dpi_result *r)
+{
+	if (f->dpi)
+		return;		/* one verdict per flow */
+	struct ctl_dpi *d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->name = intern(c, r->name[0] ? r->name : "Unknown");
+	d->app = intern(c, r->app_name[0] ? r->app_name : "Unknown");
+	d->category = intern(c, r->category[0] ? r->category : "Unspecified");
+	d->confidence = intern(c, r->confidence);
+	d->method = r->method;
+	d->dns_rsp = r->dns_rsp;
+	d->dns_rcode = r->dns_rcode;
+	d->risk = r->risk;
+	d->host = dup_or_null(r->host);
+	d->ja3c = dup_or_null(r->ja3c);
+	d->url = dup_or_null(r->url);
+	d->ssh_client = dup_or_null(r->ssh_client);
+	d->ssh_server = dup_or_null(r->ssh_server);
+	d->risk_text = dup_or_null(r->risk_text);
+	f->dpi = d;
+	f->dirty = 1;
+
+	struct ctl_app *to = agg_get(c, &c->apps, d->app);
+	if (to)
+		to->category = d->category;
+	if (f->app_agg && to && f->app_agg != to) {
+		/* move what the flow brought so far from Unknown to its app */
+		uint64_t b = f->s.bytes[0] + f->s.bytes[1], p = f->s.pkts[0] + f->s.pkts[1];
+		attribute(c, f, f->app_agg, -(int64_t)b, -(int64_t)p, -1);
+		attribute(c, f, to, (int64_t)b, (int64_t)p, 1);
+		f->app_agg = to;
+	}
+	if (is_dns(r)) {
+		f->dns_pending = 1;
+		if (f->have_snap)
+			count_dns(c, f);
+	}
+}
+
+void
+weir_ctl_apps_drain(struct weir_control *c)
+{
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		struct weir_spsc_ring *ring = &c->w[i]->dpi_out;
+		const struct weir_dpi_msg *m;
+		while ((m = weir_spsc_ring_peek(ring))) {
+			struct ctl_flow *f;
+			HASH_FIND(hh, c->flows, &m->uid, sizeof(m->uid), f);
+			if (!f) {
+				/* verdict before the first snapshot: keep it for it */
+				f = calloc(1, sizeof(*f));
+				if (f) {
+					f->uid = m->uid;
+					HASH_ADD(hh, c->flows, uid, sizeof(f->uid), f);
+					c->n_flows++;
+				}
+			}
+			if (f)
+				weir_ctl_apps_verdict(c, f, &m->r);
+			weir_spsc_ring_pop(ring);
+		}
+	}
+}
+
+static const char *
+method_name(const struct ctl_flow *f)
+{
+	if (!f->dpi)
+		return "none";
+	switch (f->dpi->method) {
+	case WEIR_DPI_METHOD_DPI: return "dpi";
+	case WEIR_DPI_METHOD_GUESS: return "guess";
+	default: return "none";
+	}
+}
+
+void
+weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f)
+{
+	const struct ctl_dpi *d = f->dpi;
+	weir_redis_hset_str(r, "app", d ? d->name : "Unknown");
+	weir_redis_hset_str(r, "application", d ? d->app : "Unknown");
+	weir_redis_hset_str(r, "category", d ? d->category : "Unspecified");
+	weir_redis_hset_str(r, "detection", method_name(f));
+	if (!d)
+		return;
+	if (d->confidence[0])
+		weir_redis_hset_str(r, "confidence", d->confidence);
+	if (d->host)
+		weir_redis_hset_str(r, "server_name", d->host);
+	if (d->ja3c)
+		weir_redis_hset_str(r, "ja3c", d->ja3c);
+	if (d->url)
+		weir_redis_hset_str(r, "url", d->url);
+	if (d->ssh_client)
+		weir_redis_hset_str(r, "ssh_client", d->ssh_client);
+	if (d->ssh_server)
+		weir_redis_hset_str(r, "ssh_server", d->ssh_server);
+	if (d->dns_rsp)
+		weir_redis_hset_u64(r, "dns_rcode", d->dns_rcode);
+	if (d->risk) {
+		weir_redis_hset_u64(r, "risk", d->risk);
+		if (d->risk_text)
+			weir_redis_hset_str(r, "risk_text", d->risk_text);
+	}
+}
+
+static void
+publish_table(struct weir_control *c, struct weir_redis *r, struct ctl_app *table,
+	      const char *zname, const char *kname, int apps, int full)
+{
+	char key[256], zkey[256];
+	snprintf(zkey, sizeof(zkey), "%s%s", c->prefix, zname);
+	struct ctl_app *a, *t;
+	HASH_ITER(hh, table, a, t) {
+		if (!full && a->bytes == a->pub_bytes && a->flows == a->pub_flows)
+			continue;
+		snprintf(key, sizeof(key), "%s%s:%s", c->prefix, kname, a->name);
+		if (!a->flows && !a->bytes) {
+			/* everything moved to a known application */
+			weir_redis_cmdf(r, "DEL %s", key);
+			weir_redis_cmdf(r, "ZREM %s %s", zkey, a->name);
+			continue;
+		}
+		weir_redis_hset_start(r, key);
+		weir_redis_hset_str(r, "name", a->name);
+		if (apps)
+			weir_redis_hset_str(r, "category", a->category);
+		weir_redis_hset_u64(r, "bytes", a->bytes);
+		weir_redis_hset_u64(r, "pkts", a->pkts);
+		weir_redis_hset_u64(r, "flows", a->flows);
+		weir_redis_hset_end(r);
+		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)a->bytes, a->name);
+	}
+}
+
+void
+weir_ctl_apps_publish(struct weir_control *c, struct weir_redis *r, int full)
+{
+	publish_table(c, r, c->apps, "apps", "app", 1, full);
+	publish_table(c, r, c->cats, "categories", "category", 0, full);
+}
+
+void
+weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct ctl_host *h, int full)
+{
+	if (!h->apps_dirty && !full)
+		return;
+	char key[256], val[48];
+	snprintf(key, sizeof(key), "%shostapps:%s", c->prefix, h->id);
+	struct host_app *ha, *ht;
+	HASH_ITER(hh, h->apps, ha, ht) {
+		if (ha->bytes || ha->pkts)
+			weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)ha->bytes, ha->app->name);
+		else
+			weir_redis_cmdf(r, "ZREM %s %s", key, ha->app->name);
+	}
+	if (!h->dns)
+		return;
+	snprintf(key, sizeof(key), "%shostdns:%s", c->prefix, h->id);
+	char lkey[256];
+	snprintf(lkey, sizeof(lkey), "%shostdnslast:%s", c->prefix, h->id);
+	struct host_dns *d, *dt;
+	HASH_ITER(hh, h->dns, d, dt) {
+		weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)d->count, d->name);
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)d->last_ms);
+		weir_redis_cmdf(r, "HSET %s %s %s", lkey, d->name, val);
+	}
+}
+
+void
+weir_ctl_apps_clear_dirty(struct weir_control *c)
+{
+	struct ctl_app *a, *t;
+	HASH_ITER(hh, c->apps, a, t) {
+		a->pub_bytes = a->bytes;
+		a->pub_flows = a->flows;
+	}
+	HASH_ITER(hh, c->cats, a, t) {
+		a->pub_bytes = a->bytes;
+		a->pub_flows = a->flows;
+	}
+	struct ctl_host *h, *th;
+	HASH_ITER(hh, c->hosts, h, th)
+		h->apps_dirty = 0;
+}
+
+void
+weir_ctl_apps_free_flow(struct ctl_flow *f)
+{
+	struct ctl_dpi *d = f->dpi;
+	if (!d)
+		return;
+	free(d->host);
+	free(d->ja3c);
+	free(d->url);
+	free(d->ssh_client);
+	free(d->ssh_server);
+	free(d->risk_text);
+	free(d);
+	f->dpi = NULL;
+}
+
+void
+weir_ctl_apps_free_host(struct ctl_host *h)
+{
+	struct host_app *ha, *ht;
+	HASH_ITER(hh, h->apps, ha, ht) {
+		HASH_DEL(h->apps, ha);
+		free(ha);
+	}
+	struct host_dns *d, *dt;
+	HASH_ITER(hh, h->dns, d, dt) {
+		HASH_DEL(h->dns, d);
+		free(d);
+	}
+}
+
+void
+weir_ctl_apps_free(struct weir_control *c)
+{
+	struct ctl_app *a, *t;
+	HASH_ITER(hh, c->apps, a, t) {
+		HASH_DEL(c->apps, a);
+		free(a);
+	}
+	HASH_ITER(hh, c->cats, a, t) {
+		HASH_DEL(c->cats, a);
+		free(a);
+	}
+	struct intern *i, *it;
+	HASH_ITER(hh, c->names, i, it) {
+		HASH_DEL(c->names, i);
+		free(i);
+	}
+}

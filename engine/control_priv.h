@@ -1,0 +1,145 @@
+/* control_priv.h -- the control thread's own state, shared by control.c
+ * (sums, flows, publishing) and control_apps.c (applications, DNS names).
+ * Nothing here is visible to the workers. */
+#ifndef WEIR_CONTROL_PRIV_H
+#define WEIR_CONTROL_PRIV_H
+
+#include <stdint.h>
+#include <uthash.h>
+
+#include "weir/dpi.h"
+#include "weir/redis.h"
+#include "control.h"
+#include "udp_collector.h"
+
+struct ctl_app;
+struct host_app;
+struct host_dns;
+
+enum { HB_SENT, HB_RCVD, HP_SENT, HP_RCVD, H_FLOWS, H_ACTIVE, H_N };
+
+struct peer {
+	uint8_t addr[16];
+	UT_hash_handle hh;
+};
+
+struct ctl_host {
+	struct { uint8_t ip[16]; uint16_t vlan; } key;
+	UT_hash_handle hh;
+	char id[64];
+	char ip_text[48];
+	uint8_t mac[6];
+	int subnet;                  /* index, -1 remote */
+	int local;
+	uint64_t first_ms, last_ms;
+	uint64_t retired[H_N];
+	uint64_t *cur;               /* [n_workers][H_N] */
+	uint64_t *seen;              /* [n_workers] cycle last read */
+	uint64_t tot[H_N];
+	uint64_t pub_tot[H_N];       /* totals at the last published change */
+	uint64_t prev_sent, prev_rcvd;
+	uint64_t bps_sent, bps_rcvd;
+	struct peer *peers;
+	uint32_t n_peers;
+	struct host_app *apps;       /* bytes per application (control_apps.c) */
+	struct host_dns *dns;        /* names queried (control_apps.c) */
+	uint32_t n_dns;
+	uint64_t dns_dropped;
+	int apps_dirty;
+	int dirty;
+};
+
+struct ctl_vlan {
+	uint16_t vlan;
+	UT_hash_handle hh;
+	uint64_t bytes, pkts, flows, first_ms, last_ms, hosts;
+	uint64_t pub_bytes, pub_flows, pub_hosts, prev_bytes, bps;
+	int seen;
+};
+
+struct ctl_pair {
+	uint32_t key;                /* src << 16 | dst */
+	UT_hash_handle hh;
+	uint64_t bf, br, pf, pr, flows, first_ms, last_ms;
+	uint64_t pub_bytes, pub_flows, prev_bytes, bps;
+};
+
+/* What the control thread keeps of a flow's verdict: names are interned
+ * (a few hundred distinct), metadata strings copied only when present. */
+struct ctl_dpi {
+	const char *name;            /* "TLS.YouTube" */
+	const char *app;             /* "YouTube" */
+	const char *category;
+	const char *confidence;
+	uint8_t  method;
+	uint8_t  dns_rsp;
+	uint16_t dns_rcode;
+	uint64_t risk;
+	char *host, *ja3c, *url, *ssh_client, *ssh_server, *risk_text;
+};
+
+struct ctl_flow {
+	uint64_t uid;
+	UT_hash_handle hh;
+	struct weir_flow_snap s;
+	struct ctl_dpi *dpi;
+	struct ctl_app *app_agg;     /* where its bytes are counted so far */
+	int dns_pending;             /* a DNS name waits for the flow's key */
+	int have_snap;
+	int dirty;
+	int ended;
+	struct ctl_flow *prev, *next;   /* ended list, oldest first */
+};
+
+struct weir_control {
+	const struct weir_config *cfg;
+	struct weir_worker **w;
+	unsigned int n_workers;
+	struct weir_redis *redis;
+	char prefix[160];
+	uint64_t cycle;
+	uint64_t last_cycle_ms;
+	uint64_t started_ms;
+	int need_full;
+	int purged;
+	int redis_ok;
+	char state[16];
+	char source[300];
+
+	struct ctl_host *hosts;
+	struct ctl_vlan *vlans;
+	struct ctl_pair *pairs;
+	struct ctl_flow *flows;
+	struct ctl_app *apps;
+	struct ctl_app *cats;
+	struct intern *names;
+	struct ctl_flow *ended;         /* utlist DL, oldest first */
+	uint64_t n_flows;
+	uint64_t *deleted;              /* flow uids to DEL/ZREM */
+	size_t n_deleted, cap_deleted;
+	uint64_t flows_dropped_view;    /* left the view (history cap) */
+
+	struct weir_port_counters ports;
+	struct weir_udp_stats udp;
+	uint64_t publish_ms, publish_lag_ms;
+	uint64_t prev_rx_pkts, prev_rx_bytes, pps, bps;
+};
+
+/* control_apps.c */
+struct intern;
+void weir_ctl_apps_snapshot(struct weir_control *c, struct ctl_flow *f,
+			    uint64_t dbytes, uint64_t dpkts);
+void weir_ctl_apps_verdict(struct weir_control *c, struct ctl_flow *f,
+			   const struct weir_dpi_result *r);
+void weir_ctl_apps_drain(struct weir_control *c);
+void weir_ctl_apps_publish(struct weir_control *c, struct weir_redis *r, int full);
+void weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r,
+				struct ctl_host *h, int full);
+void weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f);
+void weir_ctl_apps_free_flow(struct ctl_flow *f);
+void weir_ctl_apps_free_host(struct ctl_host *h);
+void weir_ctl_apps_free(struct weir_control *c);
+void weir_ctl_apps_clear_dirty(struct weir_control *c);
+struct ctl_host *weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan);
+
+#endif

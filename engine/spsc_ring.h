@@ -1,0 +1,74 @@
+/* spsc_ring.h -- a single-producer, single-consumer ring of fixed-size
+ * records, for a worker to hand things to the control thread (flow
+ * snapshots, nDPI verdicts) without a lock or a shared written cache line:
+ * the head is written only by the producer, the tail only by the consumer,
+ * each on its own cache line. */
+#ifndef WEIR_SPSC_RING_H
+#define WEIR_SPSC_RING_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct weir_spsc_ring {
+	uint64_t head __attribute__((aligned(64)));  /* producer */
+	uint64_t tail __attribute__((aligned(64)));  /* consumer */
+	uint64_t mask __attribute__((aligned(64)));
+	size_t   elem;
+	uint8_t *slot;
+};
+
+/* size is rounded up to a power of two. */
+static inline int
+weir_spsc_ring_init(struct weir_spsc_ring *r, uint32_t size, size_t elem)
+{
+	uint32_t n = 1;
+	while (n < size)
+		n <<= 1;
+	memset(r, 0, sizeof(*r));
+	r->slot = calloc(n, elem);
+	r->mask = n - 1;
+	r->elem = elem;
+	return r->slot ? 0 : -1;
+}
+
+static inline void
+weir_spsc_ring_free(struct weir_spsc_ring *r)
+{
+	free(r->slot);
+	r->slot = NULL;
+}
+
+/* Producer: a record to fill, or NULL if full; then weir_spsc_ring_push(). */
+static inline void *
+weir_spsc_ring_reserve(struct weir_spsc_ring *r)
+{
+	uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	if (r->head - tail > r->mask)
+		return NULL;
+	return r->slot + (r->head & r->mask) * r->elem;
+}
+
+static inline void
+weir_spsc_ring_push(struct weir_spsc_ring *r)
+{
+	__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELEASE);
+}
+
+/* Consumer: the oldest record, or NULL if empty; then weir_spsc_ring_pop(). */
+static inline const void *
+weir_spsc_ring_peek(struct weir_spsc_ring *r)
+{
+	uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	if (r->tail == head)
+		return NULL;
+	return r->slot + (r->tail & r->mask) * r->elem;
+}
+
+static inline void
+weir_spsc_ring_pop(struct weir_spsc_ring *r)
+{
+	__atomic_store_n(&r->tail, r->tail + 1, __ATOMIC_RELEASE);
+}
+
+#endif
