@@ -69,6 +69,7 @@ weir_eal_args(const struct weir_config *cfg, char **argv, int max, char *buf, si
 	snprintf(tmp, sizeof(tmp), "--file-prefix=weir-%d", (int)getpid());
 	PUSH(tmp);
 	PUSH("--log-level=lib.eal:warning");
+	PUSH("--no-telemetry");
 	PUSH("--log-level=pmd.net.pcap:warning");
 	unsigned k = 0;
 	if (cfg->read_file[0]) {
