@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""engine_redis_faults.py -- the engine against a Redis that misbehaves.
+
+  auth      Redis requires a password: a wrong one is refused (exit 1, the
+            error says the final state was not published), the right one in
+            the URL works, and so does a unix socket URL.
+  late      Redis is down when the engine starts and comes up two seconds
+            later: a capture-file run keeps capturing, reconnects and still
+            publishes every host, equal to tshark's totals.
+  restart   a live engine (a capture replayed in a loop) loses its Redis,
+            which comes back empty: the engine reconnects, counts the lost
+            cycles, and rewrites its whole state (hosts reappear without any
+            new traffic being needed for them).
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import weirtest  # noqa: E402
+
+
+def truth(args, pcap):
+	r = subprocess.run(["/usr/bin/python3", args.truth, pcap], capture_output=True,
+			   text=True, timeout=600, check=True)
+	return json.loads(r.stdout)
+
+
+def hosts_equal(args, url, node, t):
+	got = weirtest.weirctl_json(args.weirctl, url, "hosts", node=node)
+	want = {(h["ip"], h["vlan"]): (h["bytes_sent"], h["bytes_rcvd"]) for h in t["hosts"]}
+	have = {(h["ip"], int(h["vlan"])): (int(h["bytes_sent"]), int(h["bytes_rcvd"])) for h in got}
+	if want != have:
+		diff = set(want.items()) ^ set(have.items())
+		print("hosts differ from tshark's (%d rows), e.g. %s" % (len(diff), sorted(diff)[:4]))
+		return False
+	print("%d hosts equal to tshark's" % len(have))
+	return True
+
+
+def case_auth(args, pcap, t):
+	ok = True
+	redis = weirtest.Redis(password="s3cret-pw")
+	bad = "redis://:wrong@127.0.0.1:%d" % redis.port
+	r, _ = weirtest.run_weir(args.weir, ["-r", pcap, "--redis", bad, "--node", "a0"], check=False)
+	if r.returncode != 1 or "NOT published" not in r.stderr:
+		print("wrong password: want exit 1 and 'NOT published', got %d: %s" % (r.returncode, r.stderr[-500:]))
+		ok = False
+	else:
+		print("wrong password refused: exit 1")
+	weirtest.run_weir(args.weir, ["-r", pcap, "--redis", redis.url, "--node", "a1"])
+	ok &= hosts_equal(args, redis.url, "a1", t)
+	redis.stop()
+	plain = weirtest.Redis()
+	url = "unix://" + plain.sock
+	weirtest.run_weir(args.weir, ["-r", pcap, "--redis", url, "--node", "u1"])
+	ok &= hosts_equal(args, plain.url, "u1", t)
+	return ok
+
+
+def case_late(args, pcap, t):
+	port = weirtest.free_port()
+	p = subprocess.Popen([args.weir, "--quiet", "-r", pcap, "--redis",
+			      "redis://127.0.0.1:%d" % port, "--node", "late"],
+			     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+	time.sleep(2)
+	redis = weirtest.Redis.__new__(weirtest.Redis)
+	# the same port the engine was told about, now
+	import shutil
+	redis.dir = tempfile.mkdtemp(prefix="weir-redis-")
+	redis.port = port
+	redis.password = None
+	redis.proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+				       "--save", "", "--appendonly", "no", "--dir", redis.dir],
+				      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+	try:
+		out, err = p.communicate(timeout=60)
+	finally:
+		pass
+	ok = p.returncode == 0
+	print("engine exit %d after Redis came up late" % p.returncode)
+	if not ok:
+		print(err[-2000:])
+	ok = ok and hosts_equal(args, "redis://127.0.0.1:%d" % port, "late", t)
+	redis.stop()
+	shutil.rmtree(redis.dir, ignore_errors=True)
+	return ok
+
+
+def case_restart(args, pcap, t):
+	redis = weirtest.Redis()
+	p = subprocess.Popen([args.weir, "-r", pcap, "--loop", "--redis", redis.url,
+			      "--node", "rs", "--publish-interval", "200", "--eal-mem", "256",
+			      "--flow-table-size", "65536"],
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+	ok = True
+	try:
+		deadline = time.time() + 20
+		while time.time() < deadline and not redis.cli("EXISTS", "weir:{rs}:meta", check=False).strip() == "1":
+			time.sleep(0.2)
+		port = redis.port
+		redis.proc.kill()
+		redis.proc.wait()
+		time.sleep(1.5)		# a few cycles lost
+		redis.proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+					       "--save", "", "--appendonly", "no", "--dir", redis.dir],
+					      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+		deadline = time.time() + 20
+		n = 0
+		while time.time() < deadline:
+			n = int(redis.cli("ZCARD", "weir:{rs}:hosts", check=False).strip() or 0)
+			if n >= len(t["hosts"]):
+				break
+			time.sleep(0.2)
+		h = {}
+		raw = redis.cli("HGETALL", "weir:{rs}:health", check=False).split("\n")
+		for i in range(0, len(raw) - 1, 2):
+			h[raw[i]] = raw[i + 1]
+		print("after the restart: %d hosts back (capture has %d), redis_reconnects %s, "
+		      "publish_errors %s" % (n, len(t["hosts"]), h.get("redis_reconnects"), h.get("publish_errors")))
+		if n < len(t["hosts"]):
+			ok = False
+		if int(h.get("redis_reconnects", 0)) < 1:
+			print("the reconnect was not counted")
+			ok = False
+	finally:
+		p.send_signal(signal.SIGTERM)
+		try:
+			p.wait(timeout=30)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			ok = False
+	if p.returncode != 0:
+		print("engine exit %s after SIGTERM: %s" % (p.returncode, p.stderr.read()[-1000:]))
+		ok = False
+	return ok
+
+
+def main():
+	ap = argparse.ArgumentParser()
+	ap.add_argument("--case", choices=["auth", "late", "restart"], required=True)
+	ap.add_argument("--weir", required=True)
+	ap.add_argument("--weirctl", required=True)
+	ap.add_argument("--gen", required=True)
+	ap.add_argument("--truth", required=True)
+	args = ap.parse_args()
+	weirtest.need_root()
+	tmp = tempfile.mkdtemp(prefix="weir-rf-")
+	pcap = os.path.join(tmp, "office.pcap")
+	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "3", "--out", pcap],
+		       check=True, timeout=300, capture_output=True)
+	t = truth(args, pcap)
+	ok = {"auth": case_auth, "late": case_late, "restart": case_restart}[args.case](args, pcap, t)
+	return 0 if ok else 1
+
+
+if __name__ == "__main__":
+	sys.exit(main())
