@@ -28,6 +28,16 @@
 #include "control.h"
 
 #include "control_priv.h"
+#include "log.h"
+
+static void log_exporter_errors(struct weir_control *c);
+
+/* What was last said about an exporter's errors, so the log shows news only. */
+struct ctl_xerr {
+	uint8_t addr[16];
+	UT_hash_handle hh;
+	uint64_t err[WEIR_XERR__MAX];
+};
 
 static uint64_t
 wall_ms(void)
@@ -133,6 +143,11 @@ weir_control_free(struct weir_control *c)
 		free(f);
 	}
 	weir_ctl_apps_free(c);
+	struct ctl_xerr *x, *tx;
+	HASH_ITER(hh, c->xerrs, x, tx) {
+		HASH_DEL(c->xerrs, x);
+		free(x);
+	}
 	free(c->deleted);
 	weir_redis_free(c->redis);
 	free(c);
@@ -816,6 +831,7 @@ void
 weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 {
 	weir_control_drain(c);
+	log_exporter_errors(c);
 	sum_aggregates(c);
 	rates(c, now_ms);
 
@@ -858,6 +874,54 @@ void
 weir_control_set_port_counters(struct weir_control *c, const struct weir_port_counters *pc)
 {
 	c->ports = *pc;
+}
+
+/* One rate-limited line per exporter whose decode errors rose since the
+ * last cycle, naming the reasons: the counters say how many, the log says
+ * that it is happening and to whom. */
+static void
+log_exporter_errors(struct weir_control *c)
+{
+	char addr[64], why[512];
+	for (unsigned int wi = 0; wi < c->n_workers; wi++) {
+		uint32_t n;
+		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n);
+		for (uint32_t i = 0; i < n; i++) {
+			struct ctl_xerr *x;
+			HASH_FIND(hh, c->xerrs, ex[i].addr, 16, x);
+			if (!x) {
+				x = calloc(1, sizeof(*x));
+				if (!x)
+					continue;
+				memcpy(x->addr, ex[i].addr, 16);
+				HASH_ADD(hh, c->xerrs, addr, 16, x);
+			}
+			size_t len = 0;
+			uint64_t total = 0;
+			why[0] = 0;
+			for (int k = 0; k < WEIR_XERR__MAX; k++) {
+				uint64_t now = ex[i].err[k];
+				if (now > x->err[k] && len < sizeof(why) - 64) {
+					len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s +%llu",
+								len ? ", " : "", weir_xerr_names[k],
+								(unsigned long long)(now - x->err[k]));
+					total += now - x->err[k];
+				}
+				x->err[k] = now;
+			}
+			if (!total)
+				continue;
+			addr_text(ex[i].addr, addr, sizeof(addr));
+			WEIR_LOG_RL(WEIR_LOG_WARN, 10000, "exporter %s: %llu datagram(s) or record(s) refused: %s "
+				    "(weirctl exporters shows the totals)", addr, (unsigned long long)total, why);
+		}
+	}
+}
+
+void
+weir_control_republish(struct weir_control *c)
+{
+	c->need_full = 1;
 }
 
 void

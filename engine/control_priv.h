@@ -110,6 +110,7 @@ struct weir_control {
 	struct ctl_vlan *vlans;
 	struct ctl_pair *pairs;
 	struct ctl_flow *flows;
+	struct ctl_xerr *xerrs;         /* errors already logged, per exporter */
 	struct ctl_app *apps;
 	struct ctl_app *cats;
 	struct intern *names;

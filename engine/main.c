@@ -311,8 +311,9 @@ main(int argc, char **argv)
 		}
 		if (hup_requested) {
 			hup_requested = 0;
-			weir_log(WEIR_LOG_INFO, "SIGHUP: republishing the whole state to Redis");
-			weir_control_set_state(ctl, "running", NULL);
+			weir_log(WEIR_LOG_INFO, "SIGHUP: republishing the whole state to Redis "
+				 "(configuration changes need a restart)");
+			weir_control_republish(ctl);
 		}
 		if (now >= next_pub) {
 			struct weir_udp_stats us;
