@@ -58,6 +58,15 @@ weir_worker_xflow_fini(struct weir_worker *w)
 	w->exporters = NULL;
 }
 
+void
+weir_worker_xflow_expire(struct weir_worker *w)
+{
+	struct weir_exporter_table *t = w->exporters;
+	uint64_t now = w->now_ms;
+	for (uint32_t i = 0; i < t->n; i++)
+		weir_nf_expire(&t->ex[i], now);
+}
+
 /* For the control thread: the exporters this worker holds. */
 struct weir_exporter *
 weir_worker_exporters(struct weir_worker *w, uint32_t *n)

@@ -43,6 +43,9 @@ static int set_collect(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_cports(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_decap(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_vxlan_port(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_watch(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_forbid(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_resolve(struct weir_config *c, const char *v, char *e, size_t n);
 
 static const struct key keys[] = {
 	{"config", 'c', K_STR, OFF(config_file), SZ(config_file), 0, 0, NULL, "",
@@ -124,6 +127,20 @@ static const struct key keys[] = {
 	 "MS", "Redis connect and command timeout"},
 	{"data-retention", 0, K_UINT, OFF(data_retention_days), 4, 1, 3650, NULL, "30",
 	 "DAYS", "how long time series are kept (as ntopng --data-retention)"},
+	{"flow-history-stream", 0, K_UINT, OFF(flow_stream_len), 4, 0, 1u << 26, NULL, "100000",
+	 "N", "ended flows kept in the flows:ended stream (approximately)"},
+	{"watch", 0, K_FN, 0, 0, 0, 0, set_watch, "",
+	 "SRC>DST", "report every flow initiated from subnet SRC to subnet DST as a 'boundary' event (repeatable)"},
+	{"forbid", 0, K_FN, 0, 0, 0, 0, set_forbid, "",
+	 "SRC>DST", "the same, marked as a violation (rule=forbid), e.g. iot>servers"},
+	{"exporter-timeout", 0, K_UINT, OFF(exporter_timeout_s), 4, 5, 86400, NULL, "60",
+	 "SEC", "an exporter silent this long gets an exporter_down event"},
+	{"resolve-hosts", 'n', K_FN, 0, 0, 0, 0, set_resolve, "local",
+	 "none|local|all", "reverse-DNS names for hosts (as ntopng -n): none, hosts inside local-networks, or all"},
+	{"resolve-rate", 0, K_UINT, OFF(resolve_rate), 4, 1, 100000, NULL, "20",
+	 "N", "reverse-DNS queries per second at most"},
+	{"resolve-ttl", 0, K_UINT, OFF(resolve_ttl_s), 4, 10, 86400 * 7, NULL, "3600",
+	 "SEC", "how long a name (or its absence) is kept before asking again"},
 	{"quiet", 'q', K_BOOL, OFF(quiet), 0, 0, 1, NULL, "no",
 	 NULL, "no periodic status line"},
 	{"log-interval", 0, K_UINT, OFF(log_interval_s), 4, 1, 86400, NULL, "5",
@@ -377,6 +394,53 @@ set_vxlan_port(struct weir_config *c, const char *v, char *e, size_t n)
 }
 
 static int
+add_watch(struct weir_config *c, const char *v, int forbid, char *e, size_t n)
+{
+	const char *gt = strchr(v, '>');
+	if (!gt || gt == v || !gt[1] || strlen(v) >= sizeof(c->watch[0])) {
+		snprintf(e, n, "'%s': write SRC>DST with subnet names (or CIDRs of local-networks, "
+			 "or 'remote'), e.g. iot>servers", v);
+		return -1;
+	}
+	if (c->n_watch >= 32) {
+		snprintf(e, n, "at most 32 watch/forbid rules");
+		return -1;
+	}
+	strcpy(c->watch[c->n_watch], v);
+	c->watch_forbid[c->n_watch] = (uint8_t)forbid;
+	c->n_watch++;
+	return 0;
+}
+
+static int
+set_watch(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	return add_watch(c, v, 0, e, n);
+}
+
+static int
+set_forbid(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	return add_watch(c, v, 1, e, n);
+}
+
+static int
+set_resolve(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	if (!strcmp(v, "none") || !strcmp(v, "0"))
+		c->resolve = 0;
+	else if (!strcmp(v, "local") || !strcmp(v, "1"))
+		c->resolve = 1;
+	else if (!strcmp(v, "all") || !strcmp(v, "2"))
+		c->resolve = 2;
+	else {
+		snprintf(e, n, "'%s': choose none, local or all", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 apply(struct weir_config *c, const struct key *k, const char *v, const char *where)
 {
 	char err[512] = "";
@@ -431,6 +495,7 @@ defaults(struct weir_config *c)
 		if (keys[i].kind != K_FN && keys[i].def[0] && strcmp(keys[i].def, "auto"))
 			apply(c, &keys[i], keys[i].def, "default");
 	set_cports(c, "2055,4739,6343", NULL, 0);
+	c->resolve = 1;
 	c->hugepages = -1;
 	c->progress = -1;
 }
@@ -623,11 +688,29 @@ weir_config_load(struct weir_config *c, int argc, char **argv)
 		fprintf(stderr, "weir: node = '%s': use letters, digits, - and _ (no braces, colons or spaces)\n", c->node);
 		return -1;
 	}
+	for (unsigned i = 0; i < c->n_watch; i++) {
+		char side[2][WEIR_NAME_LEN + 8];
+		const char *gt = strchr(c->watch[i], '>');
+		snprintf(side[0], sizeof(side[0]), "%.*s", (int)(gt - c->watch[i]), c->watch[i]);
+		snprintf(side[1], sizeof(side[1]), "%s", gt + 1);
+		for (int k = 0; k < 2; k++) {
+			int found = !strcmp(side[k], "remote");
+			for (unsigned j = 0; j < c->n_subnets && !found; j++)
+				found = !strcmp(c->subnets[j].name, side[k]);
+			if (!found) {
+				fprintf(stderr, "weir: %s %s: '%s' is not a subnet: define it with "
+					"--subnet %s=CIDR or -m CIDR\n", c->watch_forbid[i] ? "forbid" : "watch",
+					c->watch[i], side[k], side[k]);
+				return -1;
+			}
+		}
+	}
 	if (c->hugepages < 0) {
 		c->hugepages = 0;
 		for (unsigned i = 0; i < c->n_interfaces; i++) {
 			unsigned dom, bus, dev, fn;
-			if (sscanf(c->interfaces[i], "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4)
+			if (sscanf(c->interfaces[i], "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4 ||
+			    sscanf(c->interfaces[i], "%x:%x.%x", &bus, &dev, &fn) == 3)
 				c->hugepages = 1;
 		}
 	}
@@ -642,9 +725,21 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
 		switch (k->kind) {
-		case K_STR:
-			fprintf(out, "%s = %s\n", k->name, (const char *)c + k->off);
+		case K_STR: {
+			const char *v = (const char *)c + k->off;
+			const char *at = strrchr(v, '@'), *sl = strstr(v, "//");
+			if (!strcmp(k->name, "redis") && at && sl && at > sl) {
+				/* never print a password */
+				const char *colon = memchr(sl + 2, ':', (size_t)(at - sl - 2));
+				if (colon)
+					fprintf(out, "%s = %.*s:***%s\n", k->name, (int)(colon - v), v, at);
+				else
+					fprintf(out, "%s = %.*s***%s\n", k->name, (int)(sl + 2 - v), v, at);
+			} else {
+				fprintf(out, "%s = %s\n", k->name, v);
+			}
 			break;
+		}
 		case K_UINT:
 			fprintf(out, "%s = %u\n", k->name, *(const uint32_t *)((const char *)c + k->off));
 			break;

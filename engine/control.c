@@ -31,12 +31,18 @@
 #include "log.h"
 
 static void log_exporter_errors(struct weir_control *c);
+struct ctl_xerr;
+static void addr_of_exporter_events(struct weir_control *c, struct ctl_xerr *x,
+				    const struct weir_exporter *e);
 
 /* What was last said about an exporter's errors, so the log shows news only. */
 struct ctl_xerr {
 	uint8_t addr[16];
 	UT_hash_handle hh;
 	uint64_t err[WEIR_XERR__MAX];
+	uint64_t datagrams;          /* at the last change */
+	uint64_t changed_ms;
+	int up;
 };
 
 static uint64_t
@@ -47,8 +53,8 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void
-addr_text(const uint8_t a[16], char *out, size_t len)
+void
+weir_ctl_addr_text(const uint8_t a[16], char *out, size_t len)
 {
 	if (weir_addr_is_v4(a))
 		inet_ntop(AF_INET, a + 12, out, (socklen_t)len);
@@ -62,8 +68,8 @@ mac_text(const uint8_t m[6], char *out, size_t len)
 	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static const char *
-subnet_name(const struct weir_config *cfg, int idx)
+const char *
+weir_ctl_subnet_name(const struct weir_config *cfg, int idx)
 {
 	return idx >= 0 && (unsigned)idx < cfg->n_subnets ? cfg->subnets[idx].name : "remote";
 }
@@ -104,6 +110,13 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 	snprintf(c->prefix, sizeof(c->prefix), "%s{%s}:", cfg->redis_prefix, cfg->node);
 	c->started_ms = wall_ms();
 	c->need_full = 1;
+	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days);
+	c->events = weir_events_new(c->prefix, 10000);
+	c->rdns = weir_rdns_new((enum weir_rdns_mode)cfg->resolve, cfg->resolve_rate, cfg->resolve_ttl_s);
+	if (!c->ts || !c->events || !c->rdns) {
+		weir_control_free(c);
+		return NULL;
+	}
 	snprintf(c->state, sizeof(c->state), "running");
 	return c;
 }
@@ -122,6 +135,7 @@ weir_control_free(struct weir_control *c)
 		}
 		HASH_DEL(c->hosts, h);
 		weir_ctl_apps_free_host(h);
+		free(h->name);
 		free(h->cur);
 		free(h->seen);
 		free(h);
@@ -149,6 +163,9 @@ weir_control_free(struct weir_control *c)
 		free(x);
 	}
 	free(c->deleted);
+	weir_ts_free(c->ts);
+	weir_events_free(c->events);
+	weir_rdns_free(c->rdns);
 	weir_redis_free(c->redis);
 	free(c);
 }
@@ -175,7 +192,7 @@ weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
 		return NULL;
 	}
 	h->key = k.key;
-	addr_text(ip, h->ip_text, sizeof(h->ip_text));
+	weir_ctl_addr_text(ip, h->ip_text, sizeof(h->ip_text));
 	snprintf(h->id, sizeof(h->id), "%s@%u", h->ip_text, vlan);
 	h->subnet = weir_subnet_lookup(c->cfg, ip);
 	h->local = is_local(c->cfg, ip);
@@ -207,13 +224,15 @@ forget_flow(struct weir_control *c, struct ctl_flow *f)
 {
 	if (c->n_deleted == c->cap_deleted) {
 		size_t cap = c->cap_deleted ? c->cap_deleted * 2 : 1024;
-		uint64_t *d = realloc(c->deleted, cap * sizeof(*d));
+		struct deleted_flow *d = realloc(c->deleted, cap * sizeof(*d));
 		if (!d)
 			return;	/* keep it in the view rather than leak a Redis key */
 		c->deleted = d;
 		c->cap_deleted = cap;
 	}
-	c->deleted[c->n_deleted++] = f->uid;
+	c->deleted[c->n_deleted++] = (struct deleted_flow){
+		.uid = f->uid, .key = f->s.key, .app = f->indexed_app, .indexed = f->indexed,
+	};
 	if (f->ended)
 		DL_DELETE(c->ended, f);
 	HASH_DEL(c->flows, f);
@@ -236,7 +255,8 @@ take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
 		HASH_ADD(hh, c->flows, uid, sizeof(f->uid), f);
 		c->n_flows++;
 	}
-	if (!f->have_snap && memcmp(s->key.a, s->key.b, 16) != 0) {
+	int first = !f->have_snap;
+	if (first && memcmp(s->key.a, s->key.b, 16) != 0) {
 		/* a new conversation: each end has a peer (maybe not new) */
 		add_peer(weir_ctl_host_get(c, s->key.a, s->key.vlan), s->key.b);
 		add_peer(weir_ctl_host_get(c, s->key.b, s->key.vlan), s->key.a);
@@ -247,6 +267,8 @@ take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
 	f->have_snap = 1;
 	f->dirty = 1;
 	weir_ctl_apps_snapshot(c, f, db, dp);
+	if (first)
+		weir_ctl_boundary(c, f);
 	if (s->end != WEIR_FLOW_END_NONE && !f->ended) {
 		f->ended = 1;
 		DL_APPEND(c->ended, f);
@@ -267,6 +289,7 @@ weir_control_drain(struct weir_control *c)
 		}
 	}
 	weir_ctl_apps_drain(c);
+	weir_rdns_poll(c->rdns);
 }
 
 /* Walk every worker's aggregates under RCU and sum them. */
@@ -462,7 +485,8 @@ publish_hosts(struct weir_control *c, struct weir_redis *r, int full)
 		weir_redis_hset_u64(r, "first_seen", h->first_ms);
 		weir_redis_hset_u64(r, "last_seen", h->last_ms);
 		weir_redis_hset_u64(r, "local", (uint64_t)h->local);
-		weir_redis_hset_str(r, "subnet", subnet_name(c->cfg, h->subnet));
+		weir_redis_hset_str(r, "subnet", weir_ctl_subnet_name(c->cfg, h->subnet));
+		weir_redis_hset_str(r, "name", h->name ? h->name : "");
 		weir_redis_hset_u64(r, "bps_sent", h->bps_sent);
 		weir_redis_hset_u64(r, "bps_rcvd", h->bps_rcvd);
 		weir_redis_hset_end(r);
@@ -502,8 +526,8 @@ publish_vlans_pairs(struct weir_control *c, struct weir_redis *r, int full)
 		uint64_t bytes = p->bf + p->br;
 		if (!full && bytes == p->pub_bytes && p->flows == p->pub_flows && !p->bps)
 			continue;
-		const char *src = subnet_name(c->cfg, (int)(p->key >> 16) - 1);
-		const char *dst = subnet_name(c->cfg, (int)(p->key & 0xffff) - 1);
+		const char *src = weir_ctl_subnet_name(c->cfg, (int)(p->key >> 16) - 1);
+		const char *dst = weir_ctl_subnet_name(c->cfg, (int)(p->key & 0xffff) - 1);
 		snprintf(member, sizeof(member), "%s>%s", src, dst);
 		snprintf(key, sizeof(key), "%ssubnet:%s", c->prefix, member);
 		weir_redis_hset_start(r, key);
@@ -530,10 +554,11 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 	char key[256], zkey[256], id[24], t[64];
 	key_of(c, zkey, sizeof(zkey), "flows");
 	for (size_t i = 0; i < c->n_deleted; i++) {
-		snprintf(id, sizeof(id), "%016llx", (unsigned long long)c->deleted[i]);
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)c->deleted[i].uid);
 		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
 		weir_redis_cmdf(r, "DEL %s", key);
 		weir_redis_cmdf(r, "ZREM %s %s", zkey, id);
+		weir_ctl_unindex_flow(c, r, &c->deleted[i]);
 	}
 	struct ctl_flow *f, *tf;
 	HASH_ITER(hh, c->flows, f, tf) {
@@ -548,9 +573,9 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 		snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
 		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
 		weir_redis_hset_start(r, key);
-		addr_text(src, t, sizeof(t));
+		weir_ctl_addr_text(src, t, sizeof(t));
 		weir_redis_hset_str(r, "src", t);
-		addr_text(dst, t, sizeof(t));
+		weir_ctl_addr_text(dst, t, sizeof(t));
 		weir_redis_hset_str(r, "dst", t);
 		weir_redis_hset_u64(r, "sport", sp);
 		weir_redis_hset_u64(r, "dport", dp);
@@ -577,7 +602,7 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 			uint32_t n;
 			struct weir_exporter *ex = weir_worker_exporters(c->w[s->worker], &n);
 			if (s->exporter <= n) {
-				addr_text(ex[s->exporter - 1].addr, t, sizeof(t));
+				weir_ctl_addr_text(ex[s->exporter - 1].addr, t, sizeof(t));
 				weir_redis_hset_str(r, "exporter", t);
 			}
 			weir_redis_hset_u64(r, "in_if", s->in_if);
@@ -585,6 +610,9 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 		}
 		weir_ctl_apps_flow_fields(r, f);
 		weir_redis_hset_end(r);
+		weir_ctl_index_flow(c, r, f, full);
+		if (f->ended && !f->streamed)
+			weir_ctl_stream_ended(c, r, f);
 		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
 				(unsigned long long)(s->bytes[0] + s->bytes[1]), id);
 	}
@@ -600,7 +628,7 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct weir_exporter *e = &ex[i];
-			addr_text(e->addr, addr, sizeof(addr));
+			weir_ctl_addr_text(e->addr, addr, sizeof(addr));
 			snprintf(key, sizeof(key), "%sexporter:%s", c->prefix, addr);
 			weir_redis_hset_start(r, key);
 			weir_redis_hset_str(r, "address", addr);
@@ -642,7 +670,7 @@ publish_interfaces(struct weir_control *c, struct weir_redis *r)
 			uint32_t e = __atomic_load_n(&i->exporter, __ATOMIC_ACQUIRE);
 			if (!e || e > n_ex)
 				continue;
-			addr_text(ex[e - 1].addr, addr, sizeof(addr));
+			weir_ctl_addr_text(ex[e - 1].addr, addr, sizeof(addr));
 			snprintf(member, sizeof(member), "%s#%u", addr, i->ifindex);
 			snprintf(key, sizeof(key), "%sinterface:%s", c->prefix, member);
 			char name[sizeof(i->name)];
@@ -755,9 +783,18 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "agg_alloc_failed", agg_fail);
 	weir_redis_hset_u64(r, "hosts_expired_workers", hosts_expired);
 	weir_redis_hset_u64(r, "hosts", HASH_COUNT(c->hosts));
+	weir_redis_hset_u64(r, "events_sent", weir_events_sent(c->events));
+	weir_redis_hset_u64(r, "events_dropped", weir_events_dropped(c->events));
+	weir_redis_hset_u64(r, "series", weir_ts_entities(c->ts));
+	struct weir_rdns_stats ds;
+	weir_rdns_stats(c->rdns, &ds);
+	weir_redis_hset_u64(r, "rdns_queries", ds.queries);
+	weir_redis_hset_u64(r, "rdns_answers", ds.answers);
+	weir_redis_hset_u64(r, "rdns_failures", ds.failures);
+	weir_redis_hset_u64(r, "rdns_rate_limited", ds.rate_limited);
 	weir_redis_hset_u64(r, "publish_cycles", rs->cycles_ok);
 	weir_redis_hset_u64(r, "publish_errors", rs->cycles_failed);
-	weir_redis_hset_u64(r, "publish_lost_cycles", rs->cycles_failed);
+	weir_redis_hset_u64(r, "publish_lost_cycles", c->lost_total);
 	weir_redis_hset_u64(r, "publish_lag_ms", c->publish_lag_ms);
 	weir_redis_hset_u64(r, "publish_ms", c->publish_ms);
 	weir_redis_hset_u64(r, "redis_reconnects", rs->connects ? rs->connects - 1 : 0);
@@ -834,11 +871,16 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	log_exporter_errors(c);
 	sum_aggregates(c);
 	rates(c, now_ms);
+	weir_ts_begin(c->ts, now_ms);
+	weir_ctl_observe(c);
+	weir_ctl_hosts_news(c, now_ms);
 
 	int fresh = 0;
 	if (!weir_redis_ensure(c->redis, now_ms, &fresh)) {
 		c->redis_ok = 0;
 		c->need_full = 1;
+		c->lost_since_ok++;
+		c->lost_total++;
 		return;
 	}
 	if (!c->purged) {
@@ -856,13 +898,26 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	weir_ctl_apps_publish(c, r, c->need_full);
 	publish_exporters(c, r);
 	publish_interfaces(c, r);
+	weir_ts_publish(c->ts, r, strcmp(c->state, "running") != 0);
+	if (c->lost_since_ok) {
+		char lost[24];
+		snprintf(lost, sizeof(lost), "%d", c->lost_since_ok);
+		weir_events_add(c->events, now_ms, "health", "what", "redis_back", "lost_cycles", lost, NULL);
+	}
+	weir_events_publish(c->events, r);
 	publish_health(c, r, now_ms);
-	if (weir_redis_commit(r) == 0) {
+	int ok = weir_redis_commit(r) == 0;
+	weir_ts_committed(c->ts, ok);
+	weir_events_committed(c->events, ok);
+	if (ok) {
 		clear_dirty(c);
 		c->need_full = 0;
 		c->redis_ok = 1;
+		c->lost_since_ok = 0;
 	} else {
 		c->redis_ok = 0;
+		c->lost_since_ok++;
+		c->lost_total++;
 		c->need_full = !weir_redis_connected(r) || c->need_full;
 	}
 	uint64_t t1 = wall_ms();
@@ -896,6 +951,7 @@ log_exporter_errors(struct weir_control *c)
 				memcpy(x->addr, ex[i].addr, 16);
 				HASH_ADD(hh, c->xerrs, addr, 16, x);
 			}
+			addr_of_exporter_events(c, x, &ex[i]);
 			size_t len = 0;
 			uint64_t total = 0;
 			why[0] = 0;
@@ -911,10 +967,34 @@ log_exporter_errors(struct weir_control *c)
 			}
 			if (!total)
 				continue;
-			addr_text(ex[i].addr, addr, sizeof(addr));
+			weir_ctl_addr_text(ex[i].addr, addr, sizeof(addr));
 			WEIR_LOG_RL(WEIR_LOG_WARN, 10000, "exporter %s: %llu datagram(s) or record(s) refused: %s "
 				    "(weirctl exporters shows the totals)", addr, (unsigned long long)total, why);
 		}
+	}
+}
+
+/* exporter_up when datagrams arrive from a silent (or new) exporter,
+ * exporter_down when none came for exporter-timeout seconds. */
+static void
+addr_of_exporter_events(struct weir_control *c, struct ctl_xerr *x, const struct weir_exporter *e)
+{
+	char addr[64], silent[24];
+	uint64_t now = wall_ms();
+	uint64_t dg = e->datagrams;
+	weir_ctl_addr_text(e->addr, addr, sizeof(addr));
+	if (dg != x->datagrams) {
+		x->datagrams = dg;
+		x->changed_ms = now;
+		if (!x->up) {
+			x->up = 1;
+			weir_events_add(c->events, now, "exporter_up", "exporter", addr, NULL);
+		}
+	} else if (x->up && now > x->changed_ms + (uint64_t)c->cfg->exporter_timeout_s * 1000) {
+		x->up = 0;
+		snprintf(silent, sizeof(silent), "%llu", (unsigned long long)((now - x->changed_ms) / 1000));
+		weir_events_add(c->events, now, "exporter_down", "exporter", addr, "silent_s", silent, NULL);
+		WEIR_LOG_RL(WEIR_LOG_WARN, 10000, "exporter %s silent for %s s", addr, silent);
 	}
 }
 
@@ -936,6 +1016,12 @@ weir_control_set_state(struct weir_control *c, const char *state, const char *so
 	snprintf(c->state, sizeof(c->state), "%s", state);
 	if (source)
 		snprintf(c->source, sizeof(c->source), "%s", source);
+}
+
+const char *
+weir_control_redis_name(const struct weir_control *c)
+{
+	return weir_redis_describe(c->redis);
 }
 
 int

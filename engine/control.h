@@ -44,6 +44,9 @@ void weir_control_status_line(struct weir_control *c, char *buf, size_t len);
 /* Rewrite the whole state at the next cycle (SIGHUP, or someone flushed Redis). */
 void weir_control_republish(struct weir_control *c);
 
+/* The Redis URL without its password, for logs. */
+const char *weir_control_redis_name(const struct weir_control *c);
+
 /* Redis reachable at the last cycle? */
 int weir_control_redis_ok(const struct weir_control *c);
 

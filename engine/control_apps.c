@@ -83,7 +83,8 @@ agg_get(struct weir_control *c, struct ctl_app **table, const char *name)
 }
 
 static void
-host_app_add(struct ctl_host *h, struct ctl_app *a, int64_t bytes, int64_t pkts)
+host_app_add(struct weir_control *c, struct ctl_flow *f, struct ctl_host *h, struct ctl_app *a,
+	     int64_t bytes, int64_t pkts)
 {
 	struct host_app *ha;
 	if (!h || !a)
@@ -95,6 +96,12 @@ host_app_add(struct ctl_host *h, struct ctl_app *a, int64_t bytes, int64_t pkts)
 			return;
 		ha->app = a;
 		HASH_ADD_PTR(h->apps, app, ha);
+		if (strcmp(a->name, "Unknown") != 0) {
+			char id[24];
+			snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
+			weir_events_add(c->events, f->s.first_ms, "new_app", "host", h->id, "app", a->name,
+					"category", a->category, "flow", id, NULL);
+		}
 	}
 	ha->bytes += (uint64_t)bytes;
 	ha->pkts += (uint64_t)pkts;
@@ -121,9 +128,9 @@ attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
 	if (!f->have_snap || (!bytes && !pkts))
 		return;
 	struct ctl_host *ha = weir_ctl_host_get(c, f->s.key.a, f->s.key.vlan);
-	host_app_add(ha, a, bytes, pkts);
+	host_app_add(c, f, ha, a, bytes, pkts);
 	if (memcmp(f->s.key.a, f->s.key.b, 16) != 0)
-		host_app_add(weir_ctl_host_get(c, f->s.key.b, f->s.key.vlan), a, bytes, pkts);
+		host_app_add(c, f, weir_ctl_host_get(c, f->s.key.b, f->s.key.vlan), a, bytes, pkts);
 }
 
 static void
@@ -399,6 +406,17 @@ weir_ctl_apps_free_host(struct ctl_host *h)
 	HASH_ITER(hh, h->dns, d, dt) {
 		HASH_DEL(h->dns, d);
 		free(d);
+	}
+}
+
+void
+weir_ctl_apps_observe(struct weir_control *c)
+{
+	char e[128];
+	struct ctl_app *a, *t;
+	HASH_ITER(hh, c->apps, a, t) {
+		snprintf(e, sizeof(e), "app:%s", a->name);
+		weir_ts_observe(c->ts, e, a->bytes, a->pkts, a->flows, 1);
 	}
 }
 

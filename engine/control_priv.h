@@ -11,9 +11,18 @@
 #include "weir/redis.h"
 #include "control.h"
 #include "udp_collector.h"
+#include "events.h"
+#include "rdns.h"
+#include "timeseries.h"
 
 struct ctl_app;
 struct host_app;
+struct deleted_flow {
+	uint64_t uid;
+	struct weir_flow_key key;
+	const char *app;
+	int indexed;
+};
 struct host_dns;
 
 enum { HB_SENT, HB_RCVD, HP_SENT, HP_RCVD, H_FLOWS, H_ACTIVE, H_N };
@@ -46,6 +55,8 @@ struct ctl_host {
 	uint32_t n_dns;
 	uint64_t dns_dropped;
 	int apps_dirty;
+	int announced;               /* new_host event sent */
+	char *name;                  /* reverse DNS, NULL if none */
 	int dirty;
 };
 
@@ -85,6 +96,9 @@ struct ctl_flow {
 	struct ctl_dpi *dpi;
 	struct ctl_app *app_agg;     /* where its bytes are counted so far */
 	int dns_pending;             /* a DNS name waits for the flow's key */
+	const char *indexed_app;     /* idx:app:NAME it is in (NULL: none yet) */
+	int indexed;                 /* in the idx:* sets */
+	int streamed;                /* its end is in flows:ended */
 	int have_snap;
 	int dirty;
 	int ended;
@@ -110,13 +124,18 @@ struct weir_control {
 	struct ctl_vlan *vlans;
 	struct ctl_pair *pairs;
 	struct ctl_flow *flows;
-	struct ctl_xerr *xerrs;         /* errors already logged, per exporter */
+	struct ctl_xerr *xerrs;         /* errors already logged, exporter up/down */
+	struct weir_ts *ts;
+	struct weir_events *events;
+	struct weir_rdns *rdns;
+	int lost_since_ok;              /* publish cycles lost since the last good one */
+	uint64_t lost_total;            /* every cycle that did not land, connected or not */
 	struct ctl_app *apps;
 	struct ctl_app *cats;
 	struct intern *names;
 	struct ctl_flow *ended;         /* utlist DL, oldest first */
 	uint64_t n_flows;
-	uint64_t *deleted;              /* flow uids to DEL/ZREM */
+	struct deleted_flow *deleted;   /* flows to DEL, ZREM and unindex */
 	size_t n_deleted, cap_deleted;
 	uint64_t flows_dropped_view;    /* left the view (history cap) */
 
@@ -140,7 +159,18 @@ void weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f);
 void weir_ctl_apps_free_flow(struct ctl_flow *f);
 void weir_ctl_apps_free_host(struct ctl_host *h);
 void weir_ctl_apps_free(struct weir_control *c);
+void weir_ctl_apps_observe(struct weir_control *c);
 void weir_ctl_apps_clear_dirty(struct weir_control *c);
+/* control_series.c */
+void weir_ctl_observe(struct weir_control *c);
+void weir_ctl_hosts_news(struct weir_control *c, uint64_t now_ms);
+void weir_ctl_boundary(struct weir_control *c, struct ctl_flow *f);
+void weir_ctl_index_flow(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f, int full);
+void weir_ctl_unindex_flow(struct weir_control *c, struct weir_redis *r, const struct deleted_flow *d);
+void weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f);
+const char *weir_ctl_subnet_name(const struct weir_config *cfg, int idx);
+void weir_ctl_addr_text(const uint8_t a[16], char *out, size_t len);
+
 struct ctl_host *weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan);
 
 #endif

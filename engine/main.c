@@ -141,12 +141,14 @@ main(int argc, char **argv)
 
 	char *eal_argv[64], eal_buf[8192];
 	int eal_argc = weir_eal_args(&cfg, eal_argv, 64, eal_buf, sizeof(eal_buf));
+	char *eal_shown[64];	/* EAL reorders argv: keep what we passed */
+	memcpy(eal_shown, eal_argv, sizeof(eal_shown));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		weir_log(WEIR_LOG_ERR, "DPDK could not start (%s). Run as root; for production mode "
 			 "reserve hugepages and bind the NIC to vfio-pci (docs/operations.md). "
 			 "EAL arguments were:", rte_strerror(rte_errno));
 		for (int i = 0; i < eal_argc; i++)
-			fprintf(stderr, " %s", eal_argv[i]);
+			fprintf(stderr, " %s", eal_shown[i]);
 		fputc('\n', stderr);
 		return 2;
 	}
@@ -275,7 +277,7 @@ main(int argc, char **argv)
 	}
 	if (!cfg.quiet)
 		weir_log(WEIR_LOG_INFO, "%u worker%s, %d port%s, publishing to %s every %u ms under %s{%s}:",
-			 n, n == 1 ? "" : "s", nports, nports == 1 ? "" : "s", cfg.redis_url,
+			 n, n == 1 ? "" : "s", nports, nports == 1 ? "" : "s", weir_control_redis_name(ctl),
 			 cfg.publish_interval_ms, cfg.redis_prefix, cfg.node);
 
 	uint64_t start = wall_ms(), next_pub = start + cfg.publish_interval_ms;
@@ -378,13 +380,12 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < n; i++) {
 		if (w[i]->in_ring)
 			rte_ring_free(w[i]->in_ring);
+		if (w[i]->xflow_ring)
+			rte_ring_free(w[i]->xflow_ring);
 		weir_worker_fini(w[i]);
 		free(w[i]);
 	}
 	free(w);
-	for (unsigned int i = 0; i < n; i++)
-		if (w[i]->xflow_ring)
-			rte_ring_free(w[i]->xflow_ring);
 	rte_mempool_free(mp);
 	rte_mempool_free(xmp);
 	rte_eal_cleanup();

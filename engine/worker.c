@@ -430,7 +430,8 @@ distribute(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_ring *r = w->peers[t]->in_ring;
 		unsigned int sent = 0;
 		do {
-			sent += rte_ring_sp_enqueue_burst(r, (void **)out[t] + sent, cnt[t] - sent, NULL);
+			/* multi-producer: with several queues, several workers distribute */
+			sent += rte_ring_enqueue_burst(r, (void **)out[t] + sent, cnt[t] - sent, NULL);
 		} while (sent < cnt[t] && w->file_mode && !__atomic_load_n(&w->stop, __ATOMIC_RELAXED));
 		w->st.dist_out += sent;
 		if (sent < cnt[t]) {
@@ -468,6 +469,7 @@ housekeeping(struct weir_worker *w)
 		sweep(w, w->sweep_per_loop);
 	if (tsc >= w->next_fold_tsc) {
 		weir_worker_fold(w);
+		weir_worker_xflow_expire(w);
 		w->next_fold_tsc = tsc + w->tsc_hz * w->cfg->publish_interval_ms / 2000;
 	}
 	if (tsc >= w->next_expire_tsc) {

@@ -142,6 +142,7 @@ void weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n
 void weir_worker_xflow(struct weir_worker *w, const uint8_t src[16], uint16_t sport,
 		       const uint8_t *p, uint32_t len);
 int  weir_worker_xflow_init(struct weir_worker *w);
+void weir_worker_xflow_expire(struct weir_worker *w);   /* templates, held data past TTL */
 void weir_worker_xflow_fini(struct weir_worker *w);
 
 /* For the control thread: the exporters and interfaces this worker holds

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(
   build-essential meson ninja-build pkg-config clang
   libdpdk-dev dpdk libndpi-dev libndpi-bin liburcu-dev libhiredis-dev libjemalloc-dev
-  libpcap-dev uthash-dev libnuma-dev libbsd-dev
+  libpcap-dev uthash-dev libnuma-dev libbsd-dev libc-ares-dev
   redis-server redis-tools
   tshark python3-scapy softflowd pmacct nfdump
   libmicrohttpd-dev libcurl4-openssl-dev

@@ -61,11 +61,23 @@ parse_url(struct weir_redis *r, const char *url, char *err, size_t errlen)
 		return 0;
 	}
 	if (!strncmp(url, "unix://", 7)) {
+		/* unix:///path[?db=N][&user=U][&password=P] */
 		snprintf(r->unix_path, sizeof(r->unix_path), "%s", url + 7);
-		char *q = strstr(r->unix_path, "?db=");
+		char *q = strchr(r->unix_path, '?');
 		if (q) {
-			r->db = atoi(q + 4);
-			*q = 0;
+			*q++ = 0;
+			for (char *save, *kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+				if (!strncmp(kv, "db=", 3))
+					r->db = atoi(kv + 3);
+				else if (!strncmp(kv, "password=", 9))
+					snprintf(r->password, sizeof(r->password), "%s", kv + 9);
+				else if (!strncmp(kv, "user=", 5))
+					snprintf(r->user, sizeof(r->user), "%s", kv + 5);
+				else {
+					snprintf(err, errlen, "'%s': unknown parameter '%s' (db, user, password)", url, kv);
+					return -1;
+				}
+			}
 		}
 		if (r->unix_path[0] != '/') {
 			snprintf(err, errlen, "'%s': write unix:///absolute/path/redis.sock", url);

@@ -75,6 +75,16 @@ struct weir_config {
 	uint32_t flow_ring_size;       /* per worker snapshots to the control thread */
 	uint32_t redis_timeout_ms;
 	uint32_t data_retention_days;
+	uint32_t flow_stream_len;      /* entries kept in the flows:ended stream */
+	/* events */
+	char     watch[32][2 * WEIR_NAME_LEN + 2];  /* "SRC>DST" subnet pairs to report */
+	uint8_t  watch_forbid[32];     /* 1: forbid (a violation), 0: watch */
+	unsigned n_watch;
+	uint32_t exporter_timeout_s;
+	/* reverse DNS */
+	int      resolve;              /* 0 none, 1 local hosts, 2 all */
+	uint32_t resolve_rate;
+	uint32_t resolve_ttl_s;
 	/* operations */
 	int      quiet;
 	uint32_t log_interval_s;

@@ -1,0 +1,33 @@
+/* rdns.h -- reverse DNS of hosts (ntopng's -n), off the packet path.
+ *
+ * The control thread asks for names as it publishes hosts; queries run
+ * asynchronously through c-ares inside the control thread's own loop (no
+ * extra thread, nothing blocks), rate-limited, cached with a TTL, bounded
+ * in entries. Names come from the network: they are stored as host fields,
+ * never used in key names. */
+#ifndef WEIR_RDNS_H
+#define WEIR_RDNS_H
+
+#include <stdint.h>
+
+enum weir_rdns_mode { WEIR_RDNS_NONE = 0, WEIR_RDNS_LOCAL, WEIR_RDNS_ALL };
+
+struct weir_rdns;
+
+struct weir_rdns_stats {
+	uint64_t queries, answers, failures, rate_limited, cache_full, cached;
+};
+
+struct weir_rdns *weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s);
+void weir_rdns_free(struct weir_rdns *r);
+
+/* The name of addr if known ("" if it has none), NULL if not (yet): a query
+ * is started when the mode, the rate limit and the cache allow. */
+const char *weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t now_ms);
+
+/* Let c-ares make progress; never blocks. Call often. */
+void weir_rdns_poll(struct weir_rdns *r);
+
+void weir_rdns_stats(const struct weir_rdns *r, struct weir_rdns_stats *st);
+
+#endif

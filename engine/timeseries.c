@@ -1,0 +1,194 @@
+/* timeseries.c -- see timeseries.h.
+ *
+ * One record per entity, found by name: the last totals seen, and an
+ * accumulator per resolution (1 s = one publish cycle, 1 min, 5 min). A
+ * point is written when its interval closes and only if something happened
+ * in it (readers read a gap as zero), so an idle entity costs nothing in
+ * Redis. Points not yet committed (Redis down) stay pending, bounded per
+ * entity, and go out with the next cycle that lands. Retention: each
+ * series gets an expiry of its retention on every write, and is trimmed with
+ * ZREMRANGEBYSCORE when its minute closes, so neither a busy entity nor a
+ * vanished one grows without bound. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "timeseries.h"
+
+enum { R_1S, R_1M, R_5M, R_N };
+static const char *const res_name[R_N] = { "1s", "1m", "5m" };
+static const uint64_t res_ms[R_N] = { 0, 60000, 300000 };
+
+#define MAX_PENDING 4          /* closed points waiting for Redis, per resolution */
+
+struct point {
+	uint64_t t, b, p, f;
+};
+
+struct series {
+	UT_hash_handle hh;
+	uint64_t last[3];               /* bytes, pkts, flows totals */
+	uint64_t start[R_N];            /* open interval start */
+	uint64_t acc[R_N][3];
+	struct point pend[R_N][MAX_PENDING];
+	uint8_t n_pend[R_N];
+	uint8_t sent[R_N];              /* pending points in the cycle being sent */
+	uint8_t touched;
+	char name[];
+};
+
+struct weir_ts {
+	char prefix[160];
+	uint64_t keep_ms[R_N];
+	uint64_t now, prev_now;
+	uint64_t dropped;               /* points lost to MAX_PENDING */
+	struct series *all;
+};
+
+struct weir_ts *
+weir_ts_new(const char *prefix, uint32_t retention_days)
+{
+	struct weir_ts *ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return NULL;
+	snprintf(ts->prefix, sizeof(ts->prefix), "%s", prefix);
+	uint64_t day = 86400000ull, ret = (uint64_t)retention_days * day;
+	ts->keep_ms[R_1S] = 3600000ull;
+	ts->keep_ms[R_1M] = ret < 7 * day ? ret : 7 * day;
+	ts->keep_ms[R_5M] = ret;
+	return ts;
+}
+
+void
+weir_ts_free(struct weir_ts *ts)
+{
+	if (!ts)
+		return;
+	struct series *s, *t;
+	HASH_ITER(hh, ts->all, s, t) {
+		HASH_DEL(ts->all, s);
+		free(s);
+	}
+	free(ts);
+}
+
+uint64_t
+weir_ts_entities(const struct weir_ts *ts)
+{
+	return HASH_COUNT(ts->all);
+}
+
+void
+weir_ts_begin(struct weir_ts *ts, uint64_t now_ms)
+{
+	ts->prev_now = ts->now ? ts->now : now_ms;
+	ts->now = now_ms;
+}
+
+static void
+pend(struct weir_ts *ts, struct series *s, int r, uint64_t t, const uint64_t v[3])
+{
+	if (!(v[0] | v[1] | v[2]))
+		return;
+	if (s->n_pend[r] == MAX_PENDING) {
+		/* Redis has been away for a while: keep the newest */
+		memmove(&s->pend[r][0], &s->pend[r][1], (MAX_PENDING - 1) * sizeof(struct point));
+		s->n_pend[r]--;
+		if (s->sent[r])
+			s->sent[r]--;
+		ts->dropped++;
+	}
+	s->pend[r][s->n_pend[r]++] = (struct point){ t, v[0], v[1], v[2] };
+}
+
+void
+weir_ts_observe(struct weir_ts *ts, const char *entity, uint64_t bytes, uint64_t pkts,
+		uint64_t flows, int from_zero)
+{
+	struct series *s;
+	HASH_FIND_STR(ts->all, entity, s);
+	if (!s) {
+		size_t n = strlen(entity) + 1;
+		s = calloc(1, sizeof(*s) + n);
+		if (!s)
+			return;
+		memcpy(s->name, entity, n);
+		if (!from_zero) {
+			s->last[0] = bytes;
+			s->last[1] = pkts;
+			s->last[2] = flows;
+		}
+		for (int r = R_1M; r < R_N; r++)
+			s->start[r] = ts->now - ts->now % res_ms[r];
+		HASH_ADD_STR(ts->all, name, s);
+	}
+	uint64_t d[3] = { bytes - s->last[0], pkts - s->last[1], flows - s->last[2] };
+	if (bytes < s->last[0] || pkts < s->last[1] || flows < s->last[2])
+		d[0] = d[1] = d[2] = 0;	/* never negative: a reset is not traffic */
+	s->last[0] = bytes;
+	s->last[1] = pkts;
+	s->last[2] = flows;
+	pend(ts, s, R_1S, ts->prev_now, d);
+	for (int r = R_1M; r < R_N; r++) {
+		uint64_t start = ts->now - ts->now % res_ms[r];
+		if (start != s->start[r]) {
+			pend(ts, s, r, s->start[r], s->acc[r]);
+			memset(s->acc[r], 0, sizeof(s->acc[r]));
+			s->start[r] = start;
+		}
+		for (int k = 0; k < 3; k++)
+			s->acc[r][k] += d[k];
+	}
+	s->touched = 1;
+}
+
+void
+weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final)
+{
+	char key[512], member[96];
+	struct series *s, *t;
+	HASH_ITER(hh, ts->all, s, t) {
+		if (final) {
+			for (int k = R_1M; k < R_N; k++) {
+				pend(ts, s, k, s->start[k], s->acc[k]);
+				memset(s->acc[k], 0, sizeof(s->acc[k]));
+			}
+		}
+		for (int k = 0; k < R_N; k++) {
+			s->sent[k] = s->n_pend[k];
+			if (!s->n_pend[k])
+				continue;
+			snprintf(key, sizeof(key), "%sts:%s:%s", ts->prefix, res_name[k], s->name);
+			for (int i = 0; i < s->n_pend[k]; i++) {
+				const struct point *p = &s->pend[k][i];
+				snprintf(member, sizeof(member), "%llu:%llu:%llu:%llu",
+					 (unsigned long long)p->t, (unsigned long long)p->b,
+					 (unsigned long long)p->p, (unsigned long long)p->f);
+				weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)p->t, member);
+			}
+			weir_redis_cmdf(r, "PEXPIRE %s %llu", key, (unsigned long long)ts->keep_ms[k]);
+			/* trim when a longer interval closes: bounded work per point */
+			if (k > R_1S || s->pend[k][s->n_pend[k] - 1].t % 60000 < 1000)
+				weir_redis_cmdf(r, "ZREMRANGEBYSCORE %s -inf (%llu", key,
+						(unsigned long long)(ts->now - ts->keep_ms[k]));
+		}
+	}
+}
+
+void
+weir_ts_committed(struct weir_ts *ts, int ok)
+{
+	struct series *s, *t;
+	HASH_ITER(hh, ts->all, s, t) {
+		for (int k = 0; k < R_N; k++) {
+			if (ok && s->sent[k]) {
+				memmove(&s->pend[k][0], &s->pend[k][s->sent[k]],
+					(size_t)(s->n_pend[k] - s->sent[k]) * sizeof(struct point));
+				s->n_pend[k] -= s->sent[k];
+			}
+			s->sent[k] = 0;
+		}
+	}
+}
