@@ -7,11 +7,17 @@
  * keeps few flows still reads them all (issue 5 may add indexes). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "weirctl.h"
 
+/* Fields that stay JSON strings whatever they look like: a JA3 hash may
+ * be all decimal digits, a DHCP hostname "1234". dns_rcode and risk (a
+ * bitmap below 2^42 in nDPI 4.2) are numbers. */
 static const char *const flow_strings[] = {
 	"src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter",
+	"app", "application", "category", "detection", "confidence",
+	"server_name", "ja3c", "url", "ssh_client", "ssh_server", "risk_text",
 	NULL
 };
 
@@ -32,6 +38,15 @@ flow_matches(const struct weirctl_filters *f, const redisReply *h)
 	if (f->port >= 0 && (long)weirctl_hash_u64(h, "sport") != f->port &&
 	    (long)weirctl_hash_u64(h, "dport") != f->port)
 		return false;
+	if (f->app && !weirctl_app_matches(f->app, weirctl_hash_get(h, "app"),
+					    weirctl_hash_get(h, "application")))
+		return false;
+	if (f->category) {
+		const char *c = weirctl_hash_get(h, "category");
+
+		if (!c || strcasecmp(c, f->category))
+			return false;
+	}
 	if (f->host.af &&
 	    !weirctl_addr_eq_text(&f->host, weirctl_hash_get(h, "src")) &&
 	    !weirctl_addr_eq_text(&f->host, weirctl_hash_get(h, "dst")))
@@ -60,6 +75,7 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 		const char *dst = weirctl_hash_get(h, "dst");
 		const char *state = weirctl_hash_get(h, "state");
 		const char *reason = weirctl_hash_get(h, "end_reason");
+		const char *app = weirctl_hash_get(h, "app");
 		uint64_t first = weirctl_hash_u64(h, "first_seen");
 		uint64_t last = weirctl_hash_u64(h, "last_seen");
 
@@ -71,6 +87,7 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 				   (unsigned long long)weirctl_hash_u64(h, "dport"));
 		weirctl_table_cell(w->t, "%s", weirctl_proto_name(
 			(unsigned)weirctl_hash_u64(h, "proto"), b[0], 48));
+		weirctl_table_cell(w->t, "%s", app && *app ? app : "-");
 		weirctl_table_cell(w->t, "%llu",
 				   (unsigned long long)weirctl_hash_u64(h, "vlan"));
 		weirctl_table_cell(w->t, "%s", weirctl_fmt_bytes(
@@ -98,7 +115,7 @@ static int
 run_flows(struct weirctl_ctx *ctx)
 {
 	static const char *const hdr[] = {
-		"SRC", "SPORT", "DST", "DPORT", "PROTO", "VLAN", "BYTES", "PKTS",
+		"SRC", "SPORT", "DST", "DPORT", "PROTO", "APP", "VLAN", "BYTES", "PKTS",
 		"FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
 	};
 	struct flows_walk w = { .top = ctx->f.top };
@@ -110,7 +127,7 @@ run_flows(struct weirctl_ctx *ctx)
 		weirctl_json_init(&w.j, ctx->out);
 		weirctl_json_begin_arr(&w.j);
 	} else {
-		w.t = weirctl_table_new(hdr, "lrlrlrrrrrllrl");
+		w.t = weirctl_table_new(hdr, "lrlrllrrrrrllrl");
 	}
 	ret = weirctl_walk(ctx, "flows", "flow:", NULL, flow_row, &w);
 	if (ctx->json) {
@@ -128,7 +145,8 @@ run_flows(struct weirctl_ctx *ctx)
 
 const struct weirctl_cmd weirctl_cmd_flows = {
 	.name = "flows",
-	.args = "[--host IP] [--vlan N] [--port N] [--proto tcp|udp|icmp|N] [--top N]",
+	.args = "[--host IP] [--vlan N] [--port N] [--proto tcp|udp|icmp|N]\n"
+		"                               [--app NAME] [--category NAME] [--top N]",
 	.summary = "flows sorted by bytes, active and recently ended",
 	.help =
 	"Lists the flows the engine holds (active ones and the most recent\n"
@@ -141,8 +159,15 @@ const struct weirctl_cmd weirctl_cmd_flows = {
 	"  --vlan N        flows on VLAN N (0: untagged)\n"
 	"  --port N        flows with N as source or destination port\n"
 	"  --proto P       tcp, udp, icmp, icmp6, sctp, gre or a protocol number\n"
-	"  --top N         stop after N matching flows\n",
-	.filters = WC_F_HOST | WC_F_VLAN | WC_F_PORT | WC_F_PROTO | WC_F_TOP,
+	"  --app NAME      flows nDPI named NAME, any case: its app (TLS.YouTube)\n"
+	"                  or application (YouTube), or either half of the app\n"
+	"                  (TLS matches TLS.YouTube); weirctl apps lists them\n"
+	"  --category NAME flows of nDPI category NAME (Media, Web...), any case\n"
+	"  --top N         stop after N matching flows\n"
+	"\n"
+	"APP is nDPI's verdict (app); '-' when the engine published none.\n",
+	.filters = WC_F_HOST | WC_F_VLAN | WC_F_PORT | WC_F_PROTO | WC_F_APP |
+		   WC_F_CATEGORY | WC_F_TOP,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_flows,
 };

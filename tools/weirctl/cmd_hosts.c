@@ -153,19 +153,27 @@ const struct weirctl_cmd weirctl_cmd_hosts = {
 
 /* ---- host IP ---------------------------------------------------------- */
 
+/* One host: its fields, then its applications and DNS names. */
 static int
 print_host(struct weirctl_ctx *ctx, struct weirctl_json *j, const char *id,
 	   const redisReply *h, bool first)
 {
+	int ret;
+
 	if (ctx->json) {
-		host_json(j, id, h);
-		return 0;
+		weirctl_json_begin_obj(j);
+		weirctl_json_key(j, "id");
+		weirctl_json_str(j, id);
+		weirctl_json_hash_fields(j, h, host_strings);
+		ret = weirctl_host_lists(ctx, j, id);
+		weirctl_json_end_obj(j);
+		return ret;
 	}
 	if (!first)
 		fputc('\n', ctx->out);
 	fprintf(ctx->out, "host %s\n", id);
 	weirctl_detail_table(ctx, h, host_order);
-	return 0;
+	return weirctl_host_lists(ctx, j, id);
 }
 
 static int
@@ -192,7 +200,7 @@ run_host(struct weirctl_ctx *ctx)
 		snprintf(name, sizeof(name), "host:%s", id);
 		ret = weirctl_hgetall(ctx, name, &h);
 		if (ret == WC_EXIT_OK && h->elements) {
-			print_host(ctx, &j, id, h, true);
+			ret = print_host(ctx, &j, id, h, true);
 			found++;
 		}
 		if (h)
@@ -225,7 +233,8 @@ run_host(struct weirctl_ctx *ctx)
 			snprintf(name, sizeof(name), "host:%s", el->element[i]->str);
 			ret = weirctl_hgetall(ctx, name, &h);
 			if (ret == WC_EXIT_OK && h->elements)
-				print_host(ctx, &j, el->element[i]->str, h, !found++);
+				ret = print_host(ctx, &j, el->element[i]->str, h,
+						 !found++);
 			if (h)
 				freeReplyObject(h);
 		}
@@ -250,12 +259,20 @@ out:
 const struct weirctl_cmd weirctl_cmd_host = {
 	.name = "host",
 	.args = "IP [--vlan N]",
-	.summary = "every field of the host(s) with address IP",
+	.summary = "a host's fields, applications and DNS names",
 	.help =
 	"Shows all the fields of every host with address IP, on any VLAN, or\n"
-	"only on VLAN N with --vlan. --json prints an array of objects (one\n"
-	"per VLAN the address was seen on). Exits 3 when no such host is\n"
-	"published. `weirctl flows --host IP` lists its flows.\n",
+	"only on VLAN N with --vlan, then the applications it took part in\n"
+	"(top 10 by bytes in both directions, with their category and share)\n"
+	"and the DNS names it asked for (top 20 by the flows that asked, with\n"
+	"the time of the last). Names come off the wire: bytes a terminal\n"
+	"would obey are shown as '?'.\n"
+	"\n"
+	"--json prints an array of objects (one per VLAN the address was seen\n"
+	"on) with all the host's fields, \"apps\": [{name, category, bytes}]\n"
+	"and \"dns_names\": [{name, count, last_seen}], every one of them.\n"
+	"Exits 3 when no such host is published. `weirctl flows --host IP`\n"
+	"lists its flows.\n",
 	.filters = WC_F_ARG_IP | WC_F_VLAN,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_host,

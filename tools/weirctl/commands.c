@@ -11,6 +11,8 @@ const struct weirctl_cmd *const weirctl_cmds[] = {
 	&weirctl_cmd_hosts,
 	&weirctl_cmd_host,
 	&weirctl_cmd_flows,
+	&weirctl_cmd_apps,
+	&weirctl_cmd_categories,
 	&weirctl_cmd_vlans,
 	&weirctl_cmd_subnets,
 	&weirctl_cmd_exporters,
@@ -52,13 +54,16 @@ run_completion(struct weirctl_ctx *ctx)
 	      "\tlocal cmds=\"help", f);
 	for (size_t i = 0; weirctl_cmds[i]; i++)
 		fprintf(f, " %s", weirctl_cmds[i]->name);
-	fputs("\"\n"
-	      "\tcase \"$prev\" in\n"
-	      "\t--redis|--node|--prefix|--count|--vlan|--subnet|--top|--host|--port)\n"
-	      "\t\treturn 0 ;;\n", f);
+	/* --proto first: a case takes its first match, and the list of
+	 * options with a value (nothing to offer for them) holds it too. */
 	weirctl_proto_names(buf, sizeof(buf));
-	fprintf(f, "\t--proto)\n"
+	fprintf(f, "\"\n"
+		"\tcase \"$prev\" in\n"
+		"\t--proto)\n"
 		"\t\tCOMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n"
+		"\t\treturn 0 ;;\n", buf);
+	weirctl_filter_valued_names(buf, sizeof(buf));
+	fprintf(f, "\t--redis|--node|--prefix|--count|%s)\n"
 		"\t\treturn 0 ;;\n"
 		"\tesac\n", buf);
 	fputs("\tcmd=\n"

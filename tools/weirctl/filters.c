@@ -107,6 +107,8 @@ static const struct {
 	{ "--port", WC_F_PORT, true },
 	{ "--proto", WC_F_PROTO, true },
 	{ "--matrix", WC_F_MATRIX, false },
+	{ "--app", WC_F_APP, true },
+	{ "--category", WC_F_CATEGORY, true },
 };
 
 int
@@ -207,6 +209,20 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 		case WC_F_MATRIX:
 			f->matrix = true;
 			break;
+		case WC_F_APP:
+		case WC_F_CATEGORY:
+			if (!*val) {
+				weirctl_err("%s %s: needs a name (weirctl %s lists "
+					    "them)", cmd, flag == WC_F_APP ? "--app" :
+					    "--category", flag == WC_F_APP ? "apps" :
+					    "categories");
+				return WC_EXIT_USAGE;
+			}
+			if (flag == WC_F_APP)
+				f->app = val;
+			else
+				f->category = val;
+			break;
 		}
 	}
 	if ((accepted & WC_F_ARG_IP) && !f->ip_text) {
@@ -248,4 +264,42 @@ weirctl_proto_names(char *buf, size_t len)
 			return;
 		used += (size_t)n;
 	}
+}
+
+void
+weirctl_filter_valued_names(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+		if (!known[k].has_value)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+				 known[k].name);
+
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+bool
+weirctl_app_matches(const char *want, const char *app, const char *application)
+{
+	const char *dot;
+
+	if (application && !strcasecmp(want, application))
+		return true;
+	if (!app)
+		return false;
+	if (!strcasecmp(want, app))
+		return true;
+	/* nDPI prints a pair as MASTER.APP; names themselves have no dot. */
+	dot = strchr(app, '.');
+	if (!dot)
+		return false;
+	return (strlen(want) == (size_t)(dot - app) &&
+		!strncasecmp(want, app, (size_t)(dot - app))) ||
+	       !strcasecmp(want, dot + 1);
 }

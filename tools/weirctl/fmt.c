@@ -59,6 +59,20 @@ weirctl_fmt_count(uint64_t v, char *buf, size_t len)
 }
 
 const char *
+weirctl_fmt_share(uint64_t part, uint64_t total, char *buf, size_t len)
+{
+	double pct = total ? 100.0 * (double)part / (double)total : 0;
+
+	if (!total)
+		snprintf(buf, len, "-");
+	else if (part && pct < 0.05)
+		snprintf(buf, len, "<0.1%%");
+	else
+		snprintf(buf, len, "%.1f%%", pct);
+	return buf;
+}
+
+const char *
 weirctl_fmt_time(uint64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);

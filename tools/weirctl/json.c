@@ -126,6 +126,13 @@ weirctl_json_str(struct weirctl_json *j, const char *s)
 }
 
 void
+weirctl_json_strn(struct weirctl_json *j, const char *s, size_t n)
+{
+	sep(j);
+	put_escaped(j->f, s, n);
+}
+
+void
 weirctl_json_u64(struct weirctl_json *j, uint64_t v)
 {
 	sep(j);

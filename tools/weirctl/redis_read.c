@@ -213,6 +213,57 @@ weirctl_hgetall(struct weirctl_ctx *ctx, const char *name, redisReply **out)
 	return WC_EXIT_OK;
 }
 
+int
+weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name, long max,
+			 redisReply **out)
+{
+	redisReply *r = redisCommand(ctx->conn.c, "ZREVRANGE %s%s 0 %ld WITHSCORES",
+				     ctx->keypfx, name, max - 1);
+	char what[600];
+
+	*out = NULL;
+	if (!r)
+		return redis_error(&ctx->conn, "ZREVRANGE");
+	snprintf(what, sizeof(what), "ZREVRANGE %s%s", ctx->keypfx, name);
+	if (r->type == REDIS_REPLY_ERROR) {
+		reply_error(&ctx->conn, what, r);
+		freeReplyObject(r);
+		return WC_EXIT_REDIS;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+		freeReplyObject(r);
+		weirctl_err("Redis at %s: %s WITHSCORES did not answer pairs",
+			    ctx->conn.shown, what);
+		return WC_EXIT_REDIS;
+	}
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			weirctl_err("Redis at %s: %s answered something other "
+				    "than strings", ctx->conn.shown, what);
+			return WC_EXIT_REDIS;
+		}
+	*out = r;
+	return WC_EXIT_OK;
+}
+
+uint64_t
+weirctl_score_u64(const redisReply *score)
+{
+	char *end;
+	double d;
+
+	if (!score || score->type != REDIS_REPLY_STRING || !score->len)
+		return 0;
+	errno = 0;
+	d = strtod(score->str, &end);
+	if (errno || *end || !(d >= 0))
+		return 0;
+	if (d >= 18446744073709551615.0)
+		return UINT64_MAX;
+	return (uint64_t)d;
+}
+
 /* ---- the set of ids already handed over ------------------------------ */
 
 struct seen {

@@ -25,9 +25,8 @@ struct weirctl_table {
 };
 
 static char *
-sanitize(const char *s, size_t *width)
+sanitize(const char *s, size_t n, size_t *width)
 {
-	size_t n = strlen(s);
 	char *o = malloc(n + 1);
 	size_t j = 0, w = 0;
 
@@ -39,7 +38,7 @@ sanitize(const char *s, size_t *width)
 
 		if (l == 0 || (l == 1 && (*p < 0x20 || *p == 0x7f)) ||
 		    (l == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
-			o[j++] = '?';	/* C0, DEL, C1 controls, bad UTF-8 */
+			o[j++] = '?';	/* NUL, C0, DEL, C1 controls, bad UTF-8 */
 			i += l ? l : 1;
 		} else {
 			memcpy(o + j, p, l);
@@ -98,8 +97,19 @@ weirctl_table_cell(struct weirctl_table *t, const char *fmt, ...)
 	if (vasprintf(&raw, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	t->cells[t->nrows * t->ncol + t->cur++] = sanitize(raw, &w);
+	t->cells[t->nrows * t->ncol + t->cur++] = sanitize(raw, strlen(raw), &w);
 	free(raw);
+}
+
+void
+weirctl_table_cell_n(struct weirctl_table *t, const char *s, size_t n)
+{
+	size_t w;
+
+	if (t->cur >= t->ncol)
+		abort();
+	grow(t);
+	t->cells[t->nrows * t->ncol + t->cur++] = sanitize(s, n, &w);
 }
 
 void

@@ -4,8 +4,9 @@
  * prints it as aligned tables or JSON. It never talks to the engine. The
  * pieces: url.c (which Redis), redis_read.c (connection, meta check and
  * the pipelined hash walker), filters.c (command filters), fmt.c (human
- * units, times, text made safe for a terminal), table.c, json.c, and one
- * cmd_*.c per group of commands. A new command is a struct weirctl_cmd
+ * units, times, text made safe for a terminal), table.c, json.c, one
+ * cmd_*.c per group of commands, and host_lists.c (the applications and
+ * DNS names under `host IP`). A new command is a struct weirctl_cmd
  * added to the table in commands.c; it says which filters it takes, and
  * the option parser, --help, --watch and the bash completion follow. */
 #ifndef WEIRCTL_H
@@ -99,6 +100,15 @@ int weirctl_walk(struct weirctl_ctx *ctx, const char *zset,
 int weirctl_hgetall(struct weirctl_ctx *ctx, const char *name,
 		    redisReply **out);
 
+/* ZREVRANGE PREFIX{NODE}:name 0 max-1 WITHSCORES: *out is a reply of
+ * member, score, member, score... (empty when the key is missing), or
+ * NULL after an error was said. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
+int weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name,
+			     long max, redisReply **out);
+/* A zset score as a count: Redis writes it as a double ("8000000",
+ * "1.2e+17"); negative, NaN or unreadable give 0. */
+uint64_t weirctl_score_u64(const redisReply *score);
+
 /* Reads and checks the meta hash into ctx->meta. Returns WC_EXIT_OK,
  * WC_EXIT_NODATA (never published) or WC_EXIT_REDIS. */
 int weirctl_meta_load(struct weirctl_ctx *ctx);
@@ -115,6 +125,8 @@ enum {
 	WC_F_MATRIX = 1 << 6,
 	WC_F_ARG_IP = 1 << 7,	/* one positional address */
 	WC_F_ARG_WORD = 1 << 8,	/* one positional word (completion) */
+	WC_F_APP = 1 << 9,
+	WC_F_CATEGORY = 1 << 10,
 };
 
 struct weirctl_addr {
@@ -134,6 +146,8 @@ struct weirctl_filters {
 	struct weirctl_addr ip;	/* WC_F_ARG_IP */
 	const char *ip_text;
 	const char *word;	/* WC_F_ARG_WORD */
+	const char *app;	/* WC_F_APP: an nDPI name, any case */
+	const char *category;	/* WC_F_CATEGORY: an nDPI category, any case */
 };
 
 /* Parses the command's own arguments. Returns WC_EXIT_OK or
@@ -148,6 +162,15 @@ const char *weirctl_proto_name(unsigned proto, char *buf, size_t len);
 void weirctl_filter_names(unsigned mask, char *buf, size_t len);
 /* The protocol names --proto knows, space separated. */
 void weirctl_proto_names(char *buf, size_t len);
+/* The filter options that take a value, '|' separated (for a shell
+ * case pattern). */
+void weirctl_filter_valued_names(char *buf, size_t len);
+/* True when a flow whose `app` is app and `application` is application
+ * matches --app want: either of them, or either half of app's
+ * MASTER.APP pair (TLS.YouTube answers to TLS and to YouTube), compared
+ * without regard to case. NULL fields match nothing. */
+bool weirctl_app_matches(const char *want, const char *app,
+			 const char *application);
 
 /* ---- fmt.c ------------------------------------------------------------ */
 
@@ -157,6 +180,10 @@ const char *weirctl_fmt_bytes(uint64_t v, char *buf, size_t len);
 const char *weirctl_fmt_bps(uint64_t v, char *buf, size_t len);
 /* A count: "999", "12.3k", "4.56M". */
 const char *weirctl_fmt_count(uint64_t v, char *buf, size_t len);
+/* part as a percentage of total: "85.2%", "<0.1%" for a sliver that
+ * would round to 0.0%, "-" when total is 0. */
+const char *weirctl_fmt_share(uint64_t part, uint64_t total, char *buf,
+			      size_t len);
 /* Unix ms as local "YYYY-MM-DD HH:MM:SS"; "-" for 0. */
 const char *weirctl_fmt_time(uint64_t ms, char *buf, size_t len);
 /* An age: "3s", "4m05s", "2h10m", "3d04h". */
@@ -176,6 +203,9 @@ struct weirctl_table *weirctl_table_new(const char *const *headers,
 					const char *align);
 void weirctl_table_cell(struct weirctl_table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A cell of n bytes that may hold anything, NUL included (a DNS name
+ * off the wire): made safe like the others. */
+void weirctl_table_cell_n(struct weirctl_table *t, const char *s, size_t n);
 void weirctl_table_highlight(struct weirctl_table *t);	/* current row */
 void weirctl_table_end_row(struct weirctl_table *t);
 size_t weirctl_table_rows(const struct weirctl_table *t);
@@ -198,6 +228,8 @@ void weirctl_json_begin_arr(struct weirctl_json *j);
 void weirctl_json_end_arr(struct weirctl_json *j);
 void weirctl_json_key(struct weirctl_json *j, const char *k);
 void weirctl_json_str(struct weirctl_json *j, const char *s);
+/* A string of n bytes, NUL bytes included. */
+void weirctl_json_strn(struct weirctl_json *j, const char *s, size_t n);
 void weirctl_json_u64(struct weirctl_json *j, uint64_t v);
 void weirctl_json_null(struct weirctl_json *j);
 /* Writes a number given as text already checked by weirctl_is_json_number. */
@@ -269,7 +301,13 @@ const struct weirctl_cmd *weirctl_cmd_find(const char *name);
 extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 	weirctl_cmd_flows, weirctl_cmd_vlans, weirctl_cmd_subnets,
 	weirctl_cmd_exporters, weirctl_cmd_interfaces, weirctl_cmd_status,
-	weirctl_cmd_completion;
+	weirctl_cmd_completion, weirctl_cmd_apps, weirctl_cmd_categories;
+
+/* host_lists.c: under `host IP`, the applications and DNS names of host
+ * id; with --json, the keys "apps" and "dns_names" of the current
+ * object. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_host_lists(struct weirctl_ctx *ctx, struct weirctl_json *j,
+		       const char *id);
 
 /* The global options, for --help and the completion script. */
 extern const char weirctl_global_help[];

@@ -278,6 +278,89 @@ test_filters(void)
 	      !strcmp(weirctl_proto_name(99, b, sizeof(b)), "99"), "proto to name");
 }
 
+/* --app, --category, the share column and the score reader. The app
+ * names are nDPI 4.2's, as ndpiReader prints them in the expected
+ * outputs of its test captures ("TLS.Github", "DNS.Google", "QUIC.YouTube"). */
+static void
+test_apps(void)
+{
+	char *args[] = { "--app", "youtube", "--category=Media" };
+	char *empty[] = { "--app=" };
+	char *not_taken[] = { "--app", "DNS" };
+	struct weirctl_filters f;
+	redisReply sc = { .type = REDIS_REPLY_STRING };
+	char b[32];
+
+	CHECK(weirctl_filters_parse("flows", WC_F_APP | WC_F_CATEGORY, 3, args,
+				    &f) == WC_EXIT_OK &&
+	      !strcmp(f.app, "youtube") && !strcmp(f.category, "Media"),
+	      "--app and --category parse");
+	CHECK(weirctl_filters_parse("flows", WC_F_APP, 1, empty, &f) ==
+	      WC_EXIT_USAGE, "--app= refused");
+	CHECK(weirctl_filters_parse("hosts", WC_F_VLAN, 2, not_taken, &f) ==
+	      WC_EXIT_USAGE, "--app refused by hosts");
+
+	CHECK(weirctl_app_matches("youtube", "QUIC.YouTube", "YouTube"), "application");
+	CHECK(weirctl_app_matches("quic.youtube", "QUIC.YouTube", "YouTube"), "app pair");
+	CHECK(weirctl_app_matches("QUIC", "QUIC.YouTube", "YouTube"), "master half");
+	CHECK(weirctl_app_matches("google", "DNS.Google", NULL), "app half, no application");
+	CHECK(!weirctl_app_matches("QUI", "QUIC.YouTube", "YouTube"), "a prefix is not a half");
+	CHECK(!weirctl_app_matches("QUIC.", "QUIC.YouTube", "YouTube"), "dot alone");
+	CHECK(!weirctl_app_matches("Tube", "QUIC.YouTube", "YouTube"), "a suffix is not a half");
+	CHECK(weirctl_app_matches("dns", "DNS", "DNS"), "plain name");
+	CHECK(!weirctl_app_matches("DNS", NULL, NULL), "no fields: no match");
+
+	char filt[256];
+
+	weirctl_filter_valued_names(filt, sizeof(filt));
+	CHECK(!strcmp(filt, "--vlan|--subnet|--top|--host|--port|--proto|--app|"
+		      "--category"), "options with a value: %s", filt);
+
+	/* 8000000 / 9390288 = 85.194...%; 1000 / 9390288 = 0.0106% */
+	CHECK(!strcmp(weirctl_fmt_share(8000000, 9390288, b, sizeof(b)), "85.2%"),
+	      "share %s", b);
+	CHECK(!strcmp(weirctl_fmt_share(1000, 9390288, b, sizeof(b)), "<0.1%"),
+	      "sliver %s", b);
+	CHECK(!strcmp(weirctl_fmt_share(0, 9390288, b, sizeof(b)), "0.0%"), "zero %s", b);
+	CHECK(!strcmp(weirctl_fmt_share(5, 0, b, sizeof(b)), "-"), "no total %s", b);
+	CHECK(!strcmp(weirctl_fmt_share(7, 7, b, sizeof(b)), "100.0%"), "all %s", b);
+
+	/* Redis prints scores with %.17g: big ones in exponent form. */
+	sc.str = "8000000"; sc.len = 7;
+	CHECK(weirctl_score_u64(&sc) == 8000000, "score 8000000");
+	sc.str = "1.2e+17"; sc.len = 7;
+	CHECK(weirctl_score_u64(&sc) == 120000000000000000ULL, "score 1.2e+17");
+	sc.str = "-3"; sc.len = 2;
+	CHECK(weirctl_score_u64(&sc) == 0, "negative score");
+	sc.str = "nan"; sc.len = 3;
+	CHECK(weirctl_score_u64(&sc) == 0, "nan score");
+	sc.str = "inf"; sc.len = 3;
+	CHECK(weirctl_score_u64(&sc) == UINT64_MAX, "inf score");
+	sc.str = "12x"; sc.len = 3;
+	CHECK(weirctl_score_u64(&sc) == 0, "junk score");
+	CHECK(weirctl_score_u64(NULL) == 0, "no score");
+
+	/* A name off the wire with a NUL, BEL and ESC: each one '?' in a
+	 * table (4 code points wide: "a?b?" then "?]0;x"); escaped in JSON. */
+	static const char *const hdr[] = { "NAME" };
+	static const char name[] = "a\0b\a\x1b]0;x";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	struct weirctl_table *t = weirctl_table_new(hdr, "l");
+	struct weirctl_json j;
+
+	weirctl_table_cell_n(t, name, sizeof(name) - 1);
+	weirctl_table_print(t, m, false);
+	weirctl_table_free(t);
+	weirctl_json_init(&j, m);
+	weirctl_json_strn(&j, name, sizeof(name) - 1);
+	fclose(m);
+	CHECK(!strcmp(buf, "NAME\na?b??]0;x\n\"a\\u0000b\\u0007\\u001b]0;x\""),
+	      "counted string in a table and in JSON: %s", buf);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -288,6 +371,7 @@ main(void)
 	test_utf8();
 	test_table();
 	test_filters();
+	test_apps();
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
 }

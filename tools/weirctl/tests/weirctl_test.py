@@ -98,6 +98,22 @@ def fixture_lines():
         return [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
 
 
+def text(b):
+    """Bytes from the fixture as a str that keeps every byte (DNS names
+    off the wire need not be UTF-8): encode with raw() to get them back."""
+    return b.decode("utf-8", "surrogateescape")
+
+
+def raw(s):
+    return s.encode("utf-8", "surrogateescape")
+
+
+def as_json(s):
+    """What weirctl's JSON must say for these bytes: invalid UTF-8 bytes
+    become U+FFFD, one each (json.c)."""
+    return raw(s).decode("utf-8", "replace")
+
+
 def parse_fixture():
     """Returns (hashes, zsets): key -> {field: bytes}, key -> [(member, score)]."""
     hashes, zsets = {}, {}
@@ -107,11 +123,11 @@ def parse_fixture():
         if cmd == "HSET":
             h = hashes.setdefault(key, {})
             for k in range(2, len(a), 2):
-                h[a[k].decode()] = a[k + 1]
+                h[text(a[k])] = a[k + 1]
         elif cmd == "ZADD":
             z = zsets.setdefault(key, [])
             for k in range(2, len(a), 2):
-                z.append((a[k + 1].decode(), float(a[k])))
+                z.append((text(a[k + 1]), float(a[k])))
     return hashes, zsets
 
 
@@ -120,7 +136,11 @@ HASHES, ZSETS = parse_fixture()
 # Fields that stay JSON strings whatever they look like (weirctl(1)).
 STRINGS = {
     "host": {"ip", "mac", "subnet"},
-    "flow": {"src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter"},
+    "flow": {"src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter",
+             "app", "application", "category", "detection", "confidence", "server_name",
+             "ja3c", "url", "ssh_client", "ssh_server", "risk_text"},
+    "app": {"name", "category"},
+    "category": {"name"},
     "exporter": {"address"},
     "interface": {"exporter", "name"},
     "subnet": {"src", "dst"},
@@ -142,10 +162,14 @@ def typed(kind, h):
 
 
 def ranked(zset):
-    """Members from the highest score down (ties: reverse lexicographic,
-    as ZREVRANGE orders them)."""
-    return [m for m, s in sorted(ZSETS[P + zset], key=lambda x: (x[1], x[0]),
+    """Members from the highest score down (ties: reverse byte order, as
+    ZREVRANGE orders them)."""
+    return [m for m, s in sorted(ZSETS.get(P + zset, []), key=lambda x: (x[1], raw(x[0])),
                                  reverse=True)]
+
+
+def score(zset, member):
+    return int(dict(ZSETS[P + zset])[member])
 
 
 # ---- redis-server --------------------------------------------------------
@@ -269,7 +293,9 @@ def test_json(tmp):
                                          ("vlans", "vlan", "vlans", False),
                                          ("subnets", "subnet", "subnets", True),
                                          ("exporters", "exporter", "exporters", False),
-                                         ("interfaces", "interface", "interfaces", True)]:
+                                         ("interfaces", "interface", "interfaces", True),
+                                         ("apps", "app", "apps", False),
+                                         ("categories", "category", "categories", False)]:
             got = wjson(r, cmd)
             if got is None:
                 continue
@@ -326,9 +352,86 @@ def test_json(tmp):
         both = wjson(r, "host", "10.0.0.5")
         check(sorted(x["vlan"] for x in both) == [10, 20], "host 10.0.0.5: both VLANs", both)
         for x in both:
+            x = dict(x)
+            apps, names = x.pop("apps", None), x.pop("dns_names", None)
             want = typed("host", HASHES[P + "host:" + x["id"]])
             want["id"] = x["id"]
             check(x == want, "host %s field by field" % x["id"], x)
+            # Every application of hostapps:ID, its category from app:NAME.
+            z = "hostapps:" + x["id"]
+            want = [{"name": m, "category": HASHES[P + "app:" + m]["category"].decode(),
+                     "bytes": score(z, m)} for m in ranked(z)]
+            check(apps == want, "host %s apps, all of them" % x["id"],
+                  "got  %s\nwant %s" % (apps, want))
+            # Every DNS name, its count and the last time from hostdnslast.
+            z = "hostdns:" + x["id"]
+            last = HASHES.get(P + "hostdnslast:" + x["id"], {})
+            want = [{"name": as_json(m), "count": score(z, m),
+                     "last_seen": int(last[m])} for m in ranked(z)]
+            check(names == want, "host %s dns_names, all of them" % x["id"],
+                  "got  %s\nwant %s" % (names, want))
+        # By hand: 10.0.0.5@10 has 12 applications (more than the table's
+        # 10), YouTube first; 10.0.0.5@20 asked 22 names (table: 20), the
+        # escape bytes escaped, not dropped: ESC is \u001b, BEL \u0007.
+        h10 = [x for x in both if x["vlan"] == 10][0]
+        h20 = [x for x in both if x["vlan"] == 20][0]
+        check(len(h10["apps"]) == 12 and h10["apps"][0] == {
+              "name": "YouTube", "category": "Media", "bytes": 8000000}
+              and h10["apps"][-1] == {"name": "Unknown", "category": "Unspecified",
+                                      "bytes": 4888} and h10["dns_names"] == [],
+              "host 10.0.0.5@10 apps by hand", h10["apps"])
+        check(len(h20["dns_names"]) == 22 and h20["dns_names"][0] == {
+              "name": "example.com", "count": 9, "last_seen": 1700000030000},
+              "host 10.0.0.5@20 dns by hand", h20["dns_names"][:2])
+        byname = {d["name"]: d for d in h20["dns_names"]}
+        check(byname.get("evil\x1b]0;owned\x07\x1b[2J.example.net") ==
+              {"name": "evil\x1b]0;owned\x07\x1b[2J.example.net", "count": 4,
+               "last_seen": 1700000025000}, "hostile DNS name in JSON, escaped", byname.keys())
+        check("nul\x00byte.example" in byname and "caf\u00e9.example" in byname
+              and "bad\ufffd\ufffd.example" in byname,
+              "NUL kept, UTF-8 kept, bad bytes U+FFFD", list(byname))
+        rc, out, err = weirctl("--redis", r.url(), "--json", "host", "10.0.0.5", "--vlan", "20")
+        check(rc == 0 and "\x1b" not in out and "\x07" not in out and "\\u001b" in out,
+              "host --json: no raw escape byte on stdout", repr(out[:200]))
+        v6 = wjson(r, "host", "2001:db8::1")
+        check(v6 and v6[0]["apps"] == [{"name": "ICMPV6", "category": "Network", "bytes": 1000}]
+              and v6[0]["dns_names"] == [], "host 2001:db8::1: one app, no DNS names", v6)
+        # Flows: the detection fields are strings, dns_rcode and risk numbers.
+        fl = {x["id"]: x for x in wjson(r, "flows")}
+        a1, b2 = fl["00000000000000a1"], fl["00000000000000b2"]
+        check(a1["app"] == "TLS.YouTube" and a1["application"] == "YouTube"
+              and a1["category"] == "Media" and a1["detection"] == "dpi"
+              and a1["confidence"] == "DPI" and a1["server_name"] == "www.youtube.com"
+              and a1["risk"] == 2147483648 and a1["risk_text"] == "Uncommon TLS ALPN",
+              "flow a1 application fields by hand", a1)
+        check(a1["ja3c"] == "77130004034305716020027407213215",
+              "an all-digit JA3 stays a string", a1["ja3c"])
+        check(b2["dns_rcode"] == 0 and b2["server_name"] == "example.com"
+              and fl["00000000000000c3"]["detection"] == "guess"
+              and "confidence" not in fl["00000000000000c3"]
+              and fl["00000000000000e5"]["confidence"] == "Match by port",
+              "flows b2, c3, e5 application fields", (b2, fl["00000000000000c3"]))
+        check(all(type(x[k]) is str for x in fl.values()
+                  for k in ("app", "application", "category", "detection")),
+              "app, application, category, detection are strings in every flow")
+        # apps and categories by hand: YouTube first; categories sum their apps.
+        apps = wjson(r, "apps")
+        check(apps[0] == {"name": "YouTube", "category": "Media", "bytes": 8000000,
+                          "pkts": 7000, "flows": 1} and len(apps) == 15,
+              "apps --json by hand", apps[:1])
+        cats = wjson(r, "categories")
+        check(cats[:2] == [{"name": "Media", "bytes": 8000000, "pkts": 7000, "flows": 1},
+                           {"name": "Web", "bytes": 660000, "pkts": 900, "flows": 12}],
+              "categories --json by hand", cats[:2])
+        check(wjson(r, "apps", "--top", "2") == apps[:2], "apps --json --top 2")
+        # An application whose app:NAME hash is gone: category null;
+        # apps skips it (removed between ZREVRANGE and HGETALL).
+        r.cli("DEL", P + "app:ICMPV6")
+        v6 = wjson(r, "host", "2001:db8::1")
+        check(v6 and v6[0]["apps"] == [{"name": "ICMPV6", "category": None, "bytes": 1000}],
+              "host app without its hash: category null", v6)
+        check(len(wjson(r, "apps")) == 14, "apps: member without its hash skipped")
+
         v6 = wjson(r, "host", "2001:DB8:0::1")
         check(len(v6) == 1 and v6[0]["ip"] == "2001:db8::1",
               "host: IPv6 written another way is the same host", v6)
@@ -379,11 +482,42 @@ def test_table(tmp):
 
         rc, out, err = weirctl("--redis", url, "flows")
         _, _, rows = table_rows(out, "SRC  ")
-        check(rows[0] == ["10.0.0.5", "50000", "192.0.2.10", "443", "tcp", "10", "8.00 MB",
-                          "7.00k", "1.00 MB", "7.00 MB", "active", "2023-11-14 22:13:20",
-                          "41s", "00000000000000a1"], "flows row a1", rows[0])
-        check(rows[1][4] == "udp" and rows[1][10] == "ended (idle)", "flows row b2", rows[1])
-        check(rows[3][4] == "icmp6" and rows[3][0] == "2001:db8::1", "flows row d4", rows[3])
+        check(rows[0] == ["10.0.0.5", "50000", "192.0.2.10", "443", "tcp", "TLS.YouTube", "10",
+                          "8.00 MB", "7.00k", "1.00 MB", "7.00 MB", "active",
+                          "2023-11-14 22:13:20", "41s", "00000000000000a1"], "flows row a1", rows[0])
+        check(rows[1][4:6] == ["udp", "DNS"] and rows[1][11] == "ended (idle)", "flows row b2",
+              rows[1])
+        check(rows[3][4:6] == ["icmp6", "ICMPV6"] and rows[3][0] == "2001:db8::1",
+              "flows row d4", rows[3])
+        check([x[5] for x in rows] == ["TLS.YouTube", "DNS", "ICMP", "ICMPV6", "NTP"],
+              "flows APP column", rows)
+
+        # apps: SHARE of the 9398488 bytes of all applications (the sum of
+        # the fixture's app:NAME bytes): YouTube 8000000 = 85.12% -> 85.1%,
+        # DNS 508200 = 5.41%, 508 KB; Unknown 4888 = 0.052% -> 0.1%, 4.89 KB;
+        # ICMPV6 1000 = 0.0106% and NTP 400 = 0.0043% are "<0.1%".
+        rc, out, err = weirctl("--redis", url, "apps")
+        hdr, _, rows = table_rows(out, " #  APPLICATION")
+        check(rc == 0 and re.split(r"\s{2,}", hdr.strip()) ==
+              ["#", "APPLICATION", "CATEGORY", "BYTES", "PKTS", "FLOWS", "SHARE"], "apps header", hdr)
+        check(rows[0] == ["1", "YouTube", "Media", "8.00 MB", "7.00k", "1", "85.1%"]
+              and rows[1] == ["2", "DNS", "Network", "508 KB", "480", "41", "5.4%"]
+              and rows[12] == ["13", "Unknown", "Unspecified", "4.89 KB", "12", "3", "0.1%"]
+              and [x[6] for x in rows[13:]] == ["<0.1%", "<0.1%"], "apps rows", rows)
+        check([x[1] for x in rows] == ranked("apps") and "15 applications" in out
+              and "9.40 MB" in out, "apps: all 15 in rank order, total shown", out)
+        rc, out, err = weirctl("--redis", url, "apps", "--top", "3")
+        _, _, rows = table_rows(out, "#  APPLICATION")
+        check([x[1] for x in rows] == ["YouTube", "DNS", "Google"] and rows[2][6] == "3.2%"
+              and "3 of 15 applications shown" in out, "apps --top 3: share of all", out)
+        # categories: Web is Google + HTTP + Cloudflare + Amazon = 660000 =
+        # 7.02%; Network is DNS + ICMP + ICMPV6 = 517200 = 5.50%.
+        rc, out, err = weirctl("--redis", url, "categories")
+        _, _, rows = table_rows(out, " #  CATEGORY")
+        check(rows[:3] == [["1", "Media", "8.00 MB", "7.00k", "1", "85.1%"],
+                           ["2", "Web", "660 KB", "900", "12", "7.0%"],
+                           ["3", "Network", "517 KB", "508", "43", "5.5%"]]
+              and len(rows) == 10 and rows[-1][1:3] == ["System", "400 B"], "categories rows", rows)
 
         rc, out, err = weirctl("--redis", url, "vlans")
         _, _, rows = table_rows(out, "VLAN")
@@ -438,6 +572,48 @@ def test_table(tmp):
         check(rc == 0 and re.search(r"^bytes_sent\s+1234567\s+1\.23 MB$", out, re.M)
               and re.search(r"^bps_rcvd\s+1500000\s+1\.50 Mbit/s$", out, re.M)
               and "host 10.0.0.5@10" in out and "10.0.0.5@20" not in out, "host detail", out)
+
+        # host: the fields, then the applications (top 10 of 12) and the
+        # DNS names (top 20 of 22). Shares of the host's 8888888 bytes:
+        # YouTube 8000000 = 90.0%, Google 300000 = 3.375% -> 3.4%, ICMP
+        # 8000 = 0.09% -> 0.1%.
+        rc, out, err = weirctl("--redis", url, "host", "10.0.0.5", "--vlan", "10")
+        hdr, _, rows = table_rows(out, " #  APPLICATION")
+        check(rc == 0 and "applications (12, bytes in both directions, 8.89 MB)" in out
+              and re.split(r"\s{2,}", hdr.strip()) ==
+              ["#", "APPLICATION", "CATEGORY", "BYTES", "SHARE"], "host apps header", out)
+        check(rows[0] == ["1", "YouTube", "Media", "8.00 MB", "90.0%"]
+              and rows[1] == ["2", "Google", "Web", "300 KB", "3.4%"]
+              and rows[9] == ["10", "ICMP", "Network", "8.00 KB", "0.1%"] and len(rows) == 10,
+              "host apps rows", rows)
+        check([x[1] for x in rows] == ranked("hostapps:10.0.0.5@10")[:10]
+              and "10 of 12 applications shown" in out, "host apps: top 10", out)
+        check("DNS names: none asked by this host" in out, "host without DNS names", out)
+
+        rc, out, err = weirctl("--redis", url, "host", "10.0.0.5", "--vlan", "20")
+        check(rc == 0 and "\x1b" not in out and "\x07" not in out and "\x00" not in out,
+              "host: no escape, BEL or NUL byte of a DNS name reaches the terminal", repr(out))
+        hdr, lines, rows = table_rows(out, " #  NAME")
+        # 1700000030000 ms = 2023-11-14 22:13:50 UTC.
+        check(rows[0] == ["1", "example.com", "9", "2023-11-14 22:13:50"], "dns row 1", rows[:1])
+        want = [raw(m).decode("utf-8", "replace") for m in ranked("hostdns:10.0.0.5@20")[:20]]
+        # In a table ESC, BEL, NUL and each invalid byte are one '?'.
+        want = [re.sub("[\x00-\x1f\x7f\ufffd]", "?", m) for m in want]
+        check([x[1] for x in rows] == want and len(rows) == 20
+              and "20 of 22 DNS names shown (--json lists all)" in out
+              and "DNS names asked (22, by the flows that asked)" in out, "dns names: top 20",
+              ([x[1] for x in rows], want))
+        check("evil?]0;owned??[2J.example.net" in out and "nul?byte.example" in out
+              and "caf\u00e9.example" in out and "bad??.example" in out,
+              "hostile names made safe, UTF-8 kept", out)
+        # Columns are counted in code points: caf\u00e9 is 5 bytes wide in
+        # UTF-8 but 4 columns, and QUERIES still ends where its header does.
+        end = hdr.index("QUERIES") + len("QUERIES")
+        check(all(l[end - 1].isdigit() and l[end] == " " for l in lines), "DNS table aligned",
+              "\n".join([hdr] + lines))
+        r.cli("DEL", P + "hostapps:10.0.0.5@20")
+        rc, out, err = weirctl("--redis", url, "host", "10.0.0.5", "--vlan", "20")
+        check("applications: none published for this host" in out, "host without apps", out)
 
         # A running engine whose last publish is old gets a warning.
         r.cli("HSET", P + "meta", "updated_ms", "1700000042000")
@@ -494,6 +670,31 @@ def test_filters(tmp):
         check(rc == 0 and [x["id"] for x in json.loads(out)] == ["00000000000000a1"],
               "options after the command", err)
 
+        # --app: app or application, or a half of app's MASTER.APP, any case.
+        a1, b2, c3, d4, e5 = ["00000000000000" + x for x in ("a1", "b2", "c3", "d4", "e5")]
+        for app, want in [("YouTube", [a1]), ("youtube", [a1]), ("TLS.YouTube", [a1]),
+                          ("tls", [a1]), ("dns", [b2]), ("ICMP", [c3]), ("icmpv6", [d4]),
+                          ("ntp", [e5]), ("You", []), ("tls.", []), ("Netflix", [])]:
+            check(ids("flows", "--app", app) == want, "flows --app %s" % app,
+                  ids("flows", "--app", app))
+        check(ids("flows", "--category", "network") == [b2, c3, d4], "flows --category network")
+        check(ids("flows", "--category=MEDIA") == [a1], "flows --category=MEDIA")
+        check(ids("flows", "--category", "Network", "--proto", "icmp") == [c3],
+              "flows --category with --proto")
+        check(ids("flows", "--category", "Network", "--vlan", "20", "--top", "1") == [b2],
+              "flows --category --vlan --top 1")
+        check(ids("flows", "--app", "youtube", "--category", "Web") == [],
+              "flows --app and --category both apply")
+        check(ids("flows", "--app", "DNS", "--host", "10.0.1.7") == [b2], "flows --app --host")
+        rc, out, err = weirctl("--redis", url, "flows", "--app", "ntp")
+        _, _, rows = table_rows(out, "SRC  ")
+        check(rc == 0 and len(rows) == 1 and rows[0][5] == "NTP" and rows[0][-1] == e5,
+              "flows --app table", out)
+        names = [x["name"] for x in wjson(r, "apps", "--category", "web")]
+        check(names == ["Google", "HTTP", "Cloudflare", "Amazon"], "apps --category web", names)
+        names = [x["name"] for x in wjson(r, "apps", "--category", "Network", "--top", "2")]
+        check(names == ["DNS", "ICMP"], "apps --category Network --top 2", names)
+
         check(ids("host", "10.0.0.5", "--vlan", "20") == ["10.0.0.5@20"], "host --vlan 20")
         rc, out, err = weirctl("--redis", url, "host", "10.9.9.9")
         check(rc == 3 and "no host 10.9.9.9" in err, "unknown host: exit 3", (rc, err))
@@ -510,7 +711,13 @@ def test_filters(tmp):
                            (["host"], "host without an address"),
                            (["host", "not-an-ip"], "host not-an-ip"),
                            (["vlans", "extra"], "vlans extra"),
-                           (["subnets", "--matrix=1"], "--matrix=1")]:
+                           (["subnets", "--matrix=1"], "--matrix=1"),
+                           (["flows", "--app"], "--app without a value"),
+                           (["flows", "--app="], "--app= empty"),
+                           (["hosts", "--app", "DNS"], "hosts --app"),
+                           (["categories", "--category", "Web"], "categories --category"),
+                           (["apps", "--app", "DNS"], "apps --app"),
+                           (["apps", "YouTube"], "apps YouTube")]:
             rc, out, err = weirctl("--redis", url, *args)
             check(rc == 1 and err.startswith("weirctl: "), "usage error: " + what, (rc, err))
     finally:
@@ -538,9 +745,11 @@ def test_errors(tmp):
     rc, out, err = weirctl("--help")
     check(rc == 0 and "usage:" in out and all(c in out for c in
           ["hosts", "host", "flows", "vlans", "subnets", "exporters", "interfaces", "status",
-           "completion"]), "--help lists the commands")
+           "completion", "apps", "categories"]), "--help lists the commands")
     for c, word in [("hosts", "--subnet"), ("flows", "--proto"), ("subnets", "--matrix"),
-                    ("host", "IP"), ("status", "drop_")]:
+                    ("host", "IP"), ("status", "drop_"), ("flows", "--app NAME"),
+                    ("flows", "--category NAME"), ("apps", "--category NAME"),
+                    ("apps", "--top N"), ("categories", "--top N"), ("host", "dns_names")]:
         rc, out, err = weirctl(c, "--help")
         rc2, out2, _ = weirctl("help", c)
         check(rc == 0 and word in out and out == out2, "%s --help" % c, out)
@@ -570,6 +779,17 @@ def test_errors(tmp):
     check(complete("weirctl", "flows", "--proto", "u") == ["udp"], "complete --proto u")
     check(complete("weirctl", "--redis", "x", "subnets", "--m") == ["--matrix"],
           "complete after a global option")
+    check(complete("weirctl", "ap") == ["apps"], "complete 'ap'")
+    check(complete("weirctl", "cat") == ["categories"], "complete 'cat'")
+    check(complete("weirctl", "flows", "--a") == ["--app"], "complete flows --a")
+    check(complete("weirctl", "flows", "--ca") == ["--category"], "complete flows --ca")
+    check(complete("weirctl", "apps", "--") ==
+          ["--top", "--category", "--redis", "--node", "--prefix", "--json", "--watch",
+           "--count", "--no-color", "--help", "--version"], "complete apps --",
+          complete("weirctl", "apps", "--"))
+    check(complete("weirctl", "flows", "--app", "") == [], "no completion for --app's value")
+    check(complete("weirctl", "flows", "--category", "") == [],
+          "no completion for --category's value")
     rc, out, err = weirctl("completion", "zsh")
     check(rc == 1, "completion zsh refused")
 
@@ -634,7 +854,10 @@ def test_auth(tmp):
         rc, out, err = weirctl("--redis", "redis://reader:rpw@" + base, "status")
         check(rc == 0, "status as read-only user", err)
         rc, out, err = weirctl("--redis", "redis://reader:rpw@" + base, "host", "10.0.0.5")
-        check(rc == 0, "host (ZSCAN) as read-only user", err)
+        check(rc == 0 and "DNS names asked (22" in out, "host (ZSCAN, ZREVRANGE, HMGET) as "
+              "read-only user", err)
+        rc, out, err = weirctl("--redis", "redis://reader:rpw@" + base, "--json", "apps")
+        check(rc == 0 and len(json.loads(out or "[]")) == 15, "apps as read-only user", (rc, err))
     finally:
         r.stop()
 
@@ -664,6 +887,17 @@ def test_watch(tmp):
         rc, out, err = weirctl("--redis", url, "--watch", "0.2", "--count", "3", "hosts")
         check(rc == 0 and out.count("\x1b[H\x1b[2J") == 3 and out.count("10.0.0.5") == 6,
               "--watch 0.2 --count 3: three screens", (rc, out[:300], err))
+        # host pipelines its lists' lookups on the kept connection: every
+        # round must read all it asked for, or the next one reads junk.
+        rc, out, err = weirctl("--redis", url, "--watch", "0.1", "--count", "3", "host",
+                               "10.0.0.5")
+        screens = [x.split("\n", 2)[2] for x in out.split("\x1b[H\x1b[2J")[1:]]
+        check(rc == 0 and len(screens) == 3 and "20 of 22 DNS names shown" in screens[2]
+              and "10 of 12 applications shown" in screens[2]
+              and screens[0].split("\n", 2)[2] == screens[2].split("\n", 2)[2],
+              "--watch host: three identical rounds", (rc, err, out[-600:]))
+        rc, out, err = weirctl("--redis", url, "--watch", "0.1", "--count", "2", "apps")
+        check(rc == 0 and out.count("YouTube") == 2, "--watch apps", (rc, err))
         # Each round reads again: a new cycle shows up.
         p = subprocess.Popen([WEIRCTL, "--redis", url, "--watch", "0.2", "vlans"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -1,0 +1,120 @@
+/* bench.h -- what the parts of weir-bench share.
+ *
+ * weir-bench measures the engine against baselines taken in the same run,
+ * so every headline figure is a ratio that holds on any machine. Each
+ * scenario file (limit.c, engine_run.c, pcap_run.c, memory.c) records
+ * samples into named series (report.c), and main.c prints them as a table
+ * for people and as one JSON object for machines.
+ *
+ * Threads: the measured loops run on one worker lcore, launched by
+ * bench_run_on_worker(); the main lcore meanwhile plays the engine's control
+ * thread (drains flow snapshots) and prints the progress line. */
+#ifndef WEIR_BENCH_H
+#define WEIR_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "weir/config.h"
+
+struct weir_worker;
+
+#define BENCH_MAX_RUNS   32
+#define BENCH_MAX_SERIES 48
+#define BENCH_MAX_NOTES  24
+
+struct bench_opts {
+	int quick;
+	int json;
+	unsigned int repeat;           /* runs per measurement */
+	double run_s;                  /* time bound of one lcore loop */
+	uint64_t run_pkts;             /* packet bound of one lcore loop */
+	char scenarios[8][16];
+	unsigned int n_scenarios;
+	char cache_dir[1024];          /* generated capture lives here */
+	char pcap[1100];               /* the capture (generated or reused) */
+	char source_root[1024];        /* to find tests/gen/gen_traffic.py */
+	unsigned int worker_lcore;
+	uint16_t null_port;            /* net_null0: its own mempool, the limit */
+	uint16_t hot_port;             /* net_null1: pre-built frames, hot flows */
+	uint16_t cold_port;            /* net_null2: pre-built frames, rewritten to 1M flows */
+	uint16_t pcap_port;            /* net_pcap0: the mixed capture */
+	int have_null, have_prebuilt, have_pcap;
+	struct rte_mempool *null_pool, *hot_pool, *cold_pool, *pcap_pool;
+};
+
+extern struct bench_opts bench;
+
+/* ---- series of samples (report.c) ---- */
+struct bench_series {
+	char scenario[16];
+	char name[40];
+	char unit[16];
+	double v[BENCH_MAX_RUNS];
+	unsigned int n;
+};
+
+void bench_add(const char *scenario, const char *name, const char *unit, double v);
+const struct bench_series *bench_find(const char *scenario, const char *name);
+double bench_median(const struct bench_series *s);
+void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bench_info(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void bench_print_table(FILE *out);
+void bench_print_json(FILE *out);
+
+/* ---- running on the worker lcore (main.c) ---- */
+struct bench_live {
+	volatile uint64_t pkts;        /* written by the lcore (or tick), read for progress */
+	struct weir_worker *drain;     /* whose rings the main lcore drains */
+};
+extern struct bench_live bench_live;
+
+/* Run fn(arg) on the worker lcore; meanwhile, every millisecond, drain the
+ * snapshot and verdict rings of bench_live.drain (if set), call tick(targ)
+ * (if set; it may tell the worker to stop), and print "label" progress on
+ * stderr. Returns fn's return value, or -1 if it could not start. */
+int bench_run_on_worker(int (*fn)(void *), void *arg, const char *label,
+			void (*tick)(void *), void *targ);
+void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double bench_now_s(void);
+
+/* ---- pre-built traffic (traffic.c) ---- */
+enum bench_traffic {
+	BENCH_TRAFFIC_HOT,             /* 64 bidirectional flows, fixed */
+	BENCH_TRAFFIC_COLD,            /* 1M flows, rewritten as dequeued */
+};
+#define BENCH_HOT_FLOWS   64
+#define BENCH_COLD_FLOWS  (1u << 20)
+#define BENCH_FRAME_LEN   64       /* as net_null's default packet_size */
+#define BENCH_POOL_MBUFS  1024     /* a NIC RX ring's worth */
+
+/* A single-producer/single-consumer mempool (cache 0, "ring_sp_sc") of
+ * BENCH_POOL_MBUFS pre-built frames; see traffic.c. */
+struct rte_mempool *bench_traffic_pool(const char *name);
+
+/* Give the n mbufs the identity of the next n of the 1M cold flows (IPv4
+ * source host and source port rewritten; a full-period LCG over 2^20 visits
+ * every flow once per 1M packets, in an order the flow hash makes random). */
+void bench_traffic_rewrite(struct rte_mbuf **m, unsigned int n, uint32_t *state);
+
+/* The same as an ethdev RX callback (user: a uint32_t LCG state). */
+uint16_t bench_traffic_rx_rewrite(uint16_t port, uint16_t queue, struct rte_mbuf **m, uint16_t n,
+				  uint16_t max, void *user);
+
+/* Configuration for the engine, through the engine's own parser. */
+int bench_engine_cfg(struct weir_config *cfg, uint32_t flow_table_size, uint32_t flow_ring_size,
+		     int dpi);
+
+/* ---- scenarios ---- */
+int bench_limit(void);
+int bench_hot_cold(int cold);
+int bench_pcap(void);
+int bench_memory(void);
+
+/* Resident set size of this process, bytes. */
+uint64_t bench_rss_bytes(void);
+
+#endif

@@ -1,0 +1,371 @@
+/* main.c -- weir-bench: command line, EAL, ports, and the two lcores' roles.
+ *
+ *   weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]
+ *
+ * Scenarios: limit, hot, cold, pcap, memory (default: all). Each measured
+ * loop runs on one worker lcore, bounded in packets and in time; the main
+ * lcore plays the engine's control thread (it drains the worker's flow
+ * snapshots on the same 5 ms nap as engine/main.c) and prints a progress
+ * line on stderr. The table goes to stdout, or with --json one object with
+ * "scenarios", "ratios" and "notes". See bench/README.md. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_version.h>
+
+#include "bench.h"
+#include "worker.h"
+
+struct bench_opts bench;
+struct bench_live bench_live;
+
+#ifndef WEIR_SOURCE_ROOT
+#define WEIR_SOURCE_ROOT "."
+#endif
+#ifndef WEIR_BUILD_ROOT
+#define WEIR_BUILD_ROOT "."
+#endif
+
+double
+bench_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int progress_tty = -1;
+
+void
+bench_progress(const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (progress_tty < 0)
+		progress_tty = isatty(STDERR_FILENO);
+	/* on a terminal one line rewritten in place; elsewhere one line each */
+	if (progress_tty)
+		fprintf(stderr, "\r\033[K%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+static void
+nap_ms(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* The control thread's share: read each snapshot and verdict (their lines
+ * move to this core, as in weir_control_drain) and release it. A worker in
+ * file mode waits for this when its rings are full. */
+static void
+drain(struct weir_worker *w)
+{
+	uint64_t sum = 0;
+	const struct weir_flow_snap *s;
+	const struct weir_dpi_msg *d;
+	while ((s = weir_spsc_ring_peek(&w->snaps))) {
+		sum += s->bytes[0] + s->bytes[1] + s->pkts[0] + s->last_ms + s->key.pa;
+		weir_spsc_ring_pop(&w->snaps);
+	}
+	while ((d = weir_spsc_ring_peek(&w->dpi_out))) {
+		sum += d->uid + d->r.app_id;
+		weir_spsc_ring_pop(&w->dpi_out);
+	}
+	__asm__ volatile("" : : "r"(sum));
+}
+
+int
+bench_run_on_worker(int (*fn)(void *), void *arg, const char *label, void (*tick)(void *), void *targ)
+{
+	bench_live.pkts = 0;
+	if (rte_eal_remote_launch(fn, arg, bench.worker_lcore) != 0) {
+		fprintf(stderr, "weir-bench: cannot launch on lcore %u\n", bench.worker_lcore);
+		return -1;
+	}
+	double t0 = bench_now_s(), next = t0 + 0.5;
+	uint64_t last = 0;
+	double last_t = t0;
+	while (rte_eal_get_lcore_state(bench.worker_lcore) != WAIT) {
+		nap_ms(1);
+		if (bench_live.drain)
+			drain(bench_live.drain);
+		if (tick)
+			tick(targ);
+		double now = bench_now_s();
+		if (now >= next) {
+			uint64_t p = bench_live.pkts;
+			bench_progress("  %s: %.1f s, %.1f M pkts, %.2f Mpps", label, now - t0, (double)p / 1e6,
+				       (double)(p - last) / (now - last_t) / 1e6);
+			last = p;
+			last_t = now;
+			next = now + 0.5;
+		}
+	}
+	int rc = rte_eal_wait_lcore(bench.worker_lcore);
+	if (bench_live.drain)
+		drain(bench_live.drain);
+	return rc;
+}
+
+static int
+selected(const char *name)
+{
+	if (!bench.n_scenarios)
+		return 1;
+	for (unsigned int i = 0; i < bench.n_scenarios; i++)
+		if (!strcmp(bench.scenarios[i], name))
+			return 1;
+	return 0;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]\n"
+		"  --quick        fewer and shorter runs (under two minutes on 2 cores)\n"
+		"  --json         one JSON object on stdout instead of the table\n"
+		"  --scenario S   limit, hot, cold, pcap, memory (repeatable; default all)\n"
+		"  --repeat N     runs per measurement (default 5, --quick 3)\n"
+		"  --cache DIR    where the generated capture is kept (default BUILD/bench-cache)\n"
+		"Needs root (DPDK). Progress on stderr. See bench/README.md.\n");
+}
+
+static const char *const known[] = {"limit", "hot", "cold", "pcap", "memory"};
+
+static int
+parse_args(int argc, char **argv)
+{
+	bench.repeat = 0;
+	snprintf(bench.cache_dir, sizeof(bench.cache_dir), "%s/bench-cache", WEIR_BUILD_ROOT);
+	snprintf(bench.source_root, sizeof(bench.source_root), "%s", WEIR_SOURCE_ROOT);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--quick")) {
+			bench.quick = 1;
+		} else if (!strcmp(a, "--json")) {
+			bench.json = 1;
+		} else if (!strcmp(a, "--repeat") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > BENCH_MAX_RUNS) {
+				fprintf(stderr, "weir-bench: --repeat takes 1..%d\n", BENCH_MAX_RUNS);
+				return -1;
+			}
+			bench.repeat = (unsigned int)v;
+		} else if (!strcmp(a, "--cache") && i + 1 < argc) {
+			snprintf(bench.cache_dir, sizeof(bench.cache_dir), "%s", argv[++i]);
+		} else if (!strcmp(a, "--scenario") && i + 1 < argc) {
+			/* --scenario hot cold ... : every following non-option */
+			while (i + 1 < argc && argv[i + 1][0] != '-') {
+				const char *s = argv[++i];
+				int ok = 0;
+				for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+					ok |= !strcmp(s, known[k]);
+				if (!ok || bench.n_scenarios >= 8) {
+					fprintf(stderr, "weir-bench: unknown scenario '%s' (limit, hot, cold, pcap, "
+						"memory)\n", s);
+					return -1;
+				}
+				snprintf(bench.scenarios[bench.n_scenarios++], sizeof(bench.scenarios[0]), "%s", s);
+			}
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 1;
+		} else {
+			fprintf(stderr, "weir-bench: unexpected argument '%s'\n", a);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (!bench.repeat)
+		bench.repeat = bench.quick ? 3 : 5;
+	bench.run_s = bench.quick ? 1.5 : 4.0;
+	bench.run_pkts = bench.quick ? 150000000ull : 600000000ull;
+	return 0;
+}
+
+/* Generate the mixed capture once; later runs reuse it. */
+static int
+ensure_pcap(void)
+{
+	struct stat st;
+	snprintf(bench.pcap, sizeof(bench.pcap), "%s/mixed-1m.pcap", bench.cache_dir);
+	if (stat(bench.pcap, &st) == 0 && st.st_size > 0)
+		return 0;
+	mkdir(bench.cache_dir, 0755);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/gen/gen_traffic.py' --profile mixed --out '%s.tmp' "
+		 ">&2 && mv '%s.tmp' '%s'", bench.source_root, bench.pcap, bench.pcap, bench.pcap);
+	bench_progress("  pcap: generating %s (once; kept for later runs)", bench.pcap);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "weir-bench: could not generate the capture: %s\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+port_up(uint16_t port, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (rte_eth_dev_configure(port, 1, 1, &conf) < 0 ||
+	    rte_eth_rx_queue_setup(port, 0, 1024, (unsigned int)rte_eth_dev_socket_id(port), NULL, mp) < 0 ||
+	    rte_eth_tx_queue_setup(port, 0, 512, (unsigned int)rte_eth_dev_socket_id(port), NULL) < 0 ||
+	    rte_eth_dev_start(port) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+loadavg(const char *key)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	bench_info(key, "%s", buf);
+}
+
+static void
+machine_info(void)
+{
+	loadavg("loadavg_start");
+	bench_info("dpdk", "%s", rte_version());
+	bench_info("ncpu", "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10)) {
+			char *c = strchr(line, ':');
+			if (c) {
+				c[strcspn(c, "\n")] = 0;
+				bench_info("cpu", "%s", c + 2);
+			}
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	bench_info("tsc_hz", "%llu", (unsigned long long)rte_get_tsc_hz());
+	bench_info("mode", "%s, %u runs each", bench.quick ? "quick" : "full", bench.repeat);
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc = parse_args(argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (geteuid() != 0) {
+		fprintf(stderr, "weir-bench: DPDK needs root here; run it with sudo\n");
+		return 2;
+	}
+	int want_pcap = selected("pcap");
+	if (want_pcap && ensure_pcap() != 0)
+		return 1;
+
+	char prefix[64], vpcap[1200];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=bench-%d", (int)getpid());
+	snprintf(vpcap, sizeof(vpcap), "--vdev=net_pcap0,rx_pcap=%s", bench.pcap);
+	char *eal[] = {"weir-bench", "-l", "0-1", "--no-huge", "--no-pci", "-m", "512", prefix,
+		       "--log-level=lib.eal:warning", "--log-level=pmd.net.pcap:warning",
+		       "--vdev=net_null0", "--vdev=net_null1", "--vdev=net_null2",
+		       want_pcap ? vpcap : NULL, NULL};
+	int eal_argc = want_pcap ? 14 : 13;
+	if (rte_eal_init(eal_argc, eal) < 0) {
+		fprintf(stderr, "weir-bench: DPDK could not start: %s\n", rte_strerror(rte_errno));
+		return 2;
+	}
+	bench.worker_lcore = rte_get_next_lcore(-1, 1, 0);
+	if (bench.worker_lcore >= RTE_MAX_LCORE) {
+		fprintf(stderr, "weir-bench: needs two lcores (one to measure, one to control)\n");
+		return 2;
+	}
+	machine_info();
+
+	bench.null_pool = rte_pktmbuf_pool_create("bench_null", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+						  (int)rte_socket_id());
+	if (bench.null_pool && rte_eth_dev_get_port_by_name("net_null0", &bench.null_port) == 0 &&
+	    port_up(bench.null_port, bench.null_pool) == 0)
+		bench.have_null = 1;
+	else
+		bench_note("net_null0 did not come up: the limit(net_null) baseline is missing");
+	static uint32_t cold_lcg = 1;
+	bench.hot_pool = bench_traffic_pool("bench_hot");
+	bench.cold_pool = bench_traffic_pool("bench_cold");
+	if (bench.hot_pool && bench.cold_pool &&
+	    rte_eth_dev_get_port_by_name("net_null1", &bench.hot_port) == 0 &&
+	    rte_eth_dev_get_port_by_name("net_null2", &bench.cold_port) == 0 &&
+	    port_up(bench.hot_port, bench.hot_pool) == 0 && port_up(bench.cold_port, bench.cold_pool) == 0 &&
+	    rte_eth_add_rx_callback(bench.cold_port, 0, bench_traffic_rx_rewrite, &cold_lcg))
+		bench.have_prebuilt = 1;
+	else
+		bench_note("the pre-built frame ports (net_null1, net_null2) did not come up: no ring, hot, cold");
+	if (want_pcap) {
+		bench.pcap_pool = rte_pktmbuf_pool_create("bench_pcap", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+							  (int)rte_socket_id());
+		if (bench.pcap_pool && rte_eth_dev_get_port_by_name("net_pcap0", &bench.pcap_port) == 0 &&
+		    port_up(bench.pcap_port, bench.pcap_pool) == 0)
+			bench.have_pcap = 1;
+		else
+			bench_note("net_pcap0 did not come up: the pcap scenario is missing");
+	}
+
+	if (selected("limit"))
+		bench_limit();
+	if (selected("hot") && bench.have_prebuilt)
+		bench_hot_cold(0);
+	if (selected("cold") && bench.have_prebuilt)
+		bench_hot_cold(1);
+	if (selected("memory") && bench.have_prebuilt)
+		bench_memory();
+	if (want_pcap && bench.have_pcap)
+		bench_pcap();
+	if (progress_tty > 0)
+		fputc('\n', stderr);
+
+	loadavg("loadavg_end");
+	if (bench.json)
+		bench_print_json(stdout);
+	else
+		bench_print_table(stdout);
+
+	if (bench.have_null) {
+		rte_eth_dev_stop(bench.null_port);
+		rte_eth_dev_close(bench.null_port);
+	}
+	if (bench.have_prebuilt) {
+		rte_eth_dev_stop(bench.hot_port);
+		rte_eth_dev_close(bench.hot_port);
+		rte_eth_dev_stop(bench.cold_port);
+		rte_eth_dev_close(bench.cold_port);
+	}
+	if (bench.have_pcap) {
+		rte_eth_dev_stop(bench.pcap_port);
+		rte_eth_dev_close(bench.pcap_port);
+	}
+	rte_eal_cleanup();
+	return 0;
+}
