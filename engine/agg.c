@@ -256,7 +256,7 @@ weir_agg_expire(struct weir_agg *a, uint64_t now_ms, uint64_t idle_ms)
 	struct cds_lfht_iter it;
 	struct weir_agg_host *h;
 
-	cds_lfht_for_each_entry(a->hosts, &it, h, node) {
+	WEIR_LFHT_FOR_EACH(a->hosts, &it, h, node) {
 		if (h->flows_active > 0 || h->last_ms + idle_ms > now_ms || h->upd_gen > seen)
 			continue;
 		if (cds_lfht_del(a->hosts, &h->node) == 0) {

@@ -61,6 +61,15 @@ struct weir_agg {
 	uint64_t alloc_failed;
 };
 
+/* cds_lfht_for_each_entry() computes container_of(NULL) at the end of the
+ * table, which UBSan rightly reports; this one stops before. */
+#define WEIR_LFHT_FOR_EACH(ht, iter, pos, member)                                   \
+	for (cds_lfht_first((ht), (iter));                                          \
+	     ((pos) = cds_lfht_iter_get_node(iter) ?                                \
+		caa_container_of(cds_lfht_iter_get_node(iter), __typeof__(*(pos)), member) : \
+		NULL) != NULL;                                                       \
+	     cds_lfht_next((ht), (iter)))
+
 int  weir_agg_init(struct weir_agg *a);
 void weir_agg_destroy(struct weir_agg *a);   /* after every thread stopped */
 

@@ -314,7 +314,7 @@ sum_aggregates(struct weir_control *c)
 
 		rcu_read_lock();
 		struct weir_agg_host *ah;
-		cds_lfht_for_each_entry(a->hosts, &it, ah, node) {
+		WEIR_LFHT_FOR_EACH(a->hosts, &it, ah, node) {
 			struct ctl_host *h = weir_ctl_host_get(c, ah->ip, ah->vlan);
 			if (!h)
 				continue;
@@ -335,7 +335,7 @@ sum_aggregates(struct weir_control *c)
 			h->seen[wi] = cyc;
 		}
 		struct weir_agg_vlan *av;
-		cds_lfht_for_each_entry(a->vlans, &it, av, node) {
+		WEIR_LFHT_FOR_EACH(a->vlans, &it, av, node) {
 			HASH_FIND(hh, c->vlans, &av->vlan, sizeof(av->vlan), v);
 			if (!v) {
 				v = calloc(1, sizeof(*v));
@@ -354,7 +354,7 @@ sum_aggregates(struct weir_control *c)
 				v->last_ms = last;
 		}
 		struct weir_agg_pair *ap;
-		cds_lfht_for_each_entry(a->pairs, &it, ap, node) {
+		WEIR_LFHT_FOR_EACH(a->pairs, &it, ap, node) {
 			uint32_t key = (uint32_t)ap->src << 16 | ap->dst;
 			HASH_FIND(hh, c->pairs, &key, sizeof(key), p);
 			if (!p) {

@@ -25,7 +25,7 @@ host(struct weir_agg *a, uint32_t ip, uint16_t vlan)
 	struct weir_agg_host *h;
 	uint8_t x[16];
 	v4(x, ip);
-	cds_lfht_for_each_entry(a->hosts, &it, h, node)
+	WEIR_LFHT_FOR_EACH(a->hosts, &it, h, node)
 		if (!memcmp(h->ip, x, 16) && h->vlan == vlan)
 			return h;
 	return NULL;
@@ -82,7 +82,7 @@ main(void)
 	struct cds_lfht_iter it;
 	struct weir_agg_pair *p;
 	int pairs = 0;
-	cds_lfht_for_each_entry(a.pairs, &it, p, node) {
+	WEIR_LFHT_FOR_EACH(a.pairs, &it, p, node) {
 		pairs++;
 		CHECK_EQ(p->src, 2);
 		CHECK_EQ(p->dst, 1);
