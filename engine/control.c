@@ -1018,6 +1018,20 @@ weir_control_set_state(struct weir_control *c, const char *state, const char *so
 		snprintf(c->source, sizeof(c->source), "%s", source);
 }
 
+void
+weir_control_settle_names(struct weir_control *c, uint64_t max_ms)
+{
+	uint64_t end = wall_ms() + max_ms;
+	sum_aggregates(c);
+	weir_ctl_hosts_news(c, wall_ms());
+	while (weir_rdns_pending(c->rdns) && wall_ms() < end) {
+		weir_rdns_poll(c->rdns);
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	weir_ctl_hosts_news(c, wall_ms());
+}
+
 const char *
 weir_control_redis_name(const struct weir_control *c)
 {

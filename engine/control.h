@@ -44,6 +44,10 @@ void weir_control_status_line(struct weir_control *c, char *buf, size_t len);
 /* Rewrite the whole state at the next cycle (SIGHUP, or someone flushed Redis). */
 void weir_control_republish(struct weir_control *c);
 
+/* Before the last publish: ask for the names of hosts not yet resolved
+ * and wait up to max_ms for the answers. */
+void weir_control_settle_names(struct weir_control *c, uint64_t max_ms);
+
 /* The Redis URL without its password, for logs. */
 const char *weir_control_redis_name(const struct weir_control *c);
 

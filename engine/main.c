@@ -356,6 +356,8 @@ main(int argc, char **argv)
 	weir_control_set_port_counters(ctl, &pc);
 	weir_control_set_state(ctl, file_frames >= 0 && !stop_requested ? "done" : "stopped", NULL);
 
+	weir_control_settle_names(ctl, 2000);
+
 	/* the last publish must land: retry for a while if Redis is away */
 	int published = 0;
 	uint64_t deadline = wall_ms() + 15000;

@@ -25,6 +25,7 @@ struct weir_rdns {
 	ares_channel ch;
 	int ok;
 	int destroying;
+	unsigned int pending;
 	enum weir_rdns_mode mode;
 	uint32_t per_sec;
 	uint64_t ttl_ms;
@@ -89,6 +90,8 @@ answered(void *arg, int status, int timeouts, struct hostent *h)
 		struct entry *e;
 		HASH_FIND(hh, r->cache, q->addr, 16, e);
 		if (e) {
+			if (e->pending && r->pending)
+				r->pending--;
 			e->pending = 0;
 			free(e->name);
 			if (status == ARES_SUCCESS && h && h->h_name) {
@@ -137,6 +140,7 @@ weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t 
 		HASH_ADD(hh, r->cache, addr, 16, e);
 	}
 	e->pending = 1;
+	r->pending++;
 	e->asked_ms = now_ms;
 	r->in_window++;
 	r->st.queries++;
@@ -162,6 +166,12 @@ weir_rdns_poll(struct weir_rdns *r)
 	if (n > 0)
 		select(n, &rd, &wr, NULL, &tv);
 	ares_process(r->ch, &rd, &wr);	/* also handles timeouts */
+}
+
+unsigned int
+weir_rdns_pending(const struct weir_rdns *r)
+{
+	return r ? r->pending : 0;
 }
 
 void

@@ -28,6 +28,9 @@ const char *weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int loca
 /* Let c-ares make progress; never blocks. Call often. */
 void weir_rdns_poll(struct weir_rdns *r);
 
+/* Queries still waiting for an answer. */
+unsigned int weir_rdns_pending(const struct weir_rdns *r);
+
 void weir_rdns_stats(const struct weir_rdns *r, struct weir_rdns_stats *st);
 
 #endif
