@@ -7,6 +7,9 @@
   late      Redis is down when the engine starts and comes up two seconds
             later: a capture-file run keeps capturing, reconnects and still
             publishes every host, equal to tshark's totals.
+  slow      Redis is frozen (SIGSTOP) for 5 s under a live engine: capture
+            goes on (packets keep being counted), the stalled cycles time out
+            and are counted, and publishing resumes by itself after SIGCONT.
   restart   a live engine (a capture replayed in a loop) loses its Redis,
             which comes back empty: the engine reconnects, counts the lost
             cycles, and rewrites its whole state (hosts reappear without any
@@ -141,9 +144,56 @@ def case_restart(args, pcap, t):
 	return ok
 
 
+def health(redis, node):
+	raw = redis.cli("--raw", "HGETALL", "weir:{%s}:health" % node, check=False).split("\n")
+	return {raw[i]: raw[i + 1] for i in range(0, len(raw) - 1, 2)}
+
+
+def case_slow(args, pcap, t):
+	redis = weirtest.Redis()
+	p = subprocess.Popen([args.weir, "-r", pcap, "--loop", "--redis", redis.url, "--node", "sl",
+			      "--publish-interval", "200", "--redis-timeout", "500", "--eal-mem", "256",
+			      "--flow-table-size", "65536"],
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+	ok = True
+	try:
+		deadline = time.time() + 20
+		while time.time() < deadline and not health(redis, "sl").get("rx_pkts"):
+			time.sleep(0.2)
+		before = health(redis, "sl")
+		redis.proc.send_signal(signal.SIGSTOP)
+		time.sleep(5)
+		redis.proc.send_signal(signal.SIGCONT)
+		deadline = time.time() + 20
+		after = before
+		while time.time() < deadline:
+			after = health(redis, "sl")
+			if int(after.get("publish_lost_cycles", 0)) > int(before.get("publish_lost_cycles", 0)) and \
+			   after.get("rx_pkts") != before.get("rx_pkts"):
+				break
+			time.sleep(0.2)
+		rx0, rx1 = int(before.get("rx_pkts", 0)), int(after.get("rx_pkts", 0))
+		lost = int(after.get("publish_lost_cycles", 0)) - int(before.get("publish_lost_cycles", 0))
+		print("while Redis was frozen: rx_pkts %d -> %d, lost cycles +%d, reconnects %s" % (
+			rx0, rx1, lost, after.get("redis_reconnects")))
+		if rx1 <= rx0 or lost < 1:
+			ok = False
+	finally:
+		p.send_signal(signal.SIGTERM)
+		try:
+			p.wait(timeout=30)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			ok = False
+	if p.returncode != 0:
+		print("engine exit %s after SIGTERM" % p.returncode)
+		ok = False
+	return ok
+
+
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["auth", "late", "restart"], required=True)
+	ap.add_argument("--case", choices=["auth", "late", "slow", "restart"], required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -155,7 +205,8 @@ def main():
 	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "3", "--out", pcap],
 		       check=True, timeout=300, capture_output=True)
 	t = truth(args, pcap)
-	ok = {"auth": case_auth, "late": case_late, "restart": case_restart}[args.case](args, pcap, t)
+	ok = {"auth": case_auth, "late": case_late, "slow": case_slow,
+	      "restart": case_restart}[args.case](args, pcap, t)
 	return 0 if ok else 1
 
 
