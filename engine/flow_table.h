@@ -52,6 +52,22 @@ weir_flow_table_prefetch(const struct weir_flow_table *t, uint32_t h)
 	__builtin_prefetch(&t->buckets[h & t->bucket_mask]);
 }
 
+/* Prefetch the entry the first bucket's signatures point at for hash h,
+ * if any (call after weir_flow_table_prefetch() has had time to land). */
+static inline void
+weir_flow_table_prefetch_entry(const struct weir_flow_table *t, uint32_t h)
+{
+	const struct weir_ft_bucket *b = &t->buckets[h & t->bucket_mask];
+	uint32_t sig = (h >> 16) | (h << 16);
+	sig = sig ? sig : 1;
+	for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
+		if (b->sig[s] == sig) {
+			__builtin_prefetch(&t->flows[b->idx[s]]);
+			return;
+		}
+	}
+}
+
 /* Find the flow for k; NULL if absent. */
 struct weir_flow *weir_flow_table_lookup(struct weir_flow_table *t,
 					 const struct weir_flow_key *k, uint32_t h);

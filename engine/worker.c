@@ -279,9 +279,12 @@ frag_slot(struct weir_worker *w, const struct weir_pkt_meta *m)
 	return &w->frags[(h ^ (h >> 15)) & (WEIR_FRAG_SLOTS - 1)];
 }
 
-void
-weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
-		    const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
+/* The flow key of a parsed packet; a later IP fragment takes the ports
+ * its first fragment left in the fragment cache. Returns the direction
+ * (0: the packet travels a->b). Called in packet order (the cache is
+ * stateful). */
+static inline int
+key_of(struct weir_worker *w, const struct weir_pkt_meta *m, uint64_t ts_ms, struct weir_flow_key *k)
 {
 	uint16_t sport = m->sport, dport = m->dport;
 
@@ -303,15 +306,19 @@ weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 			w->st.frag_unmatched++;
 		}
 	}
+	return weir_flow_key_make(k, m->src, sport, m->dst, dport, m->proto, m->vlan);
+}
 
-	struct weir_flow_key k;
-	int dir = weir_flow_key_make(&k, m->src, sport, m->dst, dport, m->proto, m->vlan);
-	uint32_t h = weir_flow_hash(&k);
-	struct weir_flow *f = weir_flow_table_lookup(&w->ft, &k, h);
+/* Account a packet whose key, hash and direction are known. */
+static inline void
+account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
+	      uint32_t h, int dir, const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
+{
+	struct weir_flow *f = weir_flow_table_lookup(&w->ft, k, h);
 	if (unlikely(!f)) {
-		f = weir_flow_table_insert(&w->ft, &k, h);
+		f = weir_flow_table_insert(&w->ft, k, h);
 		if (unlikely(!f)) {
-			f = evict_and_insert(w, &k, h);
+			f = evict_and_insert(w, k, h);
 			if (!f)
 				return;
 		}
@@ -343,6 +350,15 @@ weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 	weir_flow_mark_dirty(&w->ft, f);
 }
 
+void
+weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
+		    const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
+{
+	struct weir_flow_key k;
+	int dir = key_of(w, m, ts_ms, &k);
+	account_keyed(w, m, &k, weir_flow_hash(&k), dir, frame, frame_len, ts_ms);
+}
+
 static inline int
 is_collector_port(const struct weir_config *cfg, uint16_t port)
 {
@@ -352,13 +368,22 @@ is_collector_port(const struct weir_config *cfg, uint16_t port)
 	return 0;
 }
 
+/* A burst in four passes, as DPDK's bulk hash lookups do, so that the
+ * cache misses of one packet overlap with the work on the others: parse
+ * (prefetching frames ahead), make keys and hashes (prefetching each key's
+ * bucket), find each key's likely entry in its bucket (prefetching it),
+ * then account. */
 void
 weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct weir_pkt_meta meta[WEIR_BURST];
-	enum weir_parse_result res[WEIR_BURST];
+	struct weir_flow_key key[WEIR_BURST];
+	uint32_t hash[WEIR_BURST];
+	uint64_t tsa[WEIR_BURST];
+	uint8_t dir[WEIR_BURST], todo[WEIR_BURST];
 	const struct weir_config *cfg = w->cfg;
 	uint64_t bytes = 0;
+	unsigned int nt = 0;
 
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -366,17 +391,22 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
 		struct rte_mbuf *mb = pkts[i];
-		res[i] = weir_parse_frame(&cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
-					  rte_pktmbuf_data_len(mb), &meta[i]);
-		w->st.parse[res[i]]++;
+		enum weir_parse_result r = weir_parse_frame(&cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
+							    rte_pktmbuf_data_len(mb), &meta[i]);
+		w->st.parse[r]++;
 		bytes += rte_pktmbuf_pkt_len(mb);
+		if (r == WEIR_PARSE_OK)
+			todo[nt++] = (uint8_t)i;
 	}
 	w->st.rx_pkts += n;
 	w->st.rx_bytes += bytes;
 
 	uint64_t now = w->now_ms;
-	for (uint16_t i = 0; i < n; i++) {
+	unsigned int nk = 0;
+	for (unsigned int j = 0; j < nt; j++) {
+		unsigned int i = todo[j];
 		struct rte_mbuf *mb = pkts[i];
+		const struct weir_pkt_meta *m = &meta[i];
 		uint64_t ts = now;
 		if (w->ts_dynfield >= 0 && (mb->ol_flags & w->ts_dynflag)) {
 			/* net_pcap (22.11) stamps microseconds since the epoch */
@@ -384,21 +414,29 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			if (ts > now)
 				now = ts;
 		}
-		if (res[i] != WEIR_PARSE_OK)
-			continue;
-		const struct weir_pkt_meta *m = &meta[i];
 		if (unlikely(m->proto == 17 && m->payload_off &&
 			     !(m->flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
 			     cfg->n_collector_ports && is_collector_port(cfg, m->dport))) {
+			w->now_ms = now;
 			weir_worker_xflow(w, m->src, m->sport,
 					  rte_pktmbuf_mtod_offset(mb, const uint8_t *, m->payload_off),
 					  m->payload_len);
 			w->st.xflow_datagrams++;
 			continue;
 		}
+		tsa[i] = ts;
+		dir[i] = (uint8_t)key_of(w, m, ts, &key[i]);
+		hash[i] = weir_flow_hash(&key[i]);
+		weir_flow_table_prefetch(&w->ft, hash[i]);
+		todo[nk++] = (uint8_t)i;
+	}
+	for (unsigned int j = 0; j < nk; j++)
+		weir_flow_table_prefetch_entry(&w->ft, hash[todo[j]]);
+	for (unsigned int j = 0; j < nk; j++) {
+		unsigned int i = todo[j];
 		w->st.parsed++;
-		weir_worker_account(w, m, rte_pktmbuf_mtod(mb, const uint8_t *),
-				    rte_pktmbuf_pkt_len(mb), ts);
+		account_keyed(w, &meta[i], &key[i], hash[i], dir[i],
+			      rte_pktmbuf_mtod(pkts[i], const uint8_t *), rte_pktmbuf_pkt_len(pkts[i]), tsa[i]);
 	}
 	w->now_ms = now;
 	rte_pktmbuf_free_bulk(pkts, n);

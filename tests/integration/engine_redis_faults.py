@@ -70,7 +70,8 @@ def case_late(args, pcap, t):
 	port = weirtest.free_port()
 	p = subprocess.Popen([args.weir, "--quiet", "-r", pcap, "--redis",
 			      "redis://127.0.0.1:%d" % port, "--node", "late"],
-			     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+			     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+			     preexec_fn=weirtest.die_with_parent)
 	time.sleep(2)
 	redis = weirtest.Redis.__new__(weirtest.Redis)
 	# the same port the engine was told about, now
@@ -80,7 +81,8 @@ def case_late(args, pcap, t):
 	redis.password = None
 	redis.proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
 				       "--save", "", "--appendonly", "no", "--dir", redis.dir],
-				      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+				      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+				      preexec_fn=weirtest.die_with_parent)
 	try:
 		out, err = p.communicate(timeout=60)
 	finally:
@@ -100,7 +102,8 @@ def case_restart(args, pcap, t):
 	p = subprocess.Popen([args.weir, "-r", pcap, "--loop", "--redis", redis.url,
 			      "--node", "rs", "--publish-interval", "200", "--eal-mem", "256",
 			      "--flow-table-size", "65536"],
-			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+			     preexec_fn=weirtest.die_with_parent)
 	ok = True
 	try:
 		deadline = time.time() + 20
@@ -112,7 +115,8 @@ def case_restart(args, pcap, t):
 		time.sleep(1.5)		# a few cycles lost
 		redis.proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
 					       "--save", "", "--appendonly", "no", "--dir", redis.dir],
-					      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+					      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+				      preexec_fn=weirtest.die_with_parent)
 		deadline = time.time() + 20
 		n = 0
 		while time.time() < deadline:
@@ -154,7 +158,8 @@ def case_slow(args, pcap, t):
 	p = subprocess.Popen([args.weir, "-r", pcap, "--loop", "--redis", redis.url, "--node", "sl",
 			      "--publish-interval", "200", "--redis-timeout", "500", "--eal-mem", "256",
 			      "--flow-table-size", "65536"],
-			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+			     preexec_fn=weirtest.die_with_parent)
 	ok = True
 	try:
 		deadline = time.time() + 20

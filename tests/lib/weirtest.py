@@ -19,6 +19,15 @@ import time
 SKIP = 77
 
 
+def die_with_parent():
+	"""preexec_fn for Popen: the child gets SIGKILL when the test process
+	dies, however it dies (meson's timeout kill included), so no engine or
+	server outlives its test."""
+	import ctypes
+	PR_SET_PDEATHSIG = 1
+	ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def free_port():
 	s = socket.socket()
 	s.bind(("127.0.0.1", 0))
@@ -43,7 +52,8 @@ class Redis:
 		if password:
 			args += ["--requirepass", password]
 		args += list(extra)
-		self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+		self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+					     preexec_fn=die_with_parent)
 		atexit.register(self.stop)
 		deadline = time.time() + 10
 		while time.time() < deadline:
