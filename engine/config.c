@@ -260,6 +260,7 @@ add_subnet(struct weir_config *c, const char *name, const char *cidr, int local,
 		}
 	}
 	strcpy(s->name, name);
+	snprintf(s->cidr, sizeof(s->cidr), "%s", cidr);
 	s->local = (uint8_t)local;
 	c->n_subnets++;
 	return 0;
@@ -571,7 +572,7 @@ load_file(struct weir_config *c, const char *path)
 			val = eq + 1;
 			while (isspace((unsigned char)*val))
 				val++;
-			if (*val == '"' && len > 1 && val[strlen(val) - 1] == '"') {
+			if (*val == '"' && strlen(val) >= 2 && val[strlen(val) - 1] == '"') {
 				val++;
 				val[strlen(val) - 1] = 0;
 			}
@@ -722,8 +723,11 @@ weir_config_load(struct weir_config *c, int argc, char **argv)
 void
 weir_config_dump(const struct weir_config *c, FILE *out)
 {
+	fprintf(out, "# weir --dump-config: the effective configuration, readable back with -c\n");
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
+		if (k == &keys[0] || k->off == OFF(dry_run))
+			continue;	/* config, dump-config: not settings */
 		switch (k->kind) {
 		case K_STR: {
 			const char *v = (const char *)c + k->off;
@@ -752,6 +756,9 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	}
 	for (unsigned i = 0; i < c->n_interfaces; i++)
 		fprintf(out, "interface = %s\n", c->interfaces[i]);
+	for (unsigned i = 0; i < c->n_watch; i++)
+		fprintf(out, "%s = %s\n", c->watch_forbid[i] ? "forbid" : "watch", c->watch[i]);
+	fprintf(out, "resolve-hosts = %s\n", c->resolve == 2 ? "all" : c->resolve == 1 ? "local" : "none");
 	for (unsigned i = 0; i < c->n_collect; i++)
 		fprintf(out, "collect = udp://%s%s%s:%u\n", strchr(c->collect[i].addr, ':') ? "[" : "",
 			c->collect[i].addr, strchr(c->collect[i].addr, ':') ? "]" : "", c->collect[i].port);
@@ -766,7 +773,7 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 		if (c->subnets[i].local)
 			fprintf(out, "local-networks = %s\n", c->subnets[i].name);
 		else
-			fprintf(out, "subnet = %s=...\n", c->subnets[i].name);
+			fprintf(out, "subnet = %s=%s\n", c->subnets[i].name, c->subnets[i].cidr);
 	}
 }
 

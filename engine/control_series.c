@@ -197,7 +197,7 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	}
 	const struct weir_flow_snap *s = &f->s;
 	int ai = s->a_is_init, fw = ai ? 0 : 1;
-	char key[256], id[24], a[64], b[64], n[10][24], ml[16];
+	char key[256], id[24], a[64], b[64], n[14][24], ml[16];
 	snprintf(key, sizeof(key), "%sflows:ended", c->prefix);
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
 	snprintf(ml, sizeof(ml), "%u", c->cfg->flow_stream_len);
@@ -213,12 +213,22 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	snprintf(n[7], 24, "%llu", (unsigned long long)s->bytes[1 - fw]);
 	snprintf(n[8], 24, "%llu", (unsigned long long)s->first_ms);
 	snprintf(n[9], 24, "%llu", (unsigned long long)s->last_ms);
+	snprintf(n[10], 24, "%llu", (unsigned long long)s->pkts[fw]);
+	snprintf(n[11], 24, "%llu", (unsigned long long)s->pkts[1 - fw]);
+	snprintf(n[12], 24, "%u", s->tcp_flags);
+	snprintf(n[13], 24, "%u", s->worker);
+	const struct ctl_dpi *d = f->dpi;
 	const char *argv[] = {
 		"XADD", key, "MAXLEN", "~", ml, "*", "id", id, "src", a, "dst", b,
 		"sport", n[0], "dport", n[1], "proto", n[2], "vlan", n[3], "bytes", n[4],
-		"pkts", n[5], "bytes_fwd", n[6], "bytes_rev", n[7], "first_seen", n[8],
-		"last_seen", n[9], "end_reason", weir_flow_end_names[s->end],
-		"app", f->dpi ? f->dpi->name : "Unknown",
+		"pkts", n[5], "bytes_fwd", n[6], "bytes_rev", n[7], "pkts_fwd", n[10],
+		"pkts_rev", n[11], "first_seen", n[8], "last_seen", n[9], "tcp_flags", n[12],
+		"state", "ended", "end_reason", weir_flow_end_names[s->end], "worker", n[13],
+		"app", d ? d->name : "Unknown", "application", d ? d->app : "Unknown",
+		"category", d ? d->category : "Unspecified",
+		"detection", !d ? "none" : d->method == WEIR_DPI_METHOD_DPI ? "dpi" :
+			     d->method == WEIR_DPI_METHOD_GUESS ? "guess" : "none",
+		"server_name", d && d->host ? d->host : "",
 	};
 	size_t lens[sizeof(argv) / sizeof(argv[0])];
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)

@@ -21,6 +21,10 @@ if [ -f "$here/packages.txt" ]; then
   done < "$here/packages.txt"
 fi
 
+# npm: Debian's package, unless a node install already brings its own npm
+# (NodeSource's nodejs ships npm and conflicts with Debian's)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

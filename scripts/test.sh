@@ -46,6 +46,7 @@ if [ "${WEIR_TEST_ASAN:-0}" = "1" ]; then
   fi
 fi
 
+[ "${CI:-}" = "true" ] && : "${WEIR_FUZZ_SECONDS:=20}"
 if [ -n "${WEIR_FUZZ_SECONDS:-}" ]; then
   "$top/scripts/fuzz.sh" "${WEIR_FUZZ_SECONDS}" || status=1
 fi

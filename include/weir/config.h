@@ -20,6 +20,7 @@
 
 struct weir_subnet {
 	char     name[WEIR_NAME_LEN];  /* "iot", or the CIDR text for local networks */
+	char     cidr[64];             /* as given */
 	uint8_t  prefix[16];           /* v4-mapped for IPv4 */
 	uint8_t  bits;                 /* prefix length in the 128-bit space */
 	uint8_t  local;                /* from local-networks (-m) */
