@@ -1,10 +1,18 @@
-/* cmd_flows.c -- `weirctl flows`: the flows the engine still holds.
+/* cmd_flows.c -- `weirctl flows`: the flows the engine still holds, and
+ * with --recent the last flows that ended.
  *
  * P flows may hold a million members, so this is the command the walker
  * was built for: batches of ZREVRANGE (already sorted by bytes), pipelined
  * HGETALLs, each object written as soon as it is read. Flow ids say
- * nothing about the flow, so every filter needs the hash; a filter that
- * keeps few flows still reads them all (issue 5 may add indexes). */
+ * nothing about the flow, so a filter needs the hash; when the engine
+ * keeps its idx:* sets, --host, --vlan, --subnet, --port and --app first
+ * ask them which flows to read (flow_index.c), and only those hashes are
+ * fetched, pipelined, then sorted by bytes like the walk would have.
+ *
+ * --recent reads P flows:ended, newest first (stream_read.c): the flows
+ * that ended, with the fields they had then, even those P flows dropped
+ * since. The same filters apply to the entries' fields (--subnet has none
+ * to look at there). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +23,7 @@
  * be all decimal digits, a DHCP hostname "1234". dns_rcode and risk (a
  * bitmap below 2^42 in nDPI 4.2) are numbers. */
 static const char *const flow_strings[] = {
-	"src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter",
+	"id", "src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter",
 	"app", "application", "category", "detection", "confidence",
 	"server_name", "ja3c", "url", "ssh_client", "ssh_server", "risk_text",
 	NULL
@@ -54,31 +62,41 @@ flow_matches(const struct weirctl_filters *f, const redisReply *h)
 	return true;
 }
 
-static int
-flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
-	 const redisReply *h)
+/* One flow as a JSON object or a table row. stream_id: the flows:ended
+ * entry it came from (--recent), NULL for P flows. */
+static void
+flow_out(struct weirctl_ctx *ctx, struct flows_walk *w, const char *id,
+	 const char *stream_id, const redisReply *h)
 {
-	struct flows_walk *w = arg;
 	char b[4][48];
 
-	if (!flow_matches(&ctx->f, h))
-		return 0;
-	w->n++;
 	if (ctx->json) {
 		weirctl_json_begin_obj(&w->j);
-		weirctl_json_key(&w->j, "id");
-		weirctl_json_str(&w->j, id);
+		if (stream_id) {
+			weirctl_json_key(&w->j, "stream_id");
+			weirctl_json_str(&w->j, stream_id);
+		}
+		if (!stream_id || !weirctl_hash_get(h, "id")) {
+			weirctl_json_key(&w->j, "id");
+			weirctl_json_str(&w->j, id);
+		}
 		weirctl_json_hash_fields(&w->j, h, flow_strings);
 		weirctl_json_end_obj(&w->j);
 	} else {
 		const char *src = weirctl_hash_get(h, "src");
 		const char *dst = weirctl_hash_get(h, "dst");
 		const char *state = weirctl_hash_get(h, "state");
+
+		if (!state && stream_id)
+			state = "ended";	/* the stream holds only those */
 		const char *reason = weirctl_hash_get(h, "end_reason");
 		const char *app = weirctl_hash_get(h, "app");
 		uint64_t first = weirctl_hash_u64(h, "first_seen");
 		uint64_t last = weirctl_hash_u64(h, "last_seen");
 
+		if (stream_id)
+			weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
+				weirctl_stream_id_ms(stream_id), b[0], 48));
 		weirctl_table_cell(w->t, "%s", src ? src : "?");
 		weirctl_table_cell(w->t, "%llu",
 				   (unsigned long long)weirctl_hash_u64(h, "sport"));
@@ -108,7 +126,169 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 		weirctl_table_cell(w->t, "%s", id);
 		weirctl_table_end_row(w->t);
 	}
+}
+
+static int
+flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
+	 const redisReply *h)
+{
+	struct flows_walk *w = arg;
+
+	if (!flow_matches(&ctx->f, h))
+		return 0;
+	w->n++;
+	flow_out(ctx, w, id, NULL, h);
 	return w->top && w->n >= (uint64_t)w->top ? 1 : 0;
+}
+
+/* ---- flows through the indexes ---------------------------------------- */
+
+struct found {
+	char *id;
+	redisReply *h;
+	uint64_t bytes;
+};
+
+/* Most bytes first; equal bytes by id from the highest, as ZREVRANGE
+ * orders members of equal score. */
+static int
+cmp_found(const void *pa, const void *pb)
+{
+	const struct found *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	return -strcmp(a->id, b->id);
+}
+
+/* Reads the hashes of ids, pipelined in batches, keeping those that
+ * pass every filter. */
+static int
+read_found(struct weirctl_ctx *ctx, char **ids, size_t n, struct found **out,
+	   size_t *nout)
+{
+	struct found *fl = calloc(n ? n : 1, sizeof(*fl));
+	size_t k = 0;
+	int ret = WC_EXIT_OK;
+
+	if (!fl)
+		abort();
+	for (size_t at = 0; at < n; at += WEIRCTL_BATCH) {
+		size_t end = at + WEIRCTL_BATCH < n ? at + WEIRCTL_BATCH : n;
+
+		for (size_t i = at; i < end; i++)
+			redisAppendCommand(ctx->conn.c, "HGETALL %sflow:%s",
+					   ctx->keypfx, ids[i]);
+		for (size_t i = at; i < end; i++) {
+			redisReply *h;
+
+			if (redisGetReply(ctx->conn.c, (void **)&h) != REDIS_OK || !h) {
+				weirctl_err("Redis at %s failed during HGETALL: %s",
+					    ctx->conn.shown, ctx->conn.c->errstr);
+				ret = WC_EXIT_REDIS;
+				goto out;
+			}
+			if (h->type == REDIS_REPLY_ERROR && ret == WC_EXIT_OK) {
+				weirctl_err("Redis at %s answered HGETALL %sflow:%s "
+					    "with an error: %s", ctx->conn.shown,
+					    ctx->keypfx, ids[i], h->str);
+				ret = WC_EXIT_REDIS;	/* the rest is read, in step */
+			}
+			/* An empty array: the flow went since SINTER. */
+			if (ret == WC_EXIT_OK && h->type == REDIS_REPLY_ARRAY &&
+			    h->elements >= 2 && flow_matches(&ctx->f, h)) {
+				fl[k].id = ids[i];
+				fl[k].h = h;
+				fl[k++].bytes = weirctl_hash_u64(h, "bytes");
+			} else {
+				freeReplyObject(h);
+			}
+		}
+		if (ret)
+			break;
+	}
+out:
+	qsort(fl, k, sizeof(*fl), cmp_found);
+	*out = fl;
+	*nout = k;
+	return ret;
+}
+
+static int
+flows_indexed(struct weirctl_ctx *ctx, struct flows_walk *w, char **ids,
+	      size_t n)
+{
+	struct found *fl;
+	size_t nf;
+	int ret = read_found(ctx, ids, n, &fl, &nf);
+
+	for (size_t i = 0; i < nf; i++) {
+		if (ret == WC_EXIT_OK && (!w->top || w->n < (uint64_t)w->top)) {
+			w->n++;
+			flow_out(ctx, w, fl[i].id, NULL, fl[i].h);
+		}
+		freeReplyObject(fl[i].h);
+	}
+	free(fl);
+	if (ret == WC_EXIT_OK && !ctx->json) {
+		weirctl_print_publish_line(ctx);
+		weirctl_table_print(w->t, ctx->out, ctx->color);
+		if (w->n < nf)
+			fprintf(ctx->out, "\n%llu of %zu matching flows shown (--top N "
+				"for more)\n", (unsigned long long)w->n, nf);
+		else
+			fprintf(ctx->out, "\n%llu matching flows (from the engine's "
+				"indexes)\n", (unsigned long long)w->n);
+	}
+	return ret;
+}
+
+/* ---- flows --recent ---------------------------------------------------- */
+
+static bool
+ended_wanted(struct weirctl_ctx *ctx, void *arg, const redisReply *fields)
+{
+	return flow_matches(&ctx->f, fields);
+}
+
+static int
+run_recent(struct weirctl_ctx *ctx)
+{
+	static const char *const hdr[] = {
+		"ENDED", "SRC", "SPORT", "DST", "DPORT", "PROTO", "APP", "VLAN",
+		"BYTES", "PKTS", "FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
+	};
+	struct flows_walk w = { 0 };
+	struct weirctl_entries l;
+	int ret = weirctl_stream_last(ctx, "flows:ended", ctx->f.recent,
+				      ended_wanted, NULL, &l);
+
+	if (ret)
+		return ret;
+	if (ctx->json) {
+		weirctl_json_init(&w.j, ctx->out);
+		weirctl_json_begin_arr(&w.j);
+	} else {
+		w.t = weirctl_table_new(hdr, "llrlrllrrrrrllrl");
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const redisReply *fields = l.e[i]->element[1];
+		const char *id = weirctl_hash_get(fields, "id");
+
+		flow_out(ctx, &w, id ? id : "?", l.e[i]->element[0]->str, fields);
+	}
+	if (ctx->json) {
+		weirctl_json_end_arr(&w.j);
+	} else {
+		weirctl_print_publish_line(ctx);
+		if (l.n)
+			weirctl_table_print(w.t, ctx->out, ctx->color);
+		fprintf(ctx->out, "%s%zu ended flows, newest first (%sflows:ended)\n",
+			l.n ? "\n" : "", l.n, ctx->keypfx);
+		weirctl_table_free(w.t);
+	}
+	weirctl_entries_free(&l);
+	return WC_EXIT_OK;
 }
 
 static int
@@ -119,8 +299,29 @@ run_flows(struct weirctl_ctx *ctx)
 		"FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
 	};
 	struct flows_walk w = { .top = ctx->f.top };
+	char **ids;
+	size_t nids;
+	bool indexed;
 	int ret;
 
+	if (ctx->f.subnet && (!strchr(ctx->f.subnet, '>') ||
+			      strchr(ctx->f.subnet, '>') == ctx->f.subnet)) {
+		weirctl_err("flows --subnet: '%s' is not a pair SRC>DST of subnet "
+			    "names (weirctl subnets lists them)", ctx->f.subnet);
+		return WC_EXIT_USAGE;
+	}
+	if (ctx->f.recent >= 0) {
+		if (ctx->f.subnet || ctx->f.top >= 0) {
+			weirctl_err("flows --recent N: not with --%s (ended flows name "
+				    "no subnet; N is the count)",
+				    ctx->f.subnet ? "subnet" : "top");
+			return WC_EXIT_USAGE;
+		}
+		return run_recent(ctx);
+	}
+	ret = weirctl_flow_index(ctx, &ids, &nids, &indexed);
+	if (ret)
+		return ret;
 	if (w.top < 0)
 		w.top = ctx->json ? 0 : 50;
 	if (ctx->json) {
@@ -128,6 +329,14 @@ run_flows(struct weirctl_ctx *ctx)
 		weirctl_json_begin_arr(&w.j);
 	} else {
 		w.t = weirctl_table_new(hdr, "lrlrllrrrrrllrl");
+	}
+	if (indexed) {
+		ret = flows_indexed(ctx, &w, ids, nids);
+		weirctl_ids_free(ids, nids);
+		if (ctx->json)
+			weirctl_json_end_arr(&w.j);
+		weirctl_table_free(w.t);
+		return ret;
 	}
 	ret = weirctl_walk(ctx, "flows", "flow:", NULL, flow_row, &w);
 	if (ctx->json) {
@@ -145,8 +354,9 @@ run_flows(struct weirctl_ctx *ctx)
 
 const struct weirctl_cmd weirctl_cmd_flows = {
 	.name = "flows",
-	.args = "[--host IP] [--vlan N] [--port N] [--proto tcp|udp|icmp|N]\n"
-		"                               [--app NAME] [--category NAME] [--top N]",
+	.args = "[--host IP] [--vlan N] [--subnet SRC>DST] [--port N]\n"
+		"                     [--proto tcp|udp|icmp|N] [--app NAME] [--category NAME]\n"
+		"                     [--top N | --recent [N]]",
 	.summary = "flows sorted by bytes, active and recently ended",
 	.help =
 	"Lists the flows the engine holds (active ones and the most recent\n"
@@ -157,6 +367,8 @@ const struct weirctl_cmd weirctl_cmd_flows = {
 	"\n"
 	"  --host IP       flows with IP at either end\n"
 	"  --vlan N        flows on VLAN N (0: untagged)\n"
+	"  --subnet S>D    flows initiated in subnet S towards subnet D (names\n"
+	"                  as weirctl subnets shows them; needs the indexes)\n"
 	"  --port N        flows with N as source or destination port\n"
 	"  --proto P       tcp, udp, icmp, icmp6, sctp, gre or a protocol number\n"
 	"  --app NAME      flows nDPI named NAME, any case: its app (TLS.YouTube)\n"
@@ -164,10 +376,20 @@ const struct weirctl_cmd weirctl_cmd_flows = {
 	"                  (TLS matches TLS.YouTube); weirctl apps lists them\n"
 	"  --category NAME flows of nDPI category NAME (Media, Web...), any case\n"
 	"  --top N         stop after N matching flows\n"
+	"  --recent [N]    the last N flows that ended (default 50), newest\n"
+	"                  first, from the flows:ended stream; the filters\n"
+	"                  above but --subnet apply to them\n"
+	"\n"
+	"When the engine keeps flow indexes (idx:* sets), --host, --vlan,\n"
+	"--subnet, --port (not 0) and --app read only the flows the indexes\n"
+	"name: a few milliseconds among a million flows. --app then finds a\n"
+	"flow by its application (YouTube, or TLS.YouTube by YouTube); a name\n"
+	"that is no application, like TLS the master of TLS.YouTube, is\n"
+	"matched on every flow read. Without indexes every flow is read.\n"
 	"\n"
 	"APP is nDPI's verdict (app); '-' when the engine published none.\n",
-	.filters = WC_F_HOST | WC_F_VLAN | WC_F_PORT | WC_F_PROTO | WC_F_APP |
-		   WC_F_CATEGORY | WC_F_TOP,
+	.filters = WC_F_HOST | WC_F_VLAN | WC_F_SUBNET | WC_F_PORT | WC_F_PROTO |
+		   WC_F_APP | WC_F_CATEGORY | WC_F_TOP | WC_F_RECENT,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_flows,
 };

@@ -13,10 +13,11 @@
 #include "weirctl.h"
 
 /* Host fields that stay strings in JSON whatever they look like. */
-static const char *const host_strings[] = { "ip", "mac", "subnet", NULL };
+static const char *const host_strings[] = { "ip", "name", "mac", "subnet",
+					     NULL };
 
 static const char *const host_order[] = {
-	"ip", "vlan", "mac", "subnet", "local", "bytes_sent", "bytes_rcvd",
+	"ip", "name", "vlan", "mac", "subnet", "local", "bytes_sent", "bytes_rcvd",
 	"pkts_sent", "pkts_rcvd", "bps_sent", "bps_rcvd", "flows",
 	"flows_active", "peers", "first_seen", "last_seen", NULL
 };
@@ -26,7 +27,10 @@ struct hosts_walk {
 	struct weirctl_table *t;
 	uint64_t n;
 	long top;
+	bool named;		/* a host shown has a name: keep NAME */
 };
+
+#define HOSTS_NAME_COL 2
 
 static bool
 host_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
@@ -67,9 +71,16 @@ host_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 		host_json(&w->j, id, h);
 	} else {
 		const char *ip = weirctl_hash_get(h, "ip");
+		const char *name = weirctl_hash_get(h, "name");
 
 		weirctl_table_cell(w->t, "%llu", (unsigned long long)w->n);
 		weirctl_table_cell(w->t, "%s", ip ? ip : id);
+		if (name && *name) {	/* reverse DNS: off the wire */
+			weirctl_table_cell(w->t, "%s", name);
+			w->named = true;
+		} else {
+			weirctl_table_cell(w->t, "%s", "-");
+		}
 		weirctl_table_cell(w->t, "%llu",
 				   (unsigned long long)weirctl_hash_u64(h, "vlan"));
 		weirctl_table_cell(w->t, "%s%s", subnet ? subnet : "-",
@@ -101,8 +112,8 @@ static int
 run_hosts(struct weirctl_ctx *ctx)
 {
 	static const char *const hdr[] = {
-		"#", "HOST", "VLAN", "SUBNET", "SENT", "RCVD", "TOTAL", "PKTS",
-		"FLOWS", "PEERS", "RATE OUT", "RATE IN", "LAST SEEN"
+		"#", "HOST", "NAME", "VLAN", "SUBNET", "SENT", "RCVD", "TOTAL",
+		"PKTS", "FLOWS", "PEERS", "RATE OUT", "RATE IN", "LAST SEEN"
 	};
 	struct hosts_walk w = { .top = ctx->f.top };
 	int ret;
@@ -113,9 +124,11 @@ run_hosts(struct weirctl_ctx *ctx)
 		weirctl_json_init(&w.j, ctx->out);
 		weirctl_json_begin_arr(&w.j);
 	} else {
-		w.t = weirctl_table_new(hdr, "rlrlrrrrrrrrl");
+		w.t = weirctl_table_new(hdr, "rllrlrrrrrrrrl");
 	}
 	ret = weirctl_walk(ctx, "hosts", "host:", host_id_wanted, host_row, &w);
+	if (!ctx->json && !w.named)
+		weirctl_table_hide(w.t, HOSTS_NAME_COL);
 	if (ctx->json) {
 		weirctl_json_end_arr(&w.j);
 		return ret;
@@ -145,7 +158,8 @@ const struct weirctl_cmd weirctl_cmd_hosts = {
 	"  --top N         stop after N hosts\n"
 	"\n"
 	"SUBNET is marked '*' for local hosts. RATE OUT/IN are bits per second\n"
-	"over the last publish interval.\n",
+	"over the last publish interval. NAME, the host's reverse DNS name,\n"
+	"is shown when a host listed has one (weir resolve-hosts).\n",
 	.filters = WC_F_VLAN | WC_F_SUBNET | WC_F_TOP,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_hosts,
@@ -169,9 +183,17 @@ print_host(struct weirctl_ctx *ctx, struct weirctl_json *j, const char *id,
 		weirctl_json_end_obj(j);
 		return ret;
 	}
+	const char *name = weirctl_hash_get(h, "name");
+
 	if (!first)
 		fputc('\n', ctx->out);
-	fprintf(ctx->out, "host %s\n", id);
+	fprintf(ctx->out, "host %s", id);
+	if (name && *name) {	/* reverse DNS: off the wire */
+		fputs(" (", ctx->out);
+		weirctl_put_safe(ctx->out, name, strlen(name));
+		fputc(')', ctx->out);
+	}
+	fputc('\n', ctx->out);
 	weirctl_detail_table(ctx, h, host_order);
 	return weirctl_host_lists(ctx, j, id);
 }
@@ -262,7 +284,8 @@ const struct weirctl_cmd weirctl_cmd_host = {
 	.summary = "a host's fields, applications and DNS names",
 	.help =
 	"Shows all the fields of every host with address IP, on any VLAN, or\n"
-	"only on VLAN N with --vlan, then the applications it took part in\n"
+	"only on VLAN N with --vlan (its reverse DNS name, when the engine\n"
+	"resolved one, next to its id and as the name field), then the applications it took part in\n"
 	"(top 10 by bytes in both directions, with their category and share)\n"
 	"and the DNS names it asked for (top 20 by the flows that asked, with\n"
 	"the time of the last). Names come off the wire: bytes a terminal\n"

@@ -11,6 +11,8 @@ const struct weirctl_cmd *const weirctl_cmds[] = {
 	&weirctl_cmd_hosts,
 	&weirctl_cmd_host,
 	&weirctl_cmd_flows,
+	&weirctl_cmd_history,
+	&weirctl_cmd_events,
 	&weirctl_cmd_apps,
 	&weirctl_cmd_categories,
 	&weirctl_cmd_vlans,
@@ -34,6 +36,7 @@ weirctl_cmd_find(const char *name)
 static int
 run_completion(struct weirctl_ctx *ctx)
 {
+	static const char *const valued[] = { "--type", "--since", "--res" };
 	FILE *f = ctx->out;
 	char buf[256];
 
@@ -46,7 +49,7 @@ run_completion(struct weirctl_ctx *ctx)
 	      "# or save it as /etc/bash_completion.d/weirctl\n"
 	      "_weirctl()\n"
 	      "{\n"
-	      "\tlocal cur prev cmd opts i\n"
+	      "\tlocal cur prev cmd opts words i\n"
 	      "\tcur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
 	      "\tprev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
 	      "\tlocal globals=\"--redis --node --prefix --json --watch --count "
@@ -54,14 +57,19 @@ run_completion(struct weirctl_ctx *ctx)
 	      "\tlocal cmds=\"help", f);
 	for (size_t i = 0; weirctl_cmds[i]; i++)
 		fprintf(f, " %s", weirctl_cmds[i]->name);
-	/* --proto first: a case takes its first match, and the list of
-	 * options with a value (nothing to offer for them) holds it too. */
+	/* Options whose values are known come first: a case takes its
+	 * first match, and the list of options with a value holds them too. */
 	weirctl_proto_names(buf, sizeof(buf));
 	fprintf(f, "\"\n"
 		"\tcase \"$prev\" in\n"
 		"\t--proto)\n"
 		"\t\tCOMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n"
 		"\t\treturn 0 ;;\n", buf);
+	for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+		fprintf(f, "\t%s)\n"
+			"\t\tCOMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n"
+			"\t\treturn 0 ;;\n", valued[k],
+			weirctl_filter_values(valued[k]));
 	weirctl_filter_valued_names(buf, sizeof(buf));
 	fprintf(f, "\t--redis|--node|--prefix|--count|%s)\n"
 		"\t\treturn 0 ;;\n"
@@ -79,17 +87,30 @@ run_completion(struct weirctl_ctx *ctx)
 	      "\t\treturn 0\n"
 	      "\tfi\n"
 	      "\tcase \"$cmd\" in\n", f);
+	/* A command's words (history's entity kinds) are offered until one
+	 * of them is on the line: $words is what is still to offer. */
 	for (size_t i = 0; weirctl_cmds[i]; i++) {
 		const struct weirctl_cmd *c = weirctl_cmds[i];
 
 		weirctl_filter_names(c->filters, buf, sizeof(buf));
-		if (c == &weirctl_cmd_completion)
-			snprintf(buf, sizeof(buf), "bash");
-		fprintf(f, "\t%s) opts=\"%s\" ;;\n", c->name, buf);
+		if (c->words)
+			fprintf(f, "\t%s) opts=\"%s\"; words=\"%s\" ;;\n",
+				c->name, buf, c->words);
+		else
+			fprintf(f, "\t%s) opts=\"%s\" ;;\n", c->name, buf);
 	}
 	fputs("\thelp) opts=\"$cmds\" ;;\n"
 	      "\t*) opts= ;;\n"
 	      "\tesac\n"
+	      "\tif [[ -n $words && $cur != -* ]]; then\n"
+	      "\t\tfor ((i++; i < COMP_CWORD; i++)); do\n"
+	      "\t\t\t[[ \" $words \" == *\" ${COMP_WORDS[i]} \"* ]] && words=\n"
+	      "\t\tdone\n"
+	      "\t\tif [[ -n $words ]]; then\n"
+	      "\t\t\tCOMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+	      "\t\t\treturn 0\n"
+	      "\t\tfi\n"
+	      "\tfi\n"
 	      "\tCOMPREPLY=($(compgen -W \"$opts $globals\" -- \"$cur\"))\n"
 	      "}\n"
 	      "complete -F _weirctl weirctl\n", f);
@@ -112,4 +133,5 @@ const struct weirctl_cmd weirctl_cmd_completion = {
 	.filters = WC_F_ARG_WORD,
 	.flags = 0,
 	.run = run_completion,
+	.words = "bash",
 };

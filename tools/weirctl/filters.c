@@ -95,21 +95,62 @@ parse_long(const char *cmd, const char *opt, const char *v, long lo,
 	return 0;
 }
 
+/* has_value: 0 none, 1 required, 2 optional (taken when the next
+ * argument is a number). values: what the completion offers after it. */
 static const struct {
 	const char *name;
 	unsigned flag;
-	bool has_value;
+	int has_value;
+	const char *values;
 } known[] = {
-	{ "--vlan", WC_F_VLAN, true },
-	{ "--subnet", WC_F_SUBNET, true },
-	{ "--top", WC_F_TOP, true },
-	{ "--host", WC_F_HOST, true },
-	{ "--port", WC_F_PORT, true },
-	{ "--proto", WC_F_PROTO, true },
-	{ "--matrix", WC_F_MATRIX, false },
-	{ "--app", WC_F_APP, true },
-	{ "--category", WC_F_CATEGORY, true },
+	{ "--vlan", WC_F_VLAN, 1, "" },
+	{ "--subnet", WC_F_SUBNET, 1, "" },
+	{ "--top", WC_F_TOP, 1, "" },
+	{ "--host", WC_F_HOST, 1, "" },
+	{ "--port", WC_F_PORT, 1, "" },
+	{ "--proto", WC_F_PROTO, 1, NULL },	/* the protocol names */
+	{ "--matrix", WC_F_MATRIX, 0, "" },
+	{ "--app", WC_F_APP, 1, "" },
+	{ "--category", WC_F_CATEGORY, 1, "" },
+	{ "--recent", WC_F_RECENT, 2, "" },
+	{ "--follow", WC_F_FOLLOW, 0, "" },
+	{ "--type", WC_F_TYPE, 1, "new_host boundary new_app exporter_up "
+				  "exporter_down health" },
+	{ "--since", WC_F_SINCE, 1, "1h 24h 7d 30d" },
+	{ "--res", WC_F_RES, 1, "1s 1m 5m" },
 };
+
+int64_t
+weirctl_since_parse(const char *text)
+{
+	static const struct { char unit; int64_t ms; } units[] = {
+		{ 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 }, { 'd', 86400000 },
+	};
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || v < 1 || v > 3660 || !end[0] || end[1])
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].unit)
+			return v * units[i].ms;
+	return -1;
+}
+
+static bool
+all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
 
 int
 weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
@@ -120,6 +161,9 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 	f->top = -1;
 	f->port = -1;
 	f->proto = -1;
+	f->recent = -1;
+	f->res = WC_RES_AUTO;
+	f->count = -1;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -141,6 +185,10 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 				f->word = a;
 				continue;
 			}
+			if ((accepted & WC_F_ARG_WORD2) && f->word && !f->word2) {
+				f->word2 = a;
+				continue;
+			}
 			weirctl_err("%s: unexpected argument '%s' (see weirctl %s "
 				    "--help)", cmd, a, cmd);
 			return WC_EXIT_USAGE;
@@ -151,7 +199,12 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 			    strncmp(known[k].name, a, n))
 				continue;
 			flag = known[k].flag;
-			if (known[k].has_value) {
+			if (known[k].has_value == 2) {
+				if (a[n] == '=')
+					val = a + n + 1;
+				else if (i + 1 < argc && all_digits(argv[i + 1]))
+					val = argv[++i];
+			} else if (known[k].has_value) {
 				if (a[n] == '=')
 					val = a + n + 1;
 				else if (i + 1 < argc)
@@ -208,6 +261,46 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 			break;
 		case WC_F_MATRIX:
 			f->matrix = true;
+			break;
+		case WC_F_FOLLOW:
+			f->follow = true;
+			break;
+		case WC_F_RECENT:
+			f->recent = 50;
+			if (val && parse_long(cmd, "--recent", val, 1, 100000000,
+					      &f->recent))
+				return WC_EXIT_USAGE;
+			break;
+		case WC_F_TYPE:
+			if (!*val) {
+				weirctl_err("%s --type: needs an event type (new_host, "
+					    "boundary, new_app, exporter_up, "
+					    "exporter_down, health)", cmd);
+				return WC_EXIT_USAGE;
+			}
+			f->type = val;
+			break;
+		case WC_F_SINCE:
+			f->since_ms = weirctl_since_parse(val);
+			if (f->since_ms < 0) {
+				weirctl_err("%s --since: '%s' is not a duration such as "
+					    "1h, 24h, 7d or 30d (N followed by s, m, h "
+					    "or d)", cmd, val);
+				return WC_EXIT_USAGE;
+			}
+			break;
+		case WC_F_RES:
+			if (!strcmp(val, "1s"))
+				f->res = WC_RES_1S;
+			else if (!strcmp(val, "1m"))
+				f->res = WC_RES_1M;
+			else if (!strcmp(val, "5m"))
+				f->res = WC_RES_5M;
+			else {
+				weirctl_err("%s --res: '%s' is not 1s, 1m or 5m", cmd,
+					    val);
+				return WC_EXIT_USAGE;
+			}
 			break;
 		case WC_F_APP:
 		case WC_F_CATEGORY:
@@ -273,7 +366,7 @@ weirctl_filter_valued_names(char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
-		if (!known[k].has_value)
+		if (known[k].has_value != 1)
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 				 known[k].name);
@@ -282,6 +375,15 @@ weirctl_filter_valued_names(char *buf, size_t len)
 			return;
 		used += (size_t)n;
 	}
+}
+
+const char *
+weirctl_filter_values(const char *option)
+{
+	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+		if (!strcmp(known[k].name, option))
+			return known[k].values ? known[k].values : "";
+	return "";
 }
 
 bool

@@ -174,3 +174,25 @@ weirctl_is_json_number(const char *s)
 	}
 	return *s == '\0';
 }
+
+const char *
+weirctl_fmt_tick(uint64_t ms, int64_t span_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n = 0;
+
+	if (localtime_r(&t, &tm)) {
+		if (span_ms < 3600000)
+			n = strftime(buf, len, "%H:%M:%S", &tm);
+		else if (span_ms < 86400000)
+			n = strftime(buf, len, "%H:%M", &tm);
+		else if (span_ms <= 7 * 86400000LL)
+			n = strftime(buf, len, "%m-%d %H:%M", &tm);
+		else
+			n = strftime(buf, len, "%Y-%m-%d", &tm);
+	}
+	if (!n)
+		snprintf(buf, len, "-");
+	return buf;
+}

@@ -33,7 +33,7 @@ const char weirctl_global_help[] =
 	"  --json          print JSON instead of a table (numbers as numbers)\n"
 	"  --watch [SEC]   redraw the table every SEC seconds (default 2) until\n"
 	"                  Ctrl-C\n"
-	"  --count N       with --watch: stop after N rounds\n"
+	"  --count N       with --watch: stop after N rounds (events: how many)\n"
 	"  --no-color      no colours even on a terminal (also: NO_COLOR=1)\n"
 	"  -h, --help      this help; `weirctl COMMAND --help` for a command's\n"
 	"  --version       weirctl's version and the keyspace version it reads\n";
@@ -281,8 +281,12 @@ main(int argc, char **argv)
 		return WC_EXIT_USAGE;
 	}
 	if (!want_watch && count) {
-		weirctl_err("--count goes with --watch");
-		return WC_EXIT_USAGE;
+		if (!(cmd->filters & WC_F_COUNT)) {
+			weirctl_err("--count goes with --watch");
+			return WC_EXIT_USAGE;
+		}
+		ctx.f.count = count;	/* the command's own count */
+		count = 0;
 	}
 	if (weirctl_url_parse(url, &ctx.conn.url, err, sizeof(err))) {
 		weirctl_err("bad Redis URL '%s': %s", url, err);

@@ -2,7 +2,9 @@
  *
  * It connects (TCP or unix socket, AUTH, SELECT), checks the meta hash
  * and walks the sorted sets of docs/redis-keys.md. Reading is read-only:
- * ZREVRANGE, HGETALL, ZSCAN, SCAN, nothing else. A walk reads a batch of
+ * here ZREVRANGE, HGETALL, ZSCAN, SCAN; elsewhere ZRANGEBYSCORE (history),
+ * SINTER, SUNION, SISMEMBER (flow_index.c), XREVRANGE and XREAD (the
+ * streams): a user with +@read is enough. A walk reads a batch of
  * WEIRCTL_BATCH members, then pipelines one HGETALL per member and reads
  * the replies, so a million flows cost two thousand round trips, and the
  * command prints each batch before fetching the next: memory stays at

@@ -20,6 +20,7 @@ struct weirctl_table {
 	char *align;
 	char **cells;		/* nrows * ncol, row 0 is the header */
 	bool *hl;
+	bool *hidden;		/* per column */
 	size_t nrows, cap;
 	size_t cur;		/* cells filled in the current row */
 };
@@ -73,7 +74,8 @@ weirctl_table_new(const char *const *headers, const char *align)
 		abort();
 	t->ncol = strlen(align);
 	t->align = strdup(align);
-	if (!t->align || !t->ncol)
+	t->hidden = calloc(t->ncol ? t->ncol : 1, sizeof(*t->hidden));
+	if (!t->align || !t->hidden || !t->ncol)
 		abort();
 	grow(t);
 	t->hl[0] = false;
@@ -117,6 +119,23 @@ weirctl_table_highlight(struct weirctl_table *t)
 {
 	grow(t);
 	t->hl[t->nrows] = true;
+}
+
+void
+weirctl_table_hide(struct weirctl_table *t, size_t col)
+{
+	if (col < t->ncol)
+		t->hidden[col] = true;
+}
+
+void
+weirctl_put_safe(FILE *f, const char *s, size_t n)
+{
+	size_t w;
+	char *o = sanitize(s, n, &w);
+
+	fputs(o, f);
+	free(o);
 }
 
 void
@@ -172,15 +191,23 @@ weirctl_table_print(struct weirctl_table *t, FILE *f, bool color)
 			fputs("\033[1;31m", f);
 		else if (bold)
 			fputs("\033[1m", f);
-		for (size_t c = 0; c < t->ncol; c++) {
+		size_t lastc = t->ncol - 1;
+		bool any = false;
+
+		while (lastc > 0 && t->hidden[lastc])
+			lastc--;
+		for (size_t c = 0; c <= lastc; c++) {
 			const char *s = t->cells[r * t->ncol + c];
 			size_t pad = wid[c] - width_of(s);
-			bool last = c + 1 == t->ncol;
+			bool last = c == lastc;
 
+			if (t->hidden[c])
+				continue;
 			if (last && !*s && t->align[c] == 'l')
 				break;		/* no trailing blanks */
-			if (c)
+			if (any)
 				fputs("  ", f);
+			any = true;
 			if (t->align[c] == 'r')
 				fprintf(f, "%*s%s", (int)pad, "", s);
 			else if (last)
@@ -204,6 +231,7 @@ weirctl_table_free(struct weirctl_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t->hl);
+	free(t->hidden);
 	free(t->align);
 	free(t);
 }

@@ -5,8 +5,10 @@
  * pieces: url.c (which Redis), redis_read.c (connection, meta check and
  * the pipelined hash walker), filters.c (command filters), fmt.c (human
  * units, times, text made safe for a terminal), table.c, json.c, one
- * cmd_*.c per group of commands, and host_lists.c (the applications and
- * DNS names under `host IP`). A new command is a struct weirctl_cmd
+ * cmd_*.c per group of commands, host_lists.c (the applications and
+ * DNS names under `host IP`), flow_index.c (flows filtered through the
+ * engine's idx:* sets), stream_read.c (the flows:ended and events
+ * streams) and chart.c (history's terminal chart). A new command is a struct weirctl_cmd
  * added to the table in commands.c; it says which filters it takes, and
  * the option parser, --help, --watch and the bash completion follow. */
 #ifndef WEIRCTL_H
@@ -127,7 +129,17 @@ enum {
 	WC_F_ARG_WORD = 1 << 8,	/* one positional word (completion) */
 	WC_F_APP = 1 << 9,
 	WC_F_CATEGORY = 1 << 10,
+	WC_F_RECENT = 1 << 11,	/* --recent [N] */
+	WC_F_FOLLOW = 1 << 12,
+	WC_F_TYPE = 1 << 13,	/* --type T (events) */
+	WC_F_SINCE = 1 << 14,	/* --since 1h|24h|7d|30d (any N s/m/h/d) */
+	WC_F_RES = 1 << 15,	/* --res 1s|1m|5m */
+	WC_F_ARG_WORD2 = 1 << 16,	/* a second positional word, optional */
+	WC_F_COUNT = 1 << 17,	/* takes the global --count without --watch */
 };
+
+/* Time series resolutions (docs/redis-keys.md, "Time series"). */
+enum weirctl_res { WC_RES_AUTO = -1, WC_RES_1S, WC_RES_1M, WC_RES_5M };
 
 struct weirctl_addr {
 	int af;			/* 0: none */
@@ -148,7 +160,19 @@ struct weirctl_filters {
 	const char *word;	/* WC_F_ARG_WORD */
 	const char *app;	/* WC_F_APP: an nDPI name, any case */
 	const char *category;	/* WC_F_CATEGORY: an nDPI category, any case */
+	long recent;		/* WC_F_RECENT: -1 not asked, else N */
+	bool follow;		/* WC_F_FOLLOW */
+	const char *type;	/* WC_F_TYPE */
+	int64_t since_ms;	/* WC_F_SINCE: 0 when not given */
+	int res;		/* WC_F_RES: enum weirctl_res */
+	const char *word2;	/* WC_F_ARG_WORD2 */
+	long count;		/* WC_F_COUNT: -1 when not given */
 };
+
+/* Parses "90s", "15m", "24h", "7d" into ms; -1 when it is not that. */
+int64_t weirctl_since_parse(const char *text);
+/* The values an option offers to the completion ("" for none). */
+const char *weirctl_filter_values(const char *option);
 
 /* Parses the command's own arguments. Returns WC_EXIT_OK or
  * WC_EXIT_USAGE after saying what is wrong. */
@@ -162,7 +186,7 @@ const char *weirctl_proto_name(unsigned proto, char *buf, size_t len);
 void weirctl_filter_names(unsigned mask, char *buf, size_t len);
 /* The protocol names --proto knows, space separated. */
 void weirctl_proto_names(char *buf, size_t len);
-/* The filter options that take a value, '|' separated (for a shell
+/* The filter options that must take a value, '|' separated (for a shell
  * case pattern). */
 void weirctl_filter_valued_names(char *buf, size_t len);
 /* True when a flow whose `app` is app and `application` is application
@@ -193,6 +217,11 @@ size_t weirctl_utf8_len(const unsigned char *p, size_t n);
 /* True when text matches the JSON number grammar. */
 bool weirctl_is_json_number(const char *s);
 int64_t weirctl_now_ms(void);
+/* Unix ms as local "HH:MM:SS" (span under an hour), "HH:MM" (under a
+ * day), "MM-DD HH:MM" (up to a week) or "YYYY-MM-DD" (longer): the x
+ * axis of a chart. */
+const char *weirctl_fmt_tick(uint64_t ms, int64_t span_ms, char *buf,
+			     size_t len);
 
 /* ---- table.c ---------------------------------------------------------- */
 
@@ -207,6 +236,11 @@ void weirctl_table_cell(struct weirctl_table *t, const char *fmt, ...)
  * off the wire): made safe like the others. */
 void weirctl_table_cell_n(struct weirctl_table *t, const char *s, size_t n);
 void weirctl_table_highlight(struct weirctl_table *t);	/* current row */
+/* Leaves column col out when the table is printed. */
+void weirctl_table_hide(struct weirctl_table *t, size_t col);
+/* Writes the n bytes of s made safe the way cells are (control bytes
+ * and invalid UTF-8 as '?'): for lines printed outside a table. */
+void weirctl_put_safe(FILE *f, const char *s, size_t n);
 void weirctl_table_end_row(struct weirctl_table *t);
 size_t weirctl_table_rows(const struct weirctl_table *t);
 void weirctl_table_print(struct weirctl_table *t, FILE *f, bool color);
@@ -293,6 +327,7 @@ struct weirctl_cmd {
 	unsigned filters;	/* WC_F_* it accepts */
 	unsigned flags;		/* WC_CMD_* */
 	int (*run)(struct weirctl_ctx *ctx);
+	const char *words;	/* completion of the first positional word */
 };
 
 extern const struct weirctl_cmd *const weirctl_cmds[];
@@ -301,13 +336,77 @@ const struct weirctl_cmd *weirctl_cmd_find(const char *name);
 extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 	weirctl_cmd_flows, weirctl_cmd_vlans, weirctl_cmd_subnets,
 	weirctl_cmd_exporters, weirctl_cmd_interfaces, weirctl_cmd_status,
-	weirctl_cmd_completion, weirctl_cmd_apps, weirctl_cmd_categories;
+	weirctl_cmd_completion, weirctl_cmd_apps, weirctl_cmd_categories,
+	weirctl_cmd_history, weirctl_cmd_events;
 
 /* host_lists.c: under `host IP`, the applications and DNS names of host
  * id; with --json, the keys "apps" and "dns_names" of the current
  * object. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
 int weirctl_host_lists(struct weirctl_ctx *ctx, struct weirctl_json *j,
 		       const char *id);
+
+/* ---- flow_index.c ------------------------------------------------------ */
+
+/* The flows the idx:* sets say match ctx->f (--host, --vlan, --subnet,
+ * --port, --app): *ids is a sorted malloc'd array of *n malloc'd ids.
+ * *used is false when the sets cannot answer (no such filter given, or
+ * the engine publishes no indexes): the caller reads every flow then.
+ * Returns WC_EXIT_OK, WC_EXIT_REDIS, or WC_EXIT_NODATA after saying that
+ * --subnet has nothing to read without indexes. */
+int weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n,
+		       bool *used);
+void weirctl_ids_free(char **ids, size_t n);
+/* The application want stands for in P apps, spelt as the engine spells
+ * it (*out malloc'd), or *out NULL when it is none; want may be any case
+ * or a pair MASTER.APP, looked up by its APP half. */
+int weirctl_app_name(struct weirctl_ctx *ctx, const char *want, char **out);
+
+/* ---- stream_read.c ----------------------------------------------------- */
+
+/* Entries of a stream, newest first; each is the reply's [ID, [field,
+ * value, ...]] array, alive as long as the list. */
+struct weirctl_entries {
+	redisReply **batches;
+	size_t nbatches;
+	const redisReply **e;
+	size_t n, cap;
+};
+
+/* Decides whether an entry's fields (an array like HGETALL's) count. */
+typedef bool (*weirctl_entry_cb)(struct weirctl_ctx *ctx, void *arg,
+				 const redisReply *fields);
+
+/* Reads PREFIX{NODE}:stream backwards with XREVRANGE in batches until
+ * want entries passed keep (NULL keeps all) or the stream ends.
+ * Malformed entries are skipped. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_stream_last(struct weirctl_ctx *ctx, const char *stream,
+			long want, weirctl_entry_cb keep, void *arg,
+			struct weirctl_entries *out);
+void weirctl_entries_free(struct weirctl_entries *l);
+/* True when r is a well-formed entry: [ID string, even array of strings]. */
+bool weirctl_entry_ok(const redisReply *r);
+/* The unix ms of a stream id "MS-SEQ", 0 when unreadable. */
+uint64_t weirctl_stream_id_ms(const char *id);
+
+/* ---- chart.c ----------------------------------------------------------- */
+
+struct weirctl_chart {
+	const double *v;	/* one value a point, oldest first */
+	size_t n;
+	uint64_t t0_ms;		/* the time of v[0] */
+	int64_t step_ms;	/* between two points */
+	int width;		/* columns for the whole drawing */
+	int rows;		/* 8 to 12 */
+	bool utf8;		/* block characters, else ASCII */
+};
+
+/* Draws v as columns of bits per second, with the value axis on the left
+ * (top: the tallest column, formatted as weirctl_fmt_bps) and times
+ * under it. Points beyond the columns available are averaged, several
+ * to a column. */
+void weirctl_chart_draw(FILE *f, const struct weirctl_chart *c);
+/* True when the locale (LC_ALL, LC_CTYPE, then LANG) is UTF-8. */
+bool weirctl_locale_utf8(void);
 
 /* The global options, for --help and the completion script. */
 extern const char weirctl_global_help[];

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "weirctl.h"
 
@@ -313,8 +314,11 @@ test_apps(void)
 	char filt[256];
 
 	weirctl_filter_valued_names(filt, sizeof(filt));
+	/* --recent's value is optional: not in the list (nothing to stop a
+	 * completion after it). */
 	CHECK(!strcmp(filt, "--vlan|--subnet|--top|--host|--port|--proto|--app|"
-		      "--category"), "options with a value: %s", filt);
+		      "--category|--type|--since|--res"), "options with a value: %s",
+	      filt);
 
 	/* 8000000 / 9390288 = 85.194...%; 1000 / 9390288 = 0.0106% */
 	CHECK(!strcmp(weirctl_fmt_share(8000000, 9390288, b, sizeof(b)), "85.2%"),
@@ -361,9 +365,166 @@ test_apps(void)
 	free(buf);
 }
 
+/* history, flows --recent and events: their options, the chart. */
+static void
+test_history(void)
+{
+	char *recent_n[] = { "--recent", "7", "--vlan", "3" };
+	char *recent_bare[] = { "--recent", "--vlan", "3" };
+	char *recent_eq[] = { "--recent=12" };
+	char *recent_zero[] = { "--recent", "0" };
+	char *entity[] = { "host", "10.0.0.5@10", "--since", "24h", "--res", "1m" };
+	char *bad_res[] = { "--res", "10s" };
+	char *bad_since[] = { "--since", "1w" };
+	struct weirctl_filters f;
+
+	CHECK(weirctl_since_parse("1h") == 3600000, "1h");
+	CHECK(weirctl_since_parse("24h") == 86400000, "24h");
+	CHECK(weirctl_since_parse("7d") == 604800000, "7d");
+	CHECK(weirctl_since_parse("30d") == 2592000000LL, "30d");
+	CHECK(weirctl_since_parse("90s") == 90000, "90s");
+	CHECK(weirctl_since_parse("15m") == 900000, "15m");
+	CHECK(weirctl_since_parse("1w") == -1 && weirctl_since_parse("h") == -1 &&
+	      weirctl_since_parse("0h") == -1 && weirctl_since_parse("-1h") == -1 &&
+	      weirctl_since_parse("1hh") == -1 && weirctl_since_parse("") == -1,
+	      "bad durations refused");
+
+	CHECK(weirctl_filters_parse("flows", WC_F_RECENT | WC_F_VLAN, 4, recent_n,
+				    &f) == WC_EXIT_OK && f.recent == 7 && f.vlan == 3,
+	      "--recent 7 --vlan 3");
+	CHECK(weirctl_filters_parse("flows", WC_F_RECENT | WC_F_VLAN, 3, recent_bare,
+				    &f) == WC_EXIT_OK && f.recent == 50 && f.vlan == 3,
+	      "--recent alone: 50, the next option is not its value");
+	CHECK(weirctl_filters_parse("flows", WC_F_RECENT, 1, recent_eq, &f) ==
+	      WC_EXIT_OK && f.recent == 12, "--recent=12");
+	CHECK(weirctl_filters_parse("flows", WC_F_RECENT, 2, recent_zero, &f) ==
+	      WC_EXIT_USAGE, "--recent 0 refused");
+	CHECK(weirctl_filters_parse("flows", 0, 1, recent_eq, &f) == WC_EXIT_USAGE,
+	      "--recent refused where not accepted");
+	CHECK(weirctl_filters_parse("history", WC_F_ARG_WORD | WC_F_ARG_WORD2 |
+				    WC_F_SINCE | WC_F_RES, 6, entity, &f) ==
+	      WC_EXIT_OK && !strcmp(f.word, "host") &&
+	      !strcmp(f.word2, "10.0.0.5@10") && f.since_ms == 86400000 &&
+	      f.res == WC_RES_1M, "history host IP@VLAN --since 24h --res 1m");
+	CHECK(weirctl_filters_parse("history", WC_F_RES, 2, bad_res, &f) ==
+	      WC_EXIT_USAGE, "--res 10s refused");
+	CHECK(weirctl_filters_parse("history", WC_F_SINCE, 2, bad_since, &f) ==
+	      WC_EXIT_USAGE, "--since 1w refused");
+	CHECK(weirctl_filters_parse("history", WC_F_ARG_WORD | WC_F_ARG_WORD2, 3,
+				    entity, &f) == WC_EXIT_USAGE,
+	      "a third positional word refused");
+	CHECK(!strcmp(weirctl_filter_values("--res"), "1s 1m 5m") &&
+	      !strcmp(weirctl_filter_values("--since"), "1h 24h 7d 30d"),
+	      "completion values");
+
+	CHECK(weirctl_stream_id_ms("1700000000000-3") == 1700000000000ULL &&
+	      weirctl_stream_id_ms("17x-3") == 0 && weirctl_stream_id_ms("5") == 0,
+	      "stream id times");
+
+	/* The chart, ASCII, 8 rows, five 1-minute points worked out by hand:
+	 * the top is the tallest, 8 Mbit/s = 8 rows; 4 Mbit/s is 4 rows; 1
+	 * Mbit/s 1 row. Labels are 11 wide ("8.00 Mbit/s"); 72 columns leave
+	 * room for one column a point. 1700000000000 is 22:13:20 UTC; the
+	 * last column's 22:17:20 would not fit after the first label: left
+	 * out. */
+	static const double v[] = { 0, 1e6, 0, 8e6, 4e6 };
+	struct weirctl_chart c = { .v = v, .n = 5, .t0_ms = 1700000000000ULL,
+				   .step_ms = 60000, .width = 72, .rows = 8 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	weirctl_chart_draw(m, &c);
+	fclose(m);
+	CHECK(!strcmp(buf,
+		      "8.00 Mbit/s+   # \n"
+		      "           |   # \n"
+		      "           |   # \n"
+		      "           |   # \n"
+		      "4.00 Mbit/s+   ##\n"
+		      "           |   ##\n"
+		      "           |   ##\n"
+		      "           | # ##\n"
+		      "    0 bit/s+-----\n"
+		      "            22:13:20\n"), "ASCII chart:\n%s", buf);
+	free(buf);
+
+	/* UTF-8: the same in eighths of a row; 1 Mbit/s is 8 eighths (one
+	 * full block), 3 Mbit/s would be 3 rows. */
+	c.utf8 = true;
+	m = open_memstream(&buf, &len);
+	weirctl_chart_draw(m, &c);
+	fclose(m);
+	CHECK(strstr(buf, "8.00 Mbit/s\u2524   \u2588 \n") &&
+	      strstr(buf, "           \u2502 \u2588 \u2588\u2588\n") &&
+	      strstr(buf, "    0 bit/s\u2514\u2500\u2500\u2500\u2500\u2500\n"),
+	      "UTF-8 chart:\n%s", buf);
+	free(buf);
+
+	/* 150 points on 60 columns: 3 a column, averaged. A single 9 Mbit/s
+	 * point at index 100 makes column 33 (points 99-101) 3 Mbit/s, the
+	 * tallest: the top label says 3.00 Mbit/s and its '#' is the 34th
+	 * character after the axis, of 50 columns (ceil(150 / 3)). */
+	double many[150] = { 0 };
+
+	many[100] = 9e6;
+	c = (struct weirctl_chart){ .v = many, .n = 150, .t0_ms = 1700000000000ULL,
+				    .step_ms = 1000, .width = 72, .rows = 10 };
+	m = open_memstream(&buf, &len);
+	weirctl_chart_draw(m, &c);
+	fclose(m);
+	{
+		const char *axis = strstr(buf, "3.00 Mbit/s+");
+		const char *nl = axis ? strchr(axis, '\n') : NULL;
+
+		CHECK(axis == buf && nl && nl - (axis + 12) == 50 &&
+		      axis[12 + 33] == '#' && strchr(axis + 12, '#') == axis + 12 + 33,
+		      "averaged chart: tallest column 33:\n%s", buf);
+		CHECK(strstr(buf, "1.50 Mbit/s+"), "middle label half of the top");
+		/* 10 rows, the axis, the times: 12 lines */
+		int lines = 0;
+
+		for (const char *p = buf; *p; p++)
+			lines += *p == '\n';
+		CHECK(lines == 12, "10 rows + axis + times: %d lines", lines);
+	}
+	free(buf);
+
+	/* Ticks: the span picks the form. */
+	char b[32];
+
+	CHECK(!strcmp(weirctl_fmt_tick(1700000000000ULL, 600000, b, sizeof(b)),
+		      "22:13:20"), "tick %s", b);
+	CHECK(!strcmp(weirctl_fmt_tick(1700000000000ULL, 3600000, b, sizeof(b)),
+		      "22:13"), "tick %s", b);
+	CHECK(!strcmp(weirctl_fmt_tick(1700000000000ULL, 86400000, b, sizeof(b)),
+		      "11-14 22:13"), "tick %s", b);
+	CHECK(!strcmp(weirctl_fmt_tick(1700000000000ULL, 30 * 86400000LL, b,
+					sizeof(b)), "2023-11-14"), "tick %s", b);
+
+	/* A hidden column leaves no gap; put_safe makes a line safe. */
+	static const char *const hdr[] = { "A", "B", "C" };
+	struct weirctl_table *t = weirctl_table_new(hdr, "lll");
+
+	weirctl_table_cell(t, "1");
+	weirctl_table_cell(t, "x");
+	weirctl_table_cell(t, "3");
+	weirctl_table_end_row(t);
+	weirctl_table_hide(t, 1);
+	m = open_memstream(&buf, &len);
+	weirctl_table_print(t, m, false);
+	weirctl_put_safe(m, "ev\x1b[2Jil\x00\xff", 10);
+	fclose(m);
+	weirctl_table_free(t);
+	CHECK(!strcmp(buf, "A  C\n1  3\nev?[2Jil??"), "hide and put_safe: %s", buf);
+	free(buf);
+}
+
 int
 main(void)
 {
+	setenv("TZ", "UTC", 1);
+	tzset();
 	weirctl_errout = fopen("/dev/null", "w");	/* expected usage errors */
 	test_urls();
 	test_units();
@@ -372,6 +533,7 @@ main(void)
 	test_table();
 	test_filters();
 	test_apps();
+	test_history();
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
 }
