@@ -1,0 +1,713 @@
+/* api.c -- the JSON API's lists and details (flows and series elsewhere).
+ *
+ * Each endpoint reads the sorted sets and hashes of docs/redis-keys.md
+ * with weirctl's pipelined walker and writes them with weirctl's JSON
+ * writer, hash fields as they are in Redis (numbers as numbers). A key
+ * that does not exist yet (no engine, a feature the engine does not
+ * publish yet) is an empty list, never an error: the page shows "nothing
+ * yet". Parameters go through params.c first; names are looked up in the
+ * set that lists them before a key is built from them. docs/api.md shows
+ * each endpoint with an example. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "web.h"
+
+#define TOP_MAX 10000
+
+static const char *const host_strings[] = { "ip", "mac", "subnet", "name", NULL };
+static const char *const subnet_strings[] = { "src", "dst", NULL };
+static const char *const app_strings[] = { "name", "category", NULL };
+static const char *const exporter_strings[] = { "address", NULL };
+static const char *const interface_strings[] = { "exporter", "name", NULL };
+
+static void
+key_u64(struct weirctl_json *j, const char *k, uint64_t v)
+{
+	weirctl_json_key(j, k);
+	weirctl_json_u64(j, v);
+}
+
+static void
+key_str(struct weirctl_json *j, const char *k, const char *v)
+{
+	weirctl_json_key(j, k);
+	if (v)
+		weirctl_json_str(j, v);
+	else
+		weirctl_json_null(j);
+}
+
+static uint64_t
+zcard(struct weirctl_ctx *ctx, const char *zset)
+{
+	redisReply *r = web_cmd(ctx, "ZCARD %s%s", ctx->keypfx, zset);
+	uint64_t n = 0;
+
+	if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+		n = (uint64_t)r->integer;
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+static bool
+exists(struct weirctl_ctx *ctx, const char *name)
+{
+	redisReply *r = web_cmd(ctx, "EXISTS %s%s", ctx->keypfx, name);
+	bool e = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+
+	if (r)
+		freeReplyObject(r);
+	return e;
+}
+
+/* True when name is a subnet name the engine publishes (a side of a
+ * member of P subnets), or "remote". */
+static int
+subnet_known(struct weirctl_ctx *ctx, const char *name)
+{
+	redisReply *r;
+	int found = 0;
+	size_t nl = strlen(name);
+
+	if (!strcmp(name, "remote"))
+		return 1;
+	r = web_cmd(ctx, "ZRANGE %s%s 0 9999", ctx->keypfx, "subnets");
+	if (!r)
+		return -1;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && !found; i++) {
+		const char *m = r->element[i]->str, *gt;
+
+		if (!m || !(gt = strchr(m, '>')))
+			continue;
+		if (((size_t)(gt - m) == nl && !strncmp(m, name, nl)) || !strcmp(gt + 1, name))
+			found = 1;
+	}
+	freeReplyObject(r);
+	return found;
+}
+
+/* ---- a generic list: a sorted set walked with its hashes ---------------- */
+
+struct list_arg {
+	struct weirctl_json *j;
+	const char *const *strings;
+	long left;		/* rows still wanted; <0: all */
+	long vlan;		/* hosts: -1 any */
+	const char *subnet;	/* hosts: NULL any */
+	uint64_t shown;
+};
+
+static bool
+host_want(struct weirctl_ctx *ctx, void *arg, const char *id)
+{
+	struct list_arg *a = arg;
+	const char *at;
+	char *end;
+
+	if (a->vlan < 0)
+		return true;
+	at = strrchr(id, '@');
+	return at && strtol(at + 1, &end, 10) == a->vlan && !*end;
+}
+
+static int
+list_cb(struct weirctl_ctx *ctx, void *arg, const char *id, const redisReply *h)
+{
+	struct list_arg *a = arg;
+
+	if (a->subnet) {
+		const char *s = weirctl_hash_get(h, "subnet");
+
+		if (!s || strcmp(s, a->subnet))
+			return 0;
+	}
+	if (a->left == 0)
+		return 1;
+	weirctl_json_begin_obj(a->j);
+	key_str(a->j, "id", id);
+	weirctl_json_hash_fields(a->j, h, a->strings);
+	if (weirctl_hash_get(h, "bytes_sent"))
+		key_u64(a->j, "bytes", weirctl_hash_u64(h, "bytes_sent") +
+			weirctl_hash_u64(h, "bytes_rcvd"));
+	weirctl_json_end_obj(a->j);
+	a->shown++;
+	if (a->left > 0)
+		a->left--;
+	return 0;
+}
+
+/* {"node": ..., "total": N, "<name>": [...], "shown": n} */
+static int
+walk_list(struct weirctl_ctx *ctx, struct web_out *o, const char *name,
+	  const char *zset, const char *hashpfx, struct list_arg *a,
+	  weirctl_walk_id_cb want)
+{
+	struct weirctl_json *j = &o->j;
+	int r;
+
+	a->j = j;
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	key_u64(j, "total", zcard(ctx, zset));
+	weirctl_json_key(j, name);
+	weirctl_json_begin_arr(j);
+	r = weirctl_walk(ctx, zset, hashpfx, want, list_cb, a);
+	weirctl_json_end_arr(j);
+	key_u64(j, "shown", a->shown);
+	weirctl_json_end_obj(j);
+	if (r != WC_EXIT_OK)
+		return web_fail(o, 502, "Redis failed while reading %s (see the server log)", zset);
+	return 200;
+}
+
+static int
+top_param(struct MHD_Connection *c, struct web_out *o, long def, long *top)
+{
+	*top = def;
+	return web_param_long(c, o, "top", 1, TOP_MAX, top) < 0 ? -1 : 0;
+}
+
+int
+web_api_hosts(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	struct list_arg a = { .vlan = -1 };
+	char subnet[WEB_NAME_MAX + 1];
+	long top;
+	int k;
+
+	if (web_param_long(c, o, "vlan", 0, 4095, &a.vlan) < 0 ||
+	    top_param(c, o, 100, &top) < 0)
+		return o->status;
+	k = web_param_name(c, o, "subnet", subnet, sizeof(subnet));
+	if (k < 0)
+		return o->status;
+	if (k > 0) {
+		int known = subnet_known(ctx, subnet);
+
+		if (known < 0)
+			return web_fail(o, 502, "Redis failed");
+		if (!known)
+			return web_fail(o, 400, "subnet: '%s' is not a subnet the engine "
+					"publishes (/api/subnets lists them)", subnet);
+		a.subnet = subnet;
+	}
+	a.left = top;
+	a.strings = host_strings;
+	return walk_list(ctx, o, "hosts", "hosts", "host:", &a, host_want);
+}
+
+static int
+simple_list(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o,
+	    const char *name, const char *zset, const char *hashpfx,
+	    const char *const *strings, long def_top)
+{
+	struct list_arg a = { .vlan = -1, .strings = strings };
+	long top;
+
+	if (top_param(c, o, def_top, &top) < 0)
+		return o->status;
+	a.left = top;
+	return walk_list(ctx, o, name, zset, hashpfx, &a, NULL);
+}
+
+int
+web_api_vlans(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	return simple_list(c, ctx, o, "vlans", "vlans", "vlan:", NULL, 4096);
+}
+
+int
+web_api_apps(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	return simple_list(c, ctx, o, "apps", "apps", "app:", app_strings, 1000);
+}
+
+int
+web_api_categories(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	return simple_list(c, ctx, o, "categories", "categories", "category:",
+			   app_strings, 1000);
+}
+
+int
+web_api_exporters(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	return simple_list(c, ctx, o, "exporters", "exporters", "exporter:",
+			   exporter_strings, 1000);
+}
+
+int
+web_api_interfaces(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	return simple_list(c, ctx, o, "interfaces", "interfaces", "interface:",
+			   interface_strings, 10000);
+}
+
+/* ---- subnets: the pairs, or the matrix ---------------------------------- */
+
+struct pair {
+	char src[WEB_NAME_MAX + 1], dst[WEB_NAME_MAX + 1];
+	uint64_t bytes;
+};
+
+struct pairs {
+	struct pair *p;
+	size_t n, cap;
+};
+
+static int
+pair_cb(struct weirctl_ctx *ctx, void *arg, const char *id, const redisReply *h)
+{
+	struct pairs *ps = arg;
+	const char *s = weirctl_hash_get(h, "src"), *d = weirctl_hash_get(h, "dst");
+
+	if (!s || !d || strlen(s) > WEB_NAME_MAX || strlen(d) > WEB_NAME_MAX)
+		return 0;
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? ps->cap * 2 : 64;
+		struct pair *np;
+
+		if (ncap > TOP_MAX)
+			return 1;
+		np = realloc(ps->p, ncap * sizeof(*np));
+		if (!np)
+			return -1;
+		ps->p = np;
+		ps->cap = ncap;
+	}
+	strcpy(ps->p[ps->n].src, s);
+	strcpy(ps->p[ps->n].dst, d);
+	ps->p[ps->n].bytes = weirctl_hash_u64(h, "bytes");
+	ps->n++;
+	return 0;
+}
+
+struct axis {
+	const char *name[TOP_MAX];
+	uint64_t total[TOP_MAX];
+	size_t n;
+};
+
+static size_t
+axis_add(struct axis *ax, const char *name, uint64_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < ax->n; i++)
+		if (!strcmp(ax->name[i], name))
+			break;
+	if (i == ax->n) {
+		ax->name[i] = name;
+		ax->total[i] = 0;
+		ax->n++;
+	}
+	ax->total[i] += bytes;
+	return i;
+}
+
+static size_t
+axis_find(const struct axis *ax, const char *name)
+{
+	for (size_t i = 0; i < ax->n; i++)
+		if (!strcmp(ax->name[i], name))
+			return i;
+	return 0;
+}
+
+/* Busiest first. */
+static void
+axis_sort(struct axis *ax)
+{
+	for (size_t i = 1; i < ax->n; i++)
+		for (size_t k = i; k > 0 && ax->total[k] > ax->total[k - 1]; k--) {
+			const char *tn = ax->name[k];
+			uint64_t tt = ax->total[k];
+
+			ax->name[k] = ax->name[k - 1];
+			ax->total[k] = ax->total[k - 1];
+			ax->name[k - 1] = tn;
+			ax->total[k - 1] = tt;
+		}
+}
+
+static int
+subnet_matrix(struct weirctl_ctx *ctx, struct web_out *o)
+{
+	struct pairs ps = { 0 };
+	struct axis *rows = calloc(1, sizeof(*rows)), *cols = calloc(1, sizeof(*cols));
+	struct weirctl_json *j = &o->j;
+	uint64_t *cell = NULL;
+	int ret = 200;
+
+	if (!rows || !cols) {
+		ret = web_fail(o, 500, "out of memory");
+		goto out;
+	}
+	if (weirctl_walk(ctx, "subnets", "subnet:", NULL, pair_cb, &ps) != WC_EXIT_OK) {
+		ret = web_fail(o, 502, "Redis failed while reading subnets");
+		goto out;
+	}
+	for (size_t i = 0; i < ps.n; i++) {
+		axis_add(rows, ps.p[i].src, ps.p[i].bytes);
+		axis_add(cols, ps.p[i].dst, ps.p[i].bytes);
+	}
+	axis_sort(rows);
+	axis_sort(cols);
+	cell = calloc(rows->n * cols->n + 1, sizeof(*cell));
+	if (!cell) {
+		ret = web_fail(o, 500, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ps.n; i++)
+		cell[axis_find(rows, ps.p[i].src) * cols->n +
+		     axis_find(cols, ps.p[i].dst)] += ps.p[i].bytes;
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	key_str(j, "unit", "bytes");
+	weirctl_json_key(j, "rows");
+	weirctl_json_begin_arr(j);
+	for (size_t r = 0; r < rows->n; r++)
+		weirctl_json_str(j, rows->name[r]);
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "cols");
+	weirctl_json_begin_arr(j);
+	for (size_t k = 0; k < cols->n; k++)
+		weirctl_json_str(j, cols->name[k]);
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "cells");
+	weirctl_json_begin_arr(j);
+	for (size_t r = 0; r < rows->n; r++) {
+		weirctl_json_begin_arr(j);
+		for (size_t k = 0; k < cols->n; k++)
+			weirctl_json_u64(j, cell[r * cols->n + k]);
+		weirctl_json_end_arr(j);
+	}
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "row_totals");
+	weirctl_json_begin_arr(j);
+	for (size_t r = 0; r < rows->n; r++)
+		weirctl_json_u64(j, rows->total[r]);
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "col_totals");
+	weirctl_json_begin_arr(j);
+	for (size_t k = 0; k < cols->n; k++)
+		weirctl_json_u64(j, cols->total[k]);
+	weirctl_json_end_arr(j);
+	weirctl_json_end_obj(j);
+out:
+	free(cell);
+	free(rows);
+	free(cols);
+	free(ps.p);
+	return ret;
+}
+
+int
+web_api_subnets(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	static const char *const forms[] = { "pairs", "matrix", NULL };
+	int form = 0;
+
+	if (web_param_choice(c, o, "form", forms, &form) < 0)
+		return o->status;
+	if (form == 1)
+		return subnet_matrix(ctx, o);
+	return simple_list(c, ctx, o, "subnets", "subnets", "subnet:",
+			   subnet_strings, TOP_MAX);
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+int
+web_api_status(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	static const char *const meta_strings[] = { "node", "state", "source",
+						    "version", NULL };
+	static const char *const counted[] = { "hosts", "flows", "vlans", "subnets",
+					       "apps", "categories", "exporters",
+					       "interfaces", NULL };
+	struct weirctl_json *j = &o->j;
+	redisReply *meta = NULL, *health = NULL;
+
+	if (weirctl_hgetall(ctx, "meta", &meta) || weirctl_hgetall(ctx, "health", &health)) {
+		if (meta)
+			freeReplyObject(meta);
+		return web_fail(o, 502, "Redis failed while reading meta and health");
+	}
+	const char *ver = weirctl_hash_get(meta, "version");
+
+	if (ver && atoi(ver) != WEIRCTL_KEYSPACE_MAJOR) {
+		web_fail(o, 502, "node %s publishes keyspace version %s; this weir-web "
+			 "reads version %d", ctx->node, ver, WEIRCTL_KEYSPACE_MAJOR);
+		freeReplyObject(meta);
+		freeReplyObject(health);
+		return o->status;
+	}
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	weirctl_json_key(j, "published");
+	weirctl_json_raw_num(j, meta->elements ? "true" : "false");
+	key_u64(j, "now_ms", (uint64_t)weirctl_now_ms());
+	weirctl_json_key(j, "meta");
+	if (meta->elements) {
+		weirctl_json_begin_obj(j);
+		weirctl_json_hash_fields(j, meta, meta_strings);
+		weirctl_json_end_obj(j);
+	} else {
+		weirctl_json_null(j);
+	}
+	weirctl_json_key(j, "health");
+	weirctl_json_begin_obj(j);
+	weirctl_json_hash_fields(j, health, NULL);
+	weirctl_json_end_obj(j);
+	weirctl_json_key(j, "counts");
+	weirctl_json_begin_obj(j);
+	for (int i = 0; counted[i]; i++)
+		key_u64(j, counted[i], zcard(ctx, counted[i]));
+	weirctl_json_end_obj(j);
+	/* Which optional parts of the keyspace this engine publishes. */
+	weirctl_json_key(j, "features");
+	weirctl_json_begin_obj(j);
+	weirctl_json_key(j, "timeseries");
+	weirctl_json_raw_num(j, exists(ctx, "ts:1s:engine") ||
+			     exists(ctx, "ts:1m:engine") ? "true" : "false");
+	weirctl_json_key(j, "events");
+	weirctl_json_raw_num(j, exists(ctx, "events") ? "true" : "false");
+	weirctl_json_key(j, "flows_ended");
+	weirctl_json_raw_num(j, exists(ctx, "flows:ended") ? "true" : "false");
+	weirctl_json_end_obj(j);
+	weirctl_json_end_obj(j);
+	freeReplyObject(meta);
+	freeReplyObject(health);
+	return 200;
+}
+
+/* ---- one host ------------------------------------------------------------- */
+
+int
+web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	struct weirctl_json *j = &o->j;
+	char ip[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 8], name[128];
+	long vlan = -1;
+	redisReply *h = NULL, *vl = NULL, *apps = NULL, *dns = NULL, *last = NULL;
+	int k;
+
+	k = web_param_ip(c, o, "ip", ip, sizeof(ip));
+	if (k < 0)
+		return o->status;
+	if (k == 0)
+		return web_fail(o, 400, "ip: required (an IPv4 or IPv6 address)");
+	if (web_param_long(c, o, "vlan", 0, 4095, &vlan) < 0)
+		return o->status;
+	bool has_vlan = vlan >= 0;
+
+	/* The VLANs the address was seen on, busiest first. */
+	vl = web_cmd(ctx, "ZREVRANGE %svlans 0 4095", ctx->keypfx);
+	if (!vl)
+		return web_fail(o, 502, "Redis failed while reading vlans");
+	long seen[4096];
+	size_t n_seen = 0;
+
+	for (size_t i = 0; vl->type == REDIS_REPLY_ARRAY && i < vl->elements; i++) {
+		char *end;
+		long v = strtol(vl->element[i]->str ? vl->element[i]->str : "x", &end, 10);
+
+		if (*end || v < 0 || v > 4095)
+			continue;
+		redisAppendCommand(ctx->conn.c, "ZSCORE %shosts %s@%ld", ctx->keypfx, ip, v);
+		seen[n_seen++] = v;
+	}
+	freeReplyObject(vl);
+	/* Pipelined: which of them hold the address, and the busiest. */
+	uint64_t best = 0;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n_seen; i++) {
+		redisReply *z;
+
+		if (redisGetReply(ctx->conn.c, (void **)&z) != REDIS_OK || !z)
+			return web_fail(o, 502, "Redis failed while reading hosts");
+		if (z->type == REDIS_REPLY_STRING) {
+			uint64_t b = weirctl_score_u64(z);
+
+			if (vlan < 0 || (kept == 0) || b > best) {
+				if (!has_vlan) {
+					vlan = seen[i];
+					best = b;
+				}
+			}
+			seen[kept++] = seen[i];
+		}
+		freeReplyObject(z);
+	}
+	n_seen = kept;
+	if (vlan < 0)
+		return web_fail(o, 404, "no host %s under node %s", ip, ctx->node);
+	snprintf(id, sizeof(id), "%s@%ld", ip, vlan);
+	snprintf(name, sizeof(name), "host:%s", id);
+	if (weirctl_hgetall(ctx, name, &h))
+		return web_fail(o, 502, "Redis failed while reading %s", name);
+	if (h->elements == 0) {
+		freeReplyObject(h);
+		return web_fail(o, 404, "no host %s on VLAN %ld under node %s", ip, vlan,
+				ctx->node);
+	}
+	apps = web_cmd(ctx, "ZREVRANGE %shostapps:%s 0 99 WITHSCORES", ctx->keypfx, id);
+	dns = web_cmd(ctx, "ZREVRANGE %shostdns:%s 0 255 WITHSCORES", ctx->keypfx, id);
+	last = web_cmd(ctx, "HGETALL %shostdnslast:%s", ctx->keypfx, id);
+
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	key_str(j, "id", id);
+	weirctl_json_key(j, "host");
+	weirctl_json_begin_obj(j);
+	weirctl_json_hash_fields(j, h, host_strings);
+	key_u64(j, "bytes", weirctl_hash_u64(h, "bytes_sent") + weirctl_hash_u64(h, "bytes_rcvd"));
+	weirctl_json_end_obj(j);
+	key_u64(j, "peers_count", weirctl_hash_u64(h, "peers"));
+	weirctl_json_key(j, "vlans");
+	weirctl_json_begin_arr(j);
+	for (size_t i = 0; i < n_seen; i++)
+		weirctl_json_u64(j, (uint64_t)seen[i]);
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "apps");
+	weirctl_json_begin_arr(j);
+	for (size_t i = 0; apps && apps->type == REDIS_REPLY_ARRAY && i + 1 < apps->elements; i += 2) {
+		weirctl_json_begin_obj(j);
+		weirctl_json_key(j, "name");
+		weirctl_json_strn(j, apps->element[i]->str, apps->element[i]->len);
+		key_u64(j, "bytes", weirctl_score_u64(apps->element[i + 1]));
+		weirctl_json_end_obj(j);
+	}
+	weirctl_json_end_arr(j);
+	weirctl_json_key(j, "dns");
+	weirctl_json_begin_arr(j);
+	for (size_t i = 0; dns && dns->type == REDIS_REPLY_ARRAY && i + 1 < dns->elements; i += 2) {
+		const redisReply *m = dns->element[i];
+		uint64_t when = 0;
+
+		for (size_t q = 0; last && last->type == REDIS_REPLY_ARRAY &&
+		     q + 1 < last->elements; q += 2)
+			if (last->element[q]->len == m->len &&
+			    !memcmp(last->element[q]->str, m->str, m->len)) {
+				when = strtoull(last->element[q + 1]->str, NULL, 10);
+				break;
+			}
+		weirctl_json_begin_obj(j);
+		weirctl_json_key(j, "name");
+		weirctl_json_strn(j, m->str, m->len);
+		key_u64(j, "count", weirctl_score_u64(dns->element[i + 1]));
+		key_u64(j, "last_ms", when);
+		weirctl_json_end_obj(j);
+	}
+	weirctl_json_end_arr(j);
+	int r = web_flows_peers(ctx, o, id, ip);
+
+	weirctl_json_end_obj(j);
+	freeReplyObject(h);
+	if (apps)
+		freeReplyObject(apps);
+	if (dns)
+		freeReplyObject(dns);
+	if (last)
+		freeReplyObject(last);
+	return r;
+}
+
+/* ---- alerts and events ---------------------------------------------------- */
+
+int
+web_api_alerts(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	struct weirctl_json *j = &o->j;
+
+	/* weir-alertd's keys are not in docs/redis-keys.md yet: until they
+	 * are, there is nothing to read and the list is empty. */
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	weirctl_json_key(j, "alerts");
+	weirctl_json_begin_arr(j);
+	weirctl_json_end_arr(j);
+	key_str(j, "source", "none: weir-alertd publishes no alerts yet");
+	weirctl_json_end_obj(j);
+	return 200;
+}
+
+/* Writes the entries of an XREVRANGE reply: [{"stream_id":..., fields}]. */
+void web_stream_entries(struct weirctl_json *j, const redisReply *r,
+			const char *const *strings);
+
+void
+web_stream_entries(struct weirctl_json *j, const redisReply *r,
+		   const char *const *strings)
+{
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[1]->type != REDIS_REPLY_ARRAY)
+			continue;
+		weirctl_json_begin_obj(j);
+		key_str(j, "stream_id", e->element[0]->str);
+		weirctl_json_hash_fields(j, e->element[1], strings);
+		weirctl_json_end_obj(j);
+	}
+}
+
+int
+web_api_events(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	static const char *const types[] = { "new_host", "boundary", "new_app",
+					     "exporter_up", "exporter_down",
+					     "health", NULL };
+	static const char *const strings[] = { "type", "host", "ip", "subnet",
+		"rule", "src_subnet", "dst_subnet", "flow", "src", "dst", "app",
+		"category", "exporter", "what", "counter", NULL };
+	struct weirctl_json *j = &o->j;
+	long count = 50;
+	int type = -1;
+	redisReply *r;
+
+	if (web_param_long(c, o, "count", 1, 1000, &count) < 0 ||
+	    web_param_choice(c, o, "type", types, &type) < 0)
+		return o->status;
+	/* A type filter reads further back, bounded. */
+	r = web_cmd(ctx, "XREVRANGE %sevents + - COUNT %ld", ctx->keypfx,
+		    type >= 0 ? 10000L : count);
+	if (!r && ctx->conn.c->err)
+		return web_fail(o, 502, "Redis failed while reading events");
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	weirctl_json_key(j, "events");
+	weirctl_json_begin_arr(j);
+	if (type < 0) {
+		web_stream_entries(j, r, strings);
+	} else if (r && r->type == REDIS_REPLY_ARRAY) {
+		long left = count;
+
+		for (size_t i = 0; i < r->elements && left > 0; i++) {
+			const redisReply *e = r->element[i];
+
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+				continue;
+			const char *t = weirctl_hash_get(e->element[1], "type");
+
+			if (!t || strcmp(t, types[type]))
+				continue;
+			redisReply one = { .type = REDIS_REPLY_ARRAY, .elements = 1,
+					   .element = (redisReply **)&r->element[i] };
+
+			web_stream_entries(j, &one, strings);
+			left--;
+		}
+	}
+	weirctl_json_end_arr(j);
+	weirctl_json_end_obj(j);
+	if (r)
+		freeReplyObject(r);
+	return 200;
+}

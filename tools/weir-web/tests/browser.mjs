@@ -1,0 +1,177 @@
+// browser.mjs -- the page in headless Chromium (Debian's), through
+// playwright-core: log in, open every page, apply filters, and find the
+// numbers tshark computed (web_test.py writes them to EXPECT.json) on the
+// page. Screenshots of each page go to the artefacts directory. Any
+// console error (a CSP violation included) or uncaught exception fails.
+// Every wait is bounded (WAIT_MS).
+//
+// usage: NODE_PATH=.../node_modules node browser.mjs EXPECT.json
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const WAIT_MS = 20000;
+const E = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const failures = [];
+const problems = [];
+
+function check(cond, what) {
+	console.log((cond ? 'ok   ' : 'FAIL ') + what);
+	if (!cond) failures.push(what);
+}
+
+async function shot(page, name) {
+	const file = path.join(E.artefacts, name + '.png');
+	await page.screenshot({ path: file, fullPage: true });
+}
+
+// Waits for the current page's first refresh after a navigation.
+async function settled(page, name, selector) {
+	await page.waitForFunction((n) => document.body.dataset.page === n, name, { timeout: WAIT_MS });
+	await page.waitForSelector(selector, { timeout: WAIT_MS });
+}
+
+async function cellTexts(page, selector) {
+	return page.$$eval(selector + ' tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim())));
+}
+
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-web-chromium-'));
+const ctx = await chromium.launchPersistentContext(userDir, {
+	executablePath: E.chromium,
+	headless: true,
+	args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+		'--disable-component-update', '--disable-sync', '--no-first-run'],
+	viewport: { width: 1440, height: 900 },
+	timeout: WAIT_MS,
+});
+let rc = 1;
+try {
+	const page = ctx.pages()[0] || await ctx.newPage();
+	page.setDefaultTimeout(WAIT_MS);
+	page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+	page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+
+	// Not logged in: the dashboard sends us to the login page.
+	await page.goto(E.url + '/', { timeout: WAIT_MS });
+	check(page.url().endsWith('/login.html'), 'without a session / goes to /login.html');
+	await page.fill('#user', E.user);
+	await page.fill('#password', 'not-the-password');
+	await page.click('button[type=submit]');
+	await page.waitForFunction(() => document.getElementById('msg').textContent.length > 0, null, { timeout: WAIT_MS });
+	check((await page.textContent('#msg')).includes('wrong user name or password'), 'a wrong password is refused on the page');
+	problems.length = 0;	// the 401 of that attempt is logged by Chromium: expected
+	await page.fill('#password', E.password);
+	await page.click('button[type=submit]');
+	await settled(page, 'dashboard', '#top-hosts');
+
+	// Dashboard
+	const hostsStat = (await page.textContent('#stat-hosts .value')).trim();
+	check(hostsStat === String(E.hosts), `dashboard: ${E.hosts} hosts (page says ${hostsStat})`);
+	const top = await cellTexts(page, '#top-hosts');
+	check(top.length > 0 && top[0][0] === E.top_host.ip && top[0][1] === String(E.top_host.vlan),
+		`dashboard: the busiest host is ${E.top_host.ip} on VLAN ${E.top_host.vlan} (page: ${top[0]})`);
+	check(await page.$('#top-apps tbody tr') !== null && await page.$('#top-categories tbody tr') !== null,
+		'dashboard: top applications and categories listed');
+	const vrows = await cellTexts(page, '#top-vlans');
+	check(vrows.length === Object.keys(E.vlans).length, `dashboard: ${Object.keys(E.vlans).length} VLANs`);
+	const chart = await page.$('#throughput-chart');
+	const chartBytes = chart ? await chart.getAttribute('data-bytes') : null;
+	if (chartBytes !== null && !(await chart.isHidden()))
+		check(Number(chartBytes) === E.bytes, `dashboard: the throughput chart holds ${E.bytes} bytes (${chartBytes})`);
+	else
+		check((await page.textContent('main')).includes('No time series'), 'dashboard: an empty state for the chart');
+	const before = await page.getAttribute('body', 'data-refreshed');
+	await page.waitForFunction((b) => document.body.dataset.refreshed !== b, before, { timeout: WAIT_MS });
+	check(true, 'dashboard: refreshed itself (live polling)');
+	await shot(page, 'dashboard');
+
+	// Flows, filtered with the form
+	await page.click('#nav a[data-page=flows]');
+	await settled(page, 'flows', '#flows-table');
+	await page.fill('#flow-filters input[name=vlan]', String(E.vlan_filter));
+	await page.click('#flow-filters button[type=submit]');
+	await page.waitForFunction((v) => location.hash.includes('vlan=' + v) &&
+		document.getElementById('flows-info') && document.getElementById('flows-info').dataset.matched !== undefined,
+	E.vlan_filter, { timeout: WAIT_MS });
+	await page.waitForSelector('#flows-table', { timeout: WAIT_MS });
+	const matched = await page.getAttribute('#flows-info', 'data-matched');
+	check(Number(matched) === E.vlan_flows, `flows?vlan=${E.vlan_filter}: ${E.vlan_flows} flows as tshark (page: ${matched})`);
+	const frows = await cellTexts(page, '#flows-table');
+	check(frows.length === Math.min(50, E.vlan_flows) && frows.every((r) => r[5] === String(E.vlan_filter)),
+		`flows?vlan=${E.vlan_filter}: every row on VLAN ${E.vlan_filter}`);
+	check(frows.every((r) => E.vlan_flow_hosts.includes(r[0])), 'flows: every source is one tshark saw on that VLAN');
+	await shot(page, 'flows');
+	await page.goto(E.url + '/#/flows?subnet=' + E.subnet_filter);
+	await page.waitForFunction(() => document.body.dataset.page === 'flows' && document.getElementById('flows-info') &&
+		document.getElementById('flows-info').dataset.matched !== undefined, null, { timeout: WAIT_MS });
+	const sm = await page.getAttribute('#flows-info', 'data-matched');
+	check(Number(sm) === E.subnet_flows, `flows?subnet=${E.subnet_filter}: ${E.subnet_flows} flows (page: ${sm})`);
+
+	// Host detail, reached by clicking the busiest host on the dashboard
+	await page.click('#nav a[data-page=dashboard]');
+	await settled(page, 'dashboard', '#top-hosts');
+	await page.click('#top-hosts tbody tr:first-child td:first-child a');
+	await settled(page, 'host', '#host-summary');
+	const kv = Object.fromEntries(await page.$$eval('#host-summary tr', (rows) => rows.map((r) =>
+		[r.children[0].textContent.trim(), r.children[1].textContent.trim()])));
+	check(kv['Total bytes'] === String(E.top_host.bytes), `host: total bytes ${E.top_host.bytes} (page: ${kv['Total bytes']})`);
+	await page.waitForSelector('#host-peers', { timeout: WAIT_MS });
+	const peers = (await cellTexts(page, '#host-peers')).map((r) => r[0]).sort();
+	check(JSON.stringify(peers) === JSON.stringify(E.host_peers), `host: its ${E.host_peers.length} peers as tshark's flows`);
+	await page.click('#range-24h');
+	await page.waitForFunction(() => location.hash.includes('range=24h'), null, { timeout: WAIT_MS });
+	await settled(page, 'host', '#host-summary');
+	check(await page.$('#range-24h.active') !== null, 'host: the 24 h range is selected');
+	await shot(page, 'host');
+
+	// VLANs and the matrix
+	await page.click('#nav a[data-page=vlans]');
+	await settled(page, 'vlans', '#vlans-table');
+	const vt = await cellTexts(page, '#vlans-table');
+	const pageV = Object.fromEntries(vt.map((r) => [r[0].split(' ')[0], Number(r[2])]));
+	check(JSON.stringify(Object.entries(pageV).sort()) === JSON.stringify(Object.entries(E.vlans).sort()),
+		'vlans: every VLAN\'s bytes equal tshark\'s');
+	await page.waitForSelector('#matrix', { timeout: WAIT_MS });
+	const cell = await page.$('#matrix td[title^="iot → servers"]');
+	check(cell !== null && Number(await cell.getAttribute('data-bytes')) === E.iot_servers,
+		`matrix: iot → servers holds ${E.iot_servers} bytes`);
+	await shot(page, 'vlans');
+
+	// Exporters: none from a capture, an empty state
+	await page.click('#nav a[data-page=exporters]');
+	await settled(page, 'exporters', '#exporters-table');
+	check((await page.textContent('#exporters-table')).includes('No flow exporters'), 'exporters: the empty state');
+	await shot(page, 'exporters');
+
+	// Engine health
+	await page.click('#nav a[data-page=health]');
+	await settled(page, 'health', '#health-table');
+	const ht = Object.fromEntries((await cellTexts(page, '#health-table')).map((r) => [r[0], r[1]]));
+	check(ht.rx_pkts === String(E.frames), `health: rx_pkts ${E.frames} (page: ${ht.rx_pkts})`);
+	await shot(page, 'health');
+
+	// Logout. A poll already in flight may come back 401 after it, which
+	// Chromium logs: problems are judged up to here.
+	for (const p of problems)
+		check(false, p);
+	problems.length = 0;
+	await page.click('#logout');
+	await page.waitForURL((u) => u.pathname.endsWith('/login.html'), { timeout: WAIT_MS });
+	await page.goto(E.url + '/');
+	check(page.url().endsWith('/login.html'), 'after logout / goes to the login page again');
+
+	for (const p of problems)
+		check(false, p);
+	rc = failures.length ? 1 : 0;
+} catch (e) {
+	console.log('FAIL ' + (e.stack || e));
+	rc = 1;
+} finally {
+	await ctx.close();
+	fs.rmSync(userDir, { recursive: true, force: true });
+}
+console.log(rc ? failures.length + ' browser checks failed' : 'all browser checks passed');
+process.exit(rc);
