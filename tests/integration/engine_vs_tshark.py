@@ -11,6 +11,10 @@ Cases (--case):
   workers2  the same capture with two workers and the software distributor:
             the same numbers (nothing counted twice or lost across cores),
             and both workers really did get packets.
+  tablefull the same capture into a 64-flow table (the capture has ~200):
+            flows are evicted (counted), and still every host's and VLAN's
+            bytes and packets equal tshark's: an evicted flow is folded
+            into the aggregates before it leaves.
   shared    every Ethernet capture in ../shared/captures/traffic (real
             devices' traffic): hosts, VLANs and flows against tshark. Skips,
             saying so, when ../shared is absent.
@@ -130,6 +134,40 @@ def case_generated(args, workers):
 	return 1 if rc or bad else 0
 
 
+def case_tablefull(args):
+	weirtest.need_root()
+	tmp = tempfile.mkdtemp(prefix="weir-it-full-")
+	pcap = os.path.join(tmp, "office.pcap")
+	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "7", "--out", pcap],
+		       check=True, timeout=300, capture_output=True)
+	truth = truth_of(args, pcap, NETS, SUBNETS)
+	redis = weirtest.Redis()
+	wargs = ["-r", pcap, "--redis", redis.url, "--node", "full", "--flow-table-size", "64",
+		 "--eal-mem", "256", "-m", ",".join(NETS)]
+	weirtest.run_weir(args.weir, wargs)
+	hosts = weirtest.weirctl_json(args.weirctl, redis.url, "hosts", node="full")
+	vlans = weirtest.weirctl_json(args.weirctl, redis.url, "vlans", node="full")
+	h = health(weirtest.weirctl_json(args.weirctl, redis.url, "status", node="full"))
+	keys = ("bytes_sent", "bytes_rcvd", "pkts_sent", "pkts_rcvd")
+	want = {(x["ip"], x["vlan"]): tuple(x[k] for k in keys) for x in truth["hosts"]}
+	got = {(x["ip"], int(x["vlan"])): tuple(int(x[k]) for k in keys) for x in hosts}
+	wv = {v["vlan"]: (v["bytes"], v["pkts"]) for v in truth["vlans"]}
+	gv = {int(v["vlan"]): (int(v["bytes"]), int(v["pkts"])) for v in vlans}
+	bad = []
+	if h.get("flow_table_full", 0) == 0 or h.get("flows_ended_evicted", 0) == 0:
+		bad.append("no eviction counted (flow_table_full %s, evicted %s)" % (
+			h.get("flow_table_full"), h.get("flows_ended_evicted")))
+	if want != got:
+		bad.append("%d hosts differ from tshark's" % len(set(want.items()) ^ set(got.items())))
+	if wv != gv:
+		bad.append("VLANs differ: %s vs %s" % (gv, wv))
+	print("64-flow table: %s evictions, %d hosts and %d VLANs compared" % (
+		h.get("flow_table_full"), len(got), len(gv)))
+	for b in bad:
+		print("MISMATCH:", b)
+	return 1 if bad else 0
+
+
 def case_shared(args):
 	root = weirtest.shared_captures()
 	if not root:
@@ -175,7 +213,7 @@ def case_shared(args):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["office", "workers2", "shared"])
+	ap.add_argument("--case", required=True, choices=["office", "workers2", "tablefull", "shared"])
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -187,6 +225,8 @@ def main():
 		return case_generated(args, 1)
 	if args.case == "workers2":
 		return case_generated(args, 2)
+	if args.case == "tablefull":
+		return case_tablefull(args)
 	return case_shared(args)
 
 

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""dpdk_divert.py -- flow export arriving on a DPDK port, not a socket.
+
+softflowd exports a generated capture as NetFlow v9 (and IPFIX); the
+datagrams are written into a capture as UDP from 192.0.2.99 to the
+collector ports 2055 (v9) and 4739 (IPFIX), and `weir -r` reads that capture
+through net_pcap: UDP to a collector port must go to the decoders on the
+receiving worker instead of the flow table. The exporter and every host
+must equal tshark's decoding of the same datagrams, and the datagrams
+themselves must not show up as a flow or a host.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, HERE)
+import weirtest  # noqa: E402
+import weircollect  # noqa: E402
+from softflowd_interop import softflowd  # noqa: E402
+
+
+def main():
+	ap = argparse.ArgumentParser()
+	ap.add_argument("--weir", required=True)
+	ap.add_argument("--weirctl", required=True)
+	ap.add_argument("--gen", required=True)
+	a = ap.parse_args()
+	weirtest.need_root()
+	for tool in ("softflowd", "tshark"):
+		if not shutil.which(tool):
+			print("SKIP: %s is not installed" % tool)
+			return weirtest.SKIP
+	from export_truth import CflowTruth, to_pcap
+	fails = []
+	with tempfile.TemporaryDirectory(prefix="weir-divert-") as tmp:
+		pcap = os.path.join(tmp, "office.pcap")
+		subprocess.run(["/usr/bin/python3", a.gen, "--profile", "office", "--seed", "21",
+				"--out", pcap], check=True, capture_output=True, timeout=120)
+		redis = weirtest.Redis()
+		for version, port in ((9, 2055), (10, 4739)):
+			rx = weircollect.Receiver()
+			softflowd(pcap, rx.port, version, tmp)
+			rx.drain(idle=0.5)
+			rx.close()
+			export = to_pcap(os.path.join(tmp, "export-v%d.pcap" % version), rx.grams, port,
+					 ["192.0.2.99"] * len(rx.grams))
+			node = "dv%d" % version
+			weirtest.run_weir(a.weir, ["-r", export, "--redis", redis.url, "--node", node,
+						   "--eal-mem", "256", "--flow-table-size", "65536"])
+			truth = CflowTruth(rx.grams, version, tmp, port=port, name="divert")
+			ex = weirtest.weirctl_json(a.weirctl, redis.url, "exporters", node=node)
+			hosts = weirtest.weirctl_json(a.weirctl, redis.url, "hosts", node=node)
+			label = "v%d on a DPDK port" % version
+			if len(ex) != 1 or ex[0].get("address") != "192.0.2.99":
+				fails.append("%s: exporters %s" % (label, ex))
+			else:
+				e = ex[0]
+				for k, w in (("datagrams", len(rx.grams)), ("records", len(truth.records)), ("errors", 0)):
+					if e.get(k) != w:
+						fails.append("%s: exporter %s = %r, truth %r" % (label, k, e.get(k), w))
+			if any(h["ip"] == "192.0.2.99" for h in hosts):
+				fails.append("%s: the export datagrams were counted as traffic" % label)
+			fails += weircollect.compare_hosts(truth.hosts(), hosts, label)
+			print("%s: %d datagrams, %d records, %d hosts compared" % (
+				label, len(rx.grams), len(truth.records), len(hosts)))
+	for f in fails:
+		print("FAIL:", f)
+	return 1 if fails else 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
