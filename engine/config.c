@@ -720,6 +720,42 @@ weir_config_load(struct weir_config *c, int argc, char **argv)
 	return 0;
 }
 
+/* The keys a running engine can take from a reloaded configuration: they
+ * are read by the control thread only (or are single aligned words). */
+int
+weir_config_reload(struct weir_config *live, const struct weir_config *next, char *changed, size_t len)
+{
+	size_t n = 0;
+	changed[0] = 0;
+#define TAKE(field, name) do { if (memcmp(&live->field, &next->field, sizeof(live->field))) { \
+		memcpy(&live->field, &next->field, sizeof(live->field)); \
+		n += (size_t)snprintf(changed + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", name); } } while (0)
+	TAKE(quiet, "quiet");
+	TAKE(log_interval_s, "log-interval");
+	TAKE(publish_interval_ms, "publish-interval");
+	TAKE(flow_history, "flow-history");
+	TAKE(flow_stream_len, "flow-history-stream");
+	TAKE(exporter_timeout_s, "exporter-timeout");
+	if (memcmp(live->watch, next->watch, sizeof(live->watch)) ||
+	    memcmp(live->watch_forbid, next->watch_forbid, sizeof(live->watch_forbid)) ||
+	    live->n_watch != next->n_watch) {
+		/* read by the control thread only, between cycles */
+		memcpy(live->watch, next->watch, sizeof(live->watch));
+		memcpy(live->watch_forbid, next->watch_forbid, sizeof(live->watch_forbid));
+		live->n_watch = next->n_watch;
+		n += (size_t)snprintf(changed + n, n < len ? len - n : 0, "%swatch/forbid", n ? ", " : "");
+	}
+#undef TAKE
+	/* everything else shapes memory or the workers: it needs a restart */
+	struct weir_config a = *live, b = *next;
+	a.quiet = b.quiet;
+	a.progress = b.progress;
+	a.dry_run = b.dry_run;
+	memcpy(a.config_file, b.config_file, sizeof(a.config_file));
+	a.hugepages = b.hugepages;
+	return memcmp(&a, &b, sizeof(a)) != 0;
+}
+
 void
 weir_config_dump(const struct weir_config *c, FILE *out)
 {

@@ -802,6 +802,10 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "mem_resident", je_stat("stats.resident"));
 	weir_redis_hset_u64(r, "workers", c->n_workers);
 	weir_redis_hset_u64(r, "uptime_ms", now_ms - c->started_ms);
+	uint64_t stalls = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++)
+		stalls += c->w[i]->stalls;
+	weir_redis_hset_u64(r, "worker_stalls", stalls);
 	for (unsigned int i = 0; i < c->n_workers; i++) {
 		snprintf(f, sizeof(f), "w%u_rx_pkts", i);
 		weir_redis_hset_u64(r, f, c->w[i]->st.rx_pkts);

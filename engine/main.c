@@ -103,6 +103,50 @@ progress(const char *file, uint64_t done, long long total, uint64_t pps, int fin
 	fflush(stderr);
 }
 
+/* SIGHUP: read the configuration again; a bad one changes nothing. Keys
+ * the control thread owns take effect now, the rest need a restart; the
+ * whole state is rewritten to Redis either way. Flows, templates and
+ * counters are untouched. */
+static void
+reload(struct weir_config *live, struct weir_control *ctl, int argc, char **argv)
+{
+	static struct weir_config next;
+	char changed[512];
+	if (weir_config_load(&next, argc, argv) != 0) {
+		weir_log(WEIR_LOG_WARN, "SIGHUP: the configuration has errors (above); keeping the running one");
+		return;
+	}
+	int restart = weir_config_reload(live, &next, changed, sizeof(changed));
+	weir_log(WEIR_LOG_INFO, "SIGHUP: configuration reloaded (%s)%s; republishing the whole state",
+		 changed[0] ? changed : "no change that applies live",
+		 restart ? "; other changed keys need a restart and are ignored" : "");
+	weir_control_republish(ctl);
+}
+
+/* A worker whose loop counter stands still for 2 s is stuck (a bug, or its
+ * lcore taken by something else): say so once per stall. */
+static void
+check_stalls(struct weir_worker **w, unsigned int n, uint64_t now)
+{
+	static uint64_t last_loops[WEIR_MAX_WORKERS], since[WEIR_MAX_WORKERS];
+	static int reported[WEIR_MAX_WORKERS];
+	for (unsigned int i = 0; i < n && i < WEIR_MAX_WORKERS; i++) {
+		uint64_t l = __atomic_load_n(&w[i]->st.loops, __ATOMIC_RELAXED);
+		if (l != last_loops[i] || !since[i]) {
+			if (reported[i])
+				weir_log(WEIR_LOG_INFO, "worker %u is running again", i);
+			last_loops[i] = l;
+			since[i] = now;
+			reported[i] = 0;
+		} else if (!reported[i] && now - since[i] > 2000) {
+			weir_log(WEIR_LOG_ERR, "worker %u (lcore %u) has not looped for %llu ms: stalled",
+				 i, w[i]->lcore, (unsigned long long)(now - since[i]));
+			reported[i] = 1;
+			w[i]->stalls++;
+		}
+	}
+}
+
 /* Stop the workers: those reading ports (and distributing) first, so the
  * others can drain their rings completely; keep draining snapshots while
  * they flush. */
@@ -313,10 +357,9 @@ main(int argc, char **argv)
 		}
 		if (hup_requested) {
 			hup_requested = 0;
-			weir_log(WEIR_LOG_INFO, "SIGHUP: republishing the whole state to Redis "
-				 "(configuration changes need a restart)");
-			weir_control_republish(ctl);
+			reload(&cfg, ctl, argc, argv);
 		}
+		check_stalls(w, n, now);
 		if (now >= next_pub) {
 			struct weir_udp_stats us;
 			weir_udp_collector_stats(collector, &us);

@@ -112,6 +112,7 @@ struct weir_worker {
 	int stop __attribute__((aligned(64)));  /* finish: end every flow, fold, set done */
 	int done;
 	int collect_only;                  /* no rx queues: serve the input ring only */
+	uint64_t stalls;                   /* written by the control thread: stalls seen */
 };
 
 int  weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_config *cfg);

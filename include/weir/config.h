@@ -99,6 +99,12 @@ struct weir_config {
  * --help/--version prints and returns 1 (the caller exits 0). */
 int weir_config_load(struct weir_config *cfg, int argc, char **argv);
 
+/* SIGHUP: take from next (a fresh, valid load) the keys that can change
+ * while running; their names go to changed. Returns 1 if other keys differ
+ * too (they need a restart and are ignored). */
+int weir_config_reload(struct weir_config *live, const struct weir_config *next,
+		       char *changed, size_t len);
+
 /* Print the effective configuration, one `key = value` per line. */
 void weir_config_dump(const struct weir_config *cfg, FILE *out);
 

@@ -10,6 +10,10 @@
   slow      Redis is frozen (SIGSTOP) for 5 s under a live engine: capture
             goes on (packets keep being counted), the stalled cycles time out
             and are counted, and publishing resumes by itself after SIGCONT.
+  sighup    a live engine reloads its configuration on SIGHUP: a `forbid`
+            rule added to the file starts producing boundary events, the
+            counters go on from where they were (nothing reset), and a file
+            with an error is refused while the engine keeps running.
   restart   a live engine (a capture replayed in a loop) loses its Redis,
             which comes back empty: the engine reconnects, counts the lost
             cycles, and rewrites its whole state (hosts reappear without any
@@ -196,9 +200,67 @@ def case_slow(args, pcap, t):
 	return ok
 
 
+def case_sighup(args, pcap, t):
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-hup-")
+	conf = os.path.join(tmp, "weir.conf")
+	base = ("local-networks = 10.0.0.0/8\nsubnet = users=10.0.10.0/24\nsubnet = servers=10.0.20.0/24\n"
+		"subnet = iot=10.0.30.0/24\npublish-interval = 200\n")
+	open(conf, "w").write(base)
+	p = subprocess.Popen([args.weir, "-c", conf, "-r", pcap, "--loop", "--redis", redis.url,
+			      "--node", "hup", "--eal-mem", "256", "--flow-table-size", "65536",
+			      "--active-timeout", "2"],	# replayed flows restart: new flows keep coming
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+			     preexec_fn=weirtest.die_with_parent)
+	ok = True
+
+	def boundaries():
+		return redis.cli("--raw", "XRANGE", "weir:{hup}:events", "-", "+", check=False).count("boundary")
+
+	try:
+		deadline = time.time() + 20
+		while time.time() < deadline and not health(redis, "hup").get("rx_pkts"):
+			time.sleep(0.2)
+		time.sleep(1)
+		b0, rx0 = boundaries(), int(health(redis, "hup").get("rx_pkts", 0))
+		open(conf, "w").write(base + "forbid = iot>servers\n")
+		p.send_signal(signal.SIGHUP)
+		deadline = time.time() + 15
+		while time.time() < deadline and boundaries() == b0:
+			time.sleep(0.2)
+		b1, rx1 = boundaries(), int(health(redis, "hup").get("rx_pkts", 0))
+		print("before SIGHUP: %d boundary events, rx %d; after: %d, rx %d" % (b0, rx0, b1, rx1))
+		if b0 != 0 or b1 == 0:
+			ok = False
+		if rx1 < rx0:
+			print("counters went backwards")
+			ok = False
+		open(conf, "w").write(base + "workers = lots\n")
+		p.send_signal(signal.SIGHUP)
+		time.sleep(1.5)
+		if p.poll() is not None:
+			print("the engine exited on a bad configuration")
+			ok = False
+	finally:
+		p.send_signal(signal.SIGTERM)
+		try:
+			_, err = p.communicate(timeout=30)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			err = ""
+			ok = False
+	if "keeping the running one" not in err or "configuration reloaded (watch/forbid)" not in err:
+		print("the log does not say what happened on SIGHUP:\n" + err[-1500:])
+		ok = False
+	if p.returncode != 0:
+		print("engine exit %s" % p.returncode)
+		ok = False
+	return ok
+
+
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["auth", "late", "slow", "restart"], required=True)
+	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "restart"], required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -210,7 +272,7 @@ def main():
 	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "3", "--out", pcap],
 		       check=True, timeout=300, capture_output=True)
 	t = truth(args, pcap)
-	ok = {"auth": case_auth, "late": case_late, "slow": case_slow,
+	ok = {"auth": case_auth, "late": case_late, "slow": case_slow, "sighup": case_sighup,
 	      "restart": case_restart}[args.case](args, pcap, t)
 	return 0 if ok else 1
 
