@@ -827,8 +827,10 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_end(r);
 }
 
-/* Delete every key of this node (first connection only: a previous run's
- * hosts and flows must not mix with ours). */
+/* At the first connection, delete the previous run's picture of the
+ * present (hosts, flows, aggregates, indexes, health) so it does not mix
+ * with ours. History survives a restart: time series (ts:*), the events
+ * and ended-flow streams, and weir-alertd's alert:* / alerts:* keys. */
 static void
 purge_node(struct weir_control *c)
 {
@@ -836,10 +838,14 @@ purge_node(struct weir_control *c)
 	snprintf(pattern, sizeof(pattern), "%s*", c->prefix);
 	/* Lua keeps it one round trip and atomic; the prefix is our own */
 	weir_redis_simple(c->redis,
-		"EVAL %s 0 %s",
-		"local n=0 local cur='0' repeat local r=redis.call('SCAN',cur,'MATCH',ARGV[1],'COUNT',1000) "
-		"cur=r[1] for _,k in ipairs(r[2]) do redis.call('UNLINK',k) n=n+1 end until cur=='0' return n",
-		pattern);
+		"EVAL %s 0 %s %s",
+		"local n=0 local cur='0' local p=ARGV[2] "
+		"local keep={p..'ts:', p..'events', p..'flows:ended', p..'alert'} "
+		"repeat local r=redis.call('SCAN',cur,'MATCH',ARGV[1],'COUNT',1000) cur=r[1] "
+		"for _,k in ipairs(r[2]) do local skip=false "
+		"for _,q in ipairs(keep) do if string.sub(k,1,#q)==q then skip=true end end "
+		"if not skip then redis.call('UNLINK',k) n=n+1 end end until cur=='0' return n",
+		pattern, c->prefix);
 }
 
 static void

@@ -1,0 +1,420 @@
+/* scan.c -- a host contacting many peers or many ports.
+ *
+ * For each host a scan rule watches, the flows the host initiated (its
+ * P idx:host:ID set, keeping the flows whose `src` is the host) are put in
+ * order of first_seen, and a window of the rule's length slides over
+ * them: the largest number of distinct peers (`dst`) and of distinct
+ * destination ports seen inside one window is the host's value. At or
+ * above the rule's `peers` or `ports` the alert is engaged.
+ *
+ * Times are the flows' own (first_seen), measured from the newest
+ * last_seen among the hosts looked at, so a capture replayed hours later
+ * is judged by its own clock, and only flows that started within the
+ * rule's `hold` of that are counted: once a burst is older than hold the
+ * alert is released.
+ *
+ * Cost: one pipelined HMGET per host for the candidates, then SMEMBERS
+ * and one pipelined HMGET per flow for the hosts whose flow count could
+ * reach the threshold and changed since the last round (or that have an
+ * alert to keep). It runs every scan-interval, not every round. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd.h"
+
+/* The flow count each (rule, host) had at its last evaluation. */
+struct seen {
+	struct seen *next;
+	uint64_t flows;
+	char key[];
+};
+
+#define SBUCKETS 4096
+
+struct alertd_scan_state {
+	struct seen *b[SBUCKETS];
+	uint32_t *port_count;	/* 65536 */
+};
+
+static uint32_t
+hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+struct alertd_scan_state *
+alertd_scan_new(void)
+{
+	struct alertd_scan_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->port_count = calloc(65536, sizeof(uint32_t));
+	if (!s->port_count) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+alertd_scan_free(struct alertd_scan_state *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < SBUCKETS; i++) {
+		struct seen *x = s->b[i], *nx;
+
+		for (; x; x = nx) {
+			nx = x->next;
+			free(x);
+		}
+	}
+	free(s->port_count);
+	free(s);
+}
+
+/* Returns true when the count changed (and records it). */
+static bool
+changed(struct alertd_scan_state *s, const char *key, uint64_t flows)
+{
+	uint32_t h = hash(key) % SBUCKETS;
+	struct seen *x;
+
+	for (x = s->b[h]; x; x = x->next)
+		if (!strcmp(x->key, key)) {
+			if (x->flows == flows)
+				return false;
+			x->flows = flows;
+			return true;
+		}
+	x = malloc(sizeof(*x) + strlen(key) + 1);
+	if (!x)
+		return true;
+	strcpy(x->key, key);
+	x->flows = flows;
+	x->next = s->b[h];
+	s->b[h] = x;
+	return true;
+}
+
+struct item {
+	int64_t t;
+	unsigned peer;		/* index into the distinct peers */
+	int port;		/* -1: no port (ICMP...) */
+};
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct verdict {
+	unsigned peers, ports;
+	int64_t from, to;	/* the window that gave the most */
+	unsigned flows;		/* initiated flows counted */
+};
+
+/* The flows of one host: distinct peers and ports in the busiest window. */
+static int
+host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
+	   const char *host, int64_t data_now, struct verdict *out,
+	   char ***peer_names, size_t *n_peer_names)
+{
+	struct alertd_store *st = &ctx->store;
+	struct alertd_scan_state *ss = ctx->scan;
+	char ip[64];
+	redisReply *ids;
+	struct item *items = NULL;
+	char **dsts = NULL, **uniq = NULL;
+	size_t n = 0, nu = 0;
+	unsigned *peer_count = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	*peer_names = NULL;
+	*n_peer_names = 0;
+	alertd_host_ip(host, ip, sizeof(ip));
+	ids = alertd_cmd(st, "SMEMBERS %sidx:host:%s", st->kp, host);
+	if (!ids)
+		return -1;
+	if (ids->type != REDIS_REPLY_ARRAY || !ids->elements) {
+		freeReplyObject(ids);
+		return 0;
+	}
+	items = calloc(ids->elements, sizeof(*items));
+	dsts = calloc(ids->elements, sizeof(*dsts));
+	if (!items || !dsts) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < ids->elements; i++)
+		redisAppendCommand(st->c, "HMGET %sflow:%s src dst dport proto "
+				   "first_seen", st->kp, ids->element[i]->str);
+	for (size_t i = 0; i < ids->elements; i++) {
+		redisReply *f = NULL;
+		const redisReply *const *e;
+		long proto;
+
+		if (redisGetReply(st->c, (void **)&f) != REDIS_OK || !f) {
+			alertd_store_drop(st, "reading flows failed");
+			rc = -1;
+			goto out;
+		}
+		if (f->type != REDIS_REPLY_ARRAY || f->elements != 5) {
+			freeReplyObject(f);
+			continue;
+		}
+		e = (const redisReply *const *)f->element;
+		if (e[0]->type != REDIS_REPLY_STRING ||
+		    e[1]->type != REDIS_REPLY_STRING ||
+		    e[4]->type != REDIS_REPLY_STRING || strcmp(e[0]->str, ip)) {
+			freeReplyObject(f);
+			continue;	/* gone, or not initiated by the host */
+		}
+		items[n].t = strtoll(e[4]->str, NULL, 10);
+		if (items[n].t < data_now - r->hold_ms) {
+			freeReplyObject(f);
+			continue;
+		}
+		proto = e[3]->type == REDIS_REPLY_STRING ?
+			strtol(e[3]->str, NULL, 10) : 0;
+		items[n].port = (proto == 6 || proto == 17 || proto == 132) &&
+				e[2]->type == REDIS_REPLY_STRING ?
+				(int)(strtol(e[2]->str, NULL, 10) & 0xffff) : -1;
+		dsts[n] = strdup(e[1]->str);
+		freeReplyObject(f);
+		if (!dsts[n]) {
+			rc = -1;
+			goto out;
+		}
+		n++;
+	}
+	if (!n)
+		goto out;
+	/* peers by index: sorted distinct addresses, then a search each */
+	uniq = malloc(n * sizeof(*uniq));
+	if (!uniq) {
+		rc = -1;
+		goto out;
+	}
+	memcpy(uniq, dsts, n * sizeof(*uniq));
+	qsort(uniq, n, sizeof(*uniq), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (!nu || strcmp(uniq[nu - 1], uniq[i]))
+			uniq[nu++] = uniq[i];
+	for (size_t i = 0; i < n; i++) {
+		char **hit = bsearch(&dsts[i], uniq, nu, sizeof(*uniq), cmp_str);
+
+		items[i].peer = (unsigned)(hit - uniq);
+	}
+	/* items and dsts part ways here: the peer index is all we need */
+	qsort(items, n, sizeof(*items), cmp_item);
+	peer_count = calloc(nu, sizeof(*peer_count));
+	if (!peer_count) {
+		rc = -1;
+		goto out;
+	}
+	{
+		unsigned peers = 0, ports = 0;
+		size_t lo = 0, best_lo = 0, best_hi = 0;
+
+		for (size_t hi = 0; hi < n; hi++) {
+			if (!peer_count[items[hi].peer]++)
+				peers++;
+			if (items[hi].port >= 0 && !ss->port_count[items[hi].port]++)
+				ports++;
+			while (items[hi].t - items[lo].t >= r->window_ms) {
+				if (!--peer_count[items[lo].peer])
+					peers--;
+				if (items[lo].port >= 0 &&
+				    !--ss->port_count[items[lo].port])
+					ports--;
+				lo++;
+			}
+			if (peers > out->peers || ports > out->ports) {
+				if (peers > out->peers)
+					out->peers = peers;
+				if (ports > out->ports)
+					out->ports = ports;
+				best_lo = lo;
+				best_hi = hi;
+			}
+		}
+		/* leave the port counters at zero for the next host */
+		for (size_t i = lo; i < n; i++)
+			if (items[i].port >= 0)
+				ss->port_count[items[i].port] = 0;
+		out->from = items[best_lo].t;
+		out->to = items[best_hi].t;
+		out->flows = (unsigned)n;
+		/* a few of the busiest window's peers, for the details */
+		{
+			size_t want = best_hi - best_lo + 1 < 10 ?
+				      best_hi - best_lo + 1 : 10;
+			char **pn = calloc(want ? want : 1, sizeof(*pn));
+			size_t k = 0;
+
+			for (size_t i = best_lo; pn && i <= best_hi && k < want; i++) {
+				bool dup = false;
+
+				for (size_t j = 0; j < k; j++)
+					if (!strcmp(pn[j], uniq[items[i].peer]))
+						dup = true;
+				if (!dup)
+					pn[k++] = strdup(uniq[items[i].peer]);
+			}
+			*peer_names = pn;
+			*n_peer_names = k;
+		}
+	}
+out:
+	if (dsts)
+		for (size_t i = 0; i < n; i++)
+			free(dsts[i]);
+	free(dsts);
+	free(uniq);
+	free(items);
+	free(peer_count);
+	freeReplyObject(ids);
+	return rc;
+}
+
+static int
+eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
+{
+	struct alertd_store *st = &ctx->store;
+	char **hosts;
+	size_t n;
+	uint64_t *flows = NULL;
+	bool *want = NULL;
+	int64_t data_now = 0;
+	unsigned need;
+	int rc = 0;
+
+	if (alertd_members(st, "hosts", r->pattern, r->max_entities, &hosts, &n))
+		return -1;
+	alertd_alerts_round_begin(ctx->alerts, r);
+	flows = calloc(n ? n : 1, sizeof(*flows));
+	want = calloc(n ? n : 1, sizeof(*want));
+	if (!flows || !want) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(st->c, "HMGET %shost:%s flows subnet last_seen ip",
+				   st->kp, hosts[i]);
+	for (size_t i = 0; i < n; i++) {
+		redisReply *h = NULL;
+
+		if (redisGetReply(st->c, (void **)&h) != REDIS_OK || !h) {
+			alertd_store_drop(st, "reading hosts failed");
+			rc = -1;
+			goto out;
+		}
+		if (h->type == REDIS_REPLY_ARRAY && h->elements == 4 &&
+		    h->element[0]->type == REDIS_REPLY_STRING) {
+			const char *sub = h->element[1]->type == REDIS_REPLY_STRING ?
+					  h->element[1]->str : "";
+			int64_t ls = h->element[2]->type == REDIS_REPLY_STRING ?
+				     strtoll(h->element[2]->str, NULL, 10) : 0;
+			char ip[64];
+
+			flows[i] = strtoull(h->element[0]->str, NULL, 10);
+			want[i] = (!r->subnet[0] || !strcmp(r->subnet, sub)) &&
+				  (!r->cidr.af || alertd_cidr_has(&r->cidr,
+						alertd_host_ip(hosts[i], ip, sizeof(ip))));
+			if (want[i] && ls > data_now)
+				data_now = ls;
+		}
+		freeReplyObject(h);
+	}
+	need = r->scan_peers && r->scan_ports ?
+	       (r->scan_peers < r->scan_ports ? r->scan_peers : r->scan_ports) :
+	       r->scan_peers ? r->scan_peers : r->scan_ports;
+	for (size_t i = 0; i < n; i++) {
+		char key[ALERTD_NAME_MAX + ALERTD_ENTITY_MAX + 2];
+		struct verdict v;
+		char **names;
+		size_t nn;
+		bool active, on;
+		char summary[ALERTD_SUMMARY_MAX];
+		struct alertd_obj o;
+		char *details;
+		double value, threshold;
+
+		if (!want[i])
+			continue;
+		active = alertd_alerts_active(ctx->alerts, r->name, hosts[i]);
+		snprintf(key, sizeof(key), "%s|%s", r->name, hosts[i]);
+		if (!changed(ctx->scan, key, flows[i]) && !active)
+			continue;
+		if (flows[i] < need && !active)
+			continue;
+		if (host_flows(ctx, r, hosts[i], data_now, &v, &names, &nn)) {
+			rc = -1;
+			goto out;
+		}
+		on = (r->scan_peers && v.peers >= r->scan_peers) ||
+		     (r->scan_ports && v.ports >= r->scan_ports);
+		value = r->scan_peers ? v.peers : v.ports;
+		threshold = r->scan_peers ? r->scan_peers : r->scan_ports;
+		snprintf(summary, sizeof(summary), "%s contacted %u peers on %u "
+			 "ports within %llds", hosts[i], v.peers, v.ports,
+			 (long long)(r->window_ms / 1000));
+		if (!alertd_obj_begin(&o)) {
+			alertd_obj_str(&o, "host", hosts[i]);
+			alertd_obj_num(&o, "peers", v.peers);
+			alertd_obj_num(&o, "ports", v.ports);
+			alertd_obj_num(&o, "window_s", (double)r->window_ms / 1000);
+			alertd_obj_num(&o, "from_ms", (double)v.from);
+			alertd_obj_num(&o, "to_ms", (double)v.to);
+			alertd_obj_num(&o, "flows", v.flows);
+			alertd_obj_strs(&o, "some_peers", names, nn);
+			details = alertd_obj_end(&o);
+		} else {
+			details = NULL;
+		}
+		alertd_members_free(names, nn);
+		alertd_alerts_value(ctx->alerts, &ctx->changes, ctx->conf, r,
+				    hosts[i], value, threshold, on, !on, summary,
+				    details, now);
+		free(details);
+	}
+out:
+	if (rc == 0)
+		alertd_alerts_round_end(ctx->alerts, &ctx->changes, ctx->conf, r,
+					now);
+	free(flows);
+	free(want);
+	alertd_members_free(hosts, n);
+	return rc;
+}
+
+int
+alertd_scan_eval(struct alertd_ctx *ctx, int64_t now)
+{
+	if (alertd_store_ensure(&ctx->store))
+		return -1;
+	for (int i = 0; i < ctx->conf->n_rules; i++) {
+		const struct alertd_rule *r = &ctx->conf->rules[i];
+
+		if (r->kind == ALERTD_K_SCAN && eval_rule(ctx, r, now))
+			return -1;
+	}
+	return 0;
+}

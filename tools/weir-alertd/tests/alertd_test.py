@@ -1,0 +1,831 @@
+#!/usr/bin/python3
+"""alertd_test.py -- weir-alertd against a real engine, a real Redis and real
+receivers (endpoints.py), all on loopback.
+
+  delivery  the engine reads the office capture (gen_traffic.py --profile
+            office --seed 9) with --forbid iot>servers. What each receiver
+            must get is worked out from tshark (tests/integration/truth.py
+            and a tshark DNS query list), never from weir: one critical
+            alert per iot->servers address pair (webhook, HMAC checked by
+            the receiver, and syslog), the SSH pairs by email, the
+            iot>servers threshold engaged with the value tshark's byte
+            count gives and then released (webhook, Slack, email), a new
+            host per iot address on each VLAN (syslog, and a destination
+            rate-limited to 5 whose other notes are recorded as
+            rate-limited), DNS as a new application (Discord), DNS in quiet
+            hours with the names tshark saw, and hosts contacting many
+            peers. Each exactly once; nothing for a quiet window that
+            excludes the capture.
+  restart   the engine replays the capture in a loop. Before weir-alertd
+            starts, two "crashed" consumers have read events without
+            acknowledging them (one under weir-alertd's own consumer name,
+            one under another). weir-alertd is killed (SIGKILL) while a
+            webhook request is held unanswered, and started again: every
+            note arrives completed exactly once (the interrupted one is
+            sent again), the events stream has nothing pending, the outbox
+            is empty, and the history holds each transition once.
+  config    a rules file with errors is refused with each error's
+            file:line; a SIGHUP with a broken file keeps the running rules
+            (an event still alerts under them); a good reload replaces
+            them and releases the alerts of rules that went away.
+  safety    webhooks to loopback and to the metadata address without
+            allow-private are refused (nothing arrives; the refusal is
+            recorded); a redirect is not followed; a 503 is retried with
+            backoff until it succeeds; a dead endpoint fails after its
+            retries without delaying another destination; syslog over TCP
+            with octet counting; exporter down then up.
+"""
+import argparse
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import endpoints  # noqa: E402
+
+TESTLIB = os.path.normpath(os.path.join(HERE, "..", "..", "..", "tests", "lib"))
+sys.path.insert(0, TESTLIB)
+import weirtest  # noqa: E402
+
+KP = "weir:{local}:"
+SUBNETS = ["users=10.0.10.0/24", "servers=10.0.20.0/24", "iot=10.0.30.0/24"]
+IOT = ipaddress.ip_network("10.0.30.0/24")
+SERVERS = ipaddress.ip_network("10.0.20.0/24")
+FAILS = []
+
+
+def check(cond, what, detail=""):
+	if cond:
+		print("ok: " + what)
+	else:
+		print("FAIL: %s %s" % (what, detail))
+		FAILS.append(what)
+	return cond
+
+
+def inside(addr, net):
+	try:
+		return ipaddress.ip_address(addr) in net
+	except ValueError:
+		return False
+
+
+class Alertd:
+	"""weir-alertd as a user runs it, with its log in a file."""
+
+	def __init__(self, exe, tmp, conf, rules, env_tz="UTC", extra=()):
+		self.exe, self.tmp = exe, tmp
+		self.conf, self.rules = conf, rules
+		self.tz = env_tz
+		self.extra = list(extra)
+		self.proc = None
+		self.n = 0
+
+	def start(self):
+		self.n += 1
+		self.log = os.path.join(self.tmp, "alertd.%d.log" % self.n)
+		env = dict(os.environ, TZ=self.tz)
+		self.proc = subprocess.Popen([self.exe, "--config", self.conf, "--rules",
+					      self.rules] + self.extra,
+					     stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+					     env=env)
+
+	def text(self):
+		out = ""
+		for i in range(1, self.n + 1):
+			with open(os.path.join(self.tmp, "alertd.%d.log" % i)) as f:
+				out += f.read()
+		return out
+
+	def stop(self, sig=signal.SIGTERM):
+		if self.proc and self.proc.poll() is None:
+			self.proc.send_signal(sig)
+			try:
+				self.proc.wait(20)
+			except subprocess.TimeoutExpired:
+				self.proc.kill()
+				self.proc.wait(10)
+		rc = self.proc.returncode if self.proc else None
+		text = self.text()
+		# a sanitizer build prints here; a clean stop exits 0
+		check(rc == 0, "weir-alertd stopped cleanly (exit %s)" % rc)
+		check("Sanitizer" not in text and "runtime error" not in text,
+		      "no sanitizer report in weir-alertd's output",
+		      "\n".join(l for l in text.splitlines() if "Sanitizer" in l or "runtime error" in l)[:2000])
+		return rc
+
+
+def write(path, text):
+	with open(path, "w") as f:
+		f.write(text)
+	return path
+
+
+def gen_pcap(args, tmp):
+	pcap = os.path.join(tmp, "office9.pcap")
+	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "9",
+			"--out", pcap], check=True, capture_output=True, timeout=300)
+	return pcap
+
+
+def truth(args, pcap):
+	cmd = ["/usr/bin/python3", args.truth, pcap, "--local-networks", "10.0.0.0/8"]
+	for s in SUBNETS:
+		cmd += ["--subnet", s]
+	r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+	if r.returncode == 77:
+		sys.exit(77)
+	if r.returncode != 0:
+		print("truth.py failed: " + r.stderr[-2000:])
+		sys.exit(1)
+	return json.loads(r.stdout)
+
+
+def engine_args(redis, pcap, loop=False):
+	a = ["-r", pcap, "--redis", redis.url, "-m", "10.0.0.0/8", "--forbid", "iot>servers"]
+	for s in SUBNETS:
+		a += ["--subnet", s]
+	if loop:
+		a += ["--loop", "yes"]
+	return a
+
+
+def xfields(out):
+	"""redis-cli XRANGE output (one value a line) -> list of dicts."""
+	lines = out.splitlines()
+	res, i = [], 0
+	while i < len(lines):
+		i += 1		# the id
+		d = {}
+		while i + 1 < len(lines) and not re.match(r"^\d+-\d+$", lines[i]):
+			d[lines[i]] = lines[i + 1]
+			i += 2
+		res.append(d)
+	return res
+
+
+def hgetall(redis, key):
+	lines = redis.cli("HGETALL", key).splitlines()
+	return dict(zip(lines[0::2], lines[1::2]))
+
+
+# ------------------------------------------------------------------ delivery
+
+
+def case_delivery(args, tmp):
+	weirtest.need_root()
+	pcap = gen_pcap(args, tmp)
+	t = truth(args, pcap)
+	flows = t["flows"]
+	pairs = {}
+	for f in flows:
+		if inside(f["src"], IOT) and inside(f["dst"], SERVERS):
+			pairs.setdefault("%s>%s" % (f["src"], f["dst"]), set()).add((f["dport"], f["proto"]))
+	ssh_pairs = {p for p, s in pairs.items() if (22, 6) in s}
+	iot_hosts = {"%s@%d" % (h["ip"], h["vlan"]) for h in t["hosts"] if inside(h["ip"], IOT)}
+	dns_iot = {"%s@%d" % (f["src"], f["vlan"]) for f in flows
+		   if f["dport"] == 53 and f["proto"] in (6, 17) and inside(f["src"], IOT)}
+	subnet_bytes = [s["bytes"] for s in t["subnets"] if s["src"] == "iot" and s["dst"] == "servers"]
+	peers = {}
+	for f in flows:
+		peers.setdefault("%s@%d" % (f["src"], f["vlan"]), set()).add(f["dst"])
+	scan_k = 5
+	# hosts' series count both directions: tshark's sent + received
+	busy = {"host:%s@30" % h["ip"]: (h["bytes_sent"] + h["bytes_rcvd"]) / 10.0 for h in t["hosts"]
+		if inside(h["ip"], IOT) and h["vlan"] == 30 and h["bytes_sent"] + h["bytes_rcvd"] > 7000}
+	scanners = {h: len(p) for h, p in peers.items() if len(p) >= scan_k}
+	# the DNS names each iot host asked, as tshark reads the queries
+	q = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", "dns.flags.response == 0",
+			    "-T", "fields", "-e", "ip.src", "-e", "vlan.id", "-e", "dns.qry.name"],
+			   capture_output=True, text=True, timeout=300, check=True)
+	names = {}
+	for line in q.stdout.splitlines():
+		parts = line.split("\t")
+		if len(parts) == 3 and parts[0] and parts[1]:
+			names.setdefault("%s@%s" % (parts[0], parts[1].split(",")[-1]), set()).add(parts[2])
+	print("truth (tshark): %d iot>servers pairs (%d SSH), %d iot hosts, %d iot DNS askers, "
+	      "iot>servers %s bytes, %d hosts with >= %d peers" %
+	      (len(pairs), len(ssh_pairs), len(iot_hosts), len(dns_iot), subnet_bytes,
+	       len(scanners), scan_k))
+	if not pairs or not ssh_pairs or len(subnet_bytes) != 1 or not dns_iot or not scanners or \
+	   not busy:
+		print("the capture does not hold what this test needs")
+		return False
+
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver(secret="hmac-key-1")
+	sl = endpoints.SyslogUdp()
+	smtp = endpoints.SmtpSink()
+	conf = write(os.path.join(tmp, "alertd.conf"), """# delivery test
+redis = %s
+eval-interval = 500ms
+scan-interval = 1s
+[webhook ops]
+url = %s
+secret = hmac-key-1
+allow-private = yes
+[webhook chat]
+url = %s
+format = slack
+allow-private = yes
+[webhook discord]
+url = %s
+format = discord
+allow-private = yes
+[webhook limited]
+url = %s
+allow-private = yes
+rate-limit = 5/h
+[syslog local]
+address = udp://127.0.0.1:%d
+facility = local3
+[email oncall]
+url = smtp://127.0.0.1:%d
+starttls = no
+from = weir@example.test
+to = oncall@example.test, noc@example.test
+""" % (redis.url, hook.url("/ops"), hook.url("/slack"), hook.url("/discord"),
+       hook.url("/limited"), sl.port, smtp.port))
+	rules = write(os.path.join(tmp, "alertd.rules"), """
+[rule iot-to-servers]
+kind = boundary
+from = iot
+to = servers
+notify = webhook:ops, syslog:local
+
+[rule iot-ssh]
+kind = boundary
+from = iot
+to = servers
+port = 22
+proto = tcp
+severity = warning
+notify = oncall
+
+[rule iot-load]
+kind = threshold
+entity = subnet:iot>servers
+metric = bytes/s
+window = 10s
+above = 10k
+for = 3s
+notify = ops, chat, oncall
+
+[rule iot-hosts-load]
+kind = threshold
+entity = host:10.0.30.*@30
+metric = bytes/s
+window = 10s
+above = 700
+for = 3s
+notify = ops
+
+[rule iot-new-host]
+kind = new-host
+subnet = 10.0.30.0/24
+notify = local, limited
+
+[rule iot-dns-app]
+kind = new-app
+app = DNS
+subnet = iot
+notify = discord
+
+[rule capture-hour-dns]
+kind = dns-quiet
+quiet = 07:30-08:30
+hosts = 10.0.30.*
+notify = ops
+
+[rule night-dns]
+kind = dns-quiet
+quiet = 00:00-05:00
+notify = ops
+
+[rule scanners]
+kind = scan
+peers = %d
+window = 600s
+hold = 1d
+notify = ops
+""" % scan_k)
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	ok = endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20)
+	check(ok, "weir-alertd connected", ad.text()[-1000:])
+	weirtest.run_weir(args.weir, engine_args(redis, pcap))
+	# the threshold is released once the capture's point leaves the window
+	done = endpoints.wait_until(lambda: any(r["json"] and r["json"]["rule"] == "iot-load" and
+						r["json"]["state"] == "released"
+						for r in hook.on("/ops")), 60)
+	check(done, "threshold released within 60 s")
+	time.sleep(3)	# anything late or doubled would land now
+	ad.stop()
+	log = ad.text()
+
+	def got(path, rule=None):
+		return [r["json"] for r in hook.on(path) if r["json"] and (rule is None or r["json"]["rule"] == rule)]
+
+	# boundary: one critical alert per pair, webhook and syslog
+	b = got("/ops", "iot-to-servers")
+	check(sorted(x["entity"] for x in b) == sorted(pairs),
+	      "webhook: one boundary alert per iot>servers pair (%d)" % len(pairs),
+	      "got %s" % sorted(x["entity"] for x in b))
+	check(all(x["state"] == "engaged" and x["severity"] == "critical" and
+		  x["kind"] == "boundary" and x["details"]["boundary"] == "forbid" and
+		  x["details"]["src_subnet"] == "iot" and x["details"]["dst_subnet"] == "servers" and
+		  "%s>%s" % (x["details"]["src"], x["details"]["dst"]) == x["entity"] and
+		  (x["details"]["dport"], x["details"]["proto"]) in pairs[x["entity"]]
+		  for x in b), "webhook: boundary alerts are critical forbid, ports as tshark saw")
+	ops = hook.on("/ops")
+	check(ops and all(r["sig_ok"] is True for r in ops),
+	      "webhook: X-Weir-Signature verified by the receiver on all %d requests" % len(ops))
+	check(len({r["headers"]["x-weir-delivery"] for r in ops}) == len(ops),
+	      "webhook: every delivery id once")
+	sysb = [m for m in sl.msgs if 'rule="iot-to-servers"' in m]
+	ents = sorted(re.search(r'entity="([^"]*)"', m).group(1) for m in sysb)
+	check(ents == sorted(pairs), "syslog: one boundary message per pair", str(ents[:5]))
+	check(all(m.startswith("<154>1 ") for m in sysb),
+	      "syslog: PRI 154 (local3 * 8 + critical 2), RFC 5424 version 1", sysb[:1])
+	m0 = sysb[0] if sysb else ""
+	check(re.match(r'^<154>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ weir-alertd \d+ engaged '
+		       r'\[weir@32473 id="\d+" rule="iot-to-servers" kind="boundary" state="engaged" '
+		       r'severity="critical" entity="[^"]+" node="local"\] forbidden flow ', m0) is not None,
+	      "syslog: header and structured data in RFC 5424 form", m0)
+
+	# email: SSH pairs and the threshold
+	mails = smtp.msgs
+	ssh_mail = [m for m in mails if b"iot-ssh" in m["data"]]
+	subj = [re.search(rb"^Subject: (.*)$", m["data"], re.M).group(1).decode() for m in ssh_mail]
+	ent = sorted(re.search(rb"^entity:\s+(\S+)", m["data"], re.M).group(1).decode() for m in ssh_mail)
+	check(ent == sorted(ssh_pairs), "email: one message per SSH pair (%d)" % len(ssh_pairs), str(ent))
+	check(all(s.startswith("[weir] [WARNING] engaged iot-ssh: ") for s in subj), "email: subject", subj[:2])
+	check(all(m["rcpt"] == ["oncall@example.test", "noc@example.test"] and
+		  m["from"] == "weir@example.test" for m in mails), "email: envelope from the config")
+
+	# threshold: engaged with tshark's bytes over the window, then released
+	want = subnet_bytes[0] / 10.0
+	th = got("/ops", "iot-load")
+	check([x["state"] for x in th] == ["engaged", "released"], "webhook: threshold engaged then released",
+	      str([x["state"] for x in th]))
+	if th:
+		check(abs(th[0]["value"] - want) < 0.1 and th[0]["threshold"] == 10000 and
+		      th[0]["details"]["bytes"] == subnet_bytes[0],
+		      "threshold value %.1f B/s = tshark's %d bytes / 10 s" % (want, subnet_bytes[0]),
+		      str(th[0]))
+	sl_txt = [r["json"]["text"] for r in hook.on("/slack") if r["json"]]
+	check(len(sl_txt) == 2 and sl_txt[0].startswith("[WARNING] engaged iot-load: subnet:iot>servers at ")
+	      and sl_txt[1].startswith("[WARNING] released iot-load:") and
+	      all("x-weir-signature" not in r["headers"] for r in hook.on("/slack")),
+	      "slack: text payloads, engaged then released, unsigned", str(sl_txt))
+	th_mail = [m for m in mails if b"iot-load" in m["data"]]
+	check(len(th_mail) == 2, "email: threshold engaged and released", str(len(th_mail)))
+
+	# a pattern: every iot host on VLAN 30 above 700 B/s
+	hl = got("/ops", "iot-hosts-load")
+	eng = {x["entity"]: x["value"] for x in hl if x["state"] == "engaged"}
+	rel = sorted(x["entity"] for x in hl if x["state"] == "released")
+	check(sorted(eng) == sorted(busy) and rel == sorted(busy) and
+	      all(abs(eng[k] - busy[k]) < 0.1 for k in busy),
+	      "threshold on host:10.0.30.*@30: %d hosts over 700 B/s as tshark counts them, "
+	      "engaged and released" % len(busy), "got %s want %s" % (eng, busy))
+
+	# new hosts: syslog all, rate-limited destination 5
+	nh = sorted(re.search(r'entity="([^"]*)"', m).group(1) for m in sl.msgs if 'rule="iot-new-host"' in m)
+	check(nh == sorted(iot_hosts), "syslog: one new-host message per iot host and VLAN (%d)" % len(iot_hosts),
+	      str(nh))
+	lim = got("/limited")
+	check(len(lim) == 5 and all(x["rule"] == "iot-new-host" for x in lim),
+	      "rate limit: 5 of %d new-host notes sent to 'limited'" % len(iot_hosts), str(len(lim)))
+	limited = 0
+	for k in redis.cli("KEYS", KP + "alert:*").split():
+		h = hgetall(redis, k)
+		if h.get("rule") == "iot-new-host" and h.get("dlv_limited", "").startswith("rate-limited"):
+			limited += 1
+	check(limited == len(iot_hosts) - 5, "rate limit: the other %d recorded as rate-limited" %
+	      (len(iot_hosts) - 5), str(limited))
+
+	# new application DNS on iot hosts, Discord payloads
+	dc = [r["json"] for r in hook.on("/discord") if r["json"]]
+	dents = sorted(re.search(r"entity: (\S+)", x["content"]).group(1) for x in dc)
+	check(dents == sorted(h + "/DNS" for h in dns_iot), "discord: DNS as a new application per iot host",
+	      str(dents))
+	check(all(x["allowed_mentions"] == {"parse": []} and len(x["content"]) < 2000 for x in dc),
+	      "discord: no mentions, under 2000 characters")
+
+	# DNS in quiet hours (the capture's hour in UTC), names as tshark read them
+	dq = got("/ops", "capture-hour-dns")
+	check(sorted(x["entity"] for x in dq) == sorted(dns_iot),
+	      "dns-quiet: one alert per iot host that asked during 07:30-08:30", str([x["entity"] for x in dq]))
+	check(all(x["details"]["names"] and set(x["details"]["names"]) <= names.get(x["entity"], set())
+		  for x in dq), "dns-quiet: the names are queries tshark saw from that host")
+	check(not got("/ops", "night-dns"), "dns-quiet: nothing for 00:00-05:00")
+
+	# scans: distinct peers as tshark's flows give them
+	sc = got("/ops", "scanners")
+	check({x["entity"]: x["value"] for x in sc} == scanners,
+	      "scan: hosts with >= %d distinct peers and their counts" % scan_k,
+	      "got %s want %s" % ({x["entity"]: x["value"] for x in sc}, scanners))
+
+	# nothing else, nothing twice
+	expect_ops = len(pairs) + 2 + 2 * len(busy) + len(dns_iot) + len(scanners)
+	check(len(ops) == expect_ops, "webhook ops: exactly %d requests" % expect_ops, str(len(ops)))
+	check(len(sl.msgs) == len(pairs) + len(iot_hosts), "syslog: exactly %d messages" %
+	      (len(pairs) + len(iot_hosts)), str(len(sl.msgs)))
+	check(len(mails) == len(ssh_pairs) + 2, "email: exactly %d messages" % (len(ssh_pairs) + 2), str(len(mails)))
+	check(hook.on("/target") == [], "nothing else was asked")
+
+	# Redis: active alerts, history, outbox
+	active = int(redis.cli("HLEN", KP + "alerts:active"))
+	engaged = len(pairs) + len(ssh_pairs) + len(iot_hosts) + len(dns_iot) + len(dns_iot) + len(scanners)
+	check(active == engaged, "alerts:active holds the %d engaged alerts" % engaged, str(active))
+	check(int(redis.cli("XLEN", KP + "alerts:history")) == engaged + 2 + 2 * len(busy),
+	      "alerts:history: every engagement, the thresholds' two transitions",
+	      redis.cli("XLEN", KP + "alerts:history"))
+	check(int(redis.cli("HLEN", KP + "alerts:outbox")) == 0, "outbox empty")
+	pend = redis.cli("XPENDING", KP + "events", "weir-alertd").split()
+	check(pend and pend[0] == "0", "events: nothing pending in the group", str(pend[:1]))
+	check("failed" not in log, "no failed delivery in the log", log[-2000:])
+	for x in (hook, sl, smtp):
+		x.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ restart
+
+
+def case_restart(args, tmp):
+	weirtest.need_root()
+	pcap = gen_pcap(args, tmp)
+	t = truth(args, pcap)
+	pairs = {"%s>%s" % (f["src"], f["dst"]) for f in t["flows"]
+		 if inside(f["src"], IOT) and inside(f["dst"], SERVERS)}
+	iot_hosts = {"%s@%d" % (h["ip"], h["vlan"]) for h in t["hosts"] if inside(h["ip"], IOT)}
+	redis = weirtest.Redis()
+	hold_at = 10
+	hook = endpoints.WebhookReceiver(secret="k2", hold_path="/ops", hold_at=hold_at)
+	engine = subprocess.Popen([args.weir, "--quiet"] + engine_args(redis, pcap, loop=True),
+				  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+	try:
+		return restart_body(args, tmp, redis, hook, engine, pairs, iot_hosts, hold_at)
+	finally:
+		if engine.poll() is None:
+			engine.kill()
+			engine.wait(20)
+		hook.stop()
+
+
+def restart_body(args, tmp, redis, hook, engine, pairs, iot_hosts, hold_at):
+	ev = KP + "events"
+	n_events = 0
+
+	def events_in():
+		nonlocal n_events
+		try:
+			n_events = int(redis.cli("XLEN", ev))
+		except (ValueError, RuntimeError):
+			return False
+		return n_events >= 150
+	check(endpoints.wait_until(events_in, 60), "engine wrote its events", str(n_events))
+	time.sleep(1.5)		# the loop adds no new flows: the stream is complete
+	n_events = int(redis.cli("XLEN", ev))
+	# crashed consumers: read, never acknowledged
+	redis.cli("XGROUP", "CREATE", ev, "weir-alertd", "0")
+	redis.cli("XREADGROUP", "GROUP", "weir-alertd", "a1", "COUNT", "5", "STREAMS", ev, ">")
+	redis.cli("XREADGROUP", "GROUP", "weir-alertd", "zombie", "COUNT", "7", "STREAMS", ev, ">")
+	pend = redis.cli("XPENDING", ev, "weir-alertd").split()
+	check(pend[0] == "12", "12 events left pending by crashed consumers", str(pend[:1]))
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+consumer = a1
+claim-idle = 1s
+eval-interval = 500ms
+workers = 1
+[webhook ops]
+url = %s
+secret = k2
+allow-private = yes
+""" % (redis.url, hook.url("/ops")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule iot-to-servers]
+kind = boundary
+from = iot
+to = servers
+notify = ops
+[rule iot-new-host]
+kind = new-host
+subnet = iot
+notify = ops
+[rule iot-load]
+kind = threshold
+entity = subnet:iot>servers
+metric = bits/s
+window = 3s
+above = 1M
+for = 2s
+notify = ops
+""")
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	held = hook.held.wait(30)
+	check(held, "request %d held by the receiver" % hold_at)
+	ad.proc.kill()		# SIGKILL: no clean-up of any kind
+	ad.proc.wait(10)
+	hook.release()
+	print("weir-alertd killed with %d requests received" % len(hook.on("/ops")))
+	ad.start()
+	want = len(pairs) + len(iot_hosts) + 1	# and the threshold's release below
+	check(endpoints.wait_until(lambda: len(hook.on("/ops", completed_only=True)) >= want, 60),
+	      "after the restart: %d notes completed" % want, str(len(hook.on("/ops", completed_only=True))))
+	engine.send_signal(signal.SIGINT)
+	try:
+		engine.wait(60)
+	except subprocess.TimeoutExpired:
+		engine.kill()
+	check(endpoints.wait_until(lambda: any(r["json"]["state"] == "released" for r in
+					      hook.on("/ops", completed_only=True) if r["json"]), 30),
+	      "threshold released once the engine stopped")
+	time.sleep(3)
+	ad.stop()
+	log = ad.text()
+	done = [r for r in hook.on("/ops", completed_only=True)]
+	cut = [r for r in hook.on("/ops") if r["interrupted"]]
+	keys = [r["headers"]["x-weir-delivery"] for r in done]
+	dup = sorted({k for k in keys if keys.count(k) > 1})
+	check(not dup, "no note completed twice", str(dup))
+	check(len(cut) == 1 and cut[0]["headers"]["x-weir-delivery"] in keys,
+	      "the note cut by the kill was sent again after the restart")
+	js = [r["json"] for r in done]
+	b = sorted(x["entity"] for x in js if x["rule"] == "iot-to-servers")
+	h = sorted(x["entity"] for x in js if x["rule"] == "iot-new-host")
+	th = [x["state"] for x in js if x["rule"] == "iot-load"]
+	check(b == sorted(pairs), "every boundary pair once (%d)" % len(pairs), str(b))
+	check(h == sorted(iot_hosts), "every iot host once (%d)" % len(iot_hosts), str(h))
+	check(th == ["engaged", "released"], "threshold engaged and released once each", str(th))
+	check(all(r["sig_ok"] for r in done), "signatures verified")
+	pend = redis.cli("XPENDING", ev, "weir-alertd").split()
+	check(pend[0] == "0", "events: nothing pending (own and zombie's entries handled)", str(pend[:1]))
+	check("left pending by this consumer: 5 events" in log, "own pending entries handled after start",
+	      log[-1500:])
+	check("claimed from other consumers: 7 events" in log, "the zombie's 7 entries claimed")
+	check(int(redis.cli("HLEN", KP + "alerts:outbox")) == 0, "outbox empty")
+	hist = xfields(redis.cli("XRANGE", KP + "alerts:history", "-", "+"))
+	trans = [(x.get("rule"), x.get("entity"), x.get("state")) for x in hist]
+	check(len(trans) == len(set(trans)) == len(pairs) + len(iot_hosts) + 2,
+	      "history: each transition once (%d)" % (len(pairs) + len(iot_hosts) + 2), str(len(trans)))
+	return not FAILS
+
+
+# ------------------------------------------------------------------ config
+
+
+def xadd(redis, *fields):
+	return redis.cli("XADD", KP + "events", "*", *fields).strip()
+
+
+def boundary_event(redis, src, dst, dport="22", mode="forbid"):
+	return xadd(redis, "type", "boundary", "ts", str(int(time.time() * 1000)), "rule", mode,
+		    "src_subnet", "iot", "dst_subnet", "servers", "flow", "00000000000000aa",
+		    "src", src, "dst", dst, "sport", "40000", "dport", dport, "proto", "6",
+		    "vlan", "30", "app", "SSH")
+
+
+def case_config(args, tmp):
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+start = all
+eval-interval = 200ms
+[webhook ops]
+url = %s
+allow-private = yes
+""" % (redis.url, hook.url("/ops")))
+	bad = write(os.path.join(tmp, "bad.rules"), """# line 1
+[rule a]
+kind = boundary
+colour = blue
+[rule b]
+kind = threshold
+entity = subnet:iot>servers
+window = soon
+above = 1k
+notify = ops
+[rule c]
+kind = scan
+notify = nowhere
+[rule a]
+kind = new-host
+notify = ops
+[rule d]
+severity = critical
+kind = new-host
+notify = ops
+""")
+	r = subprocess.run([args.alertd, "--config", conf, "--rules", bad, "--check"],
+			   capture_output=True, text=True, timeout=30)
+	print(r.stderr)
+	check(r.returncode == 2, "bad rules: exit 2", str(r.returncode))
+	for line, text in ((4, "takes no 'colour'"), (8, "window: 'soon'"), (11, "needs peers"),
+			   (13, "no destination named 'nowhere'"), (14, "rule 'a' is defined twice"),
+			   (18, "'kind = ...' must come first"), (2, "rule a: needs notify")):
+		check(("%s:%d: " % (bad, line)) in r.stderr and text in r.stderr,
+		      "error reported at line %d: %s" % (line, text))
+	good1 = write(os.path.join(tmp, "alertd.rules"), """[rule old]
+kind = boundary
+from = iot
+to = servers
+notify = ops
+""")
+	r = subprocess.run([args.alertd, "--config", conf, "--rules", good1, "--check"],
+			   capture_output=True, text=True, timeout=30)
+	check(r.returncode == 0 and "rule old: boundary, warning, notify ops" in r.stdout,
+	      "--check on a good file", r.stdout + r.stderr)
+
+	ad = Alertd(args.alertd, tmp, conf, good1)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started")
+	boundary_event(redis, "10.0.30.1", "10.0.20.1")
+	check(endpoints.wait_until(lambda: len(hook.on("/ops")) == 1, 10), "rule 'old' alerts")
+	# broken file: refused with its line, old rules stay
+	write(good1, """[rule new]
+kind = boundary
+from = iot
+to = servers
+port = 99999
+notify = ops
+""")
+	ad.proc.send_signal(signal.SIGHUP)
+	check(endpoints.wait_until(lambda: "reload refused" in ad.text(), 10),
+	      "SIGHUP with an error: reload refused", ad.text()[-800:])
+	check("%s:5: port: '99999'" % good1 in ad.text(), "the reload error names line 5")
+	boundary_event(redis, "10.0.30.2", "10.0.20.2")
+	check(endpoints.wait_until(lambda: len(hook.on("/ops")) == 2, 10) and
+	      hook.on("/ops")[1]["json"]["rule"] == "old", "the old rule still alerts after a refused reload")
+	# good file: replaced; the old rule's alerts are released
+	write(good1, """[rule new]
+kind = boundary
+from = iot
+to = servers
+port = 22
+notify = ops
+""")
+	ad.proc.send_signal(signal.SIGHUP)
+	check(endpoints.wait_until(lambda: "reloaded: 1 rule" in ad.text(), 10), "good reload applied")
+	check(endpoints.wait_until(lambda: len(hook.on("/ops")) == 4, 10), "two releases of rule 'old'")
+	rel = [r["json"] for r in hook.on("/ops")[2:4]]
+	check(len(rel) == 2 and all(x["rule"] == "old" and x["state"] == "released" and
+				    x["summary"].endswith("(rule removed)") for x in rel),
+	      "rule 'old' alerts released (rule removed)", str(rel))
+	boundary_event(redis, "10.0.30.3", "10.0.20.3")
+	check(endpoints.wait_until(lambda: len(hook.on("/ops")) == 5, 10) and
+	      hook.on("/ops")[4]["json"]["rule"] == "new", "the new rule alerts")
+	boundary_event(redis, "10.0.30.3", "10.0.20.3", dport="80")
+	time.sleep(1.5)
+	check(len(hook.on("/ops")) == 5, "the new rule's port filter holds")
+	ad.stop()
+	hook.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ safety
+
+
+def case_safety(args, tmp):
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver(flaky=2)
+	tcp = endpoints.SyslogTcp()
+	dead = endpoints.free_port()
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+start = all
+eval-interval = 200ms
+workers = 2
+[webhook loop]
+url = %s
+[webhook meta]
+url = http://169.254.169.254/latest/meta-data/
+[webhook redirect]
+url = %s
+allow-private = yes
+[webhook flaky]
+url = %s
+allow-private = yes
+backoff = 200ms
+retries = 4
+[webhook dead]
+url = http://127.0.0.1:%d/x
+allow-private = yes
+retries = 2
+backoff = 1s
+timeout = 2s
+[webhook good]
+url = %s
+allow-private = yes
+[syslog tcp]
+address = tcp://127.0.0.1:%d
+app-name = alertd-test
+""" % (redis.url, hook.url("/loopback"), hook.url("/redirect"), hook.url("/flaky"), dead,
+       hook.url("/good"), tcp.port))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule r-loop]
+kind = boundary
+notify = loop, meta
+[rule r-redirect]
+kind = boundary
+notify = redirect
+[rule r-flaky]
+kind = boundary
+notify = flaky
+[rule r-dead]
+kind = boundary
+notify = dead, good, tcp
+[rule exp]
+kind = exporter-down
+notify = good
+[rule drops]
+kind = health
+what = drops
+notify = good
+""")
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started")
+	t0 = time.time()
+	boundary_event(redis, "10.0.30.9", "10.0.20.9")
+	check(endpoints.wait_until(lambda: hook.on("/good"), 10), "good destination delivered")
+	check(time.time() - t0 < 3, "a dead destination did not delay another (%.1fs)" % (time.time() - t0))
+
+	def dlv(rule, dest):
+		for k in redis.cli("KEYS", KP + "alert:*").split():
+			h = hgetall(redis, k)
+			if h.get("rule") == rule:
+				return h.get("dlv_" + dest, "")
+		return ""
+	check(endpoints.wait_until(lambda: dlv("r-flaky", "flaky").startswith("ok (attempt 3)"), 15),
+	      "503 twice, then delivered on the third attempt", dlv("r-flaky", "flaky"))
+	check(len(hook.on("/flaky")) == 3, "flaky: exactly three requests")
+	check(endpoints.wait_until(lambda: dlv("r-dead", "dead").startswith("failed after 3 attempts"), 20),
+	      "dead endpoint: failed after 1 + 2 retries, recorded", dlv("r-dead", "dead"))
+	check(endpoints.wait_until(lambda: "loopback: refused" in dlv("r-loop", "loop"), 10),
+	      "webhook to 127.0.0.1 without allow-private refused", dlv("r-loop", "loop"))
+	check(endpoints.wait_until(lambda: "metadata address: refused" in dlv("r-loop", "meta"), 10),
+	      "webhook to 169.254.169.254 refused", dlv("r-loop", "meta"))
+	check(hook.on("/loopback") == [], "nothing arrived at the refused loopback path")
+	check(endpoints.wait_until(lambda: "not followed" in dlv("r-redirect", "redirect"), 10),
+	      "redirect recorded as not followed", dlv("r-redirect", "redirect"))
+	check(len(hook.on("/redirect")) == 1 and hook.on("/target") == [],
+	      "the redirect target was never asked for")
+	check(endpoints.wait_until(lambda: tcp.msgs, 10) and not tcp.bad and
+	      re.match(r'^<130>1 \S+ \S+ alertd-test \d+ engaged \[weir@32473 id="\d+" rule="r-dead"',
+		       tcp.msgs[0]) is not None,
+	      "syslog over TCP, octet-counted frame, PRI 130 (local0, critical)", str(tcp.msgs[:1]))
+	xadd(redis, "type", "exporter_down", "ts", "1", "exporter", "192.0.2.77", "silent_s", "60")
+	check(endpoints.wait_until(lambda: len(hook.on("/good")) == 2, 10), "exporter down alerted")
+	xadd(redis, "type", "exporter_up", "ts", "2", "exporter", "192.0.2.77")
+	check(endpoints.wait_until(lambda: len(hook.on("/good")) == 3, 10), "exporter up releases it")
+	st = [r["json"]["state"] for r in hook.on("/good")[1:]]
+	check(st == ["engaged", "released"] and hook.on("/good")[1]["json"]["severity"] == "critical",
+	      "exporter-down: critical, engaged then released", str(st))
+	xadd(redis, "type", "health", "ts", "3", "what", "redis_back", "lost_cycles", "4")
+	xadd(redis, "type", "health", "ts", "4", "what", "drops", "counter", "rx_missed", "delta", "1234")
+	check(endpoints.wait_until(lambda: len(hook.on("/good")) == 4, 10), "health: drops alerted")
+	time.sleep(1)
+	hj = [r["json"] for r in hook.on("/good")[3:]]
+	check(len(hj) == 1 and hj[0]["entity"] == "drops:rx_missed" and
+	      hj[0]["summary"] == "engine lost packets: rx_missed rose by 1234" and
+	      hj[0]["details"]["delta"] == "1234", "health: only the drops event, with its counter",
+	      str(hj))
+	ad.stop()
+	hook.stop()
+	tcp.stop()
+	return not FAILS
+
+
+def main():
+	ap = argparse.ArgumentParser()
+	ap.add_argument("--case", required=True, choices=["delivery", "restart", "config", "safety"])
+	ap.add_argument("--alertd", required=True)
+	ap.add_argument("--weir")
+	ap.add_argument("--gen")
+	ap.add_argument("--truth")
+	args = ap.parse_args()
+	tmp = tempfile.mkdtemp(prefix="weir-alertd-")
+	ok = globals()["case_" + args.case](args, tmp)
+	if FAILS or not ok:
+		print("%d check(s) failed: %s" % (len(FAILS), FAILS))
+		for f in sorted(os.listdir(tmp)):
+			if f.startswith("alertd.") and f.endswith(".log"):
+				print("---- " + f)
+				with open(os.path.join(tmp, f)) as fh:
+					print(fh.read()[-4000:])
+		sys.exit(1)
+	shutil.rmtree(tmp, ignore_errors=True)
+	print("all checks passed")
+
+
+if __name__ == "__main__":
+	main()
