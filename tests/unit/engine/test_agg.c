@@ -7,17 +7,6 @@
 #include "flow_table.h"
 #include "check.h"
 
-static void
-v4(uint8_t a[16], uint32_t ip)
-{
-	memset(a, 0, 16);
-	a[10] = a[11] = 0xff;
-	a[12] = (uint8_t)(ip >> 24);
-	a[13] = (uint8_t)(ip >> 16);
-	a[14] = (uint8_t)(ip >> 8);
-	a[15] = (uint8_t)ip;
-}
-
 static struct weir_agg_host *
 host(struct weir_agg *a, uint32_t ip, uint16_t vlan)
 {

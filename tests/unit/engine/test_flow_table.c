@@ -6,17 +6,6 @@
 #include "check.h"
 
 static void
-v4(uint8_t a[16], uint32_t ip)
-{
-	memset(a, 0, 16);
-	a[10] = a[11] = 0xff;
-	a[12] = (uint8_t)(ip >> 24);
-	a[13] = (uint8_t)(ip >> 16);
-	a[14] = (uint8_t)(ip >> 8);
-	a[15] = (uint8_t)ip;
-}
-
-static void
 test_key_symmetry(void)
 {
 	uint8_t x[16], y[16];
