@@ -140,16 +140,8 @@ weir_control_free(struct weir_control *c)
 		free(h->seen);
 		free(h);
 	}
-	struct ctl_vlan *v, *tv;
-	HASH_ITER(hh, c->vlans, v, tv) {
-		HASH_DEL(c->vlans, v);
-		free(v);
-	}
-	struct ctl_pair *p, *tp;
-	HASH_ITER(hh, c->pairs, p, tp) {
-		HASH_DEL(c->pairs, p);
-		free(p);
-	}
+	WEIR_HASH_FREE_ALL(c->vlans, struct ctl_vlan);
+	WEIR_HASH_FREE_ALL(c->pairs, struct ctl_pair);
 	struct ctl_flow *f, *tf;
 	HASH_ITER(hh, c->flows, f, tf) {
 		HASH_DEL(c->flows, f);
@@ -157,11 +149,7 @@ weir_control_free(struct weir_control *c)
 		free(f);
 	}
 	weir_ctl_apps_free(c);
-	struct ctl_xerr *x, *tx;
-	HASH_ITER(hh, c->xerrs, x, tx) {
-		HASH_DEL(c->xerrs, x);
-		free(x);
-	}
+	WEIR_HASH_FREE_ALL(c->xerrs, struct ctl_xerr);
 	free(c->deleted);
 	weir_ts_free(c->ts);
 	weir_events_free(c->events);

@@ -397,16 +397,8 @@ weir_ctl_apps_free_flow(struct ctl_flow *f)
 void
 weir_ctl_apps_free_host(struct ctl_host *h)
 {
-	struct host_app *ha, *ht;
-	HASH_ITER(hh, h->apps, ha, ht) {
-		HASH_DEL(h->apps, ha);
-		free(ha);
-	}
-	struct host_dns *d, *dt;
-	HASH_ITER(hh, h->dns, d, dt) {
-		HASH_DEL(h->dns, d);
-		free(d);
-	}
+	WEIR_HASH_FREE_ALL(h->apps, struct host_app);
+	WEIR_HASH_FREE_ALL(h->dns, struct host_dns);
 }
 
 void
@@ -423,18 +415,7 @@ weir_ctl_apps_observe(struct weir_control *c)
 void
 weir_ctl_apps_free(struct weir_control *c)
 {
-	struct ctl_app *a, *t;
-	HASH_ITER(hh, c->apps, a, t) {
-		HASH_DEL(c->apps, a);
-		free(a);
-	}
-	HASH_ITER(hh, c->cats, a, t) {
-		HASH_DEL(c->cats, a);
-		free(a);
-	}
-	struct intern *i, *it;
-	HASH_ITER(hh, c->names, i, it) {
-		HASH_DEL(c->names, i);
-		free(i);
-	}
+	WEIR_HASH_FREE_ALL(c->apps, struct ctl_app);
+	WEIR_HASH_FREE_ALL(c->cats, struct ctl_app);
+	WEIR_HASH_FREE_ALL(c->names, struct intern);
 }

@@ -15,6 +15,15 @@
 #include "rdns.h"
 #include "timeseries.h"
 
+/* Empty a uthash table whose entries own nothing but themselves. */
+#define WEIR_HASH_FREE_ALL(head, type) do {                         \
+	type *x_, *t_;                                                \
+	HASH_ITER(hh, head, x_, t_) {                                 \
+		HASH_DEL(head, x_);                                   \
+		free(x_);                                             \
+	}                                                             \
+} while (0)
+
 struct ctl_app;
 struct host_app;
 struct deleted_flow {
