@@ -619,20 +619,42 @@ web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *
 
 /* ---- alerts and events ---------------------------------------------------- */
 
+/* The alerts weir-alertd holds active (docs/alerts.md), through the same
+ * reader as `weirctl alerts`, in the same order: severity, then the
+ * newest engaged first. ?host=IP[&vlan=N] keeps those whose entity names
+ * that host (the host page). */
 int
 web_api_alerts(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
 {
 	struct weirctl_json *j = &o->j;
+	struct weirctl_alerts a;
+	char ip[64];
+	long vlan = -1;
+	int has_ip;
 
-	/* weir-alertd's keys are not in docs/redis-keys.md yet: until they
-	 * are, there is nothing to read and the list is empty. */
+	if ((has_ip = web_param_ip(c, o, "host", ip, sizeof(ip))) < 0 ||
+	    web_param_long(c, o, "vlan", 0, 4095, &vlan) < 0)
+		return o->status;
+	if (vlan >= 0 && !has_ip)
+		return web_fail(o, 400, "vlan: goes with host");
+	if (weirctl_alerts_active(ctx, &a))
+		return web_fail(o, 502, "Redis failed while reading the alerts");
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
 	weirctl_json_key(j, "alerts");
 	weirctl_json_begin_arr(j);
+	for (size_t i = 0; i < a.n; i++) {
+		if (has_ip && !weirctl_alert_about_host(weirctl_hash_get(a.h[i], "entity"),
+							ip, vlan))
+			continue;
+		weirctl_json_begin_obj(j);
+		weirctl_json_hash_fields(j, a.h[i], weirctl_alert_strings);
+		weirctl_json_end_obj(j);
+	}
 	weirctl_json_end_arr(j);
-	key_str(j, "source", "none: weir-alertd publishes no alerts yet");
+	key_u64(j, "skipped", a.skipped);
 	weirctl_json_end_obj(j);
+	weirctl_alerts_free(&a);
 	return 200;
 }
 
@@ -656,6 +678,32 @@ web_stream_entries(struct weirctl_json *j, const redisReply *r,
 		weirctl_json_hash_fields(j, e->element[1], strings);
 		weirctl_json_end_obj(j);
 	}
+}
+
+/* The last transitions of P alerts:history, newest first. */
+int
+web_api_alerts_history(struct MHD_Connection *c, struct weirctl_ctx *ctx,
+		       struct web_out *o)
+{
+	struct weirctl_json *j = &o->j;
+	long count = 50;
+	redisReply *r;
+
+	if (web_param_long(c, o, "count", 1, 1000, &count) < 0)
+		return o->status;
+	r = web_cmd(ctx, "XREVRANGE %salerts:history + - COUNT %ld", ctx->keypfx, count);
+	if (!r && ctx->conn.c->err)
+		return web_fail(o, 502, "Redis failed while reading the alert history");
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	weirctl_json_key(j, "history");
+	weirctl_json_begin_arr(j);
+	web_stream_entries(j, r, weirctl_alert_history_strings);
+	weirctl_json_end_arr(j);
+	weirctl_json_end_obj(j);
+	if (r)
+		freeReplyObject(r);
+	return 200;
 }
 
 int

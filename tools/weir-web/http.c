@@ -362,6 +362,7 @@ static const struct {
 	{ "/api/interfaces", web_api_interfaces },
 	{ "/api/timeseries", web_api_timeseries },
 	{ "/api/alerts", web_api_alerts },
+	{ "/api/alerts/history", web_api_alerts_history },
 	{ "/api/events", web_api_events },
 };
 

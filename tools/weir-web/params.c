@@ -43,9 +43,12 @@ web_param_long(struct MHD_Connection *c, struct web_out *o, const char *name,
 
 	if (!s)
 		return 0;
+	/* strtol skips leading white space (\t, \v, ...) and takes a '+':
+	 * only '-' or a digit may start the number. */
 	errno = 0;
 	x = strtol(s, &end, 10);
-	if (!*s || errno || *end || x < lo || x > hi || s[0] == '+' || s[0] == ' ') {
+	if (!*s || errno || *end || x < lo || x > hi ||
+	    (s[0] != '-' && (s[0] < '0' || s[0] > '9'))) {
 		web_fail(o, 400, "%s: '%.40s' is not a whole number from %ld to %ld",
 			 name, s, lo, hi);
 		return -1;

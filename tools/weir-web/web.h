@@ -178,6 +178,7 @@ int web_api_categories(struct MHD_Connection *, struct weirctl_ctx *, struct web
 int web_api_exporters(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_interfaces(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_alerts(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
+int web_api_alerts_history(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_events(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_flows(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_flows_recent(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);

@@ -13,6 +13,7 @@ const struct weirctl_cmd *const weirctl_cmds[] = {
 	&weirctl_cmd_flows,
 	&weirctl_cmd_history,
 	&weirctl_cmd_events,
+	&weirctl_cmd_alerts,
 	&weirctl_cmd_apps,
 	&weirctl_cmd_categories,
 	&weirctl_cmd_vlans,

@@ -118,6 +118,7 @@ static const struct {
 				  "exporter_down health" },
 	{ "--since", WC_F_SINCE, 1, "1h 24h 7d 30d" },
 	{ "--res", WC_F_RES, 1, "1s 1m 5m" },
+	{ "--history", WC_F_HISTORY, 0, "" },
 };
 
 int64_t
@@ -264,6 +265,9 @@ weirctl_filters_parse(const char *cmd, unsigned accepted, int argc,
 			break;
 		case WC_F_FOLLOW:
 			f->follow = true;
+			break;
+		case WC_F_HISTORY:
+			f->history = true;
 			break;
 		case WC_F_RECENT:
 			f->recent = 50;

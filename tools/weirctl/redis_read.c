@@ -167,8 +167,10 @@ weirctl_hash_u64_ok(const redisReply *h, const char *field, uint64_t *v)
 	const char *s = weirctl_hash_get(h, field);
 	char *end;
 
+	/* strtoull skips leading white space and takes '+' and '-' (" -5"
+	 * would read as 2^64 - 5): the value must start with a digit. */
 	*v = 0;
-	if (!s || !*s || *s == '-')
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	errno = 0;
 	unsigned long long x = strtoull(s, &end, 10);
@@ -552,7 +554,9 @@ suggest_nodes(struct weirctl_ctx *ctx, char *buf, size_t len)
 			const char *k = keys->element[i]->str;
 			const char *b, *e;
 
-			if (!k || strncmp(k, ctx->prefix, plen))
+			/* the reply may hold any key: the prefix alone would
+			 * put b past its end */
+			if (!k || strncmp(k, ctx->prefix, plen) || k[plen] != '{')
 				continue;
 			b = k + plen + 1;
 			e = strstr(b, "}:meta");

@@ -7,10 +7,12 @@
  * units, times, text made safe for a terminal), table.c, json.c, one
  * cmd_*.c per group of commands, host_lists.c (the applications and
  * DNS names under `host IP`), flow_index.c (flows filtered through the
- * engine's idx:* sets), stream_read.c (the flows:ended and events
- * streams) and chart.c (history's terminal chart). A new command is a struct weirctl_cmd
- * added to the table in commands.c; it says which filters it takes, and
- * the option parser, --help, --watch and the bash completion follow. */
+ * engine's idx:* sets), stream_read.c (the flows:ended, events and
+ * alerts:history streams), alerts_read.c (weir-alertd's active alerts,
+ * shared with weir-web) and chart.c (history's terminal chart). A new
+ * command is a struct weirctl_cmd added to the table in commands.c; it
+ * says which filters it takes, and the option parser, --help, --watch
+ * and the bash completion follow. */
 #ifndef WEIRCTL_H
 #define WEIRCTL_H
 
@@ -136,6 +138,7 @@ enum {
 	WC_F_RES = 1 << 15,	/* --res 1s|1m|5m */
 	WC_F_ARG_WORD2 = 1 << 16,	/* a second positional word, optional */
 	WC_F_COUNT = 1 << 17,	/* takes the global --count without --watch */
+	WC_F_HISTORY = 1 << 18,	/* --history (alerts) */
 };
 
 /* Time series resolutions (docs/redis-keys.md, "Time series"). */
@@ -167,6 +170,7 @@ struct weirctl_filters {
 	int res;		/* WC_F_RES: enum weirctl_res */
 	const char *word2;	/* WC_F_ARG_WORD2 */
 	long count;		/* WC_F_COUNT: -1 when not given */
+	bool history;		/* WC_F_HISTORY */
 };
 
 /* Parses "90s", "15m", "24h", "7d" into ms; -1 when it is not that. */
@@ -337,7 +341,7 @@ extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 	weirctl_cmd_flows, weirctl_cmd_vlans, weirctl_cmd_subnets,
 	weirctl_cmd_exporters, weirctl_cmd_interfaces, weirctl_cmd_status,
 	weirctl_cmd_completion, weirctl_cmd_apps, weirctl_cmd_categories,
-	weirctl_cmd_history, weirctl_cmd_events;
+	weirctl_cmd_history, weirctl_cmd_events, weirctl_cmd_alerts;
 
 /* host_lists.c: under `host IP`, the applications and DNS names of host
  * id; with --json, the keys "apps" and "dns_names" of the current
@@ -387,6 +391,34 @@ void weirctl_entries_free(struct weirctl_entries *l);
 bool weirctl_entry_ok(const redisReply *r);
 /* The unix ms of a stream id "MS-SEQ", 0 when unreadable. */
 uint64_t weirctl_stream_id_ms(const char *id);
+
+/* ---- alerts_read.c ------------------------------------------------------ */
+
+/* The alerts weir-alertd keeps active (docs/alerts.md): the HGETALL
+ * replies of P alert:ID for every id in P alerts:active, in the order
+ * people read them: critical, warning, info, anything else; within a
+ * severity the most recently engaged first (then the higher id). Ids
+ * that are not numbers, and hashes gone (expired) or already released
+ * between the two reads, are left out and counted in skipped. */
+struct weirctl_alerts {
+	redisReply **h;
+	size_t n;
+	size_t skipped;
+};
+
+/* Returns WC_EXIT_OK or WC_EXIT_REDIS (after saying why). */
+int weirctl_alerts_active(struct weirctl_ctx *ctx, struct weirctl_alerts *out);
+void weirctl_alerts_free(struct weirctl_alerts *a);
+/* 0 critical, 1 warning, 2 info, 3 anything else or NULL. */
+int weirctl_severity_rank(const char *severity);
+/* True when an alert's entity names the host ip (canonical text) on
+ * vlan (-1: any): the host id IP@VLAN itself, host:IP@VLAN (threshold),
+ * IP@VLAN/APP (new-app), or the address alone or on either side of
+ * SRC>DST (boundary, which names no VLAN). */
+bool weirctl_alert_about_host(const char *entity, const char *ip, long vlan);
+/* Fields that stay JSON strings: of P alert:ID, of P alerts:history. */
+extern const char *const weirctl_alert_strings[];
+extern const char *const weirctl_alert_history_strings[];
 
 /* ---- chart.c ----------------------------------------------------------- */
 

@@ -86,6 +86,11 @@ try {
 	const before = await page.getAttribute('body', 'data-refreshed');
 	await page.waitForFunction((b) => document.body.dataset.refreshed !== b, before, { timeout: WAIT_MS });
 	check(true, 'dashboard: refreshed itself (live polling)');
+	// The alerts the test wrote (docs/alerts.md keys), critical first.
+	await page.waitForSelector('#alerts tbody tr', { timeout: WAIT_MS });
+	const dal = await cellTexts(page, '#alerts');
+	check(JSON.stringify(dal.map((r) => r[0])) === JSON.stringify(E.alerts.map((a) => String(a.id))),
+		`dashboard: the ${E.alerts.length} active alerts, in order (page: ${dal.map((r) => r[0])})`);
 	await shot(page, 'dashboard');
 
 	// Flows, filtered with the form
@@ -125,7 +130,27 @@ try {
 	await page.waitForFunction(() => location.hash.includes('range=24h'), null, { timeout: WAIT_MS });
 	await settled(page, 'host', '#host-summary');
 	check(await page.$('#range-24h.active') !== null, 'host: the 24 h range is selected');
+	await page.waitForSelector('#host-alerts tbody tr', { timeout: WAIT_MS });
+	const hal = (await cellTexts(page, '#host-alerts')).map((r) => Number(r[0]));
+	check(JSON.stringify(hal) === JSON.stringify(E.host_alerts), `host: the alerts about it ${E.host_alerts} (page: ${hal})`);
 	await shot(page, 'host');
+
+	// Alerts: current and history, from the nav
+	await page.click('#nav a[data-page=alerts]');
+	await settled(page, 'alerts', '#alerts-current');
+	const cur = await cellTexts(page, '#alerts-current');
+	check(cur.length === E.alerts.length && E.alerts.every((a, i) => cur[i][0] === String(a.id) &&
+		cur[i][2] === a.rule && cur[i][7] === a.summary),
+	'alerts: every active alert written, in order, id, rule and summary as written');
+	check(cur.length > 0 && cur[0][1] === 'critical' && await page.$('#alerts-current .sev-critical') !== null,
+		'alerts: the first is critical, marked so');
+	check(await page.$('#alerts-current img') === null && cur.some((r) => r[7].includes('<img src=x')),
+		'alerts: markup in a summary is shown as text');
+	await page.waitForSelector('#alerts-history', { timeout: WAIT_MS });
+	const hist = await cellTexts(page, '#alerts-history');
+	check(hist.length === E.alert_history, `alerts: ${E.alert_history} transitions in the history (page: ${hist.length})`);
+	check(await page.$('#nav a[data-page=alerts].active') !== null, 'alerts: the nav marks the page');
+	await shot(page, 'alerts');
 
 	// VLANs and the matrix
 	await page.click('#nav a[data-page=vlans]');

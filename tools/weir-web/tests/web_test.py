@@ -12,8 +12,11 @@ Cases (--case):
             tshark's numbers, integer for integer; the flow filters (VLAN,
             host, subnet, port, app) return exactly the flows tshark's
             numbers say they should; sorting and paging; a host's detail and
-            peers; /metrics; series, ended flows and alerts when the engine
-            publishes them (empty, not an error, when it does not yet).
+            peers; /metrics; series and ended flows when the engine
+            publishes them (empty, not an error, when it does not yet);
+            alerts: empty, then the keys of docs/alerts.md written by the
+            test, read back field by field, in order, filtered by host,
+            and the history newest first.
   security  no session -> 401 (API) or a redirect (page); CSRF token missing
             or wrong -> 403; bad parameters -> 400 with a message naming
             the parameter; a bad Origin on login -> 403; cookie flags;
@@ -22,7 +25,9 @@ Cases (--case):
             password).
   browser   headless Chromium (Debian's, driven by playwright-core) logs
             in, opens every page, applies a filter, and finds tshark's
-            numbers on the page (browser.mjs); screenshots go to
+            numbers on the page (browser.mjs), and the alerts the test
+            wrote on the dashboard, the Alerts page and the host page;
+            screenshots go to
             --artefacts. Skips (77) without chromium, node or the page.
 """
 import argparse
@@ -445,13 +450,133 @@ def case_api(a):
 	else:
 		check(rec["flows"] == [], "flows/recent: no flows:ended yet -> empty list")
 		print("note: the engine publishes no flows:ended stream yet; only the empty answer was checked")
-	check(cl.ok_json("/api/alerts")["alerts"] == [], "alerts: [] until weir-alertd publishes")
+	e = cl.ok_json("/api/alerts")
+	check(e["alerts"] == [] and e["skipped"] == 0, "alerts: [] before weir-alertd wrote anything")
+	check(cl.ok_json("/api/alerts/history")["history"] == [], "alerts/history: [] before weir-alertd wrote anything")
+	check_alerts_api(cl, redis, truth)
 	ev = cl.ok_json("/api/events")
 	check(isinstance(ev["events"], list), "events: a list")
 	check(cl.ok_json("/api/exporters")["exporters"] == [] and cl.ok_json("/api/interfaces")["interfaces"] == [],
 	      "exporters and interfaces: none from a packet capture")
 	web.check_exit()
 	return 1 if failures else 0
+
+
+# ---- weir-alertd's keys, written by the test ------------------------------------
+
+def write_alerts(redis, truth):
+	"""Writes weir-alertd's keys as docs/alerts.md ("Keys written by
+	weir-alertd") defines them and its store.c writes them, about hosts of
+	the capture, and returns what the API must answer. B is the busiest
+	host. Active, in the order the API must list them (severity, then the
+	newest engaged first):
+	  21 critical boundary   B_IP>10.0.20.99         engaged T+1000
+	  22 warning  threshold  host:B_IP@B_VLAN        engaged T+2000
+	  23 info     new-host   O_IP@O_VLAN (another)   engaged T+3000
+	  24 info     new-app    B_IP@(B_VLAN+1)/SSH     engaged T+500
+	25 is listed in alerts:active but its hash says released (a reader
+	racing weir-alertd sees that): left out, counted in "skipped".
+	About B on its VLAN: 21 (its address in the pair) and 22; about B's
+	address on any VLAN: 21, 22, 24; about O: 23."""
+	P = "weir:{%s}:" % NODE
+	T = 1700000000000
+	hs = sorted(truth["hosts"], key=lambda h: -(h["bytes_sent"] + h["bytes_rcvd"]))
+	b, o = hs[0], next(h for h in hs if h["ip"] != hs[0]["ip"])
+	bid, oid = "%s@%d" % (b["ip"], b["vlan"]), "%s@%d" % (o["ip"], o["vlan"])
+	other_vlan = "%s@%d/SSH" % (b["ip"], b["vlan"] + 1)
+	# 21's summary holds markup: the page must show it as text.
+	alerts = {
+		"21": ["rule", "iot-must-not-reach-servers", "kind", "boundary", "entity", b["ip"] + ">10.0.20.99",
+		       "severity", "critical", "engaged_ms", str(T + 1000), "updated_ms", str(T + 9000), "count", "4",
+		       "summary", "forbidden flow %s -> 10.0.20.99 tcp/22 <img src=x onerror=alert(1)>" % b["ip"],
+		       "details", '{"boundary":"forbid","dport":22}'],
+		"22": ["rule", "busy-host", "kind", "threshold", "entity", "host:" + bid, "severity", "warning",
+		       "engaged_ms", str(T + 2000), "updated_ms", str(T + 2000), "count", "1",
+		       "summary", "host:%s bits/s 950M above 900M" % bid, "details", '{"value":950000000}',
+		       "value", "9.5e+08", "peak", "9.8e+08", "threshold", "9e+08"],
+		"23": ["rule", "new-hosts", "kind", "new-host", "entity", oid, "severity", "info",
+		       "engaged_ms", str(T + 3000), "updated_ms", str(T + 3000), "count", "1",
+		       "summary", "new host " + oid, "details", "{}"],
+		"24": ["rule", "new-apps", "kind", "new-app", "entity", other_vlan, "severity", "info",
+		       "engaged_ms", str(T + 500), "updated_ms", str(T + 500), "count", "1",
+		       "summary", "new application SSH for " + other_vlan, "details", "{}"],
+	}
+	want = {}
+	for aid, f in alerts.items():
+		d = dict(zip(f[0::2], f[1::2]))
+		fields = ["id", aid, "rule", d["rule"], "kind", d["kind"], "entity", d["entity"],
+			  "key", d["rule"] + "|" + d["entity"], "severity", d["severity"], "state", "active",
+			  "engaged_ms", d["engaged_ms"], "updated_ms", d["updated_ms"],
+			  "last_match_ms", d["updated_ms"], "count", d["count"], "notes", "1",
+			  "summary", d["summary"], "details", d["details"], "node", NODE]
+		for k in ("value", "peak", "threshold"):
+			if k in d:
+				fields += [k, d[k]]
+		fields += ["dlv_ops", "ok (attempt 1)", "dlv_ops_ms", str(int(d["engaged_ms"]) + 120)]
+		redis.cli("HSET", P + "alert:" + aid, *fields)
+		redis.cli("HSET", P + "alerts:active", d["rule"] + "|" + d["entity"], aid)
+		# What the API must say: numbers as numbers, the rest as text.
+		w = {}
+		for k, v in zip(fields[0::2], fields[1::2]):
+			strings = k in ("rule", "kind", "entity", "key", "severity", "state", "summary", "details", "node")
+			w[k] = v if strings or not re.fullmatch(r"[0-9.e+]+", v) else json.loads(v)
+		want[aid] = w
+	redis.cli("HSET", P + "alert:25", "id", "25", "rule", "new-hosts", "kind", "new-host", "entity", bid,
+		  "key", "new-hosts|" + bid, "severity", "info", "state", "released", "engaged_ms", str(T),
+		  "updated_ms", str(T + 100), "last_match_ms", str(T), "count", "1", "notes", "2",
+		  "summary", "new host " + bid, "details", "{}", "node", NODE, "released_ms", str(T + 100))
+	redis.cli("HSET", P + "alerts:active", "new-hosts|" + bid, "25")
+	redis.cli("SET", P + "alerts:seq", "25")
+	# The transitions, oldest first (value only for threshold).
+	hist = [("21", "engaged", T + 1000), ("22", "engaged", T + 2000), ("23", "engaged", T + 3000),
+		("21", "updated", T + 9000), ("25", "released", T + 100)]
+	hist.sort(key=lambda x: x[2])
+	want_h = []
+	for n, (aid, state, ts) in enumerate(hist):
+		d = dict(zip(alerts[aid][0::2], alerts[aid][1::2])) if aid in alerts else \
+			{"rule": "new-hosts", "kind": "new-host", "severity": "info", "entity": bid, "summary": "new host " + bid}
+		sid = "%d-0" % (ts + 10)
+		f = ["id", aid, "state", state, "rule", d["rule"], "kind", d["kind"], "severity", d["severity"],
+		     "entity", d["entity"], "ts", str(ts), "summary", d["summary"]]
+		if "value" in d:
+			f += ["value", d["value"]]
+		redis.cli("XADD", P + "alerts:history", sid, *f)
+		w = {"stream_id": sid}
+		for k, v in zip(f[0::2], f[1::2]):
+			w[k] = json.loads(v) if k in ("id", "ts", "value") else v
+		want_h.insert(0, w)
+	return {"order": ["21", "22", "23", "24"], "want": want, "history": want_h,
+		"b_ip": b["ip"], "b_vlan": b["vlan"], "o_ip": o["ip"], "o_vlan": o["vlan"]}
+
+
+def check_alerts_api(cl, redis, truth):
+	al = write_alerts(redis, truth)
+	got = cl.ok_json("/api/alerts")
+	want = [al["want"][i] for i in al["order"]]
+	check(got["alerts"] == want, "alerts: the 4 active alerts written, field by field, critical first, "
+	      "then the newest engaged (got %s)" % [x.get("id") for x in got["alerts"]])
+	check(got["skipped"] == 1 and got["node"] == NODE, "alerts: the released one listed in alerts:active skipped")
+	a22 = next((x for x in got["alerts"] if x["id"] == 22), {})
+	check(a22.get("value") == 950000000 and a22.get("threshold") == 900000000 and a22.get("count") == 1
+	      and isinstance(a22.get("details"), str), "alerts: value/threshold/count numbers, details text")
+	ids = lambda q: [x["id"] for x in cl.ok_json("/api/alerts", q)["alerts"]]
+	check(ids({"host": al["b_ip"], "vlan": al["b_vlan"]}) == [21, 22],
+	      "alerts?host=B&vlan=V: the pair with B's address and host:B@V, not B on another VLAN")
+	check(ids({"host": al["b_ip"]}) == [21, 22, 24], "alerts?host=B: B's address on any VLAN")
+	check(ids({"host": al["o_ip"], "vlan": al["o_vlan"]}) == [23], "alerts?host=O&vlan=V: O's new-host alert")
+	check(ids({"host": "192.0.2.254"}) == [], "alerts?host=an address no alert names: none")
+	st, j = cl.get("/api/alerts", {"host": "not-an-ip"})
+	check(st == 400 and "host" in str(j), "alerts?host=garbage: 400 naming host")
+	st, j = cl.get("/api/alerts", {"vlan": "10"})
+	check(st == 400 and "vlan" in str(j), "alerts?vlan without host: 400")
+	h = cl.ok_json("/api/alerts/history")
+	check(h["history"] == al["history"], "alerts/history: the 5 transitions newest first, field by field")
+	check(cl.ok_json("/api/alerts/history", {"count": 2})["history"] == al["history"][:2],
+	      "alerts/history?count=2: the newest 2")
+	st, j = cl.get("/api/alerts/history", {"count": "0"})
+	check(st == 400, "alerts/history?count=0: 400")
+	ok("alerts (4 active, host filter, 5 transitions)")
+	return al
 
 
 # ---- case: security ------------------------------------------------------------------
@@ -620,6 +745,11 @@ def case_browser(a):
 		"frames": truth["totals"]["frames"],
 		"bytes": truth["totals"]["bytes"],
 	}
+	al = write_alerts(redis, truth)
+	expect["alerts"] = [{"id": al["want"][i]["id"], "rule": al["want"][i]["rule"],
+			     "summary": al["want"][i]["summary"]} for i in al["order"]]
+	expect["alert_history"] = len(al["history"])
+	expect["host_alerts"] = [21, 22]
 	ej = os.path.join(tmp, "expect.json")
 	with open(ej, "w") as f:
 		json.dump(expect, f)

@@ -1486,6 +1486,133 @@ def test_events(tmp):
         r.stop()
 
 
+# ---- alerts ---------------------------------------------------------------
+
+ALERT_STRINGS = {"rule", "kind", "entity", "key", "severity", "state", "summary", "details", "node"}
+HISTORY_STRINGS = {"state", "rule", "kind", "severity", "entity", "summary"}
+
+
+def typed_alert(fields, strings):
+    """The JSON weirctl(1) promises for a hash or stream entry of
+    weir-alertd: text that is a JSON number as a number (value, peak and
+    threshold come as %.6g, "9.5e+08"), the named fields as strings."""
+    out = {}
+    for k, v in (fields.items() if isinstance(fields, dict) else fields):
+        s = as_json(text(v))
+        if k not in strings and re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", s):
+            out[k] = json.loads(s)
+        else:
+            out[k] = s
+    return out
+
+
+def test_alerts(tmp):
+    r = Redis(tmp)
+    try:
+        r.load_fixture()
+        url = r.url()
+        # The order worked out in fixture.redis: critical 5 (engaged
+        # 22:14:01) before critical 7 (22:13:30), warning 11 (22:13:45)
+        # before warning 9 (22:13:40), then info 4. 12 (released) and 13
+        # (no hash) are listed in alerts:active but are not current.
+        order = ["5", "7", "11", "9", "4"]
+        want = [typed_alert(HASHES[P + "alert:" + i], ALERT_STRINGS) for i in order]
+        got = wjson(r, "alerts")
+        check(got == want, "alerts --json: the 5 current alerts, field by field, in order",
+              "got  %s\nwant %s" % (got, want))
+        check(got and [x["id"] for x in got] == [5, 7, 11, 9, 4], "alerts --json: ids by hand",
+              got and [x.get("id") for x in got])
+        if got and len(got) == 5:
+            a7, a9, a11 = got[1], got[3], got[2]
+            check(a7["count"] == 3 and a7["engaged_ms"] == 1700000010000 and
+                  a7["entity"] == "10.0.30.112>10.0.20.22" and a7["severity"] == "critical" and
+                  a7["dlv_ops"] == "ok (attempt 1)" and a7["dlv_ops_ms"] == 1700000010120 and
+                  json.loads(a7["details"])["dport"] == 22, "alert 7 by hand", a7)
+            check(a9["value"] == 950000000 and a9["peak"] == 980000000 and
+                  a9["threshold"] == 900000000 and a9["entity"] == "host:10.0.0.5@10",
+                  "alert 9: value, peak, threshold as numbers", a9)
+            check(a11["summary"] == "DNS in quiet hours from 192.0.2.10@10: evil\x1b[2J.example",
+                  "alert 11: the ESC of the summary escaped in JSON, kept as text", a11)
+            check("released_ms" not in got[0] and all(x["state"] == "active" for x in got),
+                  "only active alerts, none released")
+
+        rc, out, err = weirctl("--redis", url, "alerts")
+        hdr, _, rows = table_rows(out, "ID  ")
+        # 1700000041000 = 2023-11-14 22:14:01 UTC; 1700000030000 = 22:13:50.
+        check(rc == 0 and hdr and hdr.split() == ["ID", "SEVERITY", "RULE", "ENTITY", "ENGAGED",
+                                                  "UPDATED", "COUNT", "SUMMARY"],
+              "alerts table header", out)
+        check(len(rows) == 5 and rows[0] == [
+              "5", "critical", "exporter-gone", "2001:db8::99", "2023-11-14 22:14:01",
+              "2023-11-14 22:14:01", "1", "exporter 2001:db8::99 silent for 61 s"] and rows[1] == [
+              "7", "critical", "iot-must-not-reach-servers", "10.0.30.112>10.0.20.22",
+              "2023-11-14 22:13:30", "2023-11-14 22:13:50", "3",
+              "forbidden flow 10.0.30.112 (iot) -> 10.0.20.22 (servers) tcp/22 SSH"],
+              "alerts table rows 5 and 7", rows[:2])
+        check([x[0] for x in rows] == order, "alerts table order", rows)
+        check(len(rows) > 2 and rows[2][7] == "DNS in quiet hours from 192.0.2.10@10: evil?[2J.example"
+              and "\x1b" not in out, "alerts table: the ESC shown as '?'", rows[2:3])
+        check("5 active alerts, by severity then the newest engaged first (" + P + "alerts:active)"
+              in out and "2 more listed there were released or gone" in out,
+              "alerts table: count and skipped lines", out)
+
+        # --history: newest first, every field.
+        hist = STREAMS[P + "alerts:history"]
+        want_h = []
+        for sid, fields in reversed(hist):
+            o = {"stream_id": sid}
+            o.update(typed_alert(fields, HISTORY_STRINGS))
+            want_h.append(o)
+        got_h = wjson(r, "alerts", "--history")
+        check(got_h == want_h, "alerts --history --json: all 8, newest first, field by field",
+              "got  %s\nwant %s" % (got_h, want_h))
+        check(got_h and got_h[0]["stream_id"] == "1700000041010-0" and got_h[0]["id"] == 5 and
+              got_h[3]["value"] == 950000000 and "value" not in got_h[2] and
+              got_h[1]["state"] == "updated" and got_h[5]["state"] == "released",
+              "alerts --history by hand", got_h[:6])
+        check(wjson(r, "alerts", "--history", "--count", "3") == want_h[:3],
+              "alerts --history --count 3: the newest 3")
+        rc, out, err = weirctl("--redis", url, "alerts", "--history", "--count", "4")
+        hdr, _, rows = table_rows(out, "TIME  ")
+        check(rc == 0 and len(rows) == 4 and rows[0] == [
+              "2023-11-14 22:14:01", "engaged", "5", "critical", "exporter-gone", "2001:db8::99",
+              "exporter 2001:db8::99 silent for 61 s"] and rows[3] == [
+              "2023-11-14 22:13:40", "engaged", "9", "warning", "nas-link-saturated",
+              "host:10.0.0.5@10", "9.5e+08", "host:10.0.0.5@10 bits/s 950M above 900M"]
+              and rows[2][6] == "DNS in quiet hours from 192.0.2.10@10: evil?[2J.example"
+              and "\x1b" not in out and "4 transitions, newest first" in out,
+              "alerts --history table", out)
+
+        # Usage, help, completion.
+        rc, out, err = weirctl("--redis", url, "alerts", "--count", "3")
+        check(rc == 1 and "--count goes with --history" in err, "alerts --count alone: usage", err)
+        rc, out, err = weirctl("--redis", url, "alerts", "--follow")
+        check(rc == 1 and "unknown option '--follow'" in err, "alerts --follow refused", err)
+        rc, out, err = weirctl("alerts", "--help")
+        check(rc == 0 and "--history" in out and "alerts:active" in out, "alerts --help", out)
+        rc, out, err = weirctl("--help")
+        check(rc == 0 and re.search(r"^  alerts +weir-alertd's active alerts", out, re.M), "alerts listed in --help", out)
+        rc, out, err = weirctl("completion", "bash")
+        check(rc == 0 and '\talerts) opts="--history" ;;' in out and " alerts " in out,
+              "completion offers alerts and --history", out)
+
+        # Nothing written by weir-alertd: empty lists, exit 0.
+        r.cli("DEL", P + "alerts:active", P + "alerts:history")
+        check(wjson(r, "alerts") == [] and wjson(r, "alerts", "--history") == [],
+              "no alert keys: empty lists")
+        rc, out, err = weirctl("--redis", url, "alerts")
+        check(rc == 0 and "no active alerts (" + P + "alerts:active holds none)" in out,
+              "no alerts: says so", out)
+        rc, out, err = weirctl("--redis", url, "alerts", "--history")
+        check(rc == 0 and "0 transitions" in out, "no history: says so", out)
+        # A key of the wrong type is a Redis error (exit 2), said.
+        r.cli("SET", P + "alerts:active", "x")
+        rc, out, err = weirctl("--redis", url, "alerts")
+        check(rc == 2 and "alerts:active" in err and "WRONGTYPE" in err, "alerts:active of the wrong type", err)
+    finally:
+        r.stop()
+
+
 def read_line(f, timeout):
     """A line from a pipe within timeout seconds, or "" (bounded wait)."""
     import select
@@ -1511,7 +1638,7 @@ def main():
     tests = {"json": test_json, "table": test_table, "filters": test_filters,
              "errors": test_errors, "auth": test_auth, "unix": test_unix,
              "watch": test_watch, "bulk": test_bulk, "history": test_history,
-             "events": test_events}
+             "events": test_events, "alerts": test_alerts}
     with tempfile.TemporaryDirectory(prefix="weirctl-test-") as tmp:
         try:
             tests[MODE](tmp)

@@ -11,9 +11,10 @@ import host from './pages/host.js';
 import vlans from './pages/vlans.js';
 import exporters from './pages/exporters.js';
 import health from './pages/health.js';
+import alerts from './pages/alerts.js';
 
 const POLL_MS = 3000;
-const pages = { dashboard, flows, host, vlans, exporters, health };
+const pages = { dashboard, flows, host, vlans, exporters, health, alerts };
 const main = document.getElementById('main');
 let current = null;
 let busy = false;

@@ -21,14 +21,14 @@ export function clear(el) {
 	return el;
 }
 
-// cols: [{label, value(row) -> text|Node, num: bool}]
+// cols: [{label, value(row) -> text|Node, num: bool, cls: a class}]
 export function table(id, cols, rows, empty) {
 	if (!rows || rows.length === 0)
 		return h('p', { id, class: 'empty' }, empty || 'Nothing yet.');
 	return h('table', { id },
 		h('thead', {}, h('tr', {}, cols.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)))),
 		h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) =>
-			h('td', { class: c.num ? 'num' : null }, c.value(r)))))));
+			h('td', { class: c.num ? 'num' : (c.cls || null) }, c.value(r)))))));
 }
 
 export function section(title, ...body) {

@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import { RateChart } from '../chart.js';
 import { bytes, bps, count, time } from '../fmt.js';
 import { bar, clear, errorBox, h, hostLink, section, table } from '../dom.js';
+import { alertsTable } from './alerts.js';
 
 export default function dashboard(main) {
 	const cards = h('div', { class: 'stats', id: 'headline' });
@@ -74,10 +75,7 @@ export default function dashboard(main) {
 			{ label: '', value: (x) => bar(x.bytes, maxV) },
 		], vl.vlans, 'No VLANs yet.'));
 		clear(alerts).append(
-			table('alerts', [
-				{ label: 'Alert', value: (x) => x.rule || x.type || '' },
-				{ label: 'Detail', value: (x) => JSON.stringify(x) },
-			], al.alerts, 'No active alerts (weir-alertd publishes none yet).'),
+			alertsTable('alerts', al.alerts, 'No active alerts.'),
 			h('h3', {}, 'Latest events'),
 			table('events', [
 				{ label: 'Time', value: (x) => time(x.ts) },

@@ -1,10 +1,11 @@
-// host.js -- one host (address on a VLAN): its totals, bandwidth over
-// 1 h / 24 h / 7 d, the applications it used, the DNS names it asked for,
-// and who it talks to.
+// host.js -- one host (address on a VLAN): its totals, the alerts about
+// it, bandwidth over 1 h / 24 h / 7 d, the applications it used, the DNS
+// names it asked for, and who it talks to.
 import * as api from '../api.js';
 import { RateChart } from '../chart.js';
 import { bytes, bps, count, time } from '../fmt.js';
 import { bar, clear, errorBox, h, hostLink, section, table } from '../dom.js';
+import { alertsTable } from './alerts.js';
 
 const RANGES = { '1h': ['1s', 3600], '24h': ['1m', 86400], '7d': ['5m', 604800] };
 
@@ -15,14 +16,14 @@ export default function host(main, params) {
 	if (!RANGES[range]) range = '1h';
 	const title = h('h1', {}, 'Host ', ip);
 	const summary = h('div'), vlans = h('p', { class: 'muted' }), chartBox = h('div');
-	const apps = h('div'), dns = h('div'), peers = h('div');
+	const apps = h('div'), dns = h('div'), peers = h('div'), alerts = h('div');
 	const buttons = h('div', { class: 'ranges' }, Object.keys(RANGES).map((r) =>
 		h('button', { type: 'button', id: 'range-' + r, class: r === range ? 'active' : null, onclick: () => {
 			const q = new URLSearchParams(params);
 			q.set('range', r);
 			location.hash = '#/host?' + q;
 		} }, r)));
-	main.append(title, vlans, summary, section('Bandwidth', buttons, chartBox),
+	main.append(title, vlans, summary, section('Alerts', alerts), section('Bandwidth', buttons, chartBox),
 		h('div', { class: 'grid2' }, section('Applications', apps), section('DNS names asked', dns)),
 		section('Peers', peers));
 	const chart = new RateChart(chartBox, ip, 'host-chart');
@@ -51,6 +52,8 @@ export default function host(main, params) {
 			row('Peers', count(d.peers_count)),
 			row('First seen', time(x.first_seen)),
 			row('Last seen', time(x.last_seen)))));
+		const al = await api.get('alerts', { host: x.ip, vlan: x.vlan });
+		clear(alerts).append(alertsTable('host-alerts', al.alerts, 'No active alerts about this host.'));
 		const [res, last] = RANGES[range];
 		const ts = await api.get('timeseries', { entity: 'host:' + x.ip + '@' + x.vlan, res, last });
 		chart.set(ts, 'No time series for this host yet (the engine does not publish ts:* keys yet, or it was idle).');
