@@ -40,6 +40,12 @@ if [ "${WEIR_TEST_ASAN:-0}" = "1" ]; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C "$asan" --print-errorlogs --num-processes 2 --suite unit --suite fuzz || status=1
     logs+=("$asan/meson-logs/testlog.json")
+    # the engine itself under ASan+UBSan and LeakSanitizer, on real runs
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      meson test -C "$asan" --print-errorlogs --logbase testlog-it engine_vs_tshark_office \
+      engine_vs_tshark_workers2 engine_vs_tshark_tablefull engine_keyspace_events \
+      engine_redis_restart engine_vs_ndpireader_gen || status=1
+    logs+=("$asan/meson-logs/testlog-it.json")
   else
     tail -40 /tmp/weir-build-asan.log
     status=1
