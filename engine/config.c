@@ -46,6 +46,7 @@ static int set_vxlan_port(struct weir_config *c, const char *v, char *e, size_t 
 static int set_watch(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_forbid(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_resolve(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_export(struct weir_config *c, const char *v, char *e, size_t n);
 
 static const struct key keys[] = {
 	{"config", 'c', K_STR, OFF(config_file), SZ(config_file), 0, 0, NULL, "",
@@ -129,6 +130,11 @@ static const struct key keys[] = {
 	 "DAYS", "how long time series are kept (as ntopng --data-retention)"},
 	{"flow-history-stream", 0, K_UINT, OFF(flow_stream_len), 4, 0, 1u << 26, NULL, "100000",
 	 "N", "ended flows kept in the flows:ended stream (approximately)"},
+	{"export", 0, K_FN, 0, 0, 0, 0, set_export, "",
+	 "ipfix://ADDR:PORT", "re-export every ended flow as IPFIX over UDP to a collector such as nfcapd, "
+			      "nfacctd or GoFlow2 (repeatable; IPv6 as ipfix://[2001:db8::1]:4739)"},
+	{"export-domain", 0, K_UINT, OFF(export_domain), 4, 0, 0xffffffffUL, NULL, "1",
+	 "ID", "IPFIX observation domain id of the re-exported flows"},
 	{"watch", 0, K_FN, 0, 0, 0, 0, set_watch, "",
 	 "SRC>DST", "report every flow initiated from subnet SRC to subnet DST as a 'boundary' event (repeatable)"},
 	{"forbid", 0, K_FN, 0, 0, 0, 0, set_forbid, "",
@@ -348,6 +354,67 @@ set_collect(struct weir_config *c, const char *v, char *e, size_t n)
 	strcpy(c->collect[c->n_collect].addr, addr);
 	c->collect[c->n_collect].port = (uint16_t)port;
 	c->n_collect++;
+	return 0;
+}
+
+/* ipfix://ADDR:PORT, ADDR a literal IPv4 address or a bracketed IPv6 one:
+ * no names, so that a DNS failure cannot stop or slow the engine. */
+static int
+set_export(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	static const char how[] = "write ipfix://ADDR:PORT, e.g. ipfix://192.0.2.9:4739 or ipfix://[2001:db8::9]:4739";
+	if (c->n_exports >= WEIR_MAX_EXPORTS) {
+		snprintf(e, n, "at most %d export destinations", WEIR_MAX_EXPORTS);
+		return -1;
+	}
+	if (strncmp(v, "ipfix://", 8) != 0) {
+		snprintf(e, n, "'%s': %s (IPFIX over UDP is the only export)", v, how);
+		return -1;
+	}
+	const char *h = v + 8, *colon;
+	char addr[64];
+	if (*h == '[') {
+		const char *rb = strchr(h, ']');
+		if (!rb || rb[1] != ':' || (size_t)(rb - h - 1) >= sizeof(addr)) {
+			snprintf(e, n, "'%s': an IPv6 address goes in brackets: ipfix://[::1]:4739", v);
+			return -1;
+		}
+		snprintf(addr, sizeof(addr), "%.*s", (int)(rb - h - 1), h + 1);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(h, ':');
+		if (!colon || colon == h || (size_t)(colon - h) >= sizeof(addr)) {
+			snprintf(e, n, "'%s': %s", v, how);
+			return -1;
+		}
+		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - h), h);
+		if (strchr(addr, ':')) {
+			snprintf(e, n, "'%s': an IPv6 address goes in brackets: ipfix://[%s]:PORT", v, addr);
+			return -1;
+		}
+	}
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port == 0 || port > 65535) {
+		snprintf(e, n, "'%s': the port must be 1-65535 (IPFIX's own is 4739)", v);
+		return -1;
+	}
+	struct in_addr a4;
+	struct in6_addr a6;
+	int v4 = *h != '[' && inet_pton(AF_INET, addr, &a4) == 1;
+	if (!v4 && inet_pton(AF_INET6, addr, &a6) != 1) {
+		snprintf(e, n, "'%s': '%s' is not an IPv4 address or a bracketed IPv6 address "
+			 "(host names are not resolved)", v, addr);
+		return -1;
+	}
+	if ((v4 && a4.s_addr == 0) || (!v4 && IN6_IS_ADDR_UNSPECIFIED(&a6))) {
+		snprintf(e, n, "'%s': %s is not a destination; give the collector's address", v, addr);
+		return -1;
+	}
+	strcpy(c->exports[c->n_exports].addr, addr);
+	c->exports[c->n_exports].port = (uint16_t)port;
+	c->n_exports++;
 	return 0;
 }
 
@@ -798,6 +865,9 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	for (unsigned i = 0; i < c->n_collect; i++)
 		fprintf(out, "collect = udp://%s%s%s:%u\n", strchr(c->collect[i].addr, ':') ? "[" : "",
 			c->collect[i].addr, strchr(c->collect[i].addr, ':') ? "]" : "", c->collect[i].port);
+	for (unsigned i = 0; i < c->n_exports; i++)
+		fprintf(out, "export = ipfix://%s%s%s:%u\n", strchr(c->exports[i].addr, ':') ? "[" : "",
+			c->exports[i].addr, strchr(c->exports[i].addr, ':') ? "]" : "", c->exports[i].port);
 	fprintf(out, "decap-tunnels = %s\n", c->parse.decap_gre && c->parse.decap_vxlan ? "all" :
 		c->parse.decap_gre ? "gre" : c->parse.decap_vxlan ? "vxlan" : "none");
 	fprintf(out, "vxlan-port = %u\n", c->parse.vxlan_port);

@@ -28,6 +28,7 @@
 #include "control.h"
 
 #include "control_priv.h"
+#include "ipfix_export.h"
 #include "log.h"
 
 static void log_exporter_errors(struct weir_control *c);
@@ -117,6 +118,15 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 		weir_control_free(c);
 		return NULL;
 	}
+	/* IPFIX re-export (ipfix_export.c) */
+	if (cfg->n_exports) {
+		c->ipfix = weir_ipfix_export_new(cfg, err, sizeof(err));
+		if (!c->ipfix) {
+			fprintf(stderr, "weir: %s\n", err);
+			weir_control_free(c);
+			return NULL;
+		}
+	}
 	snprintf(c->state, sizeof(c->state), "running");
 	return c;
 }
@@ -126,6 +136,7 @@ weir_control_free(struct weir_control *c)
 {
 	if (!c)
 		return;
+	weir_ipfix_export_free(c->ipfix);	/* IPFIX re-export: sends what is left */
 	struct ctl_host *h, *th;
 	HASH_ITER(hh, c->hosts, h, th) {
 		struct peer *p, *tp;
@@ -260,9 +271,27 @@ take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
 	if (s->end != WEIR_FLOW_END_NONE && !f->ended) {
 		f->ended = 1;
 		DL_APPEND(c->ended, f);
+		if (c->ipfix)	/* IPFIX re-export, once its verdict is in: export_ended() */
+			weir_ipfix_export_hold(c->ipfix, s);
 	}
 	while (c->n_flows > c->cfg->flow_history && c->ended)
 		forget_flow(c, c->ended);
+}
+
+/* IPFIX re-export of the flows that ended in this drain. A worker sends a
+ * flow's verdict before its last snapshot, so once both rings are drained
+ * the verdict of every flow held here has arrived (unless its ring was full). */
+static void
+export_ended(struct weir_control *c)
+{
+	size_t n;
+	const struct weir_flow_snap *s = weir_ipfix_export_held(c->ipfix, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct ctl_flow *f;
+		HASH_FIND(hh, c->flows, &s[i].uid, sizeof(s[i].uid), f);
+		weir_ipfix_export_flow(c->ipfix, &s[i], f && f->dpi ? f->dpi->name : NULL);
+	}
+	weir_ipfix_export_release(c->ipfix);
 }
 
 void
@@ -277,6 +306,8 @@ weir_control_drain(struct weir_control *c)
 		}
 	}
 	weir_ctl_apps_drain(c);
+	if (c->ipfix)
+		export_ended(c);	/* IPFIX re-export */
 	weir_rdns_poll(c->rdns);
 }
 
@@ -780,6 +811,13 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "rdns_answers", ds.answers);
 	weir_redis_hset_u64(r, "rdns_failures", ds.failures);
 	weir_redis_hset_u64(r, "rdns_rate_limited", ds.rate_limited);
+	if (c->ipfix) {	/* IPFIX re-export */
+		const struct weir_ipfix_export_stats *xs = weir_ipfix_export_stats(c->ipfix);
+		weir_redis_hset_u64(r, "export_records", xs->records);
+		weir_redis_hset_u64(r, "export_messages", xs->messages);
+		weir_redis_hset_u64(r, "export_errors", xs->send_errors);
+		weir_redis_hset_u64(r, "export_dropped", xs->dropped);
+	}
 	weir_redis_hset_u64(r, "publish_cycles", rs->cycles_ok);
 	weir_redis_hset_u64(r, "publish_errors", rs->cycles_failed);
 	weir_redis_hset_u64(r, "publish_lost_cycles", c->lost_total);
@@ -866,6 +904,8 @@ void
 weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 {
 	weir_control_drain(c);
+	if (c->ipfix)
+		weir_ipfix_export_flush(c->ipfix, now_ms);	/* IPFIX re-export */
 	log_exporter_errors(c);
 	sum_aggregates(c);
 	rates(c, now_ms);

@@ -26,6 +26,7 @@
 
 struct ctl_app;
 struct host_app;
+struct weir_ipfix_export;
 struct deleted_flow {
 	uint64_t uid;
 	struct weir_flow_key key;
@@ -147,6 +148,7 @@ struct weir_control {
 	struct deleted_flow *deleted;   /* flows to DEL, ZREM and unindex */
 	size_t n_deleted, cap_deleted;
 	uint64_t flows_dropped_view;    /* left the view (history cap) */
+	struct weir_ipfix_export *ipfix;  /* IPFIX re-export of ended flows, NULL if none */
 
 	struct weir_port_counters ports;
 	struct weir_udp_stats udp;

@@ -16,6 +16,7 @@
 #define WEIR_MAX_SUBNETS  256
 #define WEIR_MAX_WORKERS  64
 #define WEIR_MAX_COLLECT  8
+#define WEIR_MAX_EXPORTS  8
 #define WEIR_NAME_LEN     48
 
 struct weir_subnet {
@@ -28,6 +29,11 @@ struct weir_subnet {
 
 struct weir_collect {
 	char     addr[64];             /* bind address text */
+	uint16_t port;
+};
+
+struct weir_export_dest {
+	char     addr[64];             /* IPFIX collector address text (IPv4 or IPv6) */
 	uint16_t port;
 };
 
@@ -77,6 +83,10 @@ struct weir_config {
 	uint32_t redis_timeout_ms;
 	uint32_t data_retention_days;
 	uint32_t flow_stream_len;      /* entries kept in the flows:ended stream */
+	/* IPFIX re-export of ended flows (engine/ipfix_export.c) */
+	struct weir_export_dest exports[WEIR_MAX_EXPORTS];
+	unsigned n_exports;
+	uint32_t export_domain;        /* observation domain id */
 	/* events */
 	char     watch[32][2 * WEIR_NAME_LEN + 2];  /* "SRC>DST" subnet pairs to report */
 	uint8_t  watch_forbid[32];     /* 1: forbid (a violation), 0: watch */
