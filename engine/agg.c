@@ -199,11 +199,12 @@ weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
 	if (!new_flow && !ended && !(db0 | db1 | dp0 | dp1))
 		return;
 
-	struct weir_agg_host *ha = get_host(a, f->key.a, f->key.vlan, f->first_ms);
-	struct weir_agg_host *hb = ha;
 	int same = memcmp(f->key.a, f->key.b, 16) == 0;
-	if (!same)
-		hb = get_host(a, f->key.b, f->key.vlan, f->first_ms);
+	struct weir_agg_host *ha = f->agg_a ? f->agg_a : get_host(a, f->key.a, f->key.vlan, f->first_ms);
+	struct weir_agg_host *hb = same ? ha :
+		f->agg_b ? f->agg_b : get_host(a, f->key.b, f->key.vlan, f->first_ms);
+	f->agg_a = ha;
+	f->agg_b = hb;
 	if (same) {
 		host_add(ha, db0 + db1, db0 + db1, dp0 + dp1, dp0 + dp1, f->amac, f, new_flow, ended, gen);
 	} else {

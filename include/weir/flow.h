@@ -12,6 +12,8 @@
 #include <assert.h>
 #include <stdint.h>
 
+struct weir_agg_host;
+
 struct weir_flow_key {
 	uint8_t  a[16];            /* lower endpoint address (v4-mapped) */
 	uint8_t  b[16];
@@ -68,6 +70,11 @@ struct weir_flow {
 	uint32_t exporter;         /* index into the worker's exporter table + 1 */
 	uint16_t app;              /* nDPI app protocol id (issue 3) */
 	uint16_t master;
+	/* the aggregate entries of its two hosts, found at the first fold and
+	 * kept: a host with an active flow is never freed (agg.c), so folds
+	 * after the first cost no hash lookup */
+	struct weir_agg_host *agg_a;
+	struct weir_agg_host *agg_b;
 };
 
 #define WEIR_FLOWST_DIRTY    0x01  /* on the dirty list */
