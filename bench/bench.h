@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -23,8 +24,8 @@
 struct weir_worker;
 
 #define BENCH_MAX_RUNS   32
-#define BENCH_MAX_SERIES 48
-#define BENCH_MAX_NOTES  24
+#define BENCH_MAX_SERIES 64
+#define BENCH_MAX_NOTES  40
 
 struct bench_opts {
 	int quick;
@@ -42,8 +43,9 @@ struct bench_opts {
 	uint16_t hot_port;             /* net_null1: pre-built frames, hot flows */
 	uint16_t cold_port;            /* net_null2: pre-built frames, rewritten to 1M flows */
 	uint16_t pcap_port;            /* net_pcap0: the mixed capture */
-	int have_null, have_prebuilt, have_pcap;
-	struct rte_mempool *null_pool, *hot_pool, *cold_pool, *pcap_pool;
+	uint16_t loop_port;            /* net_pcap1: its first 32k frames, replayed forever */
+	int have_null, have_prebuilt, have_pcap, have_loop;
+	struct rte_mempool *null_pool, *hot_pool, *cold_pool, *pcap_pool, *loop_pool;
 };
 
 extern struct bench_opts bench;
@@ -113,6 +115,36 @@ int bench_limit(void);
 int bench_hot_cold(int cold);
 int bench_pcap(void);
 int bench_memory(void);
+int bench_export(void);
+int bench_publish(void);
+
+/* ---- other processes (proc.c) ---- */
+/* Every CPU for the calling thread (EAL pinned the main one to lcore 0). */
+void bench_all_cpus(void);
+/* fork/exec argv (every CPU, own session), stdout+stderr to log (or /dev/null). */
+pid_t bench_spawn(char *const argv[], const char *log);
+/* Send sig, wait at most timeout_s, then SIGKILL. Exit status, 128+signal,
+ * -2 if it had to be killed, -1 on error. */
+int bench_stop(pid_t pid, int sig, double timeout_s);
+int bench_alive(pid_t pid);
+int bench_log_has(const char *log, const char *needle);
+int bench_wait_log(pid_t pid, const char *log, const char *needle, double timeout_s);
+uint16_t bench_free_udp_port(void);
+uint16_t bench_free_tcp_port(void);
+/* redis-server on a free loopback port, no persistence; its pid. */
+pid_t bench_redis_start(const char *workdir, uint16_t *port);
+void *bench_redis_connect(uint16_t port);      /* a hiredis context, NULL if none */
+long long bench_redis_hget_ll(void *ctx, const char *key, const char *field);
+int bench_redis_exists(void *ctx, const char *key);
+void bench_redis_free(void *ctx);
+/* The receive queue (bytes) and drops of the UDP socket(s) bound to port. */
+int bench_udp_sock(uint16_t port, uint64_t *rx_queue, uint64_t *drops);
+/* Raise net.core.rmem_max to want (if lower); what it is now. */
+long long bench_rmem_raise(long long want);
+void bench_rmem_restore(void);
+/* CACHE/run-PID, for logs and peers' files; removed at the end. */
+const char *bench_workdir(void);
+void bench_workdir_remove(void);
 
 /* Resident set size of this process, bytes. */
 uint64_t bench_rss_bytes(void);

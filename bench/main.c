@@ -2,7 +2,8 @@
  *
  *   weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]
  *
- * Scenarios: limit, hot, cold, pcap, memory (default: all). Each measured
+ * Scenarios: limit, hot, cold, pcap, memory, export, publish (default:
+ * all). Each measured
  * loop runs on one worker lcore, bounded in packets and in time; the main
  * lcore plays the engine's control thread (it drains the worker's flow
  * snapshots on the same 5 ms nap as engine/main.c) and prints a progress
@@ -23,7 +24,10 @@
 #include <rte_version.h>
 
 #include "bench.h"
+#include "export.h"
 #include "worker.h"
+
+#define LOOP_FRAMES 32768          /* the publish scenario's looped capture */
 
 struct bench_opts bench;
 struct bench_live bench_live;
@@ -141,13 +145,13 @@ usage(FILE *out)
 		"usage: weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]\n"
 		"  --quick        fewer and shorter runs (under two minutes on 2 cores)\n"
 		"  --json         one JSON object on stdout instead of the table\n"
-		"  --scenario S   limit, hot, cold, pcap, memory (repeatable; default all)\n"
+		"  --scenario S   limit, hot, cold, pcap, memory, export, publish (repeatable; default all)\n"
 		"  --repeat N     runs per measurement (default 5, --quick 3)\n"
 		"  --cache DIR    where the generated capture is kept (default BUILD/bench-cache)\n"
 		"Needs root (DPDK). Progress on stderr. See bench/README.md.\n");
 }
 
-static const char *const known[] = {"limit", "hot", "cold", "pcap", "memory"};
+static const char *const known[] = {"limit", "hot", "cold", "pcap", "memory", "export", "publish"};
 
 static int
 parse_args(int argc, char **argv)
@@ -180,7 +184,7 @@ parse_args(int argc, char **argv)
 					ok |= !strcmp(s, known[k]);
 				if (!ok || bench.n_scenarios >= 8) {
 					fprintf(stderr, "weir-bench: unknown scenario '%s' (limit, hot, cold, pcap, "
-						"memory)\n", s);
+						"memory, export, publish)\n", s);
 					return -1;
 				}
 				snprintf(bench.scenarios[bench.n_scenarios++], sizeof(bench.scenarios[0]), "%s", s);
@@ -282,18 +286,29 @@ main(int argc, char **argv)
 		fprintf(stderr, "weir-bench: DPDK needs root here; run it with sudo\n");
 		return 2;
 	}
-	int want_pcap = selected("pcap");
-	if (want_pcap && ensure_pcap() != 0)
+	int want_pcap = selected("pcap"), want_export = selected("export"), want_publish = selected("publish");
+	if ((want_pcap || want_export || want_publish) && ensure_pcap() != 0)
 		return 1;
+	char loop_pcap[1200];
+	snprintf(loop_pcap, sizeof(loop_pcap), "%s/first-%uk.pcap", bench.cache_dir, LOOP_FRAMES / 1024);
+	if (want_publish && bench_pcap_slice(loop_pcap, LOOP_FRAMES) != 0) {
+		fprintf(stderr, "weir-bench: cannot write %s\n", loop_pcap);
+		return 1;
+	}
 
-	char prefix[64], vpcap[1200];
+	char prefix[64], vpcap[1200], vloop[1300];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=bench-%d", (int)getpid());
 	snprintf(vpcap, sizeof(vpcap), "--vdev=net_pcap0,rx_pcap=%s", bench.pcap);
-	char *eal[] = {"weir-bench", "-l", "0-1", "--no-huge", "--no-pci", "-m", "512", prefix,
-		       "--log-level=lib.eal:warning", "--log-level=pmd.net.pcap:warning",
-		       "--vdev=net_null0", "--vdev=net_null1", "--vdev=net_null2",
-		       want_pcap ? vpcap : NULL, NULL};
-	int eal_argc = want_pcap ? 14 : 13;
+	snprintf(vloop, sizeof(vloop), "--vdev=net_pcap1,rx_pcap=%s,infinite_rx=1", loop_pcap);
+	char *eal[16] = {"weir-bench", "-l", "0-1", "--no-huge", "--no-pci", "-m", "512", prefix,
+			 "--log-level=lib.eal:warning", "--log-level=pmd.net.pcap:warning",
+			 "--vdev=net_null0", "--vdev=net_null1", "--vdev=net_null2"};
+	int eal_argc = 13;
+	if (want_pcap)
+		eal[eal_argc++] = vpcap;
+	if (want_publish)
+		eal[eal_argc++] = vloop;
+	eal[eal_argc] = NULL;
 	if (rte_eal_init(eal_argc, eal) < 0) {
 		fprintf(stderr, "weir-bench: DPDK could not start: %s\n", rte_strerror(rte_errno));
 		return 2;
@@ -333,6 +348,18 @@ main(int argc, char **argv)
 			bench_note("net_pcap0 did not come up: the pcap scenario is missing");
 	}
 
+	if (want_publish) {
+		/* infinite_rx holds every frame of the file in this pool */
+		bench.loop_pool = rte_pktmbuf_pool_create("bench_loop", LOOP_FRAMES + 8191, 256, 0,
+							  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		if (bench.loop_pool && rte_eth_dev_get_port_by_name("net_pcap1", &bench.loop_port) == 0 &&
+		    port_up(bench.loop_port, bench.loop_pool) == 0)
+			bench.have_loop = 1;
+		else
+			bench_note("net_pcap1 (%s, infinite_rx) did not come up: the publish scenario is missing",
+				   loop_pcap);
+	}
+
 	if (selected("limit"))
 		bench_limit();
 	if (selected("hot") && bench.have_prebuilt)
@@ -343,6 +370,12 @@ main(int argc, char **argv)
 		bench_memory();
 	if (want_pcap && bench.have_pcap)
 		bench_pcap();
+	if (want_publish && bench.have_loop)
+		bench_publish();
+	if (want_export)
+		bench_export();
+	if (!getenv("WEIR_BENCH_KEEP"))
+		bench_workdir_remove();
 	if (progress_tty > 0)
 		fputc('\n', stderr);
 
@@ -365,6 +398,10 @@ main(int argc, char **argv)
 	if (bench.have_pcap) {
 		rte_eth_dev_stop(bench.pcap_port);
 		rte_eth_dev_close(bench.pcap_port);
+	}
+	if (bench.have_loop) {
+		rte_eth_dev_stop(bench.loop_port);
+		rte_eth_dev_close(bench.loop_port);
 	}
 	rte_eal_cleanup();
 	return 0;

@@ -111,10 +111,14 @@ static const struct ratio ratios[] = {
 	 "the DPI-on pcap pass did not run (scenario pcap not selected or weir_dpi_create failed)"},
 	{"dpi_vs_ndpireader", "pcap", "engine_dpi_kpps", "pcap", "ndpireader_kpps",
 	 "the DPI-on pcap pass or ndpiReader did not run"},
-	{"nf9_vs_nfcapd", NULL, NULL, NULL, NULL, "scenario export not built yet (issue 8, next step)"},
-	{"ipfix_vs_nfcapd", NULL, NULL, NULL, NULL, "scenario export not built yet (issue 8, next step)"},
-	{"sflow_vs_sfacctd", NULL, NULL, NULL, NULL, "scenario export not built yet (issue 8, next step)"},
-	{"publish_on_vs_off", NULL, NULL, NULL, NULL, "scenario publish not built yet (issue 8, next step)"},
+	{"nf9_vs_nfcapd", "export", "nf9_weir_lossless_krps", "export", "nf9_nfcapd_lossless_krps",
+	 "scenario export not run, or weir or nfcapd had no lossless step (see the notes)"},
+	{"ipfix_vs_nfcapd", "export", "ipfix_weir_lossless_krps", "export", "ipfix_nfcapd_lossless_krps",
+	 "scenario export not run, or weir or nfcapd had no lossless step (see the notes)"},
+	{"sflow_vs_sfacctd", "export", "sflow_weir_lossless_ksps", "export", "sflow_sfacctd_lossless_ksps",
+	 "scenario export not run, or weir or sfacctd had no lossless step (see the notes)"},
+	{"publish_on_vs_off", "publish", "publish_on_kpps", "publish", "publish_off_kpps",
+	 "scenario publish not run (or its capture port did not come up)"},
 };
 
 static double
@@ -143,12 +147,12 @@ bench_print_table(FILE *out)
 	for (unsigned int i = 0; i < n_info; i++)
 		fprintf(out, "%-14s %s\n", info_key[i], info_val[i]);
 	fputc('\n', out);
-	fprintf(out, "%-8s %-28s %12s %12s %12s  %-6s %s\n", "scenario", "measure", "median", "min", "max",
+	fprintf(out, "%-8s %-34s %12s %12s %12s  %-7s %s\n", "scenario", "measure", "median", "min", "max",
 		"unit", "runs");
 	for (unsigned int i = 0; i < n_series; i++) {
 		double med, min, max;
 		stats(&series[i], &med, &min, &max);
-		fprintf(out, "%-8s %-28s %12.3f %12.3f %12.3f  %-6s %u\n", series[i].scenario, series[i].name,
+		fprintf(out, "%-8s %-34s %12.3f %12.3f %12.3f  %-7s %u\n", series[i].scenario, series[i].name,
 			med, min, max, series[i].unit, series[i].n);
 	}
 	fprintf(out, "\n%-22s %s\n", "ratio", "value (target)");
