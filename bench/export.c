@@ -1,0 +1,318 @@
+/* export.c -- the export scenario: how many flow records per second a
+ * collector takes without losing any, weir against nfcapd and sfacctd.
+ *
+ * Three streams (export_stream.c: NetFlow v9 and IPFIX from softflowd,
+ * sFlow v5 from pmacctd's sfprobe) are replayed from memory over loopback
+ * UDP (export_send.c) at a rising paced rate, 25k records/s then
+ * x sqrt(2) per step, 1 s each (--quick: from 100k, x2, 0.4 s). Each collector (export_peers.c) takes the very same steps: weir for
+ * all three streams, nfcapd for v9 and IPFIX, sfacctd for sFlow. A step is
+ * lossless when
+ *   - the kernel dropped nothing on the collector's socket,
+ *   - the collector dropped nothing it counts itself (weir: ring full, no
+ *     buffer, too big; sfacctd: "missing data" in its log),
+ *   - it accounted every record sent (weir also every datagram); sfacctd
+ *     skips the odd non-IP sample, so a shortfall of one record per pass
+ *     over the stream, or 0.01%, is allowed,
+ *   - and it kept up: over the last quarter of the step its socket's queue
+ *     went below 256 KiB at least once. Without this a 64 MiB socket
+ *     buffer would hide a collector slower than the sender for a whole
+ *     short step.
+ * The sweep stops one step after the first lossy one. The highest
+ * lossless rate is the achieved rate of the last lossless step before the
+ * first lossy one; then one unpaced run (2 s, --quick 0.5 s) gives the
+ * loss at full speed.
+ *
+ * Fairness: every socket gets 32 MiB (64 MiB as the kernel counts it).
+ * weir forces it; for nfcapd (-B) and sfacctd (sfacctd_pipe_size), which
+ * ask with plain SO_RCVBUF, net.core.rmem_max is raised to 32 MiB for the
+ * length of the scenario and put back after. Each sweep step is written to
+ * CACHE/export-sweep.tsv for bench/export-sweep.gp. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "export.h"
+
+#define START_RATE 25000.0
+#define MAX_RATE 26e6
+#define BACKLOG_MAX (256u << 10)
+#define PEER_RCVBUF_BYTES (32ll << 20)
+
+struct sweep_out {
+	double lossless;               /* records/s, 0: none */
+	int lower_bound;               /* never lossy: the sender's ceiling was reached */
+	double full_loss_pct, full_sent;
+	int ok;
+};
+
+static FILE *tsv;
+
+static int
+step_ok(const struct bench_stream *s, const struct bench_sent *sent, const struct bench_recv *r)
+{
+	double passes = (double)sent->records / (double)(s->records ? s->records : 1);
+	double tol = fmax(ceil(passes), 1e-4 * (double)sent->records);
+	if (r->kernel_drops || r->app_drops > 0)
+		return 0;
+	if ((double)r->records + tol < (double)sent->records)
+		return 0;
+	if (r->dgrams >= 0 && (uint64_t)r->dgrams < sent->dgrams)
+		return 0;
+	return sent->rxq_tail <= BACKLOG_MAX;
+}
+
+static int
+one_step(struct bench_collector *c, const struct bench_stream *s, double rate, double secs,
+	 struct bench_sent *sent, struct bench_recv *r)
+{
+	if (bench_collector_begin(c, s) != 0)
+		return -1;
+	if (bench_send(s, c->port, rate, secs, sent) != 0) {
+		bench_collector_end(c, s, sent, r);
+		return -1;
+	}
+	return bench_collector_end(c, s, sent, r);
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct step_rec {
+	double rate, achieved, taken, loss_pct, settle_ms;
+	uint64_t backlog, kdrops, own, a_ms, b_ms;
+	int ok;
+};
+
+/* weir: charge each published rise of its own drop counters to the step
+ * that overlaps the time between the two samples around it. The sweep
+ * waits for a sample between every two steps, so there is one such step
+ * (were there several, the fastest would be charged). */
+static void
+judge(const struct bench_collector *c, const struct bench_stream *s, struct step_rec *st, unsigned int n,
+      double step_s)
+{
+	for (unsigned int i = 1; i < c->n_sam; i++) {
+		if (c->sam_d[i] <= c->sam_d[i - 1])
+			continue;
+		for (unsigned int j = n; j-- > 0;) {
+			if (st[j].a_ms <= c->sam_t[i] && st[j].b_ms >= c->sam_t[i - 1]) {
+				st[j].own += c->sam_d[i] - c->sam_d[i - 1];
+				break;
+			}
+		}
+	}
+	double per = (double)s->records / (double)s->n;
+	for (unsigned int j = 0; j < n; j++) {
+		if (!st[j].own || !st[j].ok)
+			continue;
+		st[j].ok = 0;
+		st[j].loss_pct = fmax(st[j].loss_pct, 100.0 * fmin(1, (double)st[j].own * per /
+								    (st[j].achieved * step_s)));
+		st[j].taken = st[j].achieved * (1 - st[j].loss_pct / 100);
+		bench_progress("  export %s -> weir: the %.0fk rec/s step: %llu datagrams dropped by weir itself "
+			       "(ring full, no buffer, too big, decode error): LOSSY", s->name, st[j].rate / 1e3,
+			       (unsigned long long)st[j].own);
+	}
+}
+
+static void
+sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep, struct sweep_out *o)
+{
+	double step_s = bench.quick ? 0.4 : 1.0, factor = bench.quick ? 2.0 : M_SQRT2;
+	int lossy = 0, is_weir = !strcmp(c->name, "weir"), sender_bound = 0;
+	struct step_rec st[64];
+	unsigned int n = 0;
+	memset(o, 0, sizeof(*o));
+	for (double rate = bench.quick ? 4 * START_RATE : START_RATE; rate <= MAX_RATE && lossy < 2 && n < 64; rate *= factor) {
+		struct bench_sent sent;
+		struct bench_recv r;
+		struct step_rec *k = &st[n];
+		k->a_ms = wall_ms();
+		if (one_step(c, s, rate, step_s, &sent, &r) != 0)
+			return;
+		k->b_ms = wall_ms() + 100;
+		k->rate = rate;
+		k->achieved = (double)sent.records / sent.secs;
+		k->taken = (double)r.records / sent.secs;
+		k->loss_pct = 100.0 * fmax(0, 1 - (double)r.records / (double)(sent.records ? sent.records : 1));
+		k->backlog = sent.rxq_tail;
+		k->kdrops = r.kernel_drops;
+		k->settle_ms = r.settle_s * 1e3;
+		k->own = 0;
+		k->ok = step_ok(s, &sent, &r);
+		if (is_weir) {
+			/* a published cycle that started after this step, before the next */
+			if (bench_weir_wait_sample(c, k->b_ms, 60) != 0)
+				bench_note("export %s -> weir run %u: no publish cycle within 60 s after a step",
+					   s->name, rep + 1);
+			for (unsigned int j = 0; j <= n; j++)
+				st[j].own = 0;
+			judge(c, s, st, n + 1, step_s);
+		}
+		n++;
+		bench_progress("  export %s -> %s run %u: %.0fk rec/s offered, %.0fk sent, %.0fk taken: %s "
+			       "(kernel drops %llu, own drops %llu, backlog %llu KiB, settled in %.0f ms)",
+			       s->name, c->name, rep + 1, rate / 1e3, k->achieved / 1e3, k->taken / 1e3,
+			       k->ok ? "lossless" : "LOSSY", (unsigned long long)k->kdrops,
+			       (unsigned long long)k->own, (unsigned long long)k->backlog >> 10, k->settle_ms);
+		lossy = 0;
+		for (unsigned int i = 0; i < n; i++)
+			lossy += !st[i].ok;
+		if (!k->ok)
+			continue;
+		if (k->achieved < 0.8 * rate) {
+			/* the sender is the ceiling: faster steps cannot be offered */
+			sender_bound = !lossy;
+			break;
+		}
+	}
+	if (is_weir && n) {
+		if (bench_weir_wait_sample(c, st[n - 1].b_ms, 60) != 0)
+			bench_note("export %s -> weir run %u: no publish cycle within 60 s to read its own drop "
+				   "counters: its last steps count the socket's drops only", s->name, rep + 1);
+		for (unsigned int j = 0; j < n; j++)
+			st[j].own = 0;
+		judge(c, s, st, n, step_s);
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (!st[i].ok)
+			break;
+		o->lossless = st[i].achieved;
+		o->lower_bound = sender_bound && i == n - 1;
+	}
+	for (unsigned int i = 0; tsv && i < n; i++)
+		fprintf(tsv, "%s\t%s\t%u\t%.0f\t%.0f\t%.0f\t%.4f\t%llu\t%.1f\t%llu\t%llu\t%d\n", s->name,
+			c->name, rep + 1, st[i].rate, st[i].achieved, st[i].taken, st[i].loss_pct,
+			(unsigned long long)st[i].backlog >> 10, st[i].settle_ms, (unsigned long long)st[i].kdrops,
+			(unsigned long long)st[i].own, st[i].ok);
+
+	struct bench_sent sent;
+	struct bench_recv r;
+	uint64_t a = wall_ms();
+	if (one_step(c, s, 0, bench.quick ? 0.5 : 2.0, &sent, &r) != 0)
+		return;
+	uint64_t b = wall_ms() + 100;
+	double taken = (double)r.records;
+	if (is_weir) {
+		if (bench_weir_wait_sample(c, b, 60) != 0)
+			bench_note("export %s -> weir run %u: full speed: no publish cycle within 60 s: the socket's "
+				   "drops only", s->name, rep + 1);
+		uint64_t own = 0;
+		for (unsigned int i = 1; i < c->n_sam; i++)
+			if (c->sam_t[i] >= a && c->sam_d[i] > c->sam_d[i - 1])
+				own += c->sam_d[i] - c->sam_d[i - 1];
+		taken -= (double)own * (double)s->records / (double)s->n;
+	}
+	o->full_sent = (double)sent.records / sent.secs;
+	o->full_loss_pct = 100.0 * fmax(0, 1 - taken / (double)(sent.records ? sent.records : 1));
+	bench_progress("  export %s -> %s run %u: full speed %.0fk rec/s sent, %.2f%% lost", s->name, c->name,
+		       rep + 1, o->full_sent / 1e3, o->full_loss_pct);
+	o->ok = 1;
+}
+
+static void
+record(const struct bench_stream *s, const struct bench_collector *c, const struct sweep_out *o)
+{
+	char name[40];
+	const char *unit = s->kind == BENCH_STREAM_SFLOW ? "ksamp/s" : "krec/s";
+	const char *u = s->kind == BENCH_STREAM_SFLOW ? "ksps" : "krps";
+	snprintf(name, sizeof(name), "%s_%s_lossless_%s", s->name, c->name, u);
+	bench_add("export", name, unit, o->lossless / 1e3);
+	snprintf(name, sizeof(name), "%s_%s_fullspeed_loss_pct", s->name, c->name);
+	bench_add("export", name, "%", o->full_loss_pct);
+	snprintf(name, sizeof(name), "%s_%s_fullspeed_sent_%s", s->name, c->name, u);
+	bench_add("export", name, unit, o->full_sent / 1e3);
+}
+
+int
+bench_export(void)
+{
+	struct bench_stream st[BENCH_STREAM__MAX];
+	int have[BENCH_STREAM__MAX] = {0};
+	cpu_set_t saved;
+	int restore_aff = sched_getaffinity(0, sizeof(saved), &saved) == 0;
+	bench_all_cpus();	/* the sender is not an lcore: let the scheduler place it */
+
+	for (int k = 0; k < BENCH_STREAM__MAX; k++) {
+		have[k] = bench_stream_load(&st[k], (enum bench_stream_kind)k) == 0;
+		if (!have[k])
+			bench_note("export: could not make or read the %s stream (see %s)",
+				   k == BENCH_STREAM_SFLOW ? "sflow" : k == BENCH_STREAM_NF9 ? "nf9" : "ipfix",
+				   bench.cache_dir);
+		else if (k == BENCH_STREAM_NF9 || k == BENCH_STREAM_SFLOW || k == BENCH_STREAM_IPFIX)
+			bench_info(k == BENCH_STREAM_NF9 ? "stream_nf9" : k == BENCH_STREAM_IPFIX ? "stream_ipfix" :
+				   "stream_sflow", "%u datagrams, %llu %s, %.1f per datagram", st[k].n,
+				   (unsigned long long)st[k].records, k == BENCH_STREAM_SFLOW ? "flow samples" :
+				   "flow records", (double)st[k].records / st[k].n);
+	}
+
+	long long rmem = bench_rmem_raise(PEER_RCVBUF_BYTES);
+	if (rmem < PEER_RCVBUF_BYTES)
+		bench_note("export: net.core.rmem_max is %lld and could not be raised: nfcapd and sfacctd got "
+			   "smaller socket buffers than weir's forced 32 MiB", rmem);
+
+	char path[1300];
+	snprintf(path, sizeof(path), "%s/export-sweep.tsv", bench.cache_dir);
+	tsv = fopen(path, "w");
+	if (tsv)
+		fprintf(tsv, "# stream\tcollector\trun\toffered_rps\tsent_rps\ttaken_rps\tloss_pct\t"
+			     "backlog_kib\tsettle_ms\tkernel_drops\town_drops\tlossless\n");
+
+	struct bench_collector weir, nfcapd, sfacctd;
+	int weir_up = bench_weir_open(&weir) == 0;
+	bench_peer_init(&nfcapd, "nfcapd");
+	bench_peer_init(&sfacctd, "sfacctd");
+	unsigned int reps = bench.quick ? 1 : (bench.repeat < 3 ? bench.repeat : 3);
+	for (unsigned int rep = 0; rep < reps; rep++) {
+		for (int k = 0; k < BENCH_STREAM__MAX; k++) {
+			if (!have[k])
+				continue;
+			struct bench_collector *peer = k == BENCH_STREAM_SFLOW ? &sfacctd : &nfcapd;
+			struct bench_collector *order[2] = {&weir, peer};
+			for (int j = 0; j < 2; j++) {
+				struct bench_collector *c = order[j];
+				if (c == &weir && !weir_up)
+					continue;
+				struct sweep_out o;
+				sweep(c, &st[k], rep, &o);
+				if (!o.ok) {
+					bench_note("export %s -> %s run %u: the sweep did not finish", st[k].name,
+						   c->name, rep + 1);
+					continue;
+				}
+				record(&st[k], c, &o);
+				if (o.lower_bound && rep == 0)
+					bench_note("export %s -> %s: lossless up to the sender's ceiling (%.0fk/s): "
+						   "a lower bound", st[k].name, c->name, o.lossless / 1e3);
+				if (o.lossless == 0 && rep == 0)
+					bench_note("export %s -> %s: lossy at the first step (%.0fk/s)", st[k].name,
+						   c->name, START_RATE / 1e3);
+			}
+		}
+	}
+	bench_note("export: socket buffers as the kernel set them (ss rb): weir %lld, nfcapd %lld, sfacctd %lld "
+		   "bytes", weir.rcvbuf, nfcapd.rcvbuf, sfacctd.rcvbuf);
+	if (weir_up)
+		bench_collector_close(&weir);
+	bench_collector_close(&nfcapd);
+	bench_collector_close(&sfacctd);
+	if (tsv)
+		fclose(tsv);
+	tsv = NULL;
+	bench_rmem_restore();
+	for (int k = 0; k < BENCH_STREAM__MAX; k++)
+		if (have[k])
+			bench_stream_free(&st[k]);
+	if (restore_aff)
+		sched_setaffinity(0, sizeof(saved), &saved);
+	return 0;
+}
