@@ -40,6 +40,7 @@ struct weir_redis {
 	uint32_t backoff_ms;
 	int failed;              /* this cycle hit an error: discard it */
 	uint64_t owed;           /* replies not yet read */
+	uint64_t cycle_cmds;     /* commands in the cycle being built */
 
 	/* HSET under construction */
 	int hargc;
@@ -284,6 +285,7 @@ static void
 appended(struct weir_redis *r)
 {
 	r->owed++;
+	r->cycle_cmds++;
 	r->st.commands++;
 	if (r->owed >= FLUSH_EVERY)
 		read_owed(r, 0);
@@ -293,6 +295,7 @@ void
 weir_redis_begin(struct weir_redis *r)
 {
 	r->failed = 0;
+	r->cycle_cmds = 0;
 	if (!r->c) {
 		r->failed = 1;
 		return;
@@ -374,6 +377,18 @@ weir_redis_hset_end(struct weir_redis *r)
 	r->hargc = 2;
 }
 
+/* Redis runs the whole transaction when EXEC arrives, so EXEC's reply
+ * takes as long as the cycle is large (a full rewrite of tens of thousands
+ * of hosts takes seconds). A fixed command timeout would fail that cycle
+ * forever; give EXEC the configured timeout plus 20 us per command. */
+static void
+set_timeout(struct weir_redis *r, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	if (r->c)
+		redisSetTimeout(r->c, tv);
+}
+
 int
 weir_redis_commit(struct weir_redis *r)
 {
@@ -384,7 +399,9 @@ weir_redis_commit(struct weir_redis *r)
 		redisAppendCommand(r->c, "DISCARD");
 		appended(r);
 	}
+	set_timeout(r, r->timeout_ms + r->cycle_cmds / 50);
 	read_owed(r, 0);
+	set_timeout(r, r->timeout_ms);
 	if (r->failed || !r->c) {
 		r->st.cycles_failed++;
 		return -1;
