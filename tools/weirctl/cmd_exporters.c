@@ -99,24 +99,9 @@ run_exporters(struct weirctl_ctx *ctx)
 	struct walk w = { 0 };
 	int ret;
 
-	if (ctx->json) {
-		weirctl_json_init(&w.j, ctx->out);
-		weirctl_json_begin_arr(&w.j);
-	} else {
-		w.t = weirctl_table_new(hdr, "lrrrrrrrrll");
-	}
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrrrrrrrrll");
 	ret = weirctl_walk(ctx, "exporters", "exporter:", NULL, exporter_row, &w);
-	if (ctx->json) {
-		weirctl_json_end_arr(&w.j);
-		return ret;
-	}
-	if (ret == WC_EXIT_OK) {
-		weirctl_print_publish_line(ctx);
-		weirctl_table_print(w.t, ctx->out, ctx->color);
-		weirctl_print_shown(ctx, w.n, "exporters", "exporters");
-	}
-	weirctl_table_free(w.t);
-	return ret;
+	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "exporters", "exporters");
 }
 
 const struct weirctl_cmd weirctl_cmd_exporters = {
@@ -191,25 +176,10 @@ run_interfaces(struct weirctl_ctx *ctx)
 	struct walk w = { 0 };
 	int ret;
 
-	if (ctx->json) {
-		weirctl_json_init(&w.j, ctx->out);
-		weirctl_json_begin_arr(&w.j);
-	} else {
-		w.t = weirctl_table_new(hdr, "lrlrrrrrrr");
-	}
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrlrrrrrrr");
 	ret = weirctl_walk(ctx, "interfaces", "interface:", NULL, interface_row,
 			   &w);
-	if (ctx->json) {
-		weirctl_json_end_arr(&w.j);
-		return ret;
-	}
-	if (ret == WC_EXIT_OK) {
-		weirctl_print_publish_line(ctx);
-		weirctl_table_print(w.t, ctx->out, ctx->color);
-		weirctl_print_shown(ctx, w.n, "interfaces", "interfaces");
-	}
-	weirctl_table_free(w.t);
-	return ret;
+	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "interfaces", "interfaces");
 }
 
 const struct weirctl_cmd weirctl_cmd_interfaces = {

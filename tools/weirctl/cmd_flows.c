@@ -324,12 +324,7 @@ run_flows(struct weirctl_ctx *ctx)
 		return ret;
 	if (w.top < 0)
 		w.top = ctx->json ? 0 : 50;
-	if (ctx->json) {
-		weirctl_json_init(&w.j, ctx->out);
-		weirctl_json_begin_arr(&w.j);
-	} else {
-		w.t = weirctl_table_new(hdr, "lrlrllrrrrrllrl");
-	}
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrlrllrrrrrllrl");
 	if (indexed) {
 		ret = flows_indexed(ctx, &w, ids, nids);
 		weirctl_ids_free(ids, nids);
@@ -339,17 +334,7 @@ run_flows(struct weirctl_ctx *ctx)
 		return ret;
 	}
 	ret = weirctl_walk(ctx, "flows", "flow:", NULL, flow_row, &w);
-	if (ctx->json) {
-		weirctl_json_end_arr(&w.j);
-		return ret;
-	}
-	if (ret == WC_EXIT_OK) {
-		weirctl_print_publish_line(ctx);
-		weirctl_table_print(w.t, ctx->out, ctx->color);
-		weirctl_print_shown(ctx, w.n, "flows", "flows");
-	}
-	weirctl_table_free(w.t);
-	return ret;
+	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "flows", "flows");
 }
 
 const struct weirctl_cmd weirctl_cmd_flows = {

@@ -120,26 +120,11 @@ run_hosts(struct weirctl_ctx *ctx)
 
 	if (w.top < 0)
 		w.top = ctx->json ? 0 : 50;
-	if (ctx->json) {
-		weirctl_json_init(&w.j, ctx->out);
-		weirctl_json_begin_arr(&w.j);
-	} else {
-		w.t = weirctl_table_new(hdr, "rllrlrrrrrrrrl");
-	}
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "rllrlrrrrrrrrl");
 	ret = weirctl_walk(ctx, "hosts", "host:", host_id_wanted, host_row, &w);
 	if (!ctx->json && !w.named)
 		weirctl_table_hide(w.t, HOSTS_NAME_COL);
-	if (ctx->json) {
-		weirctl_json_end_arr(&w.j);
-		return ret;
-	}
-	if (ret == WC_EXIT_OK) {
-		weirctl_print_publish_line(ctx);
-		weirctl_table_print(w.t, ctx->out, ctx->color);
-		weirctl_print_shown(ctx, w.n, "hosts", "hosts");
-	}
-	weirctl_table_free(w.t);
-	return ret;
+	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "hosts", "hosts");
 }
 
 const struct weirctl_cmd weirctl_cmd_hosts = {

@@ -55,24 +55,9 @@ run_vlans(struct weirctl_ctx *ctx)
 	struct vlans_walk w = { 0 };
 	int ret;
 
-	if (ctx->json) {
-		weirctl_json_init(&w.j, ctx->out);
-		weirctl_json_begin_arr(&w.j);
-	} else {
-		w.t = weirctl_table_new(hdr, "rrrrrrll");
-	}
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "rrrrrrll");
 	ret = weirctl_walk(ctx, "vlans", "vlan:", NULL, vlan_row, &w);
-	if (ctx->json) {
-		weirctl_json_end_arr(&w.j);
-		return ret;
-	}
-	if (ret == WC_EXIT_OK) {
-		weirctl_print_publish_line(ctx);
-		weirctl_table_print(w.t, ctx->out, ctx->color);
-		weirctl_print_shown(ctx, w.n, "vlans", "VLANs");
-	}
-	weirctl_table_free(w.t);
-	return ret;
+	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "vlans", "VLANs");
 }
 
 const struct weirctl_cmd weirctl_cmd_vlans = {

@@ -211,3 +211,32 @@ weirctl_print_shown(struct weirctl_ctx *ctx, uint64_t shown, const char *zset,
 	else
 		fprintf(ctx->out, "\n%llu %s\n", (unsigned long long)shown, what);
 }
+
+void
+weirctl_list_begin(struct weirctl_ctx *ctx, struct weirctl_json *j,
+		   struct weirctl_table **t, const char *const *hdr, const char *align)
+{
+	if (ctx->json) {
+		weirctl_json_init(j, ctx->out);
+		weirctl_json_begin_arr(j);
+	} else {
+		*t = weirctl_table_new(hdr, align);
+	}
+}
+
+int
+weirctl_list_end(struct weirctl_ctx *ctx, struct weirctl_json *j, struct weirctl_table *t,
+		 uint64_t shown, int ret, const char *zset, const char *what)
+{
+	if (ctx->json) {
+		weirctl_json_end_arr(j);
+		return ret;
+	}
+	if (ret == WC_EXIT_OK) {
+		weirctl_print_publish_line(ctx);
+		weirctl_table_print(t, ctx->out, ctx->color);
+		weirctl_print_shown(ctx, shown, zset, what);
+	}
+	weirctl_table_free(t);
+	return ret;
+}

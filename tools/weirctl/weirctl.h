@@ -314,6 +314,15 @@ void weirctl_detail_table(struct weirctl_ctx *ctx, const redisReply *h,
 /* A counter of something lost, refused or broken (drop_*, *_missed...). */
 bool weirctl_is_drop_counter(const char *name);
 int weirctl_zcard(struct weirctl_ctx *ctx, const char *zset, uint64_t *n);
+/* A list command's output: a JSON array, or a table (columns hdr, one
+ * alignment letter each in align). list_begin opens it; list_end closes it
+ * after the walk that filled it (returning ret): with a table it prints the
+ * publish line, the table and "N of M" for zset, and frees the table. */
+void weirctl_list_begin(struct weirctl_ctx *ctx, struct weirctl_json *j,
+			struct weirctl_table **t, const char *const *hdr, const char *align);
+int weirctl_list_end(struct weirctl_ctx *ctx, struct weirctl_json *j,
+		     struct weirctl_table *t, uint64_t shown, int ret,
+		     const char *zset, const char *what);
 /* "showing N of M things" under a table cut by --top. */
 void weirctl_print_shown(struct weirctl_ctx *ctx, uint64_t shown,
 			 const char *zset, const char *what);
