@@ -98,11 +98,14 @@ try {
 	await settled(page, 'flows', '#flows-table');
 	await page.fill('#flow-filters input[name=vlan]', String(E.vlan_filter));
 	await page.click('#flow-filters button[type=submit]');
-	await page.waitForFunction((v) => location.hash.includes('vlan=' + v) &&
-		document.getElementById('flows-info') && document.getElementById('flows-info').dataset.matched !== undefined,
-	E.vlan_filter, { timeout: WAIT_MS });
+	// Read the count from the page rendered for this filter (the router
+	// replaces the page on hashchange, so the old one may still be up).
+	const matched = await (await page.waitForFunction((v) => {
+		const el = document.getElementById('flows-info');
+		return el && el.dataset.matched !== undefined &&
+			new URLSearchParams(el.dataset.query).get('vlan') === String(v) ? el.dataset.matched : null;
+	}, E.vlan_filter, { timeout: WAIT_MS })).jsonValue();
 	await page.waitForSelector('#flows-table', { timeout: WAIT_MS });
-	const matched = await page.getAttribute('#flows-info', 'data-matched');
 	check(Number(matched) === E.vlan_flows, `flows?vlan=${E.vlan_filter}: ${E.vlan_flows} flows as tshark (page: ${matched})`);
 	const frows = await cellTexts(page, '#flows-table');
 	check(frows.length === Math.min(50, E.vlan_flows) && frows.every((r) => r[5] === String(E.vlan_filter)),
@@ -110,9 +113,11 @@ try {
 	check(frows.every((r) => E.vlan_flow_hosts.includes(r[0])), 'flows: every source is one tshark saw on that VLAN');
 	await shot(page, 'flows');
 	await page.goto(E.url + '/#/flows?subnet=' + E.subnet_filter);
-	await page.waitForFunction(() => document.body.dataset.page === 'flows' && document.getElementById('flows-info') &&
-		document.getElementById('flows-info').dataset.matched !== undefined, null, { timeout: WAIT_MS });
-	const sm = await page.getAttribute('#flows-info', 'data-matched');
+	const sm = await (await page.waitForFunction((v) => {
+		const el = document.getElementById('flows-info');
+		return document.body.dataset.page === 'flows' && el && el.dataset.matched !== undefined &&
+			new URLSearchParams(el.dataset.query).get('subnet') === v ? el.dataset.matched : null;
+	}, E.subnet_filter, { timeout: WAIT_MS })).jsonValue();
 	check(Number(sm) === E.subnet_flows, `flows?subnet=${E.subnet_filter}: ${E.subnet_flows} flows (page: ${sm})`);
 
 	// Host detail, reached by clicking the busiest host on the dashboard

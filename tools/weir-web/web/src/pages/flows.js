@@ -51,6 +51,7 @@ export default function flows(main, params) {
 		info.textContent = f.matched + ' flows match' + (f.truncated ? ' (bounded: narrow the filter)' : '') +
 			' · page ' + f.page + ' of ' + Math.max(1, f.pages) + ' · ' + (f.mode === 'index' ? 'from the flow index' : 'scanned');
 		info.dataset.matched = String(f.matched);
+		info.dataset.query = new URLSearchParams(state).toString();
 		clear(list).append(table('flows-table', [
 			{ label: 'Source', value: (x) => hostLink(x.src, x.vlan) },
 			{ label: 'Port', value: (x) => x.sport, num: true },
