@@ -925,6 +925,9 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 		purge_node(c);
 		c->purged = 1;
 	}
+	if (fresh)	/* the node registry readers merge over (docs/scaling.md) */
+		weir_redis_simple(c->redis, "HSET %snodes %s %llu", c->cfg->redis_prefix,
+				  c->cfg->node, (unsigned long long)c->started_ms);
 	if (fresh)
 		c->need_full = 1;
 	uint64_t t0 = wall_ms();
