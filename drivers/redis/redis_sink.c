@@ -3,30 +3,48 @@
  * hiredis 0.14's synchronous API with a command timeout and TCP keepalive.
  * 0.14 forgets the timeout on redisReconnect and never re-applies keepalive
  * (BAD_INPUTS.md, "Redis slow or hung"), so we never reconnect in place: a
- * broken context is freed and a new one made, with both set again.
+ * broken context is freed and a new one made, with both set again. The
+ * connections come from weir_rc (drivers/redis/rcluster.c), which also
+ * makes a Redis Cluster look like one server: a cycle goes to the master
+ * owning the node's hash-tag slot (the route key), a single command to the
+ * master owning its key. A cycle that meets a redirect, CLUSTERDOWN or a
+ * broken connection is lost and counted like any failed cycle; the map is
+ * re-discovered and the next cycle, on a connection that counts as new,
+ * republishes everything.
  *
- * Pipelining: commands are appended to hiredis' output buffer; every
- * FLUSH_EVERY commands we write the buffer out and read the replies owed so
- * far (+QUEUED inside MULTI), keeping both our memory and Redis' client
- * output buffer bounded however large the cycle. */
+ * Commands are built as RESP bytes by resp.c (no printf per argument) and
+ * handed whole to hiredis' output buffer; weir_redis_cmdf keeps hiredis'
+ * printf-style formatting for the rare command.
+ *
+ * Pipelining: every FLUSH_EVERY commands we write the buffer out and read
+ * the replies (+QUEUED inside MULTI) of the batch written the time before,
+ * so Redis works on one batch while we build the next, and both our memory
+ * and Redis' client output buffer stay bounded however large the cycle. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "weir/rcluster.h"
 #include "weir/redis.h"
+#include "resp.h"
 
 #define FLUSH_EVERY   2048
-#define MAX_HSET_ARGS 128
+#define ZBATCH_MAX    1024     /* members per batched ZADD */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 
 struct weir_redis {
-	redisContext *c;
+	struct weir_rc *rc;
+	redisContext *c;         /* rc's connection for route, valid while epoch holds */
+	uint64_t epoch;
+	char route[512];         /* the key whose slot a cycle goes to; empty: any */
+	int reroute;             /* the cycle met a redirect or lost its master */
 	char host[256];
 	int port;
 	char unix_path[512];
@@ -41,13 +59,14 @@ struct weir_redis {
 	int failed;              /* this cycle hit an error: discard it */
 	uint64_t owed;           /* replies not yet read */
 	uint64_t cycle_cmds;     /* commands in the cycle being built */
+	uint64_t cycle_args;     /* ...and their arguments (batched commands are long) */
 
-	/* HSET under construction */
-	int hargc;
-	const char *hargv[MAX_HSET_ARGS];
-	size_t hlen[MAX_HSET_ARGS];
-	char hbuf[MAX_HSET_ARGS][272];
-	char hkey[512];
+	struct weir_resp cmd;     /* the command being built (HSET or any) */
+	int cmd_skip;            /* ...in a lost cycle: not built at all */
+	struct weir_resp zb;     /* a batched ZADD being built */
+	int zb_on;
+	char zb_key[512];
+	struct weir_resp tmp;    /* weir_redis_cmdv */
 
 	struct weir_redis_stats st;
 };
@@ -157,6 +176,17 @@ weir_redis_new(const char *url, uint32_t timeout_ms, char *err, size_t errlen)
 	}
 	r->timeout_ms = timeout_ms;
 	r->backoff_ms = BACKOFF_MIN_MS;
+	r->cmd_skip = 1;
+	struct weir_rc_endpoint ep = {
+		.host = r->host, .port = r->port, .unix_path = r->unix_path,
+		.user = r->user, .password = r->password, .db = r->db,
+	};
+	r->rc = weir_rc_new(&ep, timeout_ms);
+	if (!r->rc) {
+		snprintf(err, errlen, "out of memory");
+		free(r);
+		return NULL;
+	}
 	if (r->unix_path[0])
 		snprintf(r->describe, sizeof(r->describe), "unix://%s%s", r->unix_path,
 			 r->password[0] ? " (with AUTH)" : "");
@@ -167,13 +197,12 @@ weir_redis_new(const char *url, uint32_t timeout_ms, char *err, size_t errlen)
 	return r;
 }
 
+/* Stop using the cycle's connection (rc owns it and frees it if broken). */
 static void
 drop_conn(struct weir_redis *r, const char *why)
 {
 	if (why)
 		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s", why);
-	if (r->c)
-		redisFree(r->c);
 	r->c = NULL;
 	r->owed = 0;
 }
@@ -184,68 +213,57 @@ weir_redis_free(struct weir_redis *r)
 	if (!r)
 		return;
 	drop_conn(r, NULL);
+	weir_rc_free(r->rc);
+	weir_resp_free(&r->cmd);
+	weir_resp_free(&r->zb);
+	weir_resp_free(&r->tmp);
 	free(r);
+}
+
+void
+weir_redis_route(struct weir_redis *r, const char *key)
+{
+	snprintf(r->route, sizeof(r->route), "%s", key ? key : "");
+	drop_conn(r, NULL);	/* the next ensure finds the route's master */
+}
+
+/* r->c is still the connection rc gave us (nothing re-discovered since). */
+static int
+conn_valid(const struct weir_redis *r)
+{
+	return r->c && r->epoch == weir_rc_epoch(r->rc) && !r->c->err;
 }
 
 int
 weir_redis_connected(const struct weir_redis *r)
 {
-	return r->c != NULL;
+	return conn_valid(r);
 }
 
-static int
-cmd_ok(struct weir_redis *r, redisReply *rep, const char *what)
+static void
+sync_stats(struct weir_redis *r)
 {
-	if (!rep) {
-		char m[256];
-		snprintf(m, sizeof(m), "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
-		drop_conn(r, m);
-		return 0;
-	}
-	int ok = rep->type != REDIS_REPLY_ERROR;
-	if (!ok)
-		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s: %s", what, rep->str);
-	freeReplyObject(rep);
-	return ok;
+	const struct weir_rc_stats *s = weir_rc_stats(r->rc);
+	r->st.redirects = s->redirects;
+	r->st.rediscoveries = s->rediscoveries;
 }
 
 int
 weir_redis_ensure(struct weir_redis *r, uint64_t now_ms, int *fresh)
 {
 	*fresh = 0;
-	if (r->c)
+	if (conn_valid(r))
 		return 1;
+	drop_conn(r, NULL);
 	if (now_ms < r->next_try_ms)
 		return 0;
-	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
-	r->c = r->unix_path[0] ? redisConnectUnixWithTimeout(r->unix_path, tv)
-			       : redisConnectWithTimeout(r->host, r->port, tv);
-	if (!r->c || r->c->err) {
-		char m[256];
-		snprintf(m, sizeof(m), "connect to %s: %s", r->describe,
-			 r->c ? r->c->errstr : "out of memory");
-		drop_conn(r, m);
+	r->c = weir_rc_ctx(r->rc, r->route[0] ? r->route : NULL, strlen(r->route));
+	sync_stats(r);
+	if (!r->c) {
+		drop_conn(r, weir_rc_error(r->rc));
 		goto failed;
 	}
-	redisSetTimeout(r->c, tv);
-	if (!r->unix_path[0])
-		redisEnableKeepAlive(r->c);
-	if (r->password[0]) {
-		redisReply *rep = r->user[0]
-			? redisCommand(r->c, "AUTH %s %s", r->user, r->password)
-			: redisCommand(r->c, "AUTH %s", r->password);
-		if (!cmd_ok(r, rep, "AUTH")) {
-			drop_conn(r, NULL);
-			goto failed;
-		}
-	}
-	if (r->db) {
-		redisReply *rep = redisCommand(r->c, "SELECT %d", r->db);
-		if (!cmd_ok(r, rep, "SELECT")) {
-			drop_conn(r, NULL);
-			goto failed;
-		}
-	}
+	r->epoch = weir_rc_epoch(r->rc);
 	r->st.connects++;
 	r->backoff_ms = BACKOFF_MIN_MS;
 	*fresh = 1;
@@ -264,15 +282,21 @@ read_owed(struct weir_redis *r, uint64_t keep)
 {
 	while (r->c && r->owed > keep) {
 		void *rep = NULL;
-		if (redisGetReply(r->c, &rep) != REDIS_OK) {
+		if (redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
 			char m[256];
 			snprintf(m, sizeof(m), "reply from %s: %s", r->describe, r->c->errstr);
+			weir_rc_reply_check(r->rc, NULL);
 			drop_conn(r, m);
 			r->failed = 1;
 			return;
 		}
 		redisReply *x = rep;
-		if (x->type == REDIS_REPLY_ERROR) {
+		if (!weir_rc_reply_check(r->rc, x)) {	/* MOVED, CLUSTERDOWN...: lost */
+			if (!r->reroute)
+				snprintf(r->st.last_error, sizeof(r->st.last_error), "%s", x->str);
+			r->reroute = 1;
+			r->failed = 1;
+		} else if (x->type == REDIS_REPLY_ERROR) {
 			snprintf(r->st.last_error, sizeof(r->st.last_error), "%s", x->str);
 			r->failed = 1;
 		}
@@ -281,22 +305,64 @@ read_owed(struct weir_redis *r, uint64_t keep)
 	}
 }
 
+/* Every FLUSH_EVERY commands: write out the batch just built, then read
+ * the replies of the batch written the time before, which Redis has had
+ * the time it took us to build this one to answer. */
 static void
 appended(struct weir_redis *r)
 {
 	r->owed++;
 	r->cycle_cmds++;
 	r->st.commands++;
-	if (r->owed >= FLUSH_EVERY)
-		read_owed(r, 0);
+	if (r->owed < 2 * FLUSH_EVERY)
+		return;
+	int done = 0;
+	while (!done) {
+		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+			char m[256];
+			snprintf(m, sizeof(m), "write to %s: %s", r->describe, r->c->errstr);
+			weir_rc_reply_check(r->rc, NULL);
+			drop_conn(r, m);
+			r->failed = 1;
+			return;
+		}
+	}
+	read_owed(r, FLUSH_EVERY);
+}
+
+/* Hand a command built by resp.c to hiredis. */
+static void
+append_resp(struct weir_redis *r, struct weir_resp *b)
+{
+	const char *cmd;
+	long len = weir_resp_finish(b, &cmd);
+	if (len < 0) {
+		if (b->oom) {
+			snprintf(r->st.last_error, sizeof(r->st.last_error), "out of memory building a command");
+			r->failed = 1;
+		}
+		return;
+	}
+	r->cycle_args += b->argc;
+	if (redisAppendFormattedCommand(r->c, cmd, (size_t)len) != REDIS_OK) {
+		snprintf(r->st.last_error, sizeof(r->st.last_error), "out of memory queueing a command");
+		r->failed = 1;
+		return;
+	}
+	appended(r);
 }
 
 void
 weir_redis_begin(struct weir_redis *r)
 {
 	r->failed = 0;
+	r->reroute = 0;
 	r->cycle_cmds = 0;
-	if (!r->c) {
+	r->cycle_args = 0;
+	r->cmd_skip = 1;
+	r->zb_on = 0;
+	if (!conn_valid(r)) {	/* a single command re-discovered since ensure */
+		drop_conn(r, NULL);
 		r->failed = 1;
 		return;
 	}
@@ -309,8 +375,10 @@ weir_redis_cmdv(struct weir_redis *r, int argc, const char **argv, const size_t 
 {
 	if (!r->c || r->failed)
 		return;
-	redisAppendCommandArgv(r->c, argc, argv, lens);
-	appended(r);
+	weir_resp_reset(&r->tmp);
+	for (int i = 0; i < argc; i++)
+		weir_resp_arg(&r->tmp, argv[i], lens[i]);
+	append_resp(r, &r->tmp);
 }
 
 void
@@ -326,61 +394,148 @@ weir_redis_cmdf(struct weir_redis *r, const char *fmt, ...)
 }
 
 void
+weir_redis_cmd_start(struct weir_redis *r, const char *verb)
+{
+	r->cmd_skip = !r->c || r->failed;
+	if (r->cmd_skip)
+		return;
+	weir_resp_reset(&r->cmd);
+	weir_resp_arg(&r->cmd, verb, strlen(verb));
+}
+
+void
+weir_redis_arg(struct weir_redis *r, const char *s, size_t len)
+{
+	if (!r->cmd_skip)
+		weir_resp_arg(&r->cmd, s, len);
+}
+
+void
+weir_redis_arg_str(struct weir_redis *r, const char *s)
+{
+	if (!r->cmd_skip)
+		weir_resp_arg(&r->cmd, s, strlen(s));
+}
+
+void
+weir_redis_arg_u64(struct weir_redis *r, uint64_t v)
+{
+	if (!r->cmd_skip)
+		weir_resp_arg_u64(&r->cmd, v);
+}
+
+void
+weir_redis_cmd_end(struct weir_redis *r)
+{
+	if (!r->cmd_skip && r->c && !r->failed)
+		append_resp(r, &r->cmd);
+	r->cmd_skip = 1;
+}
+
+void
+weir_redis_zadd(struct weir_redis *r, const char *key, uint64_t score, const char *member)
+{
+	weir_redis_cmd_start(r, "ZADD");
+	weir_redis_arg_str(r, key);
+	weir_redis_arg_u64(r, score);
+	weir_redis_arg_str(r, member);
+	weir_redis_cmd_end(r);
+}
+
+static void
+zbatch_open(struct weir_redis *r)
+{
+	weir_resp_reset(&r->zb);
+	weir_resp_arg(&r->zb, "ZADD", 4);
+	weir_resp_arg(&r->zb, r->zb_key, strlen(r->zb_key));
+}
+
+void
+weir_redis_zbatch_start(struct weir_redis *r, const char *key)
+{
+	snprintf(r->zb_key, sizeof(r->zb_key), "%s", key);
+	r->zb_on = 1;
+	zbatch_open(r);
+}
+
+void
+weir_redis_zbatch_add(struct weir_redis *r, uint64_t score, const char *member, size_t len)
+{
+	if (!r->zb_on || !r->c || r->failed)
+		return;
+	weir_resp_arg_u64(&r->zb, score);
+	weir_resp_arg(&r->zb, member, len);
+	if (r->zb.argc >= 2 + 2 * ZBATCH_MAX) {
+		append_resp(r, &r->zb);
+		zbatch_open(r);
+	}
+}
+
+void
+weir_redis_zbatch_end(struct weir_redis *r)
+{
+	if (r->zb_on && r->c && !r->failed && r->zb.argc > 2)
+		append_resp(r, &r->zb);
+	r->zb_on = 0;
+}
+
+char *
+weir_redis_put_u64(char *p, uint64_t v)
+{
+	char num[20];
+	char *d = weir_resp_u64_text(v, num);
+	size_t n = (size_t)(num + 20 - d);
+	memcpy(p, d, n);
+	return p + n;
+}
+
+void
 weir_redis_hset_start(struct weir_redis *r, const char *key)
 {
-	snprintf(r->hkey, sizeof(r->hkey), "%s", key);
-	r->hargv[0] = "HSET";
-	r->hargv[1] = r->hkey;
-	r->hargc = 2;
+	weir_redis_cmd_start(r, "HSET");
+	weir_redis_arg_str(r, key);
 }
 
 void
 weir_redis_hset_str(struct weir_redis *r, const char *field, const char *val)
 {
-	if (r->hargc + 2 > MAX_HSET_ARGS)
-		weir_redis_hset_end(r);	/* send what we have; same key continues */
-	/* both are copied: callers format fields into reused buffers */
-	snprintf(r->hbuf[r->hargc], sizeof(r->hbuf[0]), "%s", field);
-	r->hargv[r->hargc] = r->hbuf[r->hargc];
-	r->hlen[r->hargc] = strlen(r->hbuf[r->hargc]);
-	r->hargc++;
-	snprintf(r->hbuf[r->hargc], sizeof(r->hbuf[0]), "%s", val);
-	r->hargv[r->hargc] = r->hbuf[r->hargc];
-	r->hlen[r->hargc] = strlen(r->hbuf[r->hargc]);
-	r->hargc++;
+	if (r->cmd_skip)
+		return;
+	weir_resp_arg(&r->cmd, field, strlen(field));
+	weir_resp_arg(&r->cmd, val, strlen(val));
 }
 
 void
 weir_redis_hset_u64(struct weir_redis *r, const char *field, uint64_t val)
 {
-	char b[24];
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)val);
-	weir_redis_hset_str(r, field, b);
+	if (r->cmd_skip)
+		return;
+	weir_resp_arg(&r->cmd, field, strlen(field));
+	weir_resp_arg_u64(&r->cmd, val);
 }
 
 void
 weir_redis_hset_i64(struct weir_redis *r, const char *field, int64_t val)
 {
-	char b[24];
-	snprintf(b, sizeof(b), "%lld", (long long)val);
-	weir_redis_hset_str(r, field, b);
+	if (r->cmd_skip)
+		return;
+	weir_resp_arg(&r->cmd, field, strlen(field));
+	weir_resp_arg_i64(&r->cmd, val);
 }
 
 void
 weir_redis_hset_end(struct weir_redis *r)
 {
-	if (r->hargc <= 2)
-		return;
-	r->hlen[0] = 4;
-	r->hlen[1] = strlen(r->hkey);
-	weir_redis_cmdv(r, r->hargc, r->hargv, r->hlen);
-	r->hargc = 2;
+	if (!r->cmd_skip && r->cmd.argc <= 2)
+		r->cmd_skip = 1;	/* no field: nothing to say */
+	weir_redis_cmd_end(r);
 }
 
 /* Redis runs the whole transaction when EXEC arrives, so EXEC's reply
  * takes as long as the cycle is large (a full rewrite of tens of thousands
  * of hosts takes seconds). A fixed command timeout would fail that cycle
- * forever; give EXEC the configured timeout plus 20 us per command. */
+ * forever; give EXEC the configured timeout plus 20 us per command and
+ * 1 us per argument (a batched SADD or ZADD is one command of a thousand). */
 static void
 set_timeout(struct weir_redis *r, uint64_t ms)
 {
@@ -399,9 +554,12 @@ weir_redis_commit(struct weir_redis *r)
 		redisAppendCommand(r->c, "DISCARD");
 		appended(r);
 	}
-	set_timeout(r, r->timeout_ms + r->cycle_cmds / 50);
+	set_timeout(r, r->timeout_ms + r->cycle_cmds / 50 + r->cycle_args / 1000);
 	read_owed(r, 0);
 	set_timeout(r, r->timeout_ms);
+	if (r->reroute)		/* next cycle: the re-discovered master, in full */
+		drop_conn(r, NULL);
+	sync_stats(r);
 	if (r->failed || !r->c) {
 		r->st.cycles_failed++;
 		return -1;
@@ -410,16 +568,102 @@ weir_redis_commit(struct weir_redis *r)
 	return 0;
 }
 
+/* The key a command is routed by: argv[1], or for EVAL/EVALSHA/FCALL the
+ * first declared key (none declared: the route key). */
+static const char *
+key_of(struct weir_redis *r, int argc, char **argv)
+{
+	if (argc >= 3 && (!strcasecmp(argv[0], "EVAL") || !strcasecmp(argv[0], "EVALSHA") ||
+			  !strcasecmp(argv[0], "FCALL")))
+		return atoi(argv[2]) > 0 && argc >= 4 ? argv[3] : (r->route[0] ? r->route : NULL);
+	return argc >= 2 ? argv[1] : (r->route[0] ? r->route : NULL);
+}
+
+/* Split a RESP command hiredis formatted (*N then N $LEN bulk strings) in
+ * place: each argument is followed by its \r, which becomes a NUL. */
+static int
+split_formatted(char *cmd, size_t len, int max, char **argv, size_t *lens)
+{
+	char *p = cmd, *end = cmd + len, *e;
+	if (*p != '*')
+		return -1;
+	long n = strtol(p + 1, &e, 10);
+	if (n < 1 || n > max)
+		return -1;
+	p = e + 2;
+	for (long i = 0; i < n; i++) {
+		if (p >= end || *p != '$')
+			return -1;
+		long l = strtol(p + 1, &e, 10);
+		p = e + 2;
+		if (l < 0 || p + l + 2 > end)
+			return -1;
+		argv[i] = p;
+		lens[i] = (size_t)l;
+		p[l] = 0;
+		p += l + 2;
+	}
+	return (int)n;
+}
+
+/* One command outside the cycle, routed by KEY (NULL: by its own key, see
+ * key_of) and following redirects. The reply, or NULL with last_error set. */
+static redisReply *
+routed(struct weir_redis *r, const char *key, const char *fmt, va_list ap)
+{
+	char *cmd = NULL, *argv[64];
+	size_t lens[64];
+	int len = redisvFormatCommand(&cmd, fmt, ap);
+	int argc = len < 0 ? -1 : split_formatted(cmd, (size_t)len, 64, argv, lens);
+	if (argc < 0) {
+		snprintf(r->st.last_error, sizeof(r->st.last_error), "cannot format '%.60s'", fmt);
+		redisFreeCommand(cmd);
+		return NULL;
+	}
+	redisReply *rep = weir_rc_commandargv(r->rc, key ? key : key_of(r, argc, argv), argc,
+					      (const char **)argv, lens);
+	if (!rep)
+		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s %.40s: %s", argv[0],
+			 argc > 1 ? argv[1] : "", weir_rc_error(r->rc));
+	else if (rep->type == REDIS_REPLY_ERROR)
+		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s %.40s: %s", argv[0],
+			 argc > 1 ? argv[1] : "", rep->str);
+	redisFreeCommand(cmd);
+	sync_stats(r);
+	if (!conn_valid(r))	/* it re-discovered: the cycle asks again */
+		drop_conn(r, NULL);
+	return rep;
+}
+
 int
 weir_redis_simple(struct weir_redis *r, const char *fmt, ...)
 {
-	if (!r->c)
+	if (!conn_valid(r))
 		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	redisReply *rep = redisvCommand(r->c, fmt, ap);
+	redisReply *rep = routed(r, NULL, fmt, ap);
 	va_end(ap);
-	return cmd_ok(r, rep, "command") ? 0 : -1;
+	int ok = rep && rep->type != REDIS_REPLY_ERROR;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
+/* For template sharing (engine/tmpl_share.c, H3): a read or write outside
+ * the cycle whose reply the caller needs, routed by KEY; only while the
+ * cycle's connection is up, so a Redis outage never makes the control
+ * thread wait on a connect here. */
+redisReply *
+weir_redis_query(struct weir_redis *r, const char *key, const char *fmt, ...)
+{
+	if (!conn_valid(r))
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *rep = routed(r, key, fmt, ap);
+	va_end(ap);
+	return rep;
 }
 
 const struct weir_redis_stats *

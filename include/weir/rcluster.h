@@ -46,6 +46,11 @@ void weir_rc_free(struct weir_rc *rc);
 int  weir_rc_connect(struct weir_rc *rc);
 bool weir_rc_is_cluster(const struct weir_rc *rc);
 
+/* Makes rc a single-server endpoint on C, an already connected context
+ * (taken over: freed by rc). For tests and fuzzing, which talk to a fake
+ * server over a socketpair (redisConnectFd). 0, or -1 (C freed). */
+int  weir_rc_adopt(struct weir_rc *rc, redisContext *c);
+
 /* The connected, authenticated context that owns KEY's slot (connecting
  * to that master if needed). NULL with weir_rc_error() set on failure.
  * The context stays owned by rc; valid until the next weir_rc_* call that
@@ -67,16 +72,25 @@ redisReply *weir_rc_commandargv(struct weir_rc *rc, const char *key, int argc,
  * weir_rc_ctx() re-discovers it. true otherwise. */
 bool weir_rc_reply_check(struct weir_rc *rc, const redisReply *r);
 
-/* Drop every connection and the slot map; the next call reconnects. */
+/* Drop every connection and the slot map; the next call reconnects
+ * (a cluster: re-discovers through every node it knew, then the seed). */
 void weir_rc_invalidate(struct weir_rc *rc);
+
+/* Changes whenever a context this layer handed out may have been freed
+ * (a re-discovery closed a connection, weir_rc_invalidate, a reconnect).
+ * A caller that keeps a weir_rc_ctx() pointer between calls checks that
+ * this is unchanged before using it again, else asks anew (and treats
+ * the connection as new: the engine then republishes its whole state). */
+uint64_t weir_rc_epoch(const struct weir_rc *rc);
 
 const char *weir_rc_error(const struct weir_rc *rc);
 
 /* Counters for health output. */
 struct weir_rc_stats {
-	uint64_t redirects;	/* MOVED + ASK followed */
+	uint64_t redirects;	/* MOVED + ASK followed, or seen by weir_rc_reply_check
+				 * (counted once until the next re-discovery) */
 	uint64_t rediscoveries;	/* slot map reloads after the first */
-	uint64_t connects;	/* connections made (all masters) */
+	uint64_t connects;	/* connections made: to masters, and to nodes asked for the map */
 };
 const struct weir_rc_stats *weir_rc_stats(const struct weir_rc *rc);
 

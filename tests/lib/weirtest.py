@@ -87,6 +87,198 @@ class Redis:
 		shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def resp(port, commands, password=None, timeout=30):
+	"""Send COMMANDS ([[arg, ...], ...]) pipelined to 127.0.0.1:port and
+	return their replies decoded (str, int, None, list; an error reply as a
+	RuntimeError instance, not raised). A tiny RESP2 client, so a test can
+	read thousands of keys in one round trip without redis-py."""
+	out = bytearray()
+	for c in ([["AUTH", password]] if password else []) + list(commands):
+		out += b"*%d\r\n" % len(c)
+		for a in c:
+			a = a if isinstance(a, bytes) else str(a).encode()
+			out += b"$%d\r\n%s\r\n" % (len(a), a)
+	with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+		s.sendall(out)
+		f = s.makefile("rb")
+
+		def one():
+			line = f.readline()
+			if not line:
+				raise RuntimeError("connection to port %d closed" % port)
+			t, rest = line[:1], line[1:-2].decode()
+			if t == b"+":
+				return rest
+			if t == b"-":
+				return RuntimeError(rest)
+			if t == b":":
+				return int(rest)
+			if t == b"$":
+				n = int(rest)
+				if n < 0:
+					return None
+				data = f.read(n + 2)[:-2]
+				return data.decode(errors="replace")
+			if t == b"*":
+				n = int(rest)
+				return None if n < 0 else [one() for _ in range(n)]
+			raise RuntimeError("bad RESP from port %d: %r" % (port, line))
+		replies = [one() for _ in range(len(commands) + (1 if password else 0))]
+	return replies[1:] if password else replies
+
+
+class RedisCluster:
+	"""A Redis Cluster on loopback: `masters` masters with `replicas`
+	replicas each, every node on a free port with its bus on another, no
+	persistence, node timeout `node_timeout` ms (a failover then takes
+	3-5 s). Its url is one node's, as a user would give any node as seed.
+	redis-cli -c follows MOVED for reads; kill() and wait_master() drive a
+	failover. Everything is killed and removed when the test ends."""
+
+	def __init__(self, masters=3, replicas=1, node_timeout=2000, password=None):
+		if not shutil.which("redis-server") or not shutil.which("redis-cli"):
+			print("SKIP: redis-server/redis-cli are not installed (scripts/setup.sh installs them)")
+			sys.exit(SKIP)
+		self.dir = tempfile.mkdtemp(prefix="weir-rcluster-")
+		self.password = password
+		self.procs = {}
+		atexit.register(self.stop)
+		used = set()
+		while len(used) < 2 * masters * (1 + replicas):
+			used.add(free_port())
+		used = sorted(used)
+		self.ports = used[::2]
+		for port, bus in zip(self.ports, used[1::2]):
+			args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+				"--cluster-enabled", "yes", "--cluster-port", str(bus),
+				"--cluster-config-file", "nodes-%d.conf" % port,
+				"--cluster-node-timeout", str(node_timeout),
+				"--save", "", "--appendonly", "no", "--dir", self.dir,
+				# replicas in sync at once: one never synced cannot take over
+				"--repl-diskless-sync-delay", "0",
+				"--logfile", os.path.join(self.dir, "redis-%d.log" % port)]
+			if password:
+				args += ["--requirepass", password, "--masterauth", password]
+			self.procs[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+							    stderr=subprocess.DEVNULL,
+							    preexec_fn=die_with_parent)
+		deadline = time.time() + 10
+		for port in self.ports:
+			while self.cli(port, "PING", check=False).strip() != "PONG":
+				if time.time() > deadline:
+					raise RuntimeError("cluster node on port %d did not start" % port)
+				time.sleep(0.05)
+		cmd = ["redis-cli"] + self._auth() + ["--cluster", "create"]
+		cmd += ["127.0.0.1:%d" % p for p in self.ports]
+		cmd += ["--cluster-replicas", str(replicas), "--cluster-yes"]
+		r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+		if r.returncode != 0:
+			raise RuntimeError("redis-cli --cluster create: %s%s" % (r.stdout[-2000:], r.stderr))
+		self.wait_ok(timeout=30)
+
+	def _auth(self):
+		return ["--no-auth-warning", "-a", self.password] if self.password else []
+
+	@property
+	def url(self):
+		auth = ":%s@" % self.password if self.password else ""
+		return "redis://%s127.0.0.1:%d" % (auth, self.live()[0])
+
+	def live(self):
+		return [p for p in self.ports if self.procs[p].poll() is None]
+
+	def cli(self, port, *args, check=True, follow=False):
+		cmd = ["redis-cli", "-p", str(port)] + self._auth() + (["-c"] if follow else [])
+		r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=30)
+		if check and r.returncode != 0:
+			raise RuntimeError("redis-cli %s: %s" % (args, r.stderr))
+		return r.stdout
+
+	def cmd(self, *args):
+		"""One command through a live node, following MOVED; output lines."""
+		return self.cli(self.live()[0], *args, follow=True).splitlines()
+
+	def hgetall(self, key):
+		raw = self.cmd("HGETALL", key)
+		return dict(zip(raw[0::2], raw[1::2]))
+
+	def info(self, port):
+		out = self.cli(port, "CLUSTER", "INFO", check=False)
+		return dict(l.strip().split(":", 1) for l in out.splitlines() if ":" in l)
+
+	def slots(self, port=None):
+		"""{slot range (start, end): master port}, as the node sees it."""
+		port = port or self.live()[0]
+		out = self.cli(port, "CLUSTER", "NODES", check=False)
+		m = {}
+		for line in out.splitlines():
+			f = line.split()
+			if len(f) < 8 or "master" not in f[2] or "fail" in f[2]:
+				continue
+			nport = int(f[1].split("@")[0].rsplit(":", 1)[1])
+			for r in f[8:]:
+				if r.startswith("["):
+					continue
+				a, _, b = r.partition("-")
+				m[(int(a), int(b or a))] = nport
+		return m
+
+	def master_of(self, key, port=None):
+		"""The port of the master serving KEY's slot (as a live node sees it)."""
+		port = port or self.live()[0]
+		slot = int(self.cli(port, "CLUSTER", "KEYSLOT", key).strip())
+		for (a, b), p in self.slots(port).items():
+			if a <= slot <= b:
+				return p
+		return None
+
+	def on_master(self, key, commands):
+		"""COMMANDS pipelined to the master of KEY's slot (see resp())."""
+		return resp(self.master_of(key), commands, self.password)
+
+	def replicas_up(self, port):
+		"""False for a replica whose link to its master is not up."""
+		out = self.cli(port, "INFO", "replication", check=False)
+		return "role:slave" not in out or "master_link_status:up" in out
+
+	def wait_ok(self, timeout=30):
+		"""Until every live node says cluster_state:ok, they all agree who
+		serves every slot, and every replica is in sync with its master."""
+		deadline = time.time() + timeout
+		while time.time() < deadline:
+			live = self.live()
+			if all(self.info(p).get("cluster_state") == "ok" and self.replicas_up(p) for p in live):
+				views = [self.slots(p) for p in live]
+				if all(v == views[0] for v in views) and \
+				   sum(b - a + 1 for a, b in views[0]) == 16384:
+					return time.time()
+			time.sleep(0.1)
+		raise RuntimeError("the cluster did not become ok within %d s" % timeout)
+
+	def kill(self, port):
+		self.procs[port].kill()
+		self.procs[port].wait(timeout=10)
+
+	def wait_master(self, key, not_port, timeout=20):
+		"""After kill(not_port): until a replica has taken over KEY's slot
+		and the cluster is ok. Returns the new master's port."""
+		deadline = time.time() + timeout
+		while time.time() < deadline:
+			p = self.master_of(key)
+			if p and p != not_port:
+				self.wait_ok(timeout=max(1, deadline - time.time()))
+				return self.master_of(key)
+			time.sleep(0.1)
+		raise RuntimeError("no failover of %s's slot within %d s" % (key, timeout))
+
+	def stop(self):
+		for p in self.procs.values():
+			if p.poll() is None:
+				p.kill()
+				p.wait(timeout=10)
+		shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def need_root():
 	if os.geteuid() != 0:
 		print("SKIP: DPDK needs root for its memory set-up (run the tests as root, as CI does)")
