@@ -403,7 +403,8 @@ weir_nf_sets_walk(struct weir_exporter *ex, const struct nf_ctx *ctx,
 				n += weir_nf_data_set(ex, t, ctx, body, blen, now_ms,
 						      out, n_data);
 			} else {
-				weir_nf_pending_add(ex, ctx, id, body, blen, now_ms);
+				if (weir_nf_pending_add(ex, ctx, id, body, blen, now_ms))
+					weir_nf_want(ex, ctx, id, now_ms, out);
 				*held = true;
 			}
 		} else {

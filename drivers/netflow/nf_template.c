@@ -8,6 +8,11 @@
  * limits (templates, fields, memory, held sets) and expires what is not
  * refreshed. Every byte it allocates is counted in ex->mem_bytes.
  *
+ * Template sharing (engine/tmpl_share.c) hangs off the sink: what an
+ * exporter defines or withdraws, and the templates its held data waits
+ * for, are raised as events; weir_nf_template_install feeds a template
+ * learnt elsewhere back through the same parser and limits.
+ *
  * Called by the exporter's owning worker only; no locks. Never prints:
  * every refusal is a named counter in ex->err[]. */
 #include <stdlib.h>
@@ -202,11 +207,12 @@ pending_drop_head(struct weir_exporter *ex)
 	if (!st->pend_head)
 		st->pend_tail = NULL;
 	st->n_pending--;
+	ex->held = st->n_pending;
 	ex->mem_bytes -= e->mem;
 	free(e);
 }
 
-void
+bool
 weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
 		    uint16_t set_id, const uint8_t *p, size_t len,
 		    uint64_t now_ms)
@@ -217,7 +223,7 @@ weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
 
 	if (lim->max_pending == 0 || len > UINT16_MAX) {
 		weir_xerr(ex, WEIR_XERR_UNKNOWN_TEMPLATE);
-		return;
+		return false;
 	}
 	/* Oldest held data makes room for the newest. */
 	while (st->pend_head &&
@@ -228,7 +234,7 @@ weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
 	struct nf_pending *e = mem_fits(ex, need) ? malloc(need) : NULL;
 	if (!e) {
 		weir_xerr(ex, WEIR_XERR_PENDING_OVERFLOW);
-		return;
+		return false;
 	}
 	e->next = NULL;
 	e->arrival_ms = now_ms;
@@ -243,7 +249,9 @@ weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
 		st->pend_head = e;
 	st->pend_tail = e;
 	st->n_pending++;
+	ex->held = st->n_pending;
 	ex->mem_bytes += (uint32_t)need;
+	return true;
 }
 
 uint32_t
@@ -274,6 +282,7 @@ pending_release(struct weir_exporter *ex, const struct nf_tmpl *t,
 		if (st->pend_tail == e)
 			st->pend_tail = prev;
 		st->n_pending--;
+		ex->held = st->n_pending;
 		uint32_t nd = 0;
 		int r = weir_nf_data_set(ex, t, &e->ctx, e->data, e->len,
 					 now_ms, out, &nd);
@@ -283,6 +292,53 @@ pending_release(struct weir_exporter *ex, const struct nf_tmpl *t,
 		free(e);
 	}
 	return n;
+}
+
+/* ---- template sharing events ------------------------------------------- */
+
+/* Raise one event; 0 when sharing is off, the sink dropped it, or the
+ * template being defined came from the sink (weir_nf_template_install). */
+static int
+share(struct weir_exporter *ex, const struct weir_flow_sink *out, uint8_t kind,
+      uint8_t version, uint32_t domain, uint16_t id, uint16_t set_id,
+      const uint8_t *rec, size_t len)
+{
+	if (!out || !out->tmpl || ex->nf->installing)
+		return 0;
+	struct weir_tmpl_event e = {
+		.rec = rec, .len = len, .domain = domain, .id = id,
+		.set_id = set_id, .version = version, .kind = kind,
+	};
+	return out->tmpl(out->ctx, ex, &e);
+}
+
+/* A refresh is passed on once per quarter of the template expiry, so the
+ * shared copy, which expires like ours, stays alive while the exporter
+ * keeps sending it. */
+static bool
+share_due(struct weir_exporter *ex, const struct nf_tmpl *t, uint64_t now_ms)
+{
+	return !t->shared_ms || (now_ms > t->shared_ms &&
+				 now_ms - t->shared_ms >= weir_nf_limits(ex)->template_ttl_ms / 4);
+}
+
+void
+weir_nf_want(struct weir_exporter *ex, const struct nf_ctx *ctx, uint16_t id,
+	     uint64_t now_ms, const struct weir_flow_sink *out)
+{
+	if (!out || !out->tmpl)
+		return;
+	struct nf_asked *a = &ex->nf->asked[tmpl_hash(ctx->version, ctx->domain, id) &
+					    (NF_ASKED_SLOTS - 1)];
+	if (a->ms && a->version == ctx->version && a->domain == ctx->domain &&
+	    a->id == id && now_ms >= a->ms && now_ms - a->ms < NF_ASK_EVERY_MS)
+		return;
+	if (share(ex, out, WEIR_TMPL_WANTED, ctx->version, ctx->domain, id, 0, NULL, 0)) {
+		a->ms = now_ms ? now_ms : 1;
+		a->version = ctx->version;
+		a->domain = ctx->domain;
+		a->id = id;
+	}
 }
 
 /* ---- template parsing -------------------------------------------------- */
@@ -412,10 +468,12 @@ tmpl_alloc(uint16_t n_fields)
 }
 
 /* Store t (already filled in), replacing any template of the same key,
- * and decode what was held for it. Takes ownership of t. */
+ * and decode what was held for it. Takes ownership of t. rec/rec_len is
+ * its record in set set_id, for the sharing events. */
 static int
 tmpl_insert(struct weir_exporter *ex, struct nf_tmpl *t, uint64_t now_ms,
-	    const struct weir_flow_sink *out)
+	    const struct weir_flow_sink *out, const uint8_t *rec, size_t rec_len,
+	    uint16_t set_id)
 {
 	const struct weir_exporter_limits *lim = weir_nf_limits(ex);
 	struct weir_nf_state *st = ex->nf;
@@ -435,7 +493,9 @@ tmpl_insert(struct weir_exporter *ex, struct nf_tmpl *t, uint64_t now_ms,
 		 * old definition of this id is gone either way (#12). */
 		enum weir_xerr why = t->options ? WEIR_XERR_BAD_OPTIONS_TEMPLATE
 						: WEIR_XERR_BAD_TEMPLATE;
-		tmpl_remove(ex, t->version, t->domain, t->id);
+		if (tmpl_remove(ex, t->version, t->domain, t->id))
+			share(ex, out, WEIR_TMPL_WITHDRAWN, t->version, t->domain,
+			      t->id, set_id, NULL, 0);
 		free(t);
 		weir_xerr(ex, why);
 		return 0;
@@ -447,6 +507,10 @@ tmpl_insert(struct weir_exporter *ex, struct nf_tmpl *t, uint64_t now_ms,
 	struct nf_tmpl *old = weir_nf_tmpl_find(st, t->version, t->domain, t->id);
 	if (old && tmpl_same(old, t)) {
 		old->last_ms = now_ms;		/* refresh */
+		if (share_due(ex, old, now_ms) &&
+		    share(ex, out, WEIR_TMPL_LEARNT, t->version, t->domain, t->id,
+			  set_id, rec, rec_len))
+			old->shared_ms = now_ms;
 		free(t);
 		return 0;
 	}
@@ -459,6 +523,9 @@ tmpl_insert(struct weir_exporter *ex, struct nf_tmpl *t, uint64_t now_ms,
 		weir_xerr(ex, WEIR_XERR_PENDING_OVERFLOW);
 	}
 	if (ex->templates >= lim->max_templates || !mem_fits(ex, t->mem)) {
+		if (old)	/* the shared copy is the old definition: gone too */
+			share(ex, out, WEIR_TMPL_WITHDRAWN, t->version, t->domain,
+			      t->id, set_id, NULL, 0);
 		free(t);
 		weir_xerr(ex, WEIR_XERR_TEMPLATE_LIMIT);
 		return 0;
@@ -468,6 +535,11 @@ tmpl_insert(struct weir_exporter *ex, struct nf_tmpl *t, uint64_t now_ms,
 	st->bucket[b] = t;
 	ex->templates++;
 	ex->mem_bytes += t->mem;
+	if (st->installing)	/* learnt elsewhere install_age_ms ago */
+		t->shared_ms = now_ms > st->install_age_ms ? now_ms - st->install_age_ms : 1;
+	else if (share(ex, out, WEIR_TMPL_LEARNT, t->version, t->domain, t->id,
+		       set_id, rec, rec_len))
+		t->shared_ms = now_ms;
 	return st->pend_head ? pending_release(ex, t, now_ms, out) : 0;
 }
 
@@ -514,7 +586,8 @@ v9_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 			if (n_fields * 4 > len - off - hdr)
 				return weir_xerr(ex, WEIR_XERR_BAD_TEMPLATE), n;
 		}
-		off += hdr + n_fields * 4;
+		size_t rec_len = hdr + n_fields * 4;
+		off += rec_len;
 		if (id < 256) {
 			weir_xerr(ex, WEIR_XERR_BAD_TEMPLATE_ID);
 			continue;
@@ -546,7 +619,7 @@ v9_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 			else
 				f->role = field_role(ex, f->type, 0, f->len, false);
 		}
-		n += tmpl_insert(ex, t, now_ms, out);
+		n += tmpl_insert(ex, t, now_ms, out, r, rec_len, opt ? 1 : 0);
 	}
 	if (off < len && !nf_all_zero(p + off, len - off))
 		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
@@ -583,15 +656,20 @@ ipfix_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 			off += 4;
 			if (id == (opt ? 3 : 2)) {
 				tmpl_remove_all(ex, NF_IPFIX, ctx->domain, opt);
+				share(ex, out, WEIR_TMPL_WITHDRAW_ALL, NF_IPFIX, ctx->domain,
+				      0, id, NULL, 0);
 			} else if (id < 256) {
 				weir_xerr(ex, WEIR_XERR_BAD_TEMPLATE_ID);
 			} else {
 				struct nf_tmpl *t = weir_nf_tmpl_find(ex->nf, NF_IPFIX,
 								      ctx->domain, id);
-				if (t && !!t->options != opt)
+				if (t && !!t->options != opt) {
 					weir_xerr(ex, bad);
-				else if (t)
+				} else if (t) {
 					tmpl_remove(ex, NF_IPFIX, ctx->domain, id);
+					share(ex, out, WEIR_TMPL_WITHDRAWN, NF_IPFIX,
+					      ctx->domain, id, opt ? 3 : 2, NULL, 0);
+				}
 			}
 			continue;
 		}
@@ -651,7 +729,7 @@ ipfix_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 			f->role = field_role(ex, f->type, pen | (ty & 0x8000),
 					     f->len, true);
 		}
-		n += tmpl_insert(ex, t, now_ms, out);
+		n += tmpl_insert(ex, t, now_ms, out, r, q, opt ? 3 : 2);
 	}
 	if (off < len && !nf_all_zero(p + off, len - off))
 		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
@@ -666,6 +744,67 @@ weir_nf_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx,
 	if (ctx->version == NF_V9)
 		return v9_template_set(ex, ctx, set_id == 1, p, len, now_ms, out);
 	return ipfix_template_set(ex, ctx, set_id == 3, p, len, now_ms, out);
+}
+
+/* ---- templates learnt elsewhere ---------------------------------------- */
+
+/* Bytes of the one template record at rec, 0 if it does not fit in len. */
+static size_t
+tmpl_rec_len(uint8_t version, bool opt, const uint8_t *rec, size_t len)
+{
+	size_t q = opt ? 6 : 4;
+
+	if (len < q)
+		return 0;
+	if (version == NF_V9) {
+		size_t need = opt ? q + nf_be16(rec + 2) + (size_t)nf_be16(rec + 4)
+				  : q + (size_t)nf_be16(rec + 2) * 4;
+		return need <= len ? need : 0;
+	}
+	for (unsigned int i = 0, n = nf_be16(rec + 2); i < n; i++) {
+		if (len - q < 4)
+			return 0;
+		size_t fl = nf_be16(rec + q) & 0x8000 ? 8 : 4;
+		if (len - q < fl)
+			return 0;
+		q += fl;
+	}
+	return q;
+}
+
+int
+weir_nf_template_install(struct weir_exporter *ex, uint8_t version, uint32_t domain,
+			 uint16_t set_id, const uint8_t *rec, size_t len,
+			 uint64_t age_ms, uint64_t now_ms, const struct weir_flow_sink *out)
+{
+	uint16_t first = version == NF_V9 ? 0 : 2;
+
+	/* What a LEARNT event carries: exactly one template record of this
+	 * version's template or options template set. Anything else came
+	 * from somewhere we should not trust, and is not the exporter's
+	 * fault: refused without touching its counters. An IPFIX record of
+	 * 0 fields would be a withdrawal, not a template. */
+	if ((version != NF_V9 && version != NF_IPFIX) ||
+	    (set_id != first && set_id != first + 1) || len < 4 ||
+	    tmpl_rec_len(version, set_id == first + 1, rec, len) != len ||
+	    (version == NF_IPFIX && nf_be16(rec + 2) == 0))
+		return -1;
+	struct weir_nf_state *st = weir_nf_state_get(ex);
+	if (!st)
+		return weir_xerr(ex, WEIR_XERR_TEMPLATE_LIMIT);
+	uint16_t id = nf_be16(rec);
+	if (weir_nf_tmpl_find(st, version, domain, id))
+		return WEIR_TMPL_KNOWN;	/* the exporter's own wins */
+
+	struct nf_ctx ctx = { .version = version, .domain = domain, .export_ms = now_ms };
+	st->installing = 1;
+	st->install_age_ms = age_ms;
+	int n = weir_nf_template_set(ex, &ctx, set_id, rec, len, now_ms, out);
+	st->installing = 0;
+	if (!weir_nf_tmpl_find(st, version, domain, id))
+		return -1;
+	ex->templates_from_redis++;
+	return n;
 }
 
 /* ---- expiry and teardown ----------------------------------------------- */
@@ -704,6 +843,7 @@ weir_nf_expire(struct weir_exporter *ex, uint64_t now_ms)
 			if (st->pend_tail == e)
 				st->pend_tail = prev;
 			st->n_pending--;
+			ex->held = st->n_pending;
 			ex->mem_bytes -= e->mem;
 			free(e);
 			weir_xerr(ex, WEIR_XERR_UNKNOWN_TEMPLATE);

@@ -73,6 +73,7 @@ struct nf_field {
 struct nf_tmpl {
 	struct nf_tmpl *next;	/* hash chain */
 	uint64_t last_ms;	/* last definition or refresh */
+	uint64_t shared_ms;	/* last WEIR_TMPL_LEARNT taken by the sink, 0 never */
 	uint32_t domain;
 	uint32_t min_len;	/* record bytes with every varlen field empty */
 	uint32_t mem;
@@ -126,12 +127,26 @@ struct nf_domain {
 	struct nf_sampler samplers[NF_MAX_SAMPLERS];
 };
 
+/* A WEIR_TMPL_WANTED recently raised, so a stream of data sets for one
+ * missing template asks once a second, not once a datagram. */
+#define NF_ASKED_SLOTS	8
+#define NF_ASK_EVERY_MS	1000
+struct nf_asked {
+	uint64_t ms;
+	uint32_t domain;
+	uint16_t id;
+	uint8_t  version;
+};
+
 struct weir_nf_state {
 	struct nf_tmpl *bucket[NF_BUCKETS];
 	struct nf_pending *pend_head, *pend_tail;
 	struct nf_domain *domains;
 	uint32_t n_pending;
 	uint32_t n_domains;
+	struct nf_asked asked[NF_ASKED_SLOTS];
+	uint8_t  installing;	/* inside weir_nf_template_install: raise no event */
+	uint64_t install_age_ms;
 };
 
 /* ex->lim, or the defaults when the engine gave none. */
@@ -161,10 +176,16 @@ int weir_nf_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx,
 			 uint16_t set_id, const uint8_t *p, size_t len,
 			 uint64_t now_ms, const struct weir_flow_sink *out);
 
-/* Hold a data set whose template is unknown. */
-void weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
+/* Hold a data set whose template is unknown; false if it was refused
+ * (counted). */
+bool weir_nf_pending_add(struct weir_exporter *ex, const struct nf_ctx *ctx,
 			 uint16_t set_id, const uint8_t *p, size_t len,
 			 uint64_t now_ms);
+
+/* A data set for template id was held: ask the sink (sharing) for it,
+ * at most once a second per template. */
+void weir_nf_want(struct weir_exporter *ex, const struct nf_ctx *ctx, uint16_t id,
+		  uint64_t now_ms, const struct weir_flow_sink *out);
 
 /* Data sets currently held (tests). */
 uint32_t weir_nf_pending_count(const struct weir_exporter *ex);

@@ -110,6 +110,24 @@ struct weir_if_counters {
 
 struct weir_exporter;
 
+/* Template sharing events (struct weir_flow_sink.tmpl). */
+enum weir_tmpl_ev {
+	WEIR_TMPL_LEARNT = 1,      /* defined, redefined, or refreshed after template-ttl/4 */
+	WEIR_TMPL_WITHDRAWN,       /* withdrawn (IPFIX), or its redefinition was refused */
+	WEIR_TMPL_WITHDRAW_ALL,    /* IPFIX: every template (set_id 2) or options template (3) of the domain */
+	WEIR_TMPL_WANTED,          /* a data set was held for this unknown template (at most once a second) */
+};
+
+struct weir_tmpl_event {
+	const uint8_t *rec;        /* LEARNT: the template record, as in the set (header included) */
+	size_t   len;
+	uint32_t domain;           /* v9 source id, IPFIX observation domain */
+	uint16_t id;               /* template id (0 for WITHDRAW_ALL) */
+	uint16_t set_id;           /* the set it belongs in: v9 0 (template) or 1 (options), IPFIX 2 or 3; 0 for WANTED */
+	uint8_t  version;          /* 9 or 10 */
+	uint8_t  kind;             /* enum weir_tmpl_ev */
+};
+
 /* Where decoders deliver. Each callback may be NULL. Called on the owning
  * worker only; callbacks must not block. */
 struct weir_flow_sink {
@@ -121,6 +139,12 @@ struct weir_flow_sink {
 		       const char *name);
 	void *ctx;
 	const struct weir_parse_cfg *pcfg;   /* sFlow sampled headers */
+	/* NetFlow v9 / IPFIX template sharing (engine/tmpl_share.c): told
+	 * what the exporter defined, withdrew or is missing. Returns 1 if the
+	 * event was taken, 0 if dropped (a LEARNT is then offered again at the
+	 * template's next refresh). NULL: sharing off. */
+	int  (*tmpl)(void *ctx, struct weir_exporter *ex,
+		     const struct weir_tmpl_event *e);
 };
 
 struct weir_nf_state;     /* netflow9/ipfix template engine, drivers/netflow */
@@ -162,6 +186,8 @@ struct weir_exporter {
 	struct weir_sflow_state *sf; /* owned by drivers/sflow */
 	uint64_t sflow_drops;        /* sFlow: samples the agents lost for lack of resources
 				      * (sum of the increases of each data source's drops) */
+	uint32_t held;               /* v9/IPFIX data sets held now, waiting for their template */
+	uint64_t templates_from_redis;   /* templates installed by weir_nf_template_install */
 };
 
 /* Count a refusal. Returns -1 so decoders can `return weir_xerr(ex, R);`. */
@@ -193,6 +219,21 @@ int weir_xflow_decode(struct weir_exporter *ex, const uint8_t *p, size_t len,
 /* Expire templates and pending data past their TTL (control of the owning
  * worker, called about once a second). */
 void weir_nf_expire(struct weir_exporter *ex, uint64_t now_ms);
+
+/* Template sharing: define a template another collector learnt from this
+ * exporter. rec/len is one template record exactly as a WEIR_TMPL_LEARNT
+ * event gave it, set_id the set it belongs in (v9 0/1, IPFIX 2/3). It goes
+ * through the same parser and per-exporter limits as a template set from
+ * the exporter (refusals are counted in ex->err[] the same way), then the
+ * data held for it is decoded. A template the exporter already defined
+ * itself is never replaced. age_ms: how long ago it was learnt. Returns
+ * the records delivered from held data (>= 0), WEIR_TMPL_KNOWN if the
+ * exporter already has a template of that id, or -1 if refused. Counts
+ * ex->templates_from_redis. No event is raised for what it defines. */
+#define WEIR_TMPL_KNOWN (-2)
+int weir_nf_template_install(struct weir_exporter *ex, uint8_t version, uint32_t domain,
+			     uint16_t set_id, const uint8_t *rec, size_t len,
+			     uint64_t age_ms, uint64_t now_ms, const struct weir_flow_sink *out);
 
 /* Free everything the decoders hang off ex (templates, pending data). */
 void weir_nf_state_free(struct weir_exporter *ex);

@@ -4,8 +4,10 @@
 Writes a few small, valid datagrams per protocol, built field by field as in
 test_netflow_inputs.c (templates, options with sampling and interface
 names, variable-length and enterprise fields, withdrawals), into
-tests/fuzz/corpus/{nfv5,nfv9,ipfix}/. No capture bytes are copied.
-Deterministic: re-running gives the same files.
+tests/fuzz/corpus/{nfv5,nfv9,ipfix}/. The *_shared_* seeds are template
+records as template sharing stores them, behind the byte that picks the
+set (bit 0) and domain (bits 1-3) in fuzz_netflow.h's install step. No
+capture bytes are copied. Deterministic: re-running gives the same files.
 
 Usage: gen_corpus.py CORPUS_DIR
 """
@@ -79,6 +81,8 @@ SEEDS = {
         'v9_template_data': v9(0, [V9_TMPL, v9_data(2)]),
         'v9_options_template_data': v9(1, [V9_OPT, V9_TMPL, V9_OPT_DATA, v9_data(1)]),
         'v9_data_only': v9(2, [v9_data(3)]),
+        'v9_shared_template': b'\x02' + V9_TMPL[4:],
+        'v9_shared_options': b'\x03' + V9_OPT[4:-2],
         'v9_zero_length_field': v9(3, [fset(0, u16(300) + u16(3) + u16(8) + u16(4) + u16(89) + u16(0) +
                                             u16(2) + u16(2)), fset(300, A1 + u16(5) + A2 + u16(7))]),
     },
@@ -86,6 +90,8 @@ SEEDS = {
         'ipfix_varlen_enterprise': ipfix(0, [IPFIX_TMPL, IPFIX_DATA]),
         'ipfix_options_sampling': ipfix(3, [IPFIX_OPT, IPFIX_OPT_DATA, IPFIX_TMPL2, IPFIX_DATA2]),
         'ipfix_data_only': ipfix(4, [IPFIX_DATA]),
+        'ipfix_shared_template': b'\x0a' + IPFIX_TMPL[4:],
+        'ipfix_shared_options': b'\x0b' + IPFIX_OPT[4:],
         'ipfix_withdrawal': ipfix(7, [fset(2, u16(300) + u16(0)), fset(3, u16(3) + u16(0)),
                                       fset(2, u16(2) + u16(0))]),
     },

@@ -3,7 +3,7 @@
  * One test per row of BAD_INPUTS.md that concerns NetFlow/IPFIX (1-17,
  * 19, 20, 25, 26) and per engine behaviour the captures cannot show
  * (data before template, redefinition, withdrawal, exporter restart,
- * template floods, expiry). Each datagram is built here field by field, so
+ * template floods, expiry, the template sharing events and installs). Each datagram is built here field by field, so
  * the expected values are the bytes written next to them; each test checks
  * the named error counter, the records delivered and their fields. Run
  * under ASan/UBSan, an over-read or leak fails the test too.
@@ -1270,6 +1270,211 @@ test_v9_sampler_ids(void)	/* per sampler id (48), akvorado #997 */
 	weir_nf_state_free(&ex);
 }
 
+/* ---- template sharing (engine/tmpl_share.c) ----------------------------- */
+
+struct tev {
+	uint8_t kind, version;
+	uint16_t id, set_id;
+	uint32_t domain;
+	uint8_t rec[512];
+	size_t len;
+};
+static struct tev tevs[16];
+static unsigned int n_tevs;
+static int tev_refuse;		/* the sink's ring is full */
+
+static int
+on_tmpl(void *ctx, struct weir_exporter *ex, const struct weir_tmpl_event *e)
+{
+	if (tev_refuse)
+		return 0;
+	if (n_tevs < 16) {
+		struct tev *t = &tevs[n_tevs];
+		t->kind = e->kind;
+		t->version = e->version;
+		t->id = e->id;
+		t->set_id = e->set_id;
+		t->domain = e->domain;
+		t->len = e->len < sizeof(t->rec) ? e->len : sizeof(t->rec);
+		if (e->rec)
+			memcpy(t->rec, e->rec, t->len);
+	}
+	n_tevs++;
+	return 1;
+}
+
+static const struct weir_flow_sink share_sink = {
+	.rec = on_rec, .ifname = on_ifname, .tmpl = on_tmpl,
+};
+
+static int
+feed_shared(struct weir_exporter *ex, const struct buf *b, uint64_t now)
+{
+	uint8_t *p = malloc(b->n ? b->n : 1);
+	memcpy(p, b->b, b->n);
+	int r = weir_xflow_decode(ex, p, b->n, now, &share_sink);
+	free(p);
+	return r;
+}
+
+/* An exact-size heap copy for the install, as ASan's witness. */
+static int
+install(struct weir_exporter *ex, uint8_t version, uint32_t domain, uint16_t set_id,
+	const uint8_t *rec, size_t len, uint64_t now)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	memcpy(p, rec, len);
+	int r = weir_nf_template_install(ex, version, domain, set_id, p, len, 0, now, &share_sink);
+	free(p);
+	return r;
+}
+
+static void
+test_template_sharing(void)
+{
+	struct weir_exporter a, b2;
+	struct buf b;
+	size_t s;
+
+	/* collector 1 learns v9 template 256 of source id 7: one LEARNT event
+	 * carrying the record exactly as in the set (id, count, 9 pairs) */
+	ex_init(&a);
+	reset_sink();
+	n_tevs = 0;
+	v9_hdr(&b, 10000, 0, 7);
+	v9_tmpl256(&b, 256);
+	CHECK_EQ(feed_shared(&a, &b, NOW), 0);
+	CHECK_EQ(n_tevs, 1);
+	CHECK_EQ(tevs[0].kind, WEIR_TMPL_LEARNT);
+	CHECK_EQ(tevs[0].version, 9);
+	CHECK_EQ(tevs[0].domain, 7);
+	CHECK_EQ(tevs[0].id, 256);
+	CHECK_EQ(tevs[0].set_id, 0);
+	CHECK_EQ(tevs[0].len, 4 + 9 * 4);
+	CHECK(tevs[0].len == 40 && memcmp(tevs[0].rec, b.b + 20 + 4, 40) == 0);
+	struct tev learnt = tevs[0];
+	/* a refresh soon after is not passed on; one after a quarter of the
+	 * template expiry is (the shared copy expires like ours) */
+	feed_shared(&a, &b, NOW + 1000);
+	CHECK_EQ(n_tevs, 1);
+	feed_shared(&a, &b, NOW + lim.template_ttl_ms / 4 + 1);
+	CHECK_EQ(n_tevs, 2);
+	CHECK_EQ(tevs[1].kind, WEIR_TMPL_LEARNT);
+	/* a dropped event is offered again at the next refresh */
+	v9_hdr(&b, 10000, 0, 7);
+	v9_tmpl256(&b, 257);
+	tev_refuse = 1;
+	feed_shared(&a, &b, NOW);
+	tev_refuse = 0;
+	CHECK_EQ(n_tevs, 2);
+	feed_shared(&a, &b, NOW + 10);
+	CHECK_EQ(n_tevs, 3);
+	CHECK_EQ(tevs[2].id, 257);
+	weir_nf_state_free(&a);
+
+	/* collector 2 gets data only: held, and asked for once a second */
+	ex_init(&b2);
+	reset_sink();
+	n_tevs = 0;
+	v9_hdr(&b, 10000, 0, 7);
+	v9_data256(&b, 256, 2);
+	CHECK_EQ(feed_shared(&b2, &b, NOW), 0);
+	CHECK_EQ(b2.held, 1);
+	feed_shared(&b2, &b, NOW + 500);
+	CHECK_EQ(b2.held, 2);
+	CHECK_EQ(n_tevs, 1);
+	CHECK_EQ(tevs[0].kind, WEIR_TMPL_WANTED);
+	CHECK_EQ(tevs[0].version, 9);
+	CHECK_EQ(tevs[0].domain, 7);
+	CHECK_EQ(tevs[0].id, 256);
+	feed_shared(&b2, &b, NOW + 1000);
+	CHECK_EQ(n_tevs, 2);
+	CHECK_EQ(b2.held, 3);
+	/* what does not come out of a LEARNT event is refused, and is not the
+	 * exporter's fault: no counter moves */
+	uint8_t two[80];
+	memcpy(two, learnt.rec, 40);
+	memcpy(two + 40, learnt.rec, 40);
+	two[40] = 0x01; two[41] = 0x01;		/* a second record, id 257 */
+	CHECK_EQ(install(&b2, 9, 7, 0, two, 80, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 9, 7, 0, learnt.rec, 39, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 9, 7, 2, learnt.rec, 40, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 10, 7, 0, learnt.rec, 40, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 9, 7, 1, learnt.rec, 3, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 9, 7, 0, learnt.rec, 0, NOW + 1100), -1);
+	CHECK_EQ(install(&b2, 10, 7, 2, learnt.rec, 0, NOW + 1100), -1);
+	CHECK_EQ(b2.errors, 0);
+	CHECK_EQ(b2.templates, 0);
+	/* the template from collector 1 releases the held data, through the
+	 * same parser; defining it raises no event */
+	n_tevs = 0;
+	CHECK_EQ(install(&b2, 9, 7, 0, learnt.rec, learnt.len, NOW + 1100), 6);
+	CHECK_EQ(n_recs, 6);
+	CHECK_EQ(recs[1].sport, 1001);
+	CHECK_EQ(recs[1].bytes, 200);
+	CHECK_EQ(b2.held, 0);
+	CHECK_EQ(b2.templates, 1);
+	CHECK_EQ(b2.templates_from_redis, 1);
+	CHECK_EQ(n_tevs, 0);
+	CHECK_EQ(b2.errors, 0);
+	/* never over a template the exporter defined itself */
+	CHECK_EQ(install(&b2, 9, 7, 0, learnt.rec, learnt.len, NOW + 1200), WEIR_TMPL_KNOWN);
+	CHECK_EQ(b2.templates_from_redis, 1);
+	/* the limits hold for shared templates too: a field length the
+	 * parser refuses is counted as from the exporter */
+	uint8_t bad[8] = {0x01, 0x10, 0, 1, 0, 8, 0, 50};	/* 272: src4 of 50 bytes */
+	CHECK_EQ(install(&b2, 9, 7, 0, bad, 8, NOW + 1200), 0);
+	CHECK_EQ(b2.err[WEIR_XERR_BAD_FIELD_LENGTH], 1);
+	weir_nf_state_free(&b2);
+	CHECK_EQ(b2.mem_bytes, 0);
+
+	/* IPFIX: withdrawals are passed on, one template or all */
+	ex_init(&a);
+	reset_sink();
+	n_tevs = 0;
+	ipfix_hdr(&b, 0, 1);
+	s = set_begin(&b, 2);
+	put16(&b, 300); put16(&b, 2); put16(&b, 8); put16(&b, 4); put16(&b, 1); put16(&b, 4);
+	set_end(&b, s);
+	s = set_begin(&b, 3);
+	put16(&b, 302); put16(&b, 3); put16(&b, 1);
+	put16(&b, 302); put16(&b, 2);
+	put16(&b, 305); put16(&b, 4);
+	put16(&b, 306); put16(&b, 4);
+	set_end(&b, s);
+	ipfix_end(&b);
+	feed_shared(&a, &b, NOW);
+	CHECK_EQ(n_tevs, 2);
+	CHECK_EQ(tevs[1].set_id, 3);
+	CHECK_EQ(tevs[1].len, 6 + 3 * 4);
+	struct tev opt = tevs[1];
+	ipfix_hdr(&b, 0, 1);
+	s = set_begin(&b, 2);
+	put16(&b, 300); put16(&b, 0);
+	put16(&b, 2); put16(&b, 0);
+	set_end(&b, s);
+	ipfix_end(&b);
+	feed_shared(&a, &b, NOW);
+	CHECK_EQ(n_tevs, 4);
+	CHECK_EQ(tevs[2].kind, WEIR_TMPL_WITHDRAWN);
+	CHECK_EQ(tevs[2].id, 300);
+	CHECK_EQ(tevs[2].set_id, 2);
+	CHECK_EQ(tevs[3].kind, WEIR_TMPL_WITHDRAW_ALL);
+	CHECK_EQ(tevs[3].set_id, 2);
+	CHECK_EQ(tevs[3].domain, 1);
+	weir_nf_state_free(&a);
+	/* an options template shared into a fresh exporter; a withdrawal
+	 * record is not a template */
+	ex_init(&b2);
+	uint8_t wd[4] = {0x01, 0x2c, 0, 0};
+	CHECK_EQ(install(&b2, 10, 1, 2, wd, 4, NOW), -1);
+	CHECK_EQ(install(&b2, 10, 1, 3, opt.rec, opt.len, NOW), 0);
+	CHECK(b2.nf && weir_nf_tmpl_find(b2.nf, NF_IPFIX, 1, 302) != NULL);
+	CHECK_EQ(b2.templates_from_redis, 1);
+	weir_nf_state_free(&b2);
+	CHECK_EQ(b2.mem_bytes, 0);
+}
+
 int
 main(void)
 {
@@ -1295,6 +1500,7 @@ main(void)
 	test_ipfix_withdrawal_and_options();
 	test_ipfix_times_and_fields();
 	test_ipfix_sequence_and_length();
+	test_template_sharing();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
