@@ -86,7 +86,7 @@ bench_memory(void)
 					  "B/flow", (double)w->ft.mem_bytes / (double)w->ft.capacity);
 				if (s == 1)
 					bench_note("memory: %llu hosts in the aggregates; sizeof(struct weir_flow) = "
-						   "%zu, index bucket 64 B per 8 slots, 2 slots per entry",
+						   "%zu, index bucket 64 B per 10 slots, 1.625 slots per entry, dirty set 1 bit",
 						   (unsigned long long)w->agg.n_hosts, sizeof(struct weir_flow));
 			}
 			bench_progress("  %s: %.1f B/flow (RSS +%.1f MB)", label, per, ((double)rss1 - (double)rss0) / 1e6);

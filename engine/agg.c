@@ -90,7 +90,52 @@ weir_agg_destroy(struct weir_agg *a)
 	free_all(a->hosts, offsetof(struct weir_agg_host, node));
 	free_all(a->vlans, offsetof(struct weir_agg_vlan, node));
 	free_all(a->pairs, offsetof(struct weir_agg_pair, node));
+	free(a->host_at);
+	free(a->host_free);
 	memset(a, 0, sizeof(*a));
+}
+
+/* Grow *arr (of *cap elements of size) to hold at least n; 0 if it does. */
+static int
+grow(void **arr, uint32_t *cap, uint32_t n, size_t size)
+{
+	if (n <= *cap)
+		return 0;
+	uint32_t c = *cap ? *cap * 2 : 1024;
+	void *p = c > *cap ? realloc(*arr, (size_t)c * size) : NULL;
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+/* A handle for h, so that its flows need no lookup at their later folds;
+ * none (0) if the handle table cannot grow. */
+static void
+host_handle_give(struct weir_agg *a, struct weir_agg_host *h)
+{
+	uint32_t i;
+	if (a->n_host_free)
+		i = a->host_free[--a->n_host_free];
+	else if (a->n_host_at + 1 < UINT32_MAX &&
+		 grow((void **)&a->host_at, &a->cap_host_at, a->n_host_at + 2, sizeof(*a->host_at)) == 0)
+		i = ++a->n_host_at;
+	else
+		return;
+	a->host_at[i] = h;
+	h->handle = i;
+}
+
+static void
+host_handle_drop(struct weir_agg *a, struct weir_agg_host *h)
+{
+	if (!h->handle)
+		return;
+	a->host_at[h->handle] = NULL;
+	if (grow((void **)&a->host_free, &a->cap_host_free, a->n_host_free + 1, sizeof(*a->host_free)) == 0)
+		a->host_free[a->n_host_free++] = h->handle;
+	h->handle = 0;
 }
 
 static struct weir_agg_host *
@@ -111,6 +156,8 @@ get_host(struct weir_agg *a, const uint8_t ip[16], uint16_t vlan, uint64_t now)
 	memcpy(e->ip, ip, 16);
 	e->vlan = vlan;
 	e->first_ms = now;
+	e->born = ++a->host_births;
+	host_handle_give(a, e);
 	cds_lfht_node_init(&e->node);
 	cds_lfht_add(a->hosts, h, &e->node);	/* single writer: no race on absence */
 	a->n_hosts++;
@@ -186,13 +233,26 @@ host_add(struct weir_agg_host *h, uint64_t bs, uint64_t br, uint64_t ps, uint64_
 	ST(h->upd_gen, gen);
 }
 
-void
-weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
+/* The aggregate entry of one of f's hosts: by the handle f kept, else
+ * looked up (or made). f keeps the handle only from its first fold, the one
+ * that counts it among the host's active flows: then the host cannot expire
+ * while f holds it. */
+static struct weir_agg_host *
+flow_host(struct weir_agg *a, uint32_t *handle, const uint8_t ip[16], const struct weir_flow *f, int new_flow)
 {
-	uint64_t db0 = f->bytes[0] - f->folded_bytes[0];
-	uint64_t db1 = f->bytes[1] - f->folded_bytes[1];
-	uint64_t dp0 = (uint32_t)(f->pkts[0] - f->folded_pkts[0]);
-	uint64_t dp1 = (uint32_t)(f->pkts[1] - f->folded_pkts[1]);
+	if (*handle)
+		return a->host_at[*handle];
+	struct weir_agg_host *h = get_host(a, ip, f->key.vlan, f->first_ms);
+	if (h && new_flow)
+		*handle = h->handle;
+	return h;
+}
+
+void
+weir_agg_fold_counts(struct weir_agg *a, struct weir_flow *f, const uint64_t bytes[2],
+		     const uint64_t pkts[2], int ended)
+{
+	uint64_t db0 = bytes[0], db1 = bytes[1], dp0 = pkts[0], dp1 = pkts[1];
 	int new_flow = !(f->state & WEIR_FLOWST_COUNTED);
 	uint64_t gen = a->fold_gen + 1;
 
@@ -200,11 +260,8 @@ weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
 		return;
 
 	int same = memcmp(f->key.a, f->key.b, 16) == 0;
-	struct weir_agg_host *ha = f->agg_a ? f->agg_a : get_host(a, f->key.a, f->key.vlan, f->first_ms);
-	struct weir_agg_host *hb = same ? ha :
-		f->agg_b ? f->agg_b : get_host(a, f->key.b, f->key.vlan, f->first_ms);
-	f->agg_a = ha;
-	f->agg_b = hb;
+	struct weir_agg_host *ha = flow_host(a, &f->agg_a, f->key.a, f, new_flow);
+	struct weir_agg_host *hb = same ? ha : flow_host(a, &f->agg_b, f->key.b, f, new_flow);
 	if (same) {
 		host_add(ha, db0 + db1, db0 + db1, dp0 + dp1, dp0 + dp1, f->amac, f, new_flow, ended, gen);
 	} else {
@@ -225,8 +282,9 @@ weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
 	struct weir_agg_pair *p = get_pair(a, f->sub_init, f->sub_resp, f->first_ms);
 	if (p) {
 		/* fwd = initiator -> responder */
-		uint64_t bf = f->a_is_init ? db0 : db1, br = f->a_is_init ? db1 : db0;
-		uint64_t pf = f->a_is_init ? dp0 : dp1, pr = f->a_is_init ? dp1 : dp0;
+		int ai = !!(f->state & WEIR_FLOWST_A_INIT);
+		uint64_t bf = ai ? db0 : db1, br = ai ? db1 : db0;
+		uint64_t pf = ai ? dp0 : dp1, pr = ai ? dp1 : dp0;
 		ST(p->bytes_fwd, p->bytes_fwd + bf);
 		ST(p->bytes_rev, p->bytes_rev + br);
 		ST(p->pkts_fwd, p->pkts_fwd + pf);
@@ -237,11 +295,21 @@ weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
 			ST(p->last_ms, f->last_ms);
 	}
 
-	f->folded_bytes[0] = f->bytes[0];
-	f->folded_bytes[1] = f->bytes[1];
-	f->folded_pkts[0] = (uint32_t)f->pkts[0];
-	f->folded_pkts[1] = (uint32_t)f->pkts[1];
+	f->bytes[0] += db0;
+	f->bytes[1] += db1;
+	f->pkts[0] += dp0;
+	f->pkts[1] += dp1;
 	f->state |= WEIR_FLOWST_COUNTED;
+}
+
+void
+weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended)
+{
+	const uint64_t bytes[2] = { f->new_bytes[0], f->new_bytes[1] };
+	const uint64_t pkts[2] = { f->new_pkts[0], f->new_pkts[1] };
+	f->new_bytes[0] = f->new_bytes[1] = 0;
+	f->new_pkts[0] = f->new_pkts[1] = 0;
+	weir_agg_fold_counts(a, f, bytes, pkts, ended);
 }
 
 static void
@@ -261,6 +329,7 @@ weir_agg_expire(struct weir_agg *a, uint64_t now_ms, uint64_t idle_ms)
 		if (h->flows_active > 0 || h->last_ms + idle_ms > now_ms || h->upd_gen > seen)
 			continue;
 		if (cds_lfht_del(a->hosts, &h->node) == 0) {
+			host_handle_drop(a, h);
 			call_rcu(&h->rcu, free_host_rcu);
 			a->n_hosts--;
 			a->hosts_expired++;

@@ -32,6 +32,8 @@ struct weir_agg_host {
 	int64_t  flows_active;
 	uint64_t first_ms, last_ms;
 	uint64_t upd_gen;          /* fold generation of the last update */
+	uint64_t born;             /* this entry's number: a host expired and seen again gets a new one */
+	uint32_t handle;           /* its index in weir_agg.host_at (flows keep it), 0: none */
 };
 
 struct weir_agg_vlan {
@@ -57,8 +59,16 @@ struct weir_agg {
 	uint64_t fold_gen;         /* completed folds; read by the control thread */
 	uint64_t ctl_seen_gen;     /* written by the control thread: folds it has fully read */
 	uint64_t n_hosts;
+	uint64_t host_births;      /* host entries ever made (numbers weir_agg_host.born) */
 	uint64_t hosts_expired;
 	uint64_t alloc_failed;
+	/* host handles, for the flows (worker only): host_at[handle] */
+	struct weir_agg_host **host_at;
+	uint32_t n_host_at;        /* handles given so far (0 is never one) */
+	uint32_t cap_host_at;
+	uint32_t *host_free;       /* handles of expired hosts, for reuse */
+	uint32_t n_host_free;
+	uint32_t cap_host_free;
 };
 
 /* cds_lfht_for_each_entry() computes container_of(NULL) at the end of the
@@ -74,9 +84,15 @@ int  weir_agg_init(struct weir_agg *a);
 void weir_agg_destroy(struct weir_agg *a);   /* after every thread stopped */
 
 /* Called by the owning worker: fold what flow f gained since its last fold
- * into the tables. sub_init/sub_resp are the subnet indexes (+1, 0 remote)
- * of its initiator and responder. ended: the flow left the table. */
+ * (new_bytes, new_pkts) into the tables and into its totals, and zero it.
+ * sub_init/sub_resp are the subnet indexes (+1, 0 remote) of its initiator
+ * and responder. ended: the flow left the table. */
 void weir_agg_fold_flow(struct weir_agg *a, struct weir_flow *f, int ended);
+
+/* The same for counts given here rather than taken from f's new_*: for a
+ * flow-export record too large for them. */
+void weir_agg_fold_counts(struct weir_agg *a, struct weir_flow *f, const uint64_t bytes[2],
+			  const uint64_t pkts[2], int ended);
 
 /* Called by the owning worker after a fold pass. */
 static inline void

@@ -43,6 +43,7 @@ static int set_collect(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_cports(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_decap(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_vxlan_port(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_idle_sleep(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_watch(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_forbid(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_resolve(struct weir_config *c, const char *v, char *e, size_t n);
@@ -98,6 +99,9 @@ static const struct key keys[] = {
 	 "N", "UDP and other packets nDPI may see before it gives up"},
 	{"decap-tunnels", 0, K_FN, 0, 0, 0, 0, set_decap, "none",
 	 "none|gre|vxlan|all", "account the inner packet of these tunnels instead of the outer one"},
+	{"idle-sleep", 0, K_FN, 0, 0, 0, 0, set_idle_sleep, "auto",
+	 "auto|US", "a worker that found nothing for 1024 polls in a row sleeps this many microseconds "
+		    "before polling again (0: pure polling); auto: 0 with PCI ports, 50 otherwise"},
 	{"vxlan-port", 0, K_FN, 0, 0, 0, 0, set_vxlan_port, "4789",
 	 "PORT", "UDP port carrying VXLAN"},
 	{"local-networks", 'm', K_FN, 0, 0, 0, 0, set_local, "",
@@ -112,6 +116,9 @@ static const struct key keys[] = {
 	 "BYTES", "template and pending-data memory one exporter may hold"},
 	{"default-sampling", 0, K_UINT, OFF(xlim.default_sampling), 4, 1, 1u << 30, NULL, "1",
 	 "N", "sampling rate assumed when an exporter sends none (or 0)"},
+	{"share-templates", 0, K_BOOL, OFF(share_templates), 0, 0, 1, NULL, "yes",
+	 NULL, "share NetFlow v9/IPFIX templates through Redis with every engine using it, so a restarted "
+	       "or sibling collector decodes data whose template it never received (not with --read)"},
 	{"redis", 0, K_STR, OFF(redis_url), SZ(redis_url), 0, 0, NULL, "redis://127.0.0.1:6379",
 	 "URL", "where to publish: redis://[:password@]host[:port][/db] or unix:///path/redis.sock"},
 	{"redis-prefix", 0, K_STR, OFF(redis_prefix), SZ(redis_prefix), 0, 0, NULL, "weir:",
@@ -462,6 +469,23 @@ set_vxlan_port(struct weir_config *c, const char *v, char *e, size_t n)
 }
 
 static int
+set_idle_sleep(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	char *end;
+	if (!strcmp(v, "auto")) {
+		c->idle_sleep_us = -1;
+		return 0;
+	}
+	unsigned long us = strtoul(v, &end, 10);
+	if (!*v || *end || us > 100000) {
+		snprintf(e, n, "'%s': auto, or microseconds 0-100000", v);
+		return -1;
+	}
+	c->idle_sleep_us = (int)us;
+	return 0;
+}
+
+static int
 add_watch(struct weir_config *c, const char *v, int forbid, char *e, size_t n)
 {
 	const char *gt = strchr(v, '>');
@@ -566,6 +590,7 @@ defaults(struct weir_config *c)
 	c->resolve = 1;
 	c->hugepages = -1;
 	c->progress = -1;
+	c->idle_sleep_us = -1;
 }
 
 static void
@@ -782,6 +807,10 @@ weir_config_load(struct weir_config *c, int argc, char **argv)
 				c->hugepages = 1;
 		}
 	}
+	/* polling a NIC must not sleep; a worker fed by vdevs, the software
+	 * distributor or the socket collector shares its core with them */
+	if (c->idle_sleep_us < 0)
+		c->idle_sleep_us = c->hugepages ? 0 : 50;
 	if (c->progress < 0)
 		c->progress = isatty(STDERR_FILENO) && !c->quiet;
 	return 0;
@@ -871,6 +900,7 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	fprintf(out, "decap-tunnels = %s\n", c->parse.decap_gre && c->parse.decap_vxlan ? "all" :
 		c->parse.decap_gre ? "gre" : c->parse.decap_vxlan ? "vxlan" : "none");
 	fprintf(out, "vxlan-port = %u\n", c->parse.vxlan_port);
+	fprintf(out, "idle-sleep = %d\n", c->idle_sleep_us);
 	fprintf(out, "collector-ports =");
 	for (unsigned i = 0; i < c->n_collector_ports; i++)
 		fprintf(out, "%s%u", i ? "," : " ", c->collector_ports[i]);

@@ -30,6 +30,8 @@
 #include "control_priv.h"
 #include "ipfix_export.h"
 #include "log.h"
+#include "set_batch.h"
+#include "tmpl_share.h"
 
 static void log_exporter_errors(struct weir_control *c);
 struct ctl_xerr;
@@ -63,10 +65,84 @@ weir_ctl_addr_text(const uint8_t a[16], char *out, size_t len)
 		inet_ntop(AF_INET6, a, out, (socklen_t)len);
 }
 
+/* aa:bb:cc:dd:ee:ff (len >= 18) */
 static void
 mac_text(const uint8_t m[6], char *out, size_t len)
 {
-	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	static const char hex[] = "0123456789abcdef";
+	if (len < 18)
+		return;
+	for (int i = 0; i < 6; i++) {
+		out[i * 3] = hex[m[i] >> 4];
+		out[i * 3 + 1] = hex[m[i] & 15];
+		out[i * 3 + 2] = i < 5 ? ':' : 0;
+	}
+}
+
+/* PREFIX + what + id, without printf (once per published flow or host). */
+static size_t
+key_with_id(const struct weir_control *c, char *out, size_t len, const char *what, const char *id)
+{
+	size_t np = strlen(c->prefix), nw = strlen(what), ni = strlen(id);
+	if (np + nw + ni + 1 > len)
+		return (size_t)snprintf(out, len, "%s%s%s", c->prefix, what, id);
+	memcpy(out, c->prefix, np);
+	memcpy(out + np, what, nw);
+	memcpy(out + np + nw, id, ni + 1);
+	return np + nw + ni;
+}
+
+static uint64_t
+sig_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static uint64_t
+sig_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t v;
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&v, b, 8);
+		h = sig_mix(h, v);
+	}
+	v = n;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	return sig_mix(h, v);
+}
+
+/* What a flow's hash says besides its counters, last_seen, tcp_flags,
+ * state and application: written again only when this changes. */
+static uint64_t
+flow_sig(const struct weir_flow_snap *s)
+{
+	uint64_t h = 0x243f6a8885a308d3ull;
+	h = sig_bytes(h, s->key.a, 16);
+	h = sig_bytes(h, s->key.b, 16);
+	h = sig_mix(h, (uint64_t)s->key.pa | (uint64_t)s->key.pb << 16 | (uint64_t)s->key.proto << 32 |
+		       (uint64_t)s->key.vlan << 40);
+	h = sig_mix(h, (uint64_t)s->a_is_init | (uint64_t)s->worker << 8 | (uint64_t)s->exporter << 32);
+	h = sig_mix(h, s->first_ms);
+	h = sig_bytes(h, s->amac, 6);
+	h = sig_bytes(h, s->bmac, 6);
+	h = sig_mix(h, (uint64_t)s->in_if | (uint64_t)s->out_if << 32);
+	h = sig_bytes(h, s->exporter_addr, 16);
+	return h | 1;	/* 0 means never written */
+}
+
+/* The same for a host: its MAC, first_seen and name. */
+static uint64_t
+host_sig(const struct ctl_host *h)
+{
+	uint64_t x = 0x13198a2e03707344ull;
+	x = sig_bytes(x, h->mac, 6);
+	x = sig_mix(x, h->first_ms);
+	if (h->name)
+		x = sig_bytes(x, h->name, strlen(h->name));
+	return x | 1;
 }
 
 const char *
@@ -109,12 +185,15 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 	c->w = workers;
 	c->n_workers = n;
 	snprintf(c->prefix, sizeof(c->prefix), "%s{%s}:", cfg->redis_prefix, cfg->node);
+	weir_redis_route(c->redis, c->prefix);	/* a cycle's keys all share {node} */
 	c->started_ms = wall_ms();
 	c->need_full = 1;
 	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days);
 	c->events = weir_events_new(c->prefix, 10000);
 	c->rdns = weir_rdns_new((enum weir_rdns_mode)cfg->resolve, cfg->resolve_rate, cfg->resolve_ttl_s);
-	if (!c->ts || !c->events || !c->rdns) {
+	c->idx_add = weir_set_batch_new("SADD");
+	c->idx_rem = weir_set_batch_new("SREM");
+	if (!c->ts || !c->events || !c->rdns || !c->idx_add || !c->idx_rem) {
 		weir_control_free(c);
 		return NULL;
 	}
@@ -127,6 +206,7 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 			return NULL;
 		}
 	}
+	c->tshare = weir_tmpl_share_new(cfg, workers, n, c->redis);	/* NULL: off */
 	snprintf(c->state, sizeof(c->state), "running");
 	return c;
 }
@@ -137,6 +217,7 @@ weir_control_free(struct weir_control *c)
 	if (!c)
 		return;
 	weir_ipfix_export_free(c->ipfix);	/* IPFIX re-export: sends what is left */
+	weir_tmpl_share_free(c->tshare);
 	struct ctl_host *h, *th;
 	HASH_ITER(hh, c->hosts, h, th) {
 		struct peer *p, *tp;
@@ -149,6 +230,7 @@ weir_control_free(struct weir_control *c)
 		free(h->name);
 		free(h->cur);
 		free(h->seen);
+		free(h->born);
 		free(h);
 	}
 	WEIR_HASH_FREE_ALL(c->vlans, struct ctl_vlan);
@@ -162,6 +244,8 @@ weir_control_free(struct weir_control *c)
 	weir_ctl_apps_free(c);
 	WEIR_HASH_FREE_ALL(c->xerrs, struct ctl_xerr);
 	free(c->deleted);
+	weir_set_batch_free(c->idx_add);
+	weir_set_batch_free(c->idx_rem);
 	weir_ts_free(c->ts);
 	weir_events_free(c->events);
 	weir_rdns_free(c->rdns);
@@ -184,9 +268,11 @@ weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
 		return NULL;
 	h->cur = calloc((size_t)c->n_workers * H_N, sizeof(uint64_t));
 	h->seen = calloc(c->n_workers, sizeof(uint64_t));
-	if (!h->cur || !h->seen) {
+	h->born = calloc(c->n_workers, sizeof(uint64_t));
+	if (!h->cur || !h->seen || !h->born) {
 		free(h->cur);
 		free(h->seen);
+		free(h->born);
 		free(h);
 		return NULL;
 	}
@@ -198,6 +284,15 @@ weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan)
 	h->dirty = 1;
 	HASH_ADD(hh, c->hosts, key, sizeof(h->key), h);
 	return h;
+}
+
+struct ctl_host *
+weir_ctl_flow_host(struct weir_control *c, struct ctl_flow *f, int b)
+{
+	struct ctl_host **h = b ? &f->hb : &f->ha;
+	if (!*h)
+		*h = weir_ctl_host_get(c, b ? f->s.key.b : f->s.key.a, f->s.key.vlan);
+	return *h;
 }
 
 static void
@@ -229,8 +324,13 @@ forget_flow(struct weir_control *c, struct ctl_flow *f)
 		c->deleted = d;
 		c->cap_deleted = cap;
 	}
+	/* indexed by a cycle not (yet) known to have landed counts too:
+	 * removing what is not there costs nothing */
+	int indexed = f->indexed || (f->sent_cycle && f->have_snap);
 	c->deleted[c->n_deleted++] = (struct deleted_flow){
-		.uid = f->uid, .key = f->s.key, .app = f->indexed_app, .indexed = f->indexed,
+		.uid = f->uid, .key = f->s.key, .indexed = indexed, .a_is_init = f->s.a_is_init,
+		.ha = f->ha, .hb = f->hb,
+		.app = indexed && f->dpi ? f->dpi->app : f->indexed_app,
 	};
 	if (f->ended)
 		DL_DELETE(c->ended, f);
@@ -255,15 +355,15 @@ take_snapshot(struct weir_control *c, const struct weir_flow_snap *s)
 		c->n_flows++;
 	}
 	int first = !f->have_snap;
-	if (first && memcmp(s->key.a, s->key.b, 16) != 0) {
-		/* a new conversation: each end has a peer (maybe not new) */
-		add_peer(weir_ctl_host_get(c, s->key.a, s->key.vlan), s->key.b);
-		add_peer(weir_ctl_host_get(c, s->key.b, s->key.vlan), s->key.a);
-	}
 	uint64_t db = s->bytes[0] + s->bytes[1] - (f->s.bytes[0] + f->s.bytes[1]);
 	uint64_t dp = s->pkts[0] + s->pkts[1] - (f->s.pkts[0] + f->s.pkts[1]);
 	f->s = *s;
 	f->have_snap = 1;
+	if (first && memcmp(s->key.a, s->key.b, 16) != 0) {
+		/* a new conversation: each end has a peer (maybe not new) */
+		add_peer(weir_ctl_flow_host(c, f, 0), s->key.b);
+		add_peer(weir_ctl_flow_host(c, f, 1), s->key.a);
+	}
 	f->dirty = 1;
 	weir_ctl_apps_snapshot(c, f, db, dp);
 	if (first)
@@ -308,6 +408,7 @@ weir_control_drain(struct weir_control *c)
 	weir_ctl_apps_drain(c);
 	if (c->ipfix)
 		export_ended(c);	/* IPFIX re-export */
+	weir_tmpl_share_run(c->tshare, wall_ms());	/* template sharing */
 	weir_rdns_poll(c->rdns);
 }
 
@@ -338,6 +439,14 @@ sum_aggregates(struct weir_control *c)
 			if (!h)
 				continue;
 			uint64_t *cur = &h->cur[wi * H_N];
+			if (h->born[wi] != ah->born) {
+				/* another entry than the one read last: the worker
+				 * expired that one and met the host again between two
+				 * readings, so no cycle saw it gone; keep its totals */
+				for (int k = 0; k < H_ACTIVE; k++)
+					h->retired[k] += cur[k];
+				h->born[wi] = ah->born;
+			}
 			cur[HB_SENT] = CMM_LOAD_SHARED(ah->bytes_sent);
 			cur[HB_RCVD] = CMM_LOAD_SHARED(ah->bytes_rcvd);
 			cur[HP_SENT] = CMM_LOAD_SHARED(ah->pkts_sent);
@@ -477,42 +586,49 @@ key_of(struct weir_control *c, char *out, size_t len, const char *rest)
 	snprintf(out, len, "%s%s", c->prefix, rest);
 }
 
+/* A host's hash: whole the first time (and after a change of its MAC,
+ * first_seen or name, or in a full cycle), else only the fields that move. */
 static void
 publish_hosts(struct weir_control *c, struct weir_redis *r, int full)
 {
 	char key[256], zkey[256], mac[24];
 	key_of(c, zkey, sizeof(zkey), "hosts");
+	weir_redis_zbatch_start(r, zkey);
 	struct ctl_host *h, *th;
 	HASH_ITER(hh, c->hosts, h, th) {
-		if (!h->dirty && !full)
-			continue;
 		if (!(h->tot[HB_SENT] | h->tot[HB_RCVD] | h->tot[H_FLOWS]))
 			continue;	/* known from a flow snapshot only, no totals yet */
-		snprintf(key, sizeof(key), "%shost:%s", c->prefix, h->id);
-		weir_redis_hset_start(r, key);
-		weir_redis_hset_str(r, "ip", h->ip_text);
-		weir_redis_hset_u64(r, "vlan", h->key.vlan);
-		mac_text(h->mac, mac, sizeof(mac));
-		weir_redis_hset_str(r, "mac", mac);
-		weir_redis_hset_u64(r, "bytes_sent", h->tot[HB_SENT]);
-		weir_redis_hset_u64(r, "bytes_rcvd", h->tot[HB_RCVD]);
-		weir_redis_hset_u64(r, "pkts_sent", h->tot[HP_SENT]);
-		weir_redis_hset_u64(r, "pkts_rcvd", h->tot[HP_RCVD]);
-		weir_redis_hset_u64(r, "flows", h->tot[H_FLOWS]);
-		weir_redis_hset_i64(r, "flows_active", (int64_t)h->tot[H_ACTIVE]);
-		weir_redis_hset_u64(r, "peers", h->n_peers);
-		weir_redis_hset_u64(r, "first_seen", h->first_ms);
-		weir_redis_hset_u64(r, "last_seen", h->last_ms);
-		weir_redis_hset_u64(r, "local", (uint64_t)h->local);
-		weir_redis_hset_str(r, "subnet", weir_ctl_subnet_name(c->cfg, h->subnet));
-		weir_redis_hset_str(r, "name", h->name ? h->name : "");
-		weir_redis_hset_u64(r, "bps_sent", h->bps_sent);
-		weir_redis_hset_u64(r, "bps_rcvd", h->bps_rcvd);
-		weir_redis_hset_end(r);
-		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
-				(unsigned long long)(h->tot[HB_SENT] + h->tot[HB_RCVD]), h->id);
+		if (h->dirty || full) {
+			int whole = full || host_sig(h) != h->pub_sig;
+			key_with_id(c, key, sizeof(key), "host:", h->id);
+			weir_redis_hset_start(r, key);
+			if (whole) {
+				weir_redis_hset_str(r, "ip", h->ip_text);
+				weir_redis_hset_u64(r, "vlan", h->key.vlan);
+				mac_text(h->mac, mac, sizeof(mac));
+				weir_redis_hset_str(r, "mac", mac);
+				weir_redis_hset_u64(r, "first_seen", h->first_ms);
+				weir_redis_hset_u64(r, "local", (uint64_t)h->local);
+				weir_redis_hset_str(r, "subnet", weir_ctl_subnet_name(c->cfg, h->subnet));
+				weir_redis_hset_str(r, "name", h->name ? h->name : "");
+			}
+			weir_redis_hset_u64(r, "bytes_sent", h->tot[HB_SENT]);
+			weir_redis_hset_u64(r, "bytes_rcvd", h->tot[HB_RCVD]);
+			weir_redis_hset_u64(r, "pkts_sent", h->tot[HP_SENT]);
+			weir_redis_hset_u64(r, "pkts_rcvd", h->tot[HP_RCVD]);
+			weir_redis_hset_u64(r, "flows", h->tot[H_FLOWS]);
+			weir_redis_hset_i64(r, "flows_active", (int64_t)h->tot[H_ACTIVE]);
+			weir_redis_hset_u64(r, "peers", h->n_peers);
+			weir_redis_hset_u64(r, "last_seen", h->last_ms);
+			weir_redis_hset_u64(r, "bps_sent", h->bps_sent);
+			weir_redis_hset_u64(r, "bps_rcvd", h->bps_rcvd);
+			weir_redis_hset_end(r);
+			weir_redis_zbatch_add(r, h->tot[HB_SENT] + h->tot[HB_RCVD], h->id, strlen(h->id));
+			h->sent_cycle = c->cycle;
+		}
 		weir_ctl_apps_publish_host(c, r, h, full);
 	}
+	weir_redis_zbatch_end(r);
 }
 
 static void
@@ -537,7 +653,7 @@ publish_vlans_pairs(struct weir_control *c, struct weir_redis *r, int full)
 		weir_redis_hset_u64(r, "bps", v->bps);
 		weir_redis_hset_end(r);
 		snprintf(member, sizeof(member), "%u", v->vlan);
-		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)v->bytes, member);
+		weir_redis_zadd(r, zkey, v->bytes, member);
 	}
 	key_of(c, zkey, sizeof(zkey), "subnets");
 	struct ctl_pair *p, *tp;
@@ -563,78 +679,111 @@ publish_vlans_pairs(struct weir_control *c, struct weir_redis *r, int full)
 		weir_redis_hset_u64(r, "last_seen", p->last_ms);
 		weir_redis_hset_u64(r, "bps", p->bps);
 		weir_redis_hset_end(r);
-		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)bytes, member);
+		weir_redis_zadd(r, zkey, bytes, member);
 	}
 }
 
+/* A flow's end b's address as field name (the host's text, kept). */
+static void
+addr_field(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f, const char *name, int b)
+{
+	char t[64];
+	struct ctl_host *h = f->have_snap ? weir_ctl_flow_host(c, f, b) : NULL;
+	if (h) {
+		weir_redis_hset_str(r, name, h->ip_text);
+		return;
+	}
+	weir_ctl_addr_text(b ? f->s.key.b : f->s.key.a, t, sizeof(t));
+	weir_redis_hset_str(r, name, t);
+}
+
+/* A flow's hash: whole the first time (and when flow_sig changes, or in
+ * a full cycle), else its counters, last_seen and tcp_flags, plus state
+ * and end_reason when it ends and the application fields when its verdict
+ * comes. The hash Redis holds is the same either way: HSET only adds or
+ * overwrites, and what is left out was written with the same value by a
+ * committed cycle. */
 static void
 publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 {
 	char key[256], zkey[256], id[24], t[64];
 	key_of(c, zkey, sizeof(zkey), "flows");
 	for (size_t i = 0; i < c->n_deleted; i++) {
-		snprintf(id, sizeof(id), "%016llx", (unsigned long long)c->deleted[i].uid);
-		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
-		weir_redis_cmdf(r, "DEL %s", key);
-		weir_redis_cmdf(r, "ZREM %s %s", zkey, id);
+		weir_flow_id(c->deleted[i].uid, id);
+		key_with_id(c, key, sizeof(key), "flow:", id);
+		weir_redis_cmd_start(r, "DEL");
+		weir_redis_arg_str(r, key);
+		weir_redis_cmd_end(r);
+		weir_redis_cmd_start(r, "ZREM");
+		weir_redis_arg_str(r, zkey);
+		weir_redis_arg(r, id, 16);
+		weir_redis_cmd_end(r);
 		weir_ctl_unindex_flow(c, r, &c->deleted[i]);
 	}
+	weir_redis_zbatch_start(r, zkey);
 	struct ctl_flow *f, *tf;
 	HASH_ITER(hh, c->flows, f, tf) {
 		if (!f->dirty && !full)
 			continue;
 		const struct weir_flow_snap *s = &f->s;
 		int ai = s->a_is_init;
-		/* src is the initiator: fwd counts its direction */
-		const uint8_t *src = ai ? s->key.a : s->key.b, *dst = ai ? s->key.b : s->key.a;
-		uint16_t sp = ai ? s->key.pa : s->key.pb, dp = ai ? s->key.pb : s->key.pa;
 		int fw = ai ? 0 : 1, rv = 1 - fw;
-		snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
-		snprintf(key, sizeof(key), "%sflow:%s", c->prefix, id);
+		uint64_t sig = flow_sig(s);
+		int whole = full || sig != f->pub_sig;
+		weir_flow_id(f->uid, id);
+		key_with_id(c, key, sizeof(key), "flow:", id);
 		weir_redis_hset_start(r, key);
-		weir_ctl_addr_text(src, t, sizeof(t));
-		weir_redis_hset_str(r, "src", t);
-		weir_ctl_addr_text(dst, t, sizeof(t));
-		weir_redis_hset_str(r, "dst", t);
-		weir_redis_hset_u64(r, "sport", sp);
-		weir_redis_hset_u64(r, "dport", dp);
-		weir_redis_hset_u64(r, "proto", s->key.proto);
-		weir_redis_hset_u64(r, "vlan", s->key.vlan);
+		if (whole) {
+			/* src is the initiator: fwd counts its direction */
+			uint16_t sp = ai ? s->key.pa : s->key.pb, dp = ai ? s->key.pb : s->key.pa;
+			addr_field(c, r, f, "src", !ai);
+			addr_field(c, r, f, "dst", ai);
+			weir_redis_hset_u64(r, "sport", sp);
+			weir_redis_hset_u64(r, "dport", dp);
+			weir_redis_hset_u64(r, "proto", s->key.proto);
+			weir_redis_hset_u64(r, "vlan", s->key.vlan);
+			weir_redis_hset_u64(r, "first_seen", s->first_ms);
+			mac_text(ai ? s->amac : s->bmac, t, sizeof(t));
+			weir_redis_hset_str(r, "src_mac", t);
+			mac_text(ai ? s->bmac : s->amac, t, sizeof(t));
+			weir_redis_hset_str(r, "dst_mac", t);
+			weir_redis_hset_u64(r, "worker", s->worker);
+			if (s->exporter) {
+				uint32_t n;
+				struct weir_exporter *ex = weir_worker_exporters(c->w[s->worker], &n);
+				if (s->exporter <= n) {
+					weir_ctl_addr_text(ex[s->exporter - 1].addr, t, sizeof(t));
+					weir_redis_hset_str(r, "exporter", t);
+				}
+				weir_redis_hset_u64(r, "in_if", s->in_if);
+				weir_redis_hset_u64(r, "out_if", s->out_if);
+			}
+		}
 		weir_redis_hset_u64(r, "bytes", s->bytes[0] + s->bytes[1]);
 		weir_redis_hset_u64(r, "pkts", s->pkts[0] + s->pkts[1]);
 		weir_redis_hset_u64(r, "bytes_fwd", s->bytes[fw]);
 		weir_redis_hset_u64(r, "pkts_fwd", s->pkts[fw]);
 		weir_redis_hset_u64(r, "bytes_rev", s->bytes[rv]);
 		weir_redis_hset_u64(r, "pkts_rev", s->pkts[rv]);
-		weir_redis_hset_u64(r, "first_seen", s->first_ms);
 		weir_redis_hset_u64(r, "last_seen", s->last_ms);
 		weir_redis_hset_u64(r, "tcp_flags", s->tcp_flags);
-		weir_redis_hset_str(r, "state", s->end == WEIR_FLOW_END_NONE ? "active" : "ended");
-		weir_redis_hset_str(r, "end_reason", s->end == WEIR_FLOW_END_NONE ? "" :
-				    weir_flow_end_names[s->end]);
-		mac_text(ai ? s->amac : s->bmac, t, sizeof(t));
-		weir_redis_hset_str(r, "src_mac", t);
-		mac_text(ai ? s->bmac : s->amac, t, sizeof(t));
-		weir_redis_hset_str(r, "dst_mac", t);
-		weir_redis_hset_u64(r, "worker", s->worker);
-		if (s->exporter) {
-			uint32_t n;
-			struct weir_exporter *ex = weir_worker_exporters(c->w[s->worker], &n);
-			if (s->exporter <= n) {
-				weir_ctl_addr_text(ex[s->exporter - 1].addr, t, sizeof(t));
-				weir_redis_hset_str(r, "exporter", t);
-			}
-			weir_redis_hset_u64(r, "in_if", s->in_if);
-			weir_redis_hset_u64(r, "out_if", s->out_if);
+		if (whole || s->end != f->pub_end) {
+			weir_redis_hset_str(r, "state", s->end == WEIR_FLOW_END_NONE ? "active" : "ended");
+			weir_redis_hset_str(r, "end_reason", s->end == WEIR_FLOW_END_NONE ? "" :
+					    weir_flow_end_names[s->end]);
 		}
-		weir_ctl_apps_flow_fields(r, f);
+		if (whole || (f->dpi != NULL) != f->pub_dpi)
+			weir_ctl_apps_flow_fields(r, f);
 		weir_redis_hset_end(r);
 		weir_ctl_index_flow(c, r, f, full);
 		if (f->ended && !f->streamed)
 			weir_ctl_stream_ended(c, r, f);
-		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
-				(unsigned long long)(s->bytes[0] + s->bytes[1]), id);
+		weir_redis_zbatch_add(r, s->bytes[0] + s->bytes[1], id, 16);
+		f->sig = sig;
+		f->sent_cycle = c->cycle;
 	}
+	weir_redis_zbatch_end(r);
+	weir_ctl_index_send(c, r);
 }
 
 static void
@@ -657,6 +806,9 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 			weir_redis_hset_u64(r, "bytes", e->bytes);
 			weir_redis_hset_u64(r, "pkts", e->pkts);
 			weir_redis_hset_u64(r, "templates", e->templates);
+			weir_redis_hset_u64(r, "templates_from_redis", e->templates_from_redis);
+			weir_redis_hset_u64(r, "held", e->held);
+			weir_redis_hset_u64(r, "template_bytes", e->mem_bytes);
 			weir_redis_hset_u64(r, "seq_lost", e->seq_lost);
 			weir_redis_hset_u64(r, "seq_resets", e->seq_resets);
 			weir_redis_hset_u64(r, "errors", e->errors);
@@ -670,7 +822,7 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 			weir_redis_hset_u64(r, "first_seen", e->first_seen_ms);
 			weir_redis_hset_u64(r, "last_seen", e->last_seen_ms);
 			weir_redis_hset_end(r);
-			weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)e->records, addr);
+			weir_redis_zadd(r, zkey, e->records, addr);
 		}
 	}
 }
@@ -714,8 +866,7 @@ publish_interfaces(struct weir_control *c, struct weir_redis *r)
 				weir_redis_hset_u64(r, "status", i->c.status);
 			}
 			weir_redis_hset_end(r);
-			weir_redis_cmdf(r, "ZADD %s %llu %s", zkey,
-					(unsigned long long)(i->bytes_in + i->bytes_out), member);
+			weir_redis_zadd(r, zkey, i->bytes_in + i->bytes_out, member);
 		}
 	}
 }
@@ -793,11 +944,23 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_i64(r, "dpi_mem_bytes", (int64_t)t.dpi_mem);
 	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
 	weir_redis_hset_u64(r, "collect_datagrams", t.collect_datagrams);
+	weir_redis_hset_u64(r, "idle_sleeps", t.idle_sleeps);
 	weir_redis_hset_u64(r, "collect_kernel_drops", c->udp.kernel_drops);
 	weir_redis_hset_u64(r, "collect_too_big", c->udp.too_big);
 	weir_redis_hset_u64(r, "collect_ring_full", c->udp.ring_full);
 	weir_redis_hset_u64(r, "collect_no_mbuf", c->udp.no_mbuf);
 	weir_redis_hset_u64(r, "xflow_errors", x_err);
+	if (c->tshare) {	/* template sharing (tmpl_share.c) */
+		const struct weir_tmpl_share_stats *ss = weir_tmpl_share_stats(c->tshare);
+		weir_redis_hset_u64(r, "templates_shared", ss->shared);
+		weir_redis_hset_u64(r, "templates_unshared", ss->withdrawn);
+		weir_redis_hset_u64(r, "template_lookups", ss->lookups);
+		weir_redis_hset_u64(r, "template_answers", ss->answers);
+		weir_redis_hset_u64(r, "template_misses", ss->misses);
+		weir_redis_hset_u64(r, "templates_from_redis", t.tmpl_installed);
+		weir_redis_hset_u64(r, "template_share_bad", ss->bad + t.tmpl_refused);
+		weir_redis_hset_u64(r, "template_share_drops", ss->drops + t.tmpl_msg_drops);
+	}
 	weir_redis_hset_u64(r, "exporters_full", t.exporters_full);
 	weir_redis_hset_u64(r, "agg_alloc_failed", agg_fail);
 	weir_redis_hset_u64(r, "hosts_expired_workers", hosts_expired);
@@ -824,6 +987,8 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "publish_lag_ms", c->publish_lag_ms);
 	weir_redis_hset_u64(r, "publish_ms", c->publish_ms);
 	weir_redis_hset_u64(r, "redis_reconnects", rs->connects ? rs->connects - 1 : 0);
+	weir_redis_hset_u64(r, "redis_redirects", rs->redirects);
+	weir_redis_hset_u64(r, "redis_rediscoveries", rs->rediscoveries);
 	weir_redis_hset_u64(r, "mem_allocated", je_stat("stats.allocated"));
 	weir_redis_hset_u64(r, "mem_resident", je_stat("stats.resident"));
 	weir_redis_hset_u64(r, "workers", c->n_workers);
@@ -862,18 +1027,21 @@ purge_node(struct weir_control *c)
 {
 	char pattern[256];
 	snprintf(pattern, sizeof(pattern), "%s*", c->prefix);
-	/* Lua keeps it one round trip and atomic; the prefix is our own */
+	/* Lua keeps it one round trip and atomic; the prefix is our own. It is
+	 * the declared key, so in a Redis Cluster the script runs on the master
+	 * of the node's slot, where every key it matches lives (one hash tag). */
 	weir_redis_simple(c->redis,
-		"EVAL %s 0 %s %s",
-		"local n=0 local cur='0' local p=ARGV[2] "
+		"EVAL %s 1 %s %s",
+		"local n=0 local cur='0' local p=KEYS[1] "
 		"local keep={p..'ts:', p..'events', p..'flows:ended', p..'alert'} "
 		"repeat local r=redis.call('SCAN',cur,'MATCH',ARGV[1],'COUNT',1000) cur=r[1] "
 		"for _,k in ipairs(r[2]) do local skip=false "
 		"for _,q in ipairs(keep) do if string.sub(k,1,#q)==q then skip=true end end "
 		"if not skip then redis.call('UNLINK',k) n=n+1 end end until cur=='0' return n",
-		pattern, c->prefix);
+		c->prefix, pattern);
 }
 
+/* The cycle landed: what it wrote is what Redis holds. */
 static void
 clear_dirty(struct weir_control *c)
 {
@@ -881,6 +1049,8 @@ clear_dirty(struct weir_control *c)
 	HASH_ITER(hh, c->hosts, h, th) {
 		h->dirty = 0;
 		memcpy(h->pub_tot, h->tot, sizeof(h->tot));
+		if (h->sent_cycle == c->cycle)
+			h->pub_sig = host_sig(h);
 	}
 	struct ctl_vlan *v, *tv;
 	HASH_ITER(hh, c->vlans, v, tv) {
@@ -894,8 +1064,18 @@ clear_dirty(struct weir_control *c)
 		p->pub_flows = p->flows;
 	}
 	struct ctl_flow *f, *tf;
-	HASH_ITER(hh, c->flows, f, tf)
+	HASH_ITER(hh, c->flows, f, tf) {
 		f->dirty = 0;
+		if (f->sent_cycle != c->cycle)
+			continue;
+		f->pub_sig = f->sig;
+		f->pub_end = f->s.end;
+		f->pub_dpi = f->dpi != NULL;
+		if (f->have_snap) {	/* weir_ctl_index_flow wrote its sets */
+			f->indexed = 1;
+			f->indexed_app = f->dpi ? f->dpi->app : NULL;
+		}
+	}
 	c->n_deleted = 0;
 	weir_ctl_apps_clear_dirty(c);
 }
@@ -1083,6 +1263,12 @@ int
 weir_control_redis_ok(const struct weir_control *c)
 {
 	return c->redis_ok;
+}
+
+struct weir_events *
+weir_control_events(struct weir_control *c)
+{
+	return c->events;
 }
 
 void

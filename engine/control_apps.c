@@ -41,11 +41,14 @@ struct host_app {
 	struct ctl_app *app;        /* the key */
 	UT_hash_handle hh;
 	uint64_t bytes, pkts;
+	uint64_t pub_bytes;         /* score committed, if pub_in */
+	int pub_in;                 /* a member of hostapps:ID as committed */
 };
 
 struct host_dns {
 	UT_hash_handle hh;
 	uint64_t count, last_ms;
+	uint64_t pub_count;         /* count committed (0: never) */
 	char name[];                /* the key */
 };
 
@@ -127,10 +130,9 @@ attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
 	}
 	if (!f->have_snap || (!bytes && !pkts))
 		return;
-	struct ctl_host *ha = weir_ctl_host_get(c, f->s.key.a, f->s.key.vlan);
-	host_app_add(c, f, ha, a, bytes, pkts);
+	host_app_add(c, f, weir_ctl_flow_host(c, f, 0), a, bytes, pkts);
 	if (memcmp(f->s.key.a, f->s.key.b, 16) != 0)
-		host_app_add(c, f, weir_ctl_host_get(c, f->s.key.b, f->s.key.vlan), a, bytes, pkts);
+		host_app_add(c, f, weir_ctl_flow_host(c, f, 1), a, bytes, pkts);
 }
 
 static void
@@ -140,8 +142,7 @@ count_dns(struct weir_control *c, struct ctl_flow *f)
 	f->dns_pending = 0;
 	if (!name || !*name)
 		return;
-	const uint8_t *init = f->s.a_is_init ? f->s.key.a : f->s.key.b;
-	struct ctl_host *h = weir_ctl_host_get(c, init, f->s.key.vlan);
+	struct ctl_host *h = weir_ctl_flow_host(c, f, !f->s.a_is_init);
 	if (!h)
 		return;
 	struct host_dns *d;
@@ -323,7 +324,7 @@ publish_table(struct weir_control *c, struct weir_redis *r, struct ctl_app *tabl
 		weir_redis_hset_u64(r, "pkts", a->pkts);
 		weir_redis_hset_u64(r, "flows", a->flows);
 		weir_redis_hset_end(r);
-		weir_redis_cmdf(r, "ZADD %s %llu %s", zkey, (unsigned long long)a->bytes, a->name);
+		weir_redis_zadd(r, zkey, a->bytes, a->name);
 	}
 }
 
@@ -334,19 +335,29 @@ weir_ctl_apps_publish(struct weir_control *c, struct weir_redis *r, int full)
 	publish_table(c, r, c->cats, "categories", "category", 0, full);
 }
 
+/* A host's applications and DNS names: those that changed since the last
+ * committed cycle (all of them in a full one). */
 void
 weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct ctl_host *h, int full)
 {
 	if (!h->apps_dirty && !full)
 		return;
-	char key[256], val[48];
+	char key[256];
+	h->apps_sent_cycle = c->cycle;
 	snprintf(key, sizeof(key), "%shostapps:%s", c->prefix, h->id);
 	struct host_app *ha, *ht;
 	HASH_ITER(hh, h->apps, ha, ht) {
-		if (ha->bytes || ha->pkts)
-			weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)ha->bytes, ha->app->name);
-		else
-			weir_redis_cmdf(r, "ZREM %s %s", key, ha->app->name);
+		int in = ha->bytes || ha->pkts;
+		if (!full && in == ha->pub_in && (!in || ha->bytes == ha->pub_bytes))
+			continue;
+		if (in) {
+			weir_redis_zadd(r, key, ha->bytes, ha->app->name);
+		} else {
+			weir_redis_cmd_start(r, "ZREM");
+			weir_redis_arg_str(r, key);
+			weir_redis_arg_str(r, ha->app->name);
+			weir_redis_cmd_end(r);
+		}
 	}
 	if (!h->dns)
 		return;
@@ -355,12 +366,19 @@ weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct 
 	snprintf(lkey, sizeof(lkey), "%shostdnslast:%s", c->prefix, h->id);
 	struct host_dns *d, *dt;
 	HASH_ITER(hh, h->dns, d, dt) {
-		weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)d->count, d->name);
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)d->last_ms);
-		weir_redis_cmdf(r, "HSET %s %s %s", lkey, d->name, val);
+		if (!full && d->count == d->pub_count)
+			continue;
+		weir_redis_zadd(r, key, d->count, d->name);
+		weir_redis_cmd_start(r, "HSET");
+		weir_redis_arg_str(r, lkey);
+		weir_redis_arg_str(r, d->name);
+		weir_redis_arg_u64(r, d->last_ms);
+		weir_redis_cmd_end(r);
 	}
 }
 
+/* The cycle landed: what it wrote of each host's applications and names
+ * is what Redis holds. A host not written this cycle stays dirty. */
 void
 weir_ctl_apps_clear_dirty(struct weir_control *c)
 {
@@ -374,8 +392,19 @@ weir_ctl_apps_clear_dirty(struct weir_control *c)
 		a->pub_flows = a->flows;
 	}
 	struct ctl_host *h, *th;
-	HASH_ITER(hh, c->hosts, h, th)
+	HASH_ITER(hh, c->hosts, h, th) {
+		if (h->apps_sent_cycle != c->cycle)
+			continue;
 		h->apps_dirty = 0;
+		struct host_app *ha, *hat;
+		HASH_ITER(hh, h->apps, ha, hat) {
+			ha->pub_in = ha->bytes || ha->pkts;
+			ha->pub_bytes = ha->bytes;
+		}
+		struct host_dns *d, *dt;
+		HASH_ITER(hh, h->dns, d, dt)
+			d->pub_count = d->count;
+	}
 }
 
 void

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "udp_collector.h"
 #include "events.h"
+#include "flow_id.h"
 #include "rdns.h"
 #include "timeseries.h"
 
@@ -27,11 +28,14 @@
 struct ctl_app;
 struct host_app;
 struct weir_ipfix_export;
+struct ctl_host;
 struct deleted_flow {
 	uint64_t uid;
 	struct weir_flow_key key;
+	struct ctl_host *ha, *hb;    /* its hosts, if known */
 	const char *app;
 	int indexed;
+	int a_is_init;
 };
 struct host_dns;
 
@@ -54,6 +58,7 @@ struct ctl_host {
 	uint64_t retired[H_N];
 	uint64_t *cur;               /* [n_workers][H_N] */
 	uint64_t *seen;              /* [n_workers] cycle last read */
+	uint64_t *born;              /* [n_workers] weir_agg_host.born of the entry last read */
 	uint64_t tot[H_N];
 	uint64_t pub_tot[H_N];       /* totals at the last published change */
 	uint64_t prev_sent, prev_rcvd;
@@ -68,6 +73,12 @@ struct ctl_host {
 	int announced;               /* new_host event sent */
 	char *name;                  /* reverse DNS, NULL if none */
 	int dirty;
+	/* What Redis holds of its hash (a committed cycle wrote it): after
+	 * the first whole write, a cycle sends the fields that move, and the
+	 * others only when their signature (host_sig) changed. */
+	uint64_t pub_sig;            /* 0: never written whole */
+	uint64_t sent_cycle;         /* c->cycle of the last write (maybe not committed) */
+	uint64_t apps_sent_cycle;    /* same for hostapps/hostdns */
 };
 
 struct ctl_vlan {
@@ -105,14 +116,24 @@ struct ctl_flow {
 	struct weir_flow_snap s;
 	struct ctl_dpi *dpi;
 	struct ctl_app *app_agg;     /* where its bytes are counted so far */
+	struct ctl_host *ha, *hb;    /* hosts of key.a and key.b (weir_ctl_flow_host) */
 	int dns_pending;             /* a DNS name waits for the flow's key */
-	const char *indexed_app;     /* idx:app:NAME it is in (NULL: none yet) */
-	int indexed;                 /* in the idx:* sets */
+	const char *indexed_app;     /* idx:app:NAME it is in (NULL: none yet), */
+	int indexed;                 /* in the idx:* sets: both as of the last committed cycle */
 	int streamed;                /* its end is in flows:ended */
 	int have_snap;
 	int dirty;
 	int ended;
 	struct ctl_flow *prev, *next;   /* ended list, oldest first */
+	/* What Redis holds of its hash, as of the last committed cycle that
+	 * wrote it (control.c publish_flows): fields that never move are sent
+	 * again only when the signature of them (flow_sig) changes; state and
+	 * end_reason when it ends; the application fields with the verdict. */
+	uint64_t sig;                /* flow_sig at the last write */
+	uint64_t pub_sig;            /* ...at the last committed one, 0: none */
+	uint64_t sent_cycle;         /* c->cycle of the last write */
+	uint8_t  pub_end;            /* s.end committed */
+	uint8_t  pub_dpi;            /* application fields committed with a verdict */
 };
 
 struct weir_control {
@@ -146,9 +167,11 @@ struct weir_control {
 	struct ctl_flow *ended;         /* utlist DL, oldest first */
 	uint64_t n_flows;
 	struct deleted_flow *deleted;   /* flows to DEL, ZREM and unindex */
+	struct weir_set_batch *idx_add, *idx_rem;  /* a cycle's index updates (set_batch.h) */
 	size_t n_deleted, cap_deleted;
 	uint64_t flows_dropped_view;    /* left the view (history cap) */
 	struct weir_ipfix_export *ipfix;  /* IPFIX re-export of ended flows, NULL if none */
+	struct weir_tmpl_share *tshare;   /* v9/IPFIX template sharing, NULL if off */
 
 	struct weir_port_counters ports;
 	struct weir_udp_stats udp;
@@ -178,10 +201,15 @@ void weir_ctl_hosts_news(struct weir_control *c, uint64_t now_ms);
 void weir_ctl_boundary(struct weir_control *c, struct ctl_flow *f);
 void weir_ctl_index_flow(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f, int full);
 void weir_ctl_unindex_flow(struct weir_control *c, struct weir_redis *r, const struct deleted_flow *d);
+void weir_ctl_index_send(struct weir_control *c, struct weir_redis *r);
 void weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f);
 const char *weir_ctl_subnet_name(const struct weir_config *cfg, int idx);
 void weir_ctl_addr_text(const uint8_t a[16], char *out, size_t len);
 
 struct ctl_host *weir_ctl_host_get(struct weir_control *c, const uint8_t ip[16], uint16_t vlan);
+/* The host at end a (b = 0) or b (b = 1) of a flow with a snapshot, found
+ * once and kept (hosts live as long as the control thread); NULL only if
+ * out of memory. */
+struct ctl_host *weir_ctl_flow_host(struct weir_control *c, struct ctl_flow *f, int b);
 
 #endif

@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "weir/redis.h"
+
 #include <uthash.h>
 
 #include "control_priv.h"
+#include "set_batch.h"
 #include "worker.h"
 
 
@@ -18,7 +21,7 @@ weir_ctl_observe(struct weir_control *c)
 	char e[256];
 	struct ctl_host *h, *th;
 	HASH_ITER(hh, c->hosts, h, th) {
-		snprintf(e, sizeof(e), "host:%s", h->id);
+		stpcpy(stpcpy(e, "host:"), h->id);	/* every host, every cycle: no printf */
 		weir_ts_observe(c->ts, e, h->tot[HB_SENT] + h->tot[HB_RCVD],
 				h->tot[HP_SENT] + h->tot[HP_RCVD], h->tot[H_FLOWS], 1);
 	}
@@ -126,42 +129,62 @@ weir_ctl_boundary(struct weir_control *c, struct ctl_flow *f)
 	}
 }
 
-/* The idx:* sets a flow belongs in (docs/redis-keys.md). */
-static void
-index_cmds(struct weir_control *c, struct weir_redis *r, const char *op, uint64_t uid,
-	   const struct weir_flow_key *k, int a_is_init, int with_keys, const char *app)
+/* PREFIX + what + text [+ number] into key (320 bytes are enough: prefix
+ * 160, host ids 64, names 48), without printf: once per set and flow. */
+static const char *
+idx_key(const struct weir_control *c, char *key, const char *what, const char *text, int with_n, uint64_t n)
 {
-	char id[24], key[320], a[64], b[64];
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)uid);
-	if (with_keys) {
-		weir_ctl_addr_text(k->a, a, sizeof(a));
-		weir_ctl_addr_text(k->b, b, sizeof(b));
-		snprintf(key, sizeof(key), "%sidx:host:%s@%u", c->prefix, a, k->vlan);
-		weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		snprintf(key, sizeof(key), "%sidx:host:%s@%u", c->prefix, b, k->vlan);
-		weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		snprintf(key, sizeof(key), "%sidx:vlan:%u", c->prefix, k->vlan);
-		weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		const uint8_t *init = a_is_init ? k->a : k->b, *resp = a_is_init ? k->b : k->a;
-		snprintf(key, sizeof(key), "%sidx:subnet:%s>%s", c->prefix,
-			 weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, init)),
-			 weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, resp)));
-		weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		if (k->pa) {
-			snprintf(key, sizeof(key), "%sidx:port:%u", c->prefix, k->pa);
-			weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		}
-		if (k->pb && k->pb != k->pa) {
-			snprintf(key, sizeof(key), "%sidx:port:%u", c->prefix, k->pb);
-			weir_redis_cmdf(r, "%s %s %s", op, key, id);
-		}
-	}
-	if (app) {
-		snprintf(key, sizeof(key), "%sidx:app:%s", c->prefix, app);
-		weir_redis_cmdf(r, "%s %s %s", op, key, id);
-	}
+	char *p = stpcpy(stpcpy(stpcpy(key, c->prefix), what), text);
+	if (with_n)
+		p = weir_redis_put_u64(p, n);
+	*p = 0;
+	return key;
 }
 
+/* A host's id: kept by its ctl_host, or written out if there is none. */
+static const char *
+host_id(const struct ctl_host *h, const uint8_t addr[16], uint16_t vlan, char *buf, size_t len)
+{
+	if (h)
+		return h->id;
+	char a[64];
+	weir_ctl_addr_text(addr, a, sizeof(a));
+	snprintf(buf, len, "%s@%u", a, vlan);
+	return buf;
+}
+
+/* The idx:* sets a flow belongs in (docs/redis-keys.md), into batch b. */
+static void
+index_cmds(struct weir_control *c, struct weir_redis *r, struct weir_set_batch *b, uint64_t uid,
+	   const struct weir_flow_key *k, const struct ctl_host *ha, const struct ctl_host *hb,
+	   int a_is_init, int with_keys, const char *app)
+{
+	char key[320], id[80];
+	if (with_keys) {
+		weir_set_batch_add(b, r, idx_key(c, key, "idx:host:", host_id(ha, k->a, k->vlan, id, sizeof(id)),
+						 0, 0), uid);
+		weir_set_batch_add(b, r, idx_key(c, key, "idx:host:", host_id(hb, k->b, k->vlan, id, sizeof(id)),
+						 0, 0), uid);
+		weir_set_batch_add(b, r, idx_key(c, key, "idx:vlan:", "", 1, k->vlan), uid);
+		const uint8_t *init = a_is_init ? k->a : k->b, *resp = a_is_init ? k->b : k->a;
+		char *p = stpcpy(stpcpy(stpcpy(key, c->prefix), "idx:subnet:"),
+				 weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, init)));
+		*p++ = '>';
+		stpcpy(p, weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, resp)));
+		weir_set_batch_add(b, r, key, uid);
+		if (k->pa)
+			weir_set_batch_add(b, r, idx_key(c, key, "idx:port:", "", 1, k->pa), uid);
+		if (k->pb && k->pb != k->pa)
+			weir_set_batch_add(b, r, idx_key(c, key, "idx:port:", "", 1, k->pb), uid);
+	}
+	if (app)
+		weir_set_batch_add(b, r, idx_key(c, key, "idx:app:", app, 0, 0), uid);
+}
+
+/* The sets once (and again in a full cycle), the application's when the
+ * verdict comes. f->indexed and f->indexed_app say what a committed cycle
+ * wrote: control.c's clear_dirty sets them, so a lost cycle's sets are
+ * written again by the next one. */
 void
 weir_ctl_index_flow(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f, int full)
 {
@@ -170,22 +193,38 @@ weir_ctl_index_flow(struct weir_control *c, struct weir_redis *r, struct ctl_flo
 	const char *app = f->dpi ? f->dpi->app : NULL;
 	int keys = !f->indexed || full;
 	if (keys || (app && app != f->indexed_app))
-		index_cmds(c, r, "SADD", f->uid, &f->s.key, f->s.a_is_init, keys,
+		index_cmds(c, r, c->idx_add, f->uid, &f->s.key, weir_ctl_flow_host(c, f, 0),
+			   weir_ctl_flow_host(c, f, 1), f->s.a_is_init, keys,
 			   full || app != f->indexed_app ? app : NULL);
-	/* marked now even if this cycle is lost: a lost cycle makes the next
-	 * one a full republish (need_full), which rewrites every index */
-	f->indexed = 1;
-	f->indexed_app = app;
 }
 
 void
 weir_ctl_unindex_flow(struct weir_control *c, struct weir_redis *r, const struct deleted_flow *d)
 {
 	if (d->indexed)
-		index_cmds(c, r, "SREM", d->uid, &d->key, 1, 1, d->app);
-	/* the subnet set was keyed by initiator; try the other way round too */
-	if (d->indexed)
-		index_cmds(c, r, "SREM", d->uid, &d->key, 0, 1, NULL);
+		index_cmds(c, r, c->idx_rem, d->uid, &d->key, d->ha, d->hb, d->a_is_init, 1, d->app);
+}
+
+/* The cycle's index updates not sent yet (set_batch.h). */
+void
+weir_ctl_index_send(struct weir_control *c, struct weir_redis *r)
+{
+	weir_set_batch_send(c->idx_rem, r);
+	weir_set_batch_send(c->idx_add, r);
+}
+
+static void
+arg_pair(struct weir_redis *r, const char *name, const char *val)
+{
+	weir_redis_arg_str(r, name);
+	weir_redis_arg_str(r, val);
+}
+
+static void
+arg_pair_u64(struct weir_redis *r, const char *name, uint64_t v)
+{
+	weir_redis_arg_str(r, name);
+	weir_redis_arg_u64(r, v);
 }
 
 void
@@ -197,42 +236,43 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	}
 	const struct weir_flow_snap *s = &f->s;
 	int ai = s->a_is_init, fw = ai ? 0 : 1;
-	char key[256], id[24], a[64], b[64], n[14][24], ml[16];
+	char key[256], id[24], a[64], b[64];
 	snprintf(key, sizeof(key), "%sflows:ended", c->prefix);
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
-	snprintf(ml, sizeof(ml), "%u", c->cfg->flow_stream_len);
+	weir_flow_id(f->uid, id);
 	weir_ctl_addr_text(ai ? s->key.a : s->key.b, a, sizeof(a));
 	weir_ctl_addr_text(ai ? s->key.b : s->key.a, b, sizeof(b));
-	snprintf(n[0], 24, "%u", ai ? s->key.pa : s->key.pb);
-	snprintf(n[1], 24, "%u", ai ? s->key.pb : s->key.pa);
-	snprintf(n[2], 24, "%u", s->key.proto);
-	snprintf(n[3], 24, "%u", s->key.vlan);
-	snprintf(n[4], 24, "%llu", (unsigned long long)(s->bytes[0] + s->bytes[1]));
-	snprintf(n[5], 24, "%llu", (unsigned long long)(s->pkts[0] + s->pkts[1]));
-	snprintf(n[6], 24, "%llu", (unsigned long long)s->bytes[fw]);
-	snprintf(n[7], 24, "%llu", (unsigned long long)s->bytes[1 - fw]);
-	snprintf(n[8], 24, "%llu", (unsigned long long)s->first_ms);
-	snprintf(n[9], 24, "%llu", (unsigned long long)s->last_ms);
-	snprintf(n[10], 24, "%llu", (unsigned long long)s->pkts[fw]);
-	snprintf(n[11], 24, "%llu", (unsigned long long)s->pkts[1 - fw]);
-	snprintf(n[12], 24, "%u", s->tcp_flags);
-	snprintf(n[13], 24, "%u", s->worker);
 	const struct ctl_dpi *d = f->dpi;
-	const char *argv[] = {
-		"XADD", key, "MAXLEN", "~", ml, "*", "id", id, "src", a, "dst", b,
-		"sport", n[0], "dport", n[1], "proto", n[2], "vlan", n[3], "bytes", n[4],
-		"pkts", n[5], "bytes_fwd", n[6], "bytes_rev", n[7], "pkts_fwd", n[10],
-		"pkts_rev", n[11], "first_seen", n[8], "last_seen", n[9], "tcp_flags", n[12],
-		"state", "ended", "end_reason", weir_flow_end_names[s->end], "worker", n[13],
-		"app", d ? d->name : "Unknown", "application", d ? d->app : "Unknown",
-		"category", d ? d->category : "Unspecified",
-		"detection", !d ? "none" : d->method == WEIR_DPI_METHOD_DPI ? "dpi" :
-			     d->method == WEIR_DPI_METHOD_GUESS ? "guess" : "none",
-		"server_name", d && d->host ? d->host : "",
-	};
-	size_t lens[sizeof(argv) / sizeof(argv[0])];
-	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
-		lens[i] = strlen(argv[i]);
-	weir_redis_cmdv(r, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
+	weir_redis_cmd_start(r, "XADD");
+	weir_redis_arg_str(r, key);
+	weir_redis_arg_str(r, "MAXLEN");
+	weir_redis_arg_str(r, "~");
+	weir_redis_arg_u64(r, c->cfg->flow_stream_len);
+	weir_redis_arg_str(r, "*");
+	arg_pair(r, "id", id);
+	arg_pair(r, "src", a);
+	arg_pair(r, "dst", b);
+	arg_pair_u64(r, "sport", ai ? s->key.pa : s->key.pb);
+	arg_pair_u64(r, "dport", ai ? s->key.pb : s->key.pa);
+	arg_pair_u64(r, "proto", s->key.proto);
+	arg_pair_u64(r, "vlan", s->key.vlan);
+	arg_pair_u64(r, "bytes", s->bytes[0] + s->bytes[1]);
+	arg_pair_u64(r, "pkts", s->pkts[0] + s->pkts[1]);
+	arg_pair_u64(r, "bytes_fwd", s->bytes[fw]);
+	arg_pair_u64(r, "bytes_rev", s->bytes[1 - fw]);
+	arg_pair_u64(r, "pkts_fwd", s->pkts[fw]);
+	arg_pair_u64(r, "pkts_rev", s->pkts[1 - fw]);
+	arg_pair_u64(r, "first_seen", s->first_ms);
+	arg_pair_u64(r, "last_seen", s->last_ms);
+	arg_pair_u64(r, "tcp_flags", s->tcp_flags);
+	arg_pair(r, "state", "ended");
+	arg_pair(r, "end_reason", weir_flow_end_names[s->end]);
+	arg_pair_u64(r, "worker", s->worker);
+	arg_pair(r, "app", d ? d->name : "Unknown");
+	arg_pair(r, "application", d ? d->app : "Unknown");
+	arg_pair(r, "category", d ? d->category : "Unspecified");
+	arg_pair(r, "detection", !d ? "none" : d->method == WEIR_DPI_METHOD_DPI ? "dpi" :
+		 d->method == WEIR_DPI_METHOD_GUESS ? "guess" : "none");
+	arg_pair(r, "server_name", d && d->host ? d->host : "");
+	weir_redis_cmd_end(r);
 	f->streamed = 1;
 }

@@ -26,8 +26,7 @@ struct weir_flow_snap {
 	uint64_t first_ms, last_ms;
 	uint8_t  amac[6], bmac[6];
 	uint8_t  a_is_init, tcp_flags, end, source;
-	uint16_t worker;
-	uint16_t app, master;
+	uint16_t worker;           /* (its application travels as a struct weir_dpi_msg) */
 	uint32_t in_if, out_if;
 	uint32_t exporter;         /* worker exporter index + 1, 0 if captured */
 	uint8_t  exporter_addr[16];

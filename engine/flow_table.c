@@ -1,17 +1,21 @@
 /* flow_table.c -- the per-core flow table.
  *
- * What it owns: a fixed array of struct weir_flow (capacity chosen at start)
- * and a bucketised hash index over it. Buckets are one cache line each
- * (8 x 32-bit signature + 8 x 32-bit entry index); a key is looked up in at
+ * What it owns: a fixed array of struct weir_flow (capacity chosen at start,
+ * 128 bytes each), a bucketised hash index over it, and the dirty bitmap.
+ * Buckets are one cache line each (10 x 16-bit signature + 10 x 32-bit
+ * entry index); a key's home bucket is chosen from its hash's high bits by
+ * a multiply (fastrange: any number of buckets), and it is looked up in at
  * most WEIR_FT_PROBE consecutive buckets, comparing signatures first so that
- * only a likely match touches the entry. The index has twice as many slots
- * as there are entries, so probing rarely runs out before the entries do.
+ * only a likely match touches the entry. The index has 1.625 slots per entry
+ * (10.4 bytes a flow): enough that an insert rarely finds its probed buckets
+ * full before the entries run out.
  *
  * Who writes it: the owning worker, and nobody else reads it. It never
- * allocates after init: entries come from a free stack, and when none is
- * free (or the probed buckets are full) insert fails and the worker evicts.
- * Memory is mapped lazily (MAP_NORESERVE), and entries are handed out in
- * index order, so a large table costs only what it holds. */
+ * allocates after init: a freed entry is linked into a free list through
+ * itself, others are handed out in index order, and when none is free (or
+ * the probed buckets are full) insert fails and the worker evicts. Memory
+ * is mapped lazily (MAP_NORESERVE), so a large table costs only what it
+ * holds. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +39,16 @@ map_lazy(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static uint32_t
-next_pow2(uint32_t v)
+static size_t
+dirty_bits_bytes(uint32_t capacity)
 {
-	uint32_t p = 1;
-	while (p < v && p < (1u << 31))
-		p <<= 1;
-	return p;
+	return ((size_t)capacity + 63) / 64 * 8;
+}
+
+static size_t
+dirty_words_bytes(uint32_t capacity)
+{
+	return ((size_t)capacity + 4095) / 4096 * 8;
 }
 
 int
@@ -50,25 +57,26 @@ weir_flow_table_init(struct weir_flow_table *t, uint32_t capacity, unsigned int 
 	memset(t, 0, sizeof(*t));
 	if (capacity < 64)
 		capacity = 64;
-	uint32_t n_buckets = next_pow2((capacity * 2 + WEIR_FT_BUCKET_SLOTS - 1) / WEIR_FT_BUCKET_SLOTS);
+	uint64_t slots = (uint64_t)capacity * 13 / 8;
+	uint32_t n_home = (uint32_t)((slots + WEIR_FT_BUCKET_SLOTS - 1) / WEIR_FT_BUCKET_SLOTS);
+	uint32_t n_buckets = n_home + WEIR_FT_PROBE - 1;
 
 	t->buckets = map_lazy((size_t)n_buckets * sizeof(*t->buckets));
 	t->flows = map_lazy((size_t)capacity * sizeof(*t->flows));
-	t->free_stack = map_lazy((size_t)capacity * sizeof(uint32_t));
-	if (!t->buckets || !t->flows || !t->free_stack) {
+	t->dirty_bits = map_lazy(dirty_bits_bytes(capacity));
+	t->dirty_words = map_lazy(dirty_words_bytes(capacity));
+	t->capacity = capacity;
+	t->n_buckets = n_buckets;
+	if (!t->buckets || !t->flows || !t->dirty_bits || !t->dirty_words) {
 		weir_flow_table_free(t);
 		return -ENOMEM;
 	}
-	t->capacity = capacity;
-	t->bucket_mask = n_buckets - 1;
-	/* pop order 0, 1, 2...: untouched entries stay unmapped */
-	for (uint32_t i = 0; i < capacity; i++)
-		t->free_stack[i] = capacity - 1 - i;
+	t->n_home = n_home;
 	t->n_free = capacity;
-	t->dirty_head = WEIR_FT_NONE;
+	t->free_head = WEIR_FT_NONE;
 	t->next_uid = (uint64_t)worker_id << 56;
-	t->mem_bytes = (size_t)n_buckets * sizeof(*t->buckets) +
-		       (size_t)capacity * (sizeof(*t->flows) + sizeof(uint32_t));
+	t->mem_bytes = (size_t)n_buckets * sizeof(*t->buckets) + (size_t)capacity * sizeof(*t->flows) +
+		       dirty_bits_bytes(capacity) + dirty_words_bytes(capacity);
 	return 0;
 }
 
@@ -76,12 +84,27 @@ void
 weir_flow_table_free(struct weir_flow_table *t)
 {
 	if (t->buckets)
-		munmap(t->buckets, (size_t)(t->bucket_mask + 1) * sizeof(*t->buckets));
+		munmap(t->buckets, (size_t)t->n_buckets * sizeof(*t->buckets));
 	if (t->flows)
 		munmap(t->flows, (size_t)t->capacity * sizeof(*t->flows));
-	if (t->free_stack)
-		munmap(t->free_stack, (size_t)t->capacity * sizeof(uint32_t));
+	if (t->dirty_bits)
+		munmap(t->dirty_bits, dirty_bits_bytes(t->capacity));
+	if (t->dirty_words)
+		munmap(t->dirty_words, dirty_words_bytes(t->capacity));
 	memset(t, 0, sizeof(*t));
+}
+
+void *
+weir_flow_side_alloc(const struct weir_flow_table *t, size_t elem_size)
+{
+	return map_lazy((size_t)t->capacity * elem_size);
+}
+
+void
+weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_size)
+{
+	if (side)
+		munmap(side, (size_t)t->capacity * elem_size);
 }
 
 /* CRC32C of the 40-byte key (SSE4.2 crc32 instructions where the CPU has
@@ -91,13 +114,6 @@ uint32_t
 weir_flow_hash(const struct weir_flow_key *k)
 {
 	return rte_hash_crc(k, sizeof(*k), 0x5bd1e995);
-}
-
-static inline uint32_t
-sig_of(uint32_t h)
-{
-	uint32_t s = (h >> 16) | (h << 16);
-	return s ? s : 1;
 }
 
 int
@@ -134,21 +150,38 @@ key_eq(const struct weir_flow_key *x, const struct weir_flow_key *y)
 	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]));
 }
 
+static inline struct weir_ft_bucket *
+home(struct weir_flow_table *t, uint32_t h)
+{
+	return (struct weir_ft_bucket *)weir_flow_table_home(t, h);
+}
+
 struct weir_flow *
 weir_flow_table_lookup(struct weir_flow_table *t, const struct weir_flow_key *k, uint32_t h)
 {
-	uint32_t sig = sig_of(h);
-	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++) {
-		struct weir_ft_bucket *b = &t->buckets[(h + p) & t->bucket_mask];
-		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
-			if (b->sig[s] == sig) {
-				struct weir_flow *f = &t->flows[b->idx[s]];
-				if (key_eq(&f->key, k))
-					return f;
-			}
+	uint16_t sig = weir_flow_sig(h);
+	struct weir_ft_bucket *b = home(t, h);
+	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++, b++) {
+		for (unsigned int m = weir_ft_match(b, sig); m; m &= m - 1) {
+			struct weir_flow *f = &t->flows[b->idx[__builtin_ctz(m)]];
+			if (key_eq(&f->key, k))
+				return f;
 		}
 	}
 	return NULL;
+}
+
+/* A free entry: the last freed, else the first never used. */
+static uint32_t
+entry_get(struct weir_flow_table *t)
+{
+	uint32_t i = t->free_head;
+	if (i != WEIR_FT_NONE)
+		t->free_head = t->flows[i].free_next;
+	else
+		i = t->n_used++;
+	t->n_free--;
+	return i;
 }
 
 struct weir_flow *
@@ -156,20 +189,19 @@ weir_flow_table_insert(struct weir_flow_table *t, const struct weir_flow_key *k,
 {
 	if (t->n_free == 0)
 		return NULL;
-	uint32_t sig = sig_of(h);
-	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++) {
-		struct weir_ft_bucket *b = &t->buckets[(h + p) & t->bucket_mask];
+	struct weir_ft_bucket *b = home(t, h);
+	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++, b++) {
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
 			if (b->sig[s] != 0)
 				continue;
-			uint32_t i = t->free_stack[--t->n_free];
+			uint32_t i = entry_get(t);
 			struct weir_flow *f = &t->flows[i];
+			uint64_t uid = ++t->next_uid;
 			memset(f, 0, sizeof(*f));
 			f->key = *k;
-			f->uid = ++t->next_uid;
-			f->dpi_slot = -1;
-			f->dirty_next = f->dirty_prev = WEIR_FT_NONE;
-			b->sig[s] = sig;
+			f->uid_hi = (uint16_t)(uid >> 32);
+			f->uid_lo = (uint32_t)uid;
+			b->sig[s] = weir_flow_sig(h);
 			b->idx[s] = i;
 			t->active++;
 			return f;
@@ -181,16 +213,19 @@ weir_flow_table_insert(struct weir_flow_table *t, const struct weir_flow_key *k,
 void
 weir_flow_table_remove(struct weir_flow_table *t, struct weir_flow *f)
 {
-	uint32_t h = weir_flow_hash(&f->key);
-	uint32_t sig = sig_of(h), i = weir_flow_index(t, f);
+	uint32_t h = weir_flow_hash(&f->key), i = weir_flow_index(t, f);
+	uint16_t sig = weir_flow_sig(h);
 
 	weir_flow_unmark_dirty(t, f);
-	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++) {
-		struct weir_ft_bucket *b = &t->buckets[(h + p) & t->bucket_mask];
+	struct weir_ft_bucket *b = home(t, h);
+	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++, b++) {
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
 			if (b->sig[s] == sig && b->idx[s] == i) {
 				b->sig[s] = 0;
-				t->free_stack[t->n_free++] = i;
+				f->state = 0;
+				f->free_next = t->free_head;
+				t->free_head = i;
+				t->n_free++;
 				t->active--;
 				return;
 			}
@@ -204,11 +239,10 @@ weir_flow_table_candidates(struct weir_flow_table *t, uint32_t h,
 			   struct weir_flow **out, unsigned int max)
 {
 	unsigned int n = 0;
-	for (uint32_t p = 0; p < WEIR_FT_PROBE && n < max; p++) {
-		struct weir_ft_bucket *b = &t->buckets[(h + p) & t->bucket_mask];
+	struct weir_ft_bucket *b = home(t, h);
+	for (uint32_t p = 0; p < WEIR_FT_PROBE && n < max; p++, b++)
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS && n < max; s++)
 			if (b->sig[s] != 0)
 				out[n++] = &t->flows[b->idx[s]];
-	}
 	return n;
 }

@@ -25,6 +25,7 @@
 
 #include "weir/config.h"
 #include "control.h"
+#include "events.h"
 #include "log.h"
 #include "ports.h"
 #include "udp_collector.h"
@@ -124,27 +125,61 @@ reload(struct weir_config *live, struct weir_control *ctl, int argc, char **argv
 }
 
 /* A worker whose loop counter stands still for 2 s is stuck (a bug, or its
- * lcore taken by something else): say so once per stall. */
+ * lcore taken by something else): say so once per stall, in the log and
+ * as a `health` event (worker_stall, then worker_running when it moves). */
 static void
-check_stalls(struct weir_worker **w, unsigned int n, uint64_t now)
+check_stalls(struct weir_control *ctl, struct weir_worker **w, unsigned int n, uint64_t now)
 {
 	static uint64_t last_loops[WEIR_MAX_WORKERS], since[WEIR_MAX_WORKERS];
 	static int reported[WEIR_MAX_WORKERS];
+	char wid[12], lcore[12], ms[24];
 	for (unsigned int i = 0; i < n && i < WEIR_MAX_WORKERS; i++) {
 		uint64_t l = __atomic_load_n(&w[i]->st.loops, __ATOMIC_RELAXED);
+		snprintf(wid, sizeof(wid), "%u", i);
+		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(now - since[i]));
 		if (l != last_loops[i] || !since[i]) {
-			if (reported[i])
-				weir_log(WEIR_LOG_INFO, "worker %u is running again", i);
+			if (reported[i]) {
+				weir_log(WEIR_LOG_INFO, "worker %u is running again after %s ms", i, ms);
+				weir_events_add(weir_control_events(ctl), now, "health", "what", "worker_running",
+						"worker", wid, "stalled_ms", ms, NULL);
+			}
 			last_loops[i] = l;
 			since[i] = now;
 			reported[i] = 0;
 		} else if (!reported[i] && now - since[i] > 2000) {
-			weir_log(WEIR_LOG_ERR, "worker %u (lcore %u) has not looped for %llu ms: stalled",
-				 i, w[i]->lcore, (unsigned long long)(now - since[i]));
+			weir_log(WEIR_LOG_ERR, "worker %u (lcore %u) has not looped for %s ms: stalled",
+				 i, w[i]->lcore, ms);
+			snprintf(lcore, sizeof(lcore), "%u", w[i]->lcore);
+			weir_events_add(weir_control_events(ctl), now, "health", "what", "worker_stall",
+					"worker", wid, "lcore", lcore, "stalled_ms", ms, NULL);
 			reported[i] = 1;
 			w[i]->stalls++;
 		}
 	}
+}
+
+/* Fault injection, for the tests only (docs/operations.md): with
+ * WEIR_FAULT_STALL=WORKER:FRAMES:MS in the environment, that worker stops
+ * for MS ms, once, after it has taken FRAMES frames or datagrams. Read once
+ * at start; without it the workers test one zero word per loop. */
+static void
+fault_injection(struct weir_worker **w, unsigned int n)
+{
+	const char *e = getenv("WEIR_FAULT_STALL");
+	unsigned int wi, ms;
+	unsigned long long after;
+	char extra;
+	if (!e || !*e)
+		return;
+	if (sscanf(e, "%u:%llu:%u%c", &wi, &after, &ms, &extra) != 3 || wi >= n || !ms) {
+		weir_log(WEIR_LOG_WARN, "WEIR_FAULT_STALL=%s ignored: want WORKER:FRAMES:MS, WORKER below %u, "
+			 "MS above 0", e, n);
+		return;
+	}
+	w[wi]->fault_stall_after = after;
+	w[wi]->fault_stall_ms = ms;
+	weir_log(WEIR_LOG_WARN, "fault injection: worker %u will stall for %u ms after %llu frames",
+		 wi, ms, after);
 }
 
 /* Stop the workers: those reading ports (and distributing) first, so the
@@ -312,6 +347,7 @@ main(int argc, char **argv)
 	rcu_register_thread();
 	rcu_thread_offline();
 
+	fault_injection(w, n);
 	unsigned int lc, wi = 0;
 	RTE_LCORE_FOREACH_WORKER(lc) {
 		if (wi >= n)
@@ -359,7 +395,7 @@ main(int argc, char **argv)
 			hup_requested = 0;
 			reload(&cfg, ctl, argc, argv);
 		}
-		check_stalls(w, n, now);
+		check_stalls(ctl, w, n, now);
 		if (now >= next_pub) {
 			struct weir_udp_stats us;
 			weir_udp_collector_stats(collector, &us);

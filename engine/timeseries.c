@@ -160,19 +160,44 @@ weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final)
 			s->sent[k] = s->n_pend[k];
 			if (!s->n_pend[k])
 				continue;
-			snprintf(key, sizeof(key), "%sts:%s:%s", ts->prefix, res_name[k], s->name);
+			/* PREFIXts:RES:NAME, every active series every cycle: no printf */
+			char *kp = stpcpy(stpcpy(stpcpy(key, ts->prefix), "ts:"), res_name[k]);
+			*kp++ = ':';
+			size_t room = sizeof(key) - (size_t)(kp - key), n = strlen(s->name);
+			n = n < room ? n : room - 1;
+			memcpy(kp, s->name, n);
+			kp[n] = 0;
 			for (int i = 0; i < s->n_pend[k]; i++) {
+				/* member T:BYTES:PKTS:FLOWS, built without printf */
 				const struct point *p = &s->pend[k][i];
-				snprintf(member, sizeof(member), "%llu:%llu:%llu:%llu",
-					 (unsigned long long)p->t, (unsigned long long)p->b,
-					 (unsigned long long)p->p, (unsigned long long)p->f);
-				weir_redis_cmdf(r, "ZADD %s %llu %s", key, (unsigned long long)p->t, member);
+				char *m = weir_redis_put_u64(member, p->t);
+				*m++ = ':';
+				m = weir_redis_put_u64(m, p->b);
+				*m++ = ':';
+				m = weir_redis_put_u64(m, p->p);
+				*m++ = ':';
+				m = weir_redis_put_u64(m, p->f);
+				weir_redis_cmd_start(r, "ZADD");
+				weir_redis_arg_str(r, key);
+				weir_redis_arg_u64(r, p->t);
+				weir_redis_arg(r, member, (size_t)(m - member));
+				weir_redis_cmd_end(r);
 			}
-			weir_redis_cmdf(r, "PEXPIRE %s %llu", key, (unsigned long long)ts->keep_ms[k]);
+			weir_redis_cmd_start(r, "PEXPIRE");
+			weir_redis_arg_str(r, key);
+			weir_redis_arg_u64(r, ts->keep_ms[k]);
+			weir_redis_cmd_end(r);
 			/* trim when a longer interval closes: bounded work per point */
-			if (k > R_1S || s->pend[k][s->n_pend[k] - 1].t % 60000 < 1000)
-				weir_redis_cmdf(r, "ZREMRANGEBYSCORE %s -inf (%llu", key,
-						(unsigned long long)(ts->now - ts->keep_ms[k]));
+			if (k > R_1S || s->pend[k][s->n_pend[k] - 1].t % 60000 < 1000) {
+				char lim[24];
+				lim[0] = '(';
+				char *e = weir_redis_put_u64(lim + 1, ts->now - ts->keep_ms[k]);
+				weir_redis_cmd_start(r, "ZREMRANGEBYSCORE");
+				weir_redis_arg_str(r, key);
+				weir_redis_arg(r, "-inf", 4);
+				weir_redis_arg(r, lim, (size_t)(e - lim));
+				weir_redis_cmd_end(r);
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@
  * through its counters, the aggregates it folds into on a timer, and the
  * flow snapshots it queues for the control thread. Needing a lock here means
  * the design is wrong: send a message instead. */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,10 +16,12 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
+#include "tmpl_share.h"
 #include "udp_collector.h"
 #include "worker.h"
 
 #define EXPIRE_EVERY_S 10
+#define IDLE_POLLS 1024	/* empty polls in a row before an idle-sleep nap */
 
 static uint64_t
 wall_ms(void)
@@ -46,8 +49,20 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
 	if (!w->frags)
 		goto err_free_snaps;
-	if (weir_worker_xflow_init(w) != 0)
+	/* the detection slot of each flow under detection (WEIR_FLOWST_DETECTING) */
+	if (cfg->dpi && !(w->dpi_slot = weir_flow_side_alloc(&w->ft, sizeof(*w->dpi_slot))))
 		goto err_free_frags;
+	if (weir_worker_xflow_init(w) != 0)
+		goto err_free_slots;
+	/* template sharing (tmpl_share.h): not when reading a file, whose
+	 * results must not depend on how fast the control thread answers */
+	if (cfg->share_templates && !(cfg->read_file[0] && !cfg->loop) &&
+	    (weir_spsc_ring_init(&w->tmpl_out, WEIR_TMPL_OUT_RING, sizeof(struct weir_tmpl_msg)) ||
+	     weir_spsc_ring_init(&w->tmpl_in, WEIR_TMPL_IN_RING, sizeof(struct weir_tmpl_msg)))) {
+		weir_spsc_ring_free(&w->tmpl_out);
+		weir_worker_xflow_fini(w);
+		goto err_free_slots;
+	}
 	w->tsc_hz = rte_get_tsc_hz();
 	w->tsc0 = rte_get_tsc_cycles();
 	w->wall0_ms = wall_ms();
@@ -56,6 +71,8 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 	w->sweep_per_loop = 4;
 	return 0;
 
+err_free_slots:
+	weir_flow_side_free(&w->ft, w->dpi_slot, sizeof(*w->dpi_slot));
 err_free_frags:
 	free(w->frags);
 err_free_snaps:
@@ -72,7 +89,10 @@ void
 weir_worker_fini(struct weir_worker *w)
 {
 	weir_worker_xflow_fini(w);
+	weir_spsc_ring_free(&w->tmpl_in);
+	weir_spsc_ring_free(&w->tmpl_out);
 	free(w->frags);
+	weir_flow_side_free(&w->ft, w->dpi_slot, sizeof(*w->dpi_slot));
 	weir_spsc_ring_free(&w->dpi_out);
 	weir_spsc_ring_free(&w->snaps);
 	weir_agg_destroy(&w->agg);
@@ -124,44 +144,46 @@ snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end en
 	if (!s)
 		return;
 	s->key = f->key;
-	s->uid = f->uid;
-	s->bytes[0] = f->bytes[0];
-	s->bytes[1] = f->bytes[1];
-	s->pkts[0] = f->pkts[0];
-	s->pkts[1] = f->pkts[1];
+	s->uid = weir_flow_uid(&w->ft, f);
+	s->bytes[0] = f->bytes[0] + f->new_bytes[0];	/* a fold came first: new_* are 0 */
+	s->bytes[1] = f->bytes[1] + f->new_bytes[1];
+	s->pkts[0] = f->pkts[0] + f->new_pkts[0];
+	s->pkts[1] = f->pkts[1] + f->new_pkts[1];
 	s->first_ms = f->first_ms;
 	s->last_ms = f->last_ms;
 	memcpy(s->amac, f->amac, 6);
 	memcpy(s->bmac, f->bmac, 6);
-	s->a_is_init = f->a_is_init;
-	s->tcp_flags = f->tcp_flags;
+	s->a_is_init = !!(f->state & WEIR_FLOWST_A_INIT);
+	s->tcp_flags = (uint8_t)f->tcp_flags;
 	s->end = (uint8_t)end;
-	s->source = f->source;
 	s->worker = (uint16_t)w->id;
-	s->app = f->app;
-	s->master = f->master;
-	s->in_if = f->in_if;
-	s->out_if = f->out_if;
-	s->exporter = f->exporter;
+	if (f->state & WEIR_FLOWST_XFLOW) {
+		const struct weir_flow_xinfo *x = &w->xinfo[weir_flow_index(&w->ft, f)];
+		s->source = (uint8_t)x->source;
+		s->in_if = x->in_if;
+		s->out_if = x->out_if;
+		s->exporter = x->exporter;
+	} else {
+		s->source = 0;
+		s->in_if = s->out_if = s->exporter = 0;
+	}
 	weir_spsc_ring_push(&w->snaps);
 }
 
-/* Detection of f is over (a verdict in w->dpi_res): keep the ids on the
- * flow, send the verdict, give the slot back. */
+/* Detection of f is over (a verdict in w->dpi_res): send the verdict (the
+ * control thread keeps it with the flow), give the slot back. */
 void
 weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f)
 {
-	f->app = w->dpi_res.app_id;
-	f->master = w->dpi_res.master_id;
 	f->state |= WEIR_FLOWST_DPI_DONE;
-	if (f->dpi_slot >= 0) {
-		weir_dpi_flow_end(w->dpi, f->dpi_slot);
-		f->dpi_slot = -1;
+	if (f->state & WEIR_FLOWST_DETECTING) {
+		weir_dpi_flow_end(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)]);
+		f->state &= (uint8_t)~WEIR_FLOWST_DETECTING;
 	}
 	struct weir_dpi_msg *m = ring_reserve(w, &w->dpi_out, &w->st.dpi_msg_drops);
 	if (!m)
 		return;
-	m->uid = f->uid;
+	m->uid = weir_flow_uid(&w->ft, f);
 	m->r = w->dpi_res;
 	weir_spsc_ring_push(&w->dpi_out);
 }
@@ -169,7 +191,8 @@ weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f)
 static void
 end_flow(struct weir_worker *w, struct weir_flow *f, enum weir_flow_end why)
 {
-	if (f->dpi_slot >= 0 && weir_dpi_flow_finish(w->dpi, f->dpi_slot, &w->dpi_res) == 1)
+	if ((f->state & WEIR_FLOWST_DETECTING) &&
+	    weir_dpi_flow_finish(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)], &w->dpi_res) == 1)
 		weir_worker_dpi_verdict(w, f);
 	weir_agg_fold_flow(&w->agg, f, 1);
 	snapshot(w, f, why);
@@ -195,8 +218,9 @@ weir_worker_fold(struct weir_worker *w)
 {
 	dpi_stats(w);
 	struct weir_flow_table *t = &w->ft;
-	while (t->dirty_head != WEIR_FT_NONE) {
-		struct weir_flow *f = &t->flows[t->dirty_head];
+	struct weir_flow *f;
+	uint32_t pos = 0;
+	while ((f = weir_flow_table_next_dirty(t, &pos))) {
 		weir_agg_fold_flow(&w->agg, f, 0);
 		snapshot(w, f, WEIR_FLOW_END_NONE);
 		weir_flow_unmark_dirty(t, f);
@@ -216,7 +240,9 @@ sweep(struct weir_worker *w, uint32_t n_buckets)
 	uint64_t now = w->now_ms;
 
 	for (uint32_t i = 0; i < n_buckets; i++) {
-		struct weir_ft_bucket *b = &t->buckets[t->sweep_pos++ & t->bucket_mask];
+		struct weir_ft_bucket *b = &t->buckets[t->sweep_pos];
+		if (++t->sweep_pos == t->n_buckets)
+			t->sweep_pos = 0;
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
 			if (!b->sig[s])
 				continue;
@@ -234,7 +260,7 @@ weir_worker_flush(struct weir_worker *w)
 {
 	struct weir_flow_table *t = &w->ft;
 	weir_worker_fold(w);
-	for (uint32_t b = 0; b <= t->bucket_mask; b++)
+	for (uint32_t b = 0; b < t->n_buckets; b++)
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++)
 			if (t->buckets[b].sig[s])
 				end_flow(w, &t->flows[t->buckets[b].idx[s]], WEIR_FLOW_END_FLUSH);
@@ -257,8 +283,8 @@ evict_and_insert(struct weir_worker *w, const struct weir_flow_key *k, uint32_t 
 	if (!victim) {
 		/* free slots here but no free entry: take one from the sweep */
 		struct weir_flow_table *t = &w->ft;
-		for (uint32_t i = 0; i <= t->bucket_mask && !victim; i++) {
-			struct weir_ft_bucket *b = &t->buckets[(t->sweep_pos + i) & t->bucket_mask];
+		for (uint32_t i = 0; i < t->n_buckets && !victim; i++) {
+			struct weir_ft_bucket *b = &t->buckets[(t->sweep_pos + i) % t->n_buckets];
 			for (int s = 0; s < WEIR_FT_BUCKET_SLOTS && !victim; s++)
 				if (b->sig[s])
 					victim = &t->flows[b->idx[s]];
@@ -309,6 +335,14 @@ key_of(struct weir_worker *w, const struct weir_pkt_meta *m, uint64_t ts_ms, str
 	return weir_flow_key_make(k, m->src, sport, m->dst, dport, m->proto, m->vlan);
 }
 
+/* f's counts since the last fold would overflow: fold them now (rare: 64k
+ * packets or 4 GB in one direction between two folds). */
+static void __attribute__((cold, noinline))
+fold_early(struct weir_worker *w, struct weir_flow *f)
+{
+	weir_agg_fold_flow(&w->agg, f, 0);
+}
+
 /* Account a packet whose key, hash and direction are known. */
 static inline void
 account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
@@ -323,30 +357,39 @@ account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct
 				return;
 		}
 		f->first_ms = ts_ms;
-		f->a_is_init = (uint8_t)!dir;
+		if (!dir)
+			f->state |= WEIR_FLOWST_A_INIT;
 		int si = weir_subnet_lookup(w->cfg, m->src);
 		int sr = weir_subnet_lookup(w->cfg, m->dst);
 		f->sub_init = (uint16_t)(si + 1);
 		f->sub_resp = (uint16_t)(sr + 1);
 		w->st.flows_created++;
-		if (w->dpi) {
-			f->dpi_slot = weir_dpi_flow_begin(w->dpi);
-			w->st.dpi_flows += f->dpi_slot >= 0;
+		if (w->dpi && w->dpi_slot) {
+			int slot = weir_dpi_flow_begin(w->dpi);
+			if (slot >= 0) {
+				w->dpi_slot[weir_flow_index(&w->ft, f)] = slot;
+				f->state |= WEIR_FLOWST_DETECTING;
+				w->st.dpi_flows++;
+			}
 		}
 	}
 	/* nDPI sees a flow's first packets only; later IP fragments carry no
 	 * L4 header and are not fed (as ndpiReader does) */
-	if (unlikely(f->dpi_slot >= 0) && !(m->flags & WEIR_PKT_FRAG_LATER) &&
-	    weir_dpi_process(w->dpi, f->dpi_slot, frame + m->l3_off, m->l3_len, ts_ms,
-			     dir == !f->a_is_init ? 1 : 0, &w->dpi_res) == 1)
+	if (unlikely(f->state & WEIR_FLOWST_DETECTING) && !(m->flags & WEIR_PKT_FRAG_LATER) &&
+	    weir_dpi_process(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)], frame + m->l3_off, m->l3_len,
+			     ts_ms, dir == !(f->state & WEIR_FLOWST_A_INIT) ? 1 : 0, &w->dpi_res) == 1)
 		weir_worker_dpi_verdict(w, f);
-	f->bytes[dir] += frame_len;
-	f->pkts[dir]++;
+	if (unlikely(f->new_pkts[dir] == UINT16_MAX || f->new_bytes[dir] > UINT32_MAX - frame_len))
+		fold_early(w, f);
+	f->new_bytes[dir] += frame_len;
+	f->new_pkts[dir]++;
 	f->tcp_flags |= m->tcp_flags;
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
-	if (unlikely(f->pkts[dir] == 1))
+	if (unlikely(!(f->state & (WEIR_FLOWST_SEEN_A << dir)))) {
+		f->state |= WEIR_FLOWST_SEEN_A << dir;
 		memcpy(dir ? f->bmac : f->amac, m->smac, 6);
+	}
 	weir_flow_mark_dirty(&w->ft, f);
 }
 
@@ -497,6 +540,21 @@ xflow_burst(struct weir_worker *w)
 	return n;
 }
 
+/* Fault injection (WEIR_FAULT_STALL, main.c; for the stall-detection
+ * test): once this worker has taken fault_stall_after frames or datagrams,
+ * it stops for fault_stall_ms as a stuck lcore would: no polling, no
+ * quiescent state, its loop counter standing still. Then never again. */
+static void __attribute__((cold, noinline))
+fault_stall(struct weir_worker *w)
+{
+	if (w->st.rx_pkts + w->st.collect_datagrams < w->fault_stall_after)
+		return;
+	struct timespec ts = { w->fault_stall_ms / 1000, (long)(w->fault_stall_ms % 1000) * 1000000L };
+	w->fault_stall_ms = 0;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static void
 housekeeping(struct weir_worker *w)
 {
@@ -505,6 +563,8 @@ housekeeping(struct weir_worker *w)
 		w->now_ms = w->wall0_ms + (tsc - w->tsc0) * 1000 / w->tsc_hz;
 	if (w->now_ms)
 		sweep(w, w->sweep_per_loop);
+	if (w->tmpl_in.slot)
+		weir_worker_tmpl_drain(w);
 	if (tsc >= w->next_fold_tsc) {
 		weir_worker_fold(w);
 		weir_worker_xflow_expire(w);
@@ -517,6 +577,8 @@ housekeeping(struct weir_worker *w)
 	w->st.flows_active = w->ft.active;
 	w->st.now_ms = w->now_ms;
 	w->st.loops++;
+	if (unlikely(w->fault_stall_ms))
+		fault_stall(w);
 }
 
 int
@@ -539,9 +601,13 @@ weir_worker_main(void *arg)
 	/* a capture file runs on its packets' time, from its first packet */
 	if (w->now_ms == 0 && !(w->file_mode && w->ts_dynfield >= 0))
 		w->now_ms = clock_ms(w);
+	const struct timespec idle_nap = { 0, (long)w->cfg->idle_sleep_us * 1000 };
+	unsigned int idle_polls = 0;
 	while (likely(!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))) {
+		unsigned int got = 0;
 		for (unsigned int i = 0; i < w->n_rxq; i++) {
 			uint16_t n = rte_eth_rx_burst(w->rxq[i].port, w->rxq[i].queue, pkts, WEIR_BURST);
+			got += n;
 			if (n && w->distribute)
 				n = distribute(w, pkts, n);
 			if (n)
@@ -549,13 +615,24 @@ weir_worker_main(void *arg)
 		}
 		if (w->in_ring) {
 			unsigned int n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL);
+			got += n;
 			if (n)
 				weir_worker_burst(w, pkts, (uint16_t)n);
 		}
 		if (w->xflow_ring)
-			xflow_burst(w);
+			got += xflow_burst(w);
 		housekeeping(w);
 		rcu_quiescent_state();		/* QSBR: one per loop */
+		/* idle-sleep: only after 1024 empty polls, so never under load;
+		 * gives the core back to the collector thread and the kernel */
+		if (got)
+			idle_polls = 0;
+		else if (++idle_polls >= IDLE_POLLS && idle_nap.tv_nsec) {
+			rcu_thread_offline();	/* no grace period waits on a nap */
+			nanosleep(&idle_nap, NULL);
+			rcu_thread_online();
+			w->st.idle_sleeps++;
+		}
 	}
 	/* drain what the distributor and the collector already handed us */
 	if (w->in_ring) {

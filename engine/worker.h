@@ -56,8 +56,12 @@ struct weir_worker_stats {
 	uint64_t collect_datagrams;        /* from the UDP socket collector */
 	uint64_t xflow_records;
 	uint64_t exporters_full;
+	uint64_t tmpl_msg_drops;           /* template sharing: events the ring to control had no room for */
+	uint64_t tmpl_installed;           /* templates installed from the control thread's answers */
+	uint64_t tmpl_refused;             /* answers the decoder refused (bad record, limits) */
 	uint64_t folds;
 	uint64_t loops;                    /* stall detection: must keep moving */
+	uint64_t idle_sleeps;              /* idle-sleep naps taken */
 	uint64_t flows_active;
 	uint64_t now_ms;
 } __attribute__((aligned(64)));
@@ -87,6 +91,8 @@ struct weir_worker {
 	struct weir_worker **peers;        /* all workers, for distribution */
 	unsigned int n_workers;
 	int file_mode;                     /* lossless back-pressure instead of drops */
+	unsigned int fault_stall_ms;       /* WEIR_FAULT_STALL (tests): 0, the default, is off */
+	uint64_t fault_stall_after;        /* ... stall once after this many frames/datagrams */
 	int ts_dynfield;                   /* mbuf timestamp offset, -1 if none */
 	uint64_t ts_dynflag;
 
@@ -94,10 +100,14 @@ struct weir_worker {
 	struct weir_agg agg;
 	struct weir_spsc_ring snaps;       /* struct weir_flow_snap, to the control thread */
 	struct weir_spsc_ring dpi_out;     /* struct weir_dpi_msg, to the control thread */
+	struct weir_spsc_ring tmpl_out;    /* struct weir_tmpl_msg, to the control thread (tmpl_share.h) */
+	struct weir_spsc_ring tmpl_in;     /* struct weir_tmpl_msg, from it; no slots: sharing off */
 	struct weir_dpi *dpi;              /* NULL: application detection off */
 	struct weir_dpi_result dpi_res;    /* scratch for the verdict being made */
 	struct weir_frag_slot *frags;
 	struct weir_exporter_table *exporters;   /* flow-export state (collect.c) */
+	int32_t *dpi_slot;                 /* [flow index] its nDPI slot while WEIR_FLOWST_DETECTING */
+	struct weir_flow_xinfo *xinfo;     /* [flow index] if WEIR_FLOWST_XFLOW (collect.c) */
 
 	uint64_t now_ms;                   /* packet time if the source has it, else wall */
 	uint64_t tsc_hz;
@@ -126,8 +136,8 @@ int  weir_worker_main(void *arg);
 void weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 			 const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms);
 
-/* f's application is decided (verdict in w->dpi_res): record it on the flow,
- * release its detection slot, tell the control thread. */
+/* f's application is decided (verdict in w->dpi_res): release its
+ * detection slot, tell the control thread. */
 void weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f);
 
 /* Fold every dirty flow into the aggregates and snapshot it. */
@@ -145,6 +155,7 @@ void weir_worker_xflow(struct weir_worker *w, const uint8_t src[16], uint16_t sp
 int  weir_worker_xflow_init(struct weir_worker *w);
 void weir_worker_xflow_expire(struct weir_worker *w);   /* templates, held data past TTL */
 void weir_worker_xflow_fini(struct weir_worker *w);
+void weir_worker_tmpl_drain(struct weir_worker *w);     /* templates from the control thread */
 
 /* For the control thread: the exporters and interfaces this worker holds
  * (entries are only ever appended; fields are plain aligned words). */

@@ -53,6 +53,7 @@ struct weir_config {
 	char     eal_args[512];        /* extra EAL arguments, verbatim */
 	char     lcores[64];           /* EAL -l list; default derived from workers */
 	/* packet path */
+	int      idle_sleep_us;        /* -1 auto; 0 pure polling */
 	unsigned workers;
 	unsigned queues;               /* RX queues per port; 0 = workers */
 	unsigned rx_desc;
@@ -73,6 +74,7 @@ struct weir_config {
 	/* flow export */
 	struct weir_exporter_limits xlim;
 	unsigned max_exporters;        /* per worker */
+	int      share_templates;      /* v9/IPFIX templates shared through Redis (engine/tmpl_share.c) */
 	/* publishing */
 	char     redis_url[512];
 	char     redis_prefix[64];

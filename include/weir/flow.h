@@ -2,17 +2,16 @@
  *
  * Both directions of a conversation share one key: the (address, port)
  * endpoints are stored in a canonical order (a <= b), so A->B and B->A land
- * on the same entry; `a_is_init` remembers which end sent first. The first
- * cache line holds what every packet touches (key, byte counters, last
- * seen); the rest is touched when a flow starts, is folded into the
- * aggregates, or ends. */
+ * on the same entry; WEIR_FLOWST_A_INIT remembers which end sent first.
+ * The first cache line holds what every packet touches (key, counts since
+ * the last fold, last seen); the second is touched when a flow starts, is
+ * folded into the aggregates, or ends. */
 #ifndef WEIR_FLOW_H
 #define WEIR_FLOW_H
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
-
-struct weir_agg_host;
 
 struct weir_flow_key {
 	uint8_t  a[16];            /* lower endpoint address (v4-mapped) */
@@ -41,44 +40,74 @@ enum weir_flow_end {
 };
 extern const char *const weir_flow_end_names[WEIR_FLOW_END__MAX];
 
-/* Per-flow state in the worker's table. Written by the owning worker only. */
+/* Per-flow state in the worker's table: 128 bytes, two cache lines, and
+ * nothing else per flow but its index slot (flow_table.h). Written by the
+ * owning worker only.
+ *
+ * Line 0 is all a packet touches: the key, the counts since the last fold
+ * (a fold adds them to the totals and to the aggregates, agg.c; a count
+ * about to overflow folds early), the last-seen time, the TCP flags and the
+ * state bits. Line 1 is touched when the flow starts, at a fold and at its
+ * end. Times are milliseconds since the Unix epoch in 48 bits (good to the
+ * year 10000; a larger one from an exporter is clamped, weir_ms48()).
+ * What only some flows need lives in side arrays indexed like the flows:
+ * the nDPI detection slot (worker.h) and the exporter's interfaces
+ * (struct weir_flow_xinfo). */
 struct weir_flow {
 	/* line 0: per packet */
 	struct weir_flow_key key;
-	uint64_t bytes[2];         /* [0] a->b, [1] b->a */
-	uint64_t last_ms;
-	/* line 1 */
+	union {
+		uint32_t new_bytes[2];     /* since the last fold: [0] a->b, [1] b->a */
+		uint32_t free_next;        /* a free entry: the next free one (flow_table.c) */
+	};
+	uint16_t new_pkts[2];
+	uint16_t sub_init;         /* subnet index of the initiator, +1 (0 = none) */
+	uint16_t sub_resp;
+	uint64_t last_ms : 48;
+	uint64_t tcp_flags : 8;    /* OR of all flags seen */
+	uint64_t state : 8;        /* WEIR_FLOWST_* */
+	/* line 1: start, fold, end */
+	uint64_t bytes[2];         /* totals as of the last fold */
 	uint64_t pkts[2];
-	uint64_t first_ms;
-	uint64_t uid;              /* unique for the engine's life: worker << 56 | seq */
-	uint64_t folded_bytes[2];  /* what the aggregates already hold */
-	uint32_t folded_pkts[2];   /* low 32 bits are enough for a fold delta */
-	/* line 2 */
+	uint64_t first_ms : 48;
+	uint64_t uid_hi : 16;      /* uid_hi:uid_lo: the low 48 bits of the uid, */
+	uint32_t uid_lo;           /* weir_flow_uid() (flow_table.h) */
+	/* handles of the aggregate entries of its two hosts (0: not yet), set at
+	 * its first fold: a host with an active flow is never freed (agg.c), so
+	 * folds after the first cost no hash lookup */
+	uint32_t agg_a;
+	uint32_t agg_b;
 	uint8_t  amac[6];          /* MAC of a as seen as a source */
 	uint8_t  bmac[6];
-	uint8_t  tcp_flags;        /* OR of all flags seen */
-	uint8_t  a_is_init;        /* a sent the first packet */
-	uint8_t  state;            /* WEIR_FLOWST_* */
-	uint8_t  source;           /* 0 captured, else enum weir_rec_src */
-	uint16_t sub_init;         /* subnet index of the initiator, +1 (0 = not yet) */
-	uint16_t sub_resp;
-	int32_t  dpi_slot;         /* nDPI detection slot, -1 if none */
-	uint32_t dirty_next;       /* intrusive dirty list, see flow_table.h */
-	uint32_t dirty_prev;
-	uint32_t in_if;            /* flow export: interfaces and exporter */
+};
+static_assert(sizeof(struct weir_flow) == 128, "a flow is two cache lines");
+static_assert(offsetof(struct weir_flow, bytes) == 64, "what a packet touches is line 0");
+
+#define WEIR_FLOWST_DIRTY     0x01  /* counted in the dirty bitmap (flow_table.h) */
+#define WEIR_FLOWST_COUNTED   0x02  /* already counted in host/vlan flow totals */
+#define WEIR_FLOWST_DETECTING 0x04  /* holds an nDPI detection slot */
+#define WEIR_FLOWST_DPI_DONE  0x08  /* detection is over */
+#define WEIR_FLOWST_A_INIT    0x10  /* a sent the first packet */
+#define WEIR_FLOWST_XFLOW     0x20  /* from flow export: its struct weir_flow_xinfo is set */
+#define WEIR_FLOWST_SEEN_A    0x40  /* a packet a->b was counted (its MAC taken) */
+#define WEIR_FLOWST_SEEN_B    0x80  /* ... b->a: WEIR_FLOWST_SEEN_A << dir */
+
+#define WEIR_MS48_MAX ((1ull << 48) - 1)
+
+static inline uint64_t
+weir_ms48(uint64_t ms)
+{
+	return ms < WEIR_MS48_MAX ? ms : WEIR_MS48_MAX;
+}
+
+/* What a flow-export flow carries besides the counters: the exporter's
+ * interfaces, the exporter, the record format. In a side array indexed
+ * like the flows (collect.c), touched only by such flows. */
+struct weir_flow_xinfo {
+	uint32_t in_if;
 	uint32_t out_if;
 	uint32_t exporter;         /* index into the worker's exporter table + 1 */
-	uint16_t app;              /* nDPI app protocol id (issue 3) */
-	uint16_t master;
-	/* the aggregate entries of its two hosts, found at the first fold and
-	 * kept: a host with an active flow is never freed (agg.c), so folds
-	 * after the first cost no hash lookup */
-	struct weir_agg_host *agg_a;
-	struct weir_agg_host *agg_b;
+	uint32_t source;           /* enum weir_rec_src */
 };
-
-#define WEIR_FLOWST_DIRTY    0x01  /* on the dirty list */
-#define WEIR_FLOWST_COUNTED  0x02  /* already counted in host/vlan flow totals */
-#define WEIR_FLOWST_DPI_DONE 0x04
 
 #endif

@@ -1,6 +1,7 @@
 /* test_agg.c -- folding flows into the per-core aggregates: per-direction
  * host totals, flows counted once, deltas only, subnet pairs by initiator,
- * and idle-host expiry only after the control thread has read the host. */
+ * idle-host expiry only after the control thread has read the host, and a
+ * host met again after its expiry gets a new entry number. */
 #include <string.h>
 
 #include "agg.h"
@@ -33,20 +34,27 @@ main(void)
 	v4(x, 0x0a00000a);	/* 10.0.0.10 */
 	v4(y, 0x0a000014);	/* 10.0.0.20 */
 	weir_flow_key_make(&f.key, y, 80, x, 5555, 6, 30);	/* a = 10.0.0.10 */
-	f.a_is_init = 0;	/* 10.0.0.20 spoke first */
+	f.state = 0;	/* no WEIR_FLOWST_A_INIT: 10.0.0.20 spoke first */
 	f.sub_init = 2;
 	f.sub_resp = 1;
-	f.bytes[0] = 1000;	/* a -> b */
-	f.bytes[1] = 300;
-	f.pkts[0] = 10;
-	f.pkts[1] = 3;
+	f.new_bytes[0] = 1000;	/* a -> b */
+	f.new_bytes[1] = 300;
+	f.new_pkts[0] = 10;
+	f.new_pkts[1] = 3;
 	f.first_ms = 100;
 	f.last_ms = 200;
 	weir_agg_fold_flow(&a, &f, 0);
 	weir_agg_fold_done(&a);
+	/* the counts moved to the flow's totals */
+	CHECK_EQ(f.bytes[0], 1000);
+	CHECK_EQ(f.pkts[1], 3);
+	CHECK_EQ(f.new_bytes[0] | f.new_bytes[1] | f.new_pkts[0] | f.new_pkts[1], 0);
+	CHECK(f.agg_a && f.agg_b && f.agg_a != f.agg_b);	/* host handles kept */
 
 	struct weir_agg_host *h10 = host(&a, 0x0a00000a, 30), *h20 = host(&a, 0x0a000014, 30);
 	CHECK(h10 && h20);
+	uint64_t born10 = h10 ? h10->born : 0;
+	CHECK(h10 && h20 && h10->born != h20->born);
 	if (h10 && h20) {
 		CHECK_EQ(h10->bytes_sent, 1000);
 		CHECK_EQ(h10->bytes_rcvd, 300);
@@ -56,8 +64,8 @@ main(void)
 		CHECK_EQ(h10->flows_active, 1);
 	}
 	/* a second fold adds only the delta and does not count the flow again */
-	f.bytes[0] += 50;
-	f.pkts[0] += 1;
+	f.new_bytes[0] = 50;
+	f.new_pkts[0] = 1;
 	f.last_ms = 300;
 	weir_agg_fold_flow(&a, &f, 0);
 	weir_agg_fold_done(&a);
@@ -67,6 +75,17 @@ main(void)
 		CHECK_EQ(h10->flows, 1);
 		CHECK_EQ(h10->last_ms, 300);
 	}
+	CHECK_EQ(f.bytes[0], 1050);
+	/* counts too large for new_* (a flow-export record) fold as given */
+	const uint64_t big_b[2] = {0, 5ull << 32}, big_p[2] = {0, 1ull << 20};
+	weir_agg_fold_counts(&a, &f, big_b, big_p, 0);
+	weir_agg_fold_done(&a);
+	if (h20) {
+		CHECK_EQ(h20->bytes_sent, 300 + (5ull << 32));
+		CHECK_EQ(h20->pkts_sent, 3 + (1ull << 20));
+	}
+	CHECK_EQ(f.bytes[1], 300 + (5ull << 32));
+	CHECK_EQ(f.pkts[1], 3 + (1ull << 20));
 	/* subnet pair keyed by initiator (sub 2) -> responder (sub 1) */
 	struct cds_lfht_iter it;
 	struct weir_agg_pair *p;
@@ -75,7 +94,7 @@ main(void)
 		pairs++;
 		CHECK_EQ(p->src, 2);
 		CHECK_EQ(p->dst, 1);
-		CHECK_EQ(p->bytes_fwd, 300);	/* initiator's direction is b -> a */
+		CHECK_EQ(p->bytes_fwd, 300 + (5ull << 32));	/* initiator's direction is b -> a */
 		CHECK_EQ(p->bytes_rev, 1050);
 		CHECK_EQ(p->flows, 1);
 	}
@@ -93,6 +112,20 @@ main(void)
 	weir_agg_expire(&a, 1000000, 1000);
 	CHECK(host(&a, 0x0a00000a, 30) == NULL);
 	CHECK_EQ(a.hosts_expired, 2);
+	/* met again: a new entry with a new number, so the control thread
+	 * keeps the old one's totals even if it never saw the host gone */
+	struct weir_flow g;
+	memset(&g, 0, sizeof(g));
+	g.key = f.key;
+	g.new_bytes[0] = 7;
+	g.new_pkts[0] = 1;
+	weir_agg_fold_flow(&a, &g, 1);
+	weir_agg_fold_done(&a);
+	h10 = host(&a, 0x0a00000a, 30);
+	CHECK(h10 && h10->born != born10 && h10->bytes_sent == 7);
+	/* its handle is one the expired hosts gave back */
+	CHECK(g.agg_a && g.agg_a <= 2 && a.host_at[g.agg_a] == h10);
+	CHECK_EQ(a.n_host_at, 2);
 	rcu_quiescent_state();
 	rcu_barrier_qsbr();
 	weir_agg_destroy(&a);

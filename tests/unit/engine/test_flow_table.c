@@ -1,5 +1,6 @@
 /* test_flow_table.c -- the per-core flow table: canonical bidirectional
- * keys, lookup after insert, full-table behaviour, removal, the dirty list. */
+ * keys, lookup after insert, full-table behaviour, removal and reuse of
+ * entries, uids, the dirty set. */
 #include <string.h>
 
 #include "flow_table.h"
@@ -50,7 +51,8 @@ test_fill_and_remove(void)
 		if (f) {
 			inserted++;
 			f->bytes[0] = i;
-			CHECK_EQ(f->uid >> 56, 3);	/* worker id in the top byte */
+			CHECK_EQ(weir_flow_uid(&t, f) >> 56, 3);	/* worker id in the top byte */
+			CHECK_EQ(weir_flow_uid(&t, f), (3ull << 56) + i + 1);
 		} else {
 			failed++;
 			struct weir_flow *cand[32];
@@ -58,6 +60,7 @@ test_fill_and_remove(void)
 		}
 	}
 	/* entries run out exactly at capacity (the index has room to spare) */
+	CHECK_EQ(sizeof(struct weir_flow), 128);
 	CHECK_EQ(inserted, cap);
 	CHECK_EQ(failed, 100);
 	CHECK_EQ(t.active, cap);
@@ -89,39 +92,103 @@ test_fill_and_remove(void)
 		struct weir_flow *f = weir_flow_table_lookup(&t, &k, weir_flow_hash(&k));
 		CHECK((f != NULL) == (i % 2 == 1));
 	}
+	/* freed entries are reused, last freed first, and come back zeroed */
+	struct weir_flow_key k;
+	v4(a, 0x0b000000);
+	weir_flow_key_make(&k, a, 1, b, 443, 6, 0);
+	struct weir_flow *g = weir_flow_table_insert(&t, &k, weir_flow_hash(&k));
+	CHECK(g != NULL);
+	if (g) {
+		CHECK(weir_flow_index(&t, g) < cap && weir_flow_index(&t, g) % 2 == 0);
+		CHECK_EQ(g->bytes[0] | g->new_bytes[0] | g->state | g->first_ms, 0);
+		CHECK_EQ(weir_flow_uid(&t, g), (3ull << 56) + cap + 1);
+	}
+	CHECK_EQ(t.n_free, cap / 2 - 1);
+	weir_flow_table_free(&t);
+}
+
+/* the signature compare sees every slot, and only matching ones */
+static void
+test_match(void)
+{
+	struct weir_ft_bucket b;
+	memset(&b, 0, sizeof(b));
+	for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++)
+		b.sig[s] = (uint16_t)(0x8000 + s);
+	b.pad = 0x80038003;	/* not a slot */
+	for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++)
+		CHECK_EQ(weir_ft_match(&b, (uint16_t)(0x8000 + s)), 1u << s);
+	b.sig[9] = b.sig[0] = b.sig[8] = 0x8003;
+	CHECK_EQ(weir_ft_match(&b, 0x8003), 1u << 0 | 1u << 3 | 1u << 8 | 1u << 9);
+	CHECK_EQ(weir_ft_match(&b, 0x7fff), 0);
+}
+
+/* a flow keeps 48 bits of its uid; the rest comes back from the table's */
+static void
+test_uid_laps(void)
+{
+	struct weir_flow_table t;
+	CHECK_EQ(weir_flow_table_init(&t, 64, 7), 0);
+	uint8_t a[16], b[16];
+	v4(a, 1);
+	v4(b, 2);
+	struct weir_flow_key k;
+	t.next_uid = (7ull << 56) | ((1ull << 48) - 2);	/* two before a 48-bit lap */
+	weir_flow_key_make(&k, a, 1, b, 2, 17, 0);
+	struct weir_flow *f = weir_flow_table_insert(&t, &k, weir_flow_hash(&k));
+	weir_flow_key_make(&k, a, 3, b, 4, 17, 0);
+	struct weir_flow *g = weir_flow_table_insert(&t, &k, weir_flow_hash(&k));
+	weir_flow_key_make(&k, a, 5, b, 6, 17, 0);
+	struct weir_flow *h = weir_flow_table_insert(&t, &k, weir_flow_hash(&k));
+	CHECK(f && g && h);
+	if (f && g && h) {
+		CHECK_EQ(weir_flow_uid(&t, f), (7ull << 56) | ((1ull << 48) - 1));
+		CHECK_EQ(weir_flow_uid(&t, g), (7ull << 56) | (1ull << 48));
+		CHECK_EQ(weir_flow_uid(&t, h), (7ull << 56) | ((1ull << 48) + 1));
+	}
 	weir_flow_table_free(&t);
 }
 
 static void
-test_dirty_list(void)
+test_dirty_set(void)
 {
 	struct weir_flow_table t;
-	CHECK_EQ(weir_flow_table_init(&t, 64, 0), 0);
+	CHECK_EQ(weir_flow_table_init(&t, 10000, 0), 0);
 	uint8_t a[16], b[16];
 	v4(b, 1);
-	struct weir_flow *f[5];
-	for (int i = 0; i < 5; i++) {
+	struct weir_flow *f[200];
+	for (int i = 0; i < 200; i++) {
 		struct weir_flow_key k;
 		v4(a, 100 + (uint32_t)i);
 		weir_flow_key_make(&k, a, 1, b, 2, 17, 0);
 		f[i] = weir_flow_table_insert(&t, &k, weir_flow_hash(&k));
-		weir_flow_mark_dirty(&t, f[i]);
-		weir_flow_mark_dirty(&t, f[i]);	/* twice: listed once */
 	}
-	/* removing a dirty flow unlinks it */
-	weir_flow_table_remove(&t, f[2]);
-	int n = 0;
-	for (uint32_t i = t.dirty_head; i != WEIR_FT_NONE; i = t.flows[i].dirty_next) {
-		CHECK(&t.flows[i] != f[2]);
-		n++;
+	/* across several bitmap words and summary words */
+	static const int marked[] = {3, 4, 63, 64, 65, 130, 199};
+	for (unsigned int i = 0; i < sizeof(marked) / sizeof(marked[0]); i++) {
+		weir_flow_mark_dirty(&t, f[marked[i]]);
+		weir_flow_mark_dirty(&t, f[marked[i]]);	/* twice: in the set once */
 	}
-	CHECK_EQ(n, 4);
-	weir_flow_unmark_dirty(&t, f[4]);	/* the head */
-	weir_flow_unmark_dirty(&t, f[0]);	/* the tail */
-	n = 0;
-	for (uint32_t i = t.dirty_head; i != WEIR_FT_NONE; i = t.flows[i].dirty_next)
+	/* removing a dirty flow takes it out */
+	weir_flow_table_remove(&t, f[64]);
+	weir_flow_unmark_dirty(&t, f[199]);
+	weir_flow_unmark_dirty(&t, f[5]);	/* not in it: nothing happens */
+	uint32_t pos = 0, n = 0;
+	struct weir_flow *g;
+	static const int want[] = {3, 4, 63, 65, 130};
+	while ((g = weir_flow_table_next_dirty(&t, &pos))) {
+		CHECK(n < 5 && g == f[want[n]]);
 		n++;
-	CHECK_EQ(n, 2);
+		weir_flow_unmark_dirty(&t, g);	/* as a fold does */
+	}
+	CHECK_EQ(n, 5);
+	pos = 0;
+	CHECK(weir_flow_table_next_dirty(&t, &pos) == NULL);
+	/* entry 4096 on: the second summary word */
+	t.n_used = 5000;
+	weir_flow_mark_dirty(&t, &t.flows[4999]);
+	pos = 0;
+	CHECK(weir_flow_table_next_dirty(&t, &pos) == &t.flows[4999]);
 	weir_flow_table_free(&t);
 }
 
@@ -130,6 +197,8 @@ main(void)
 {
 	test_key_symmetry();
 	test_fill_and_remove();
-	test_dirty_list();
+	test_match();
+	test_uid_laps();
+	test_dirty_set();
 	return CHECK_DONE();
 }
