@@ -49,6 +49,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "weir/rcluster.h"
 #include "weirctl.h"
 
 #define REQUIRE(c) do {							\
@@ -284,15 +285,24 @@ serve(int which, const uint8_t *data, size_t size)
 	}
 	REQUIRE(shutdown(sv[1], SHUT_WR) == 0);
 	REQUIRE(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
-	ctx.conn.c = redisConnectFd(sv[0]);
-	REQUIRE(ctx.conn.c);
-	limit_reader(ctx.conn.c->reader);
+	redisContext *c = redisConnectFd(sv[0]);
+	REQUIRE(c);
+	limit_reader(c->reader);
+	/* a reconnect after an I/O error fails at once: no such socket */
+	static const struct weir_rc_endpoint ep = { .unix_path = "/nonexistent/weir-fuzz.sock" };
+	ctx.conn.rc = weir_rc_new(&ep, 1000);
+	REQUIRE(ctx.conn.rc && weir_rc_adopt(ctx.conn.rc, c) == 0);
 	strcpy(ctx.conn.shown, "fuzz");
 	ctx.prefix = "weir:";
 	ctx.node = "n1";
 	strcpy(ctx.keypfx, "weir:{n1}:");
 	ctx.json = true;
 	ctx.out = devnull;
+	/* a view of one node, as weirctl --node n1 makes it (nodes.c) */
+	struct weirctl_node one = { .id = "n1", .keypfx = "weir:{n1}:" };
+	ctx.nodes = &one;
+	ctx.nnodes = 1;
+	weirctl_node_unfocus(&ctx);
 
 	switch (which) {
 	case 0:
@@ -346,7 +356,7 @@ serve(int which, const uint8_t *data, size_t size)
 	}
 	if (r)
 		freeReplyObject(r);
-	redisFree(ctx.conn.c);	/* closes sv[0] */
+	weir_rc_free(ctx.conn.rc);	/* closes sv[0] */
 	close(sv[1]);
 }
 

@@ -38,53 +38,58 @@ key_str(struct weirctl_json *j, const char *k, const char *v)
 		weirctl_json_null(j);
 }
 
+/* Members of a set over the nodes of the view (weirctl_zcard: distinct
+ * members, but flows added up). */
 static uint64_t
 zcard(struct weirctl_ctx *ctx, const char *zset)
 {
-	redisReply *r = web_cmd(ctx, "ZCARD %s%s", ctx->keypfx, zset);
 	uint64_t n = 0;
 
-	if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-		n = (uint64_t)r->integer;
-	if (r)
-		freeReplyObject(r);
+	weirctl_zcard(ctx, zset, &n);
 	return n;
 }
 
+/* True when a node of the view has the key. */
 static bool
 exists(struct weirctl_ctx *ctx, const char *name)
 {
-	redisReply *r = web_cmd(ctx, "EXISTS %s%s", ctx->keypfx, name);
-	bool e = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	bool e = false;
 
-	if (r)
-		freeReplyObject(r);
+	for (size_t k = 0; k < nv && !e; k++) {
+		redisReply *r;
+
+		weirctl_node_focus(ctx, vw[k]);
+		r = web_cmd(ctx, "EXISTS %s%s", ctx->keypfx, name);
+		e = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+		if (r)
+			freeReplyObject(r);
+	}
+	weirctl_node_restore(ctx, focus);
 	return e;
 }
 
-/* True when name is a subnet name the engine publishes (a side of a
- * member of P subnets), or "remote". */
-static int
-subnet_known(struct weirctl_ctx *ctx, const char *name)
+int
+web_subnet_known(struct weirctl_ctx *ctx, const char *name)
 {
-	redisReply *r;
+	struct weirctl_zsum z;
 	int found = 0;
 	size_t nl = strlen(name);
 
 	if (!strcmp(name, "remote"))
 		return 1;
-	r = web_cmd(ctx, "ZRANGE %s%s 0 9999", ctx->keypfx, "subnets");
-	if (!r)
+	if (weirctl_zsum_read(ctx, "subnets", &z))
 		return -1;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && !found; i++) {
-		const char *m = r->element[i]->str, *gt;
+	for (size_t i = 0; i < z.n && !found; i++) {
+		const char *m = z.v[i].m, *gt = strchr(m, '>');
 
-		if (!m || !(gt = strchr(m, '>')))
+		if (!gt)
 			continue;
 		if (((size_t)(gt - m) == nl && !strncmp(m, name, nl)) || !strcmp(gt + 1, name))
 			found = 1;
 	}
-	freeReplyObject(r);
+	weirctl_zsum_free(&z);
 	return found;
 }
 
@@ -96,6 +101,7 @@ struct list_arg {
 	long left;		/* rows still wanted; <0: all */
 	long vlan;		/* hosts: -1 any */
 	const char *subnet;	/* hosts: NULL any */
+	uint64_t *vlan_hosts;	/* vlans, merged: distinct hosts per VLAN */
 	uint64_t shown;
 };
 
@@ -125,6 +131,12 @@ list_cb(struct weirctl_ctx *ctx, void *arg, const char *id, const redisReply *h)
 	}
 	if (a->left == 0)
 		return 1;
+	if (a->vlan_hosts) {	/* the walker's own merged hash */
+		uint64_t v = weirctl_hash_u64(h, "vlan");
+
+		if (v < 4096)
+			weirctl_hash_set_u64((redisReply *)h, "hosts", a->vlan_hosts[v]);
+	}
 	weirctl_json_begin_obj(a->j);
 	key_str(a->j, "id", id);
 	weirctl_json_hash_fields(a->j, h, a->strings);
@@ -138,7 +150,8 @@ list_cb(struct weirctl_ctx *ctx, void *arg, const char *id, const redisReply *h)
 	return 0;
 }
 
-/* {"node": ..., "total": N, "<name>": [...], "shown": n} */
+/* {"node": ..., "<name>": [...], "total": N, "shown": n}; over several
+ * nodes a member is one row, merged (weirctl_walk). */
 static int
 walk_list(struct weirctl_ctx *ctx, struct web_out *o, const char *name,
 	  const char *zset, const char *hashpfx, struct list_arg *a,
@@ -150,11 +163,11 @@ walk_list(struct weirctl_ctx *ctx, struct web_out *o, const char *name,
 	a->j = j;
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
-	key_u64(j, "total", zcard(ctx, zset));
 	weirctl_json_key(j, name);
 	weirctl_json_begin_arr(j);
 	r = weirctl_walk(ctx, zset, hashpfx, want, list_cb, a);
 	weirctl_json_end_arr(j);
+	key_u64(j, "total", zcard(ctx, zset));
 	key_u64(j, "shown", a->shown);
 	weirctl_json_end_obj(j);
 	if (r != WC_EXIT_OK)
@@ -184,7 +197,7 @@ web_api_hosts(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out 
 	if (k < 0)
 		return o->status;
 	if (k > 0) {
-		int known = subnet_known(ctx, subnet);
+		int known = web_subnet_known(ctx, subnet);
 
 		if (known < 0)
 			return web_fail(o, 502, "Redis failed");
@@ -215,7 +228,24 @@ simple_list(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o
 int
 web_api_vlans(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
 {
-	return simple_list(c, ctx, o, "vlans", "vlans", "vlan:", NULL, 4096);
+	struct list_arg a = { .vlan = -1 };
+	int ret;
+
+	if (weirctl_view_nodes(ctx) <= 1)
+		return simple_list(c, ctx, o, "vlans", "vlans", "vlan:", NULL, 4096);
+	if (top_param(c, o, 4096, &a.left) < 0)
+		return o->status;
+	/* merged: a host two nodes saw on a VLAN counts once */
+	a.vlan_hosts = calloc(4096, sizeof(*a.vlan_hosts));
+	if (!a.vlan_hosts)
+		return web_fail(o, 500, "out of memory");
+	if (weirctl_vlan_host_counts(ctx, a.vlan_hosts)) {
+		free(a.vlan_hosts);
+		return web_fail(o, 502, "Redis failed while reading hosts");
+	}
+	ret = walk_list(ctx, o, "vlans", "vlans", "vlan:", &a, NULL);
+	free(a.vlan_hosts);
+	return ret;
 }
 
 int
@@ -420,47 +450,82 @@ web_api_subnets(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_ou
 
 /* ---- status --------------------------------------------------------------- */
 
-int
-web_api_status(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+static const char *const meta_strings[] = { "node", "state", "source",
+					    "version", NULL };
+
+static void
+meta_obj(struct weirctl_json *j, const redisReply *meta)
 {
-	static const char *const meta_strings[] = { "node", "state", "source",
-						    "version", NULL };
-	static const char *const counted[] = { "hosts", "flows", "vlans", "subnets",
-					       "apps", "categories", "exporters",
-					       "interfaces", NULL };
-	struct weirctl_json *j = &o->j;
-	redisReply *meta = NULL, *health = NULL;
-
-	if (weirctl_hgetall(ctx, "meta", &meta) || weirctl_hgetall(ctx, "health", &health)) {
-		if (meta)
-			freeReplyObject(meta);
-		return web_fail(o, 502, "Redis failed while reading meta and health");
-	}
-	const char *ver = weirctl_hash_get(meta, "version");
-
-	if (ver && atoi(ver) != WEIRCTL_KEYSPACE_MAJOR) {
-		web_fail(o, 502, "node %s publishes keyspace version %s; this weir-web "
-			 "reads version %d", ctx->node, ver, WEIRCTL_KEYSPACE_MAJOR);
-		freeReplyObject(meta);
-		freeReplyObject(health);
-		return o->status;
-	}
-	weirctl_json_begin_obj(j);
-	key_str(j, "node", ctx->node);
-	weirctl_json_key(j, "published");
-	weirctl_json_raw_num(j, meta->elements ? "true" : "false");
-	key_u64(j, "now_ms", (uint64_t)weirctl_now_ms());
-	weirctl_json_key(j, "meta");
-	if (meta->elements) {
+	if (meta && meta->elements) {
 		weirctl_json_begin_obj(j);
 		weirctl_json_hash_fields(j, meta, meta_strings);
 		weirctl_json_end_obj(j);
 	} else {
 		weirctl_json_null(j);
 	}
+}
+
+/* Over several nodes: meta and health merged (counters summed, times
+ * the greatest, state "running" when a node runs, hosts the distinct
+ * host ids), and "nodes" lists each node's own meta. */
+int
+web_api_status(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
+{
+	static const char *const counted[] = { "hosts", "flows", "vlans", "subnets",
+					       "apps", "categories", "exporters",
+					       "interfaces", NULL };
+	struct weirctl_json *j = &o->j;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	redisReply *health[WEIRCTL_NODES_MAX] = { NULL }, *metas[WEIRCTL_NODES_MAX];
+	redisReply *meta = NULL, *hl = NULL;
+	long focus = ctx->focus;
+	bool published = false, running = false;
+	int ret = 200;
+
+	for (size_t k = 0; k < nv && ret == 200; k++) {
+		weirctl_node_focus(ctx, vw[k]);
+		metas[k] = ctx->nodes[vw[k]].meta;
+		published |= metas[k] && metas[k]->elements;
+		const char *st = weirctl_hash_get(metas[k], "state");
+
+		running |= st && !strcmp(st, "running");
+		if (weirctl_hgetall(ctx, "health", &health[k]))
+			ret = web_fail(o, 502, "Redis failed while reading meta and health");
+	}
+	weirctl_node_restore(ctx, focus);
+	if (ret != 200)
+		goto out;
+	meta = weirctl_hash_merge(metas, nv);
+	hl = weirctl_hash_merge(health, nv);
+	if (nv > 1) {
+		if (running)
+			weirctl_hash_set_str(meta, "state", "running");
+		weirctl_hash_set_str(meta, "node", ctx->node);
+		if (weirctl_hash_get(hl, "hosts"))
+			weirctl_hash_set_u64(hl, "hosts", zcard(ctx, "hosts"));
+	}
+	weirctl_json_begin_obj(j);
+	key_str(j, "node", ctx->node);
+	weirctl_json_key(j, "published");
+	weirctl_json_raw_num(j, published ? "true" : "false");
+	key_u64(j, "now_ms", (uint64_t)weirctl_now_ms());
+	weirctl_json_key(j, "meta");
+	meta_obj(j, meta);
+	weirctl_json_key(j, "nodes");
+	weirctl_json_begin_arr(j);
+	for (size_t k = 0; k < nv; k++) {
+		weirctl_json_begin_obj(j);
+		key_str(j, "node", ctx->nodes[vw[k]].id);
+		weirctl_json_key(j, "published");
+		weirctl_json_raw_num(j, metas[k] && metas[k]->elements ? "true" : "false");
+		weirctl_json_key(j, "meta");
+		meta_obj(j, metas[k]);
+		weirctl_json_end_obj(j);
+	}
+	weirctl_json_end_arr(j);
 	weirctl_json_key(j, "health");
 	weirctl_json_begin_obj(j);
-	weirctl_json_hash_fields(j, health, NULL);
+	weirctl_json_hash_fields(j, hl, NULL);
 	weirctl_json_end_obj(j);
 	weirctl_json_key(j, "counts");
 	weirctl_json_begin_obj(j);
@@ -479,21 +544,97 @@ web_api_status(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out
 	weirctl_json_raw_num(j, exists(ctx, "flows:ended") ? "true" : "false");
 	weirctl_json_end_obj(j);
 	weirctl_json_end_obj(j);
-	freeReplyObject(meta);
-	freeReplyObject(health);
-	return 200;
+out:
+	for (size_t k = 0; k < nv; k++)
+		if (health[k])
+			freeReplyObject(health[k]);
+	if (meta)
+		freeReplyObject(meta);
+	if (hl)
+		freeReplyObject(hl);
+	return ret;
 }
 
 /* ---- one host ------------------------------------------------------------- */
 
+/* The VLANs address ip is a host on, over the nodes of the view: for
+ * each node the VLANs it lists (P vlans) and, pipelined, the host's
+ * score on each. seen[v] gets the summed score + 1 (0: not seen). */
+static int
+host_vlans(struct weirctl_ctx *ctx, const char *ip, uint64_t *seen)
+{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	int ret = 0;
+
+	memset(seen, 0, 4096 * sizeof(*seen));
+	for (size_t k = 0; k < nv && !ret; k++) {
+		struct weirctl_pipe p = { 0 };
+		long vl_of[4096];
+		redisReply *vl;
+		size_t n = 0;
+
+		weirctl_node_focus(ctx, vw[k]);
+		vl = web_cmd(ctx, "ZREVRANGE %svlans 0 4095", ctx->keypfx);
+		if (!vl) {
+			ret = -1;
+			break;
+		}
+		for (size_t i = 0; vl->type == REDIS_REPLY_ARRAY && i < vl->elements; i++) {
+			char *end;
+			long v = strtol(vl->element[i]->str ? vl->element[i]->str : "x",
+					&end, 10);
+
+			if (*end || v < 0 || v > 4095)
+				continue;
+			weirctl_pipe_add(&p, "ZSCORE %shosts %s@%ld", ctx->keypfx, ip, v);
+			vl_of[n++] = v;
+		}
+		freeReplyObject(vl);
+		if (n && weirctl_pipe_run(ctx, -1, &p))
+			ret = -1;
+		for (size_t i = 0; !ret && i < n; i++)
+			if (p.r[i]->type == REDIS_REPLY_STRING)
+				seen[vl_of[i]] += weirctl_score_u64(p.r[i]) + 1;
+		weirctl_pipe_free(&p);
+	}
+	weirctl_node_restore(ctx, focus);
+	return ret;
+}
+
+/* The latest time any node's P hostdnslast:ID gives the name m. */
+static uint64_t
+dns_last(redisReply *const *last, size_t n, const redisReply *m)
+{
+	uint64_t when = 0;
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t q = 0; last[k] && last[k]->type == REDIS_REPLY_ARRAY &&
+		     q + 1 < last[k]->elements; q += 2)
+			if (last[k]->element[q]->len == m->len &&
+			    !memcmp(last[k]->element[q]->str, m->str, m->len)) {
+				uint64_t t = strtoull(last[k]->element[q + 1]->str, NULL, 10);
+
+				when = t > when ? t : when;
+				break;
+			}
+	return when;
+}
+
+/* A host over the nodes of the view: its hash merged (merge.c), its
+ * applications and DNS names summed, the last time a name was asked the
+ * latest, its peers from every node's flows. */
 int
 web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
 {
 	struct weirctl_json *j = &o->j;
 	char ip[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 8], name[128];
-	long vlan = -1;
-	redisReply *h = NULL, *vl = NULL, *apps = NULL, *dns = NULL, *last = NULL;
-	int k;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	redisReply *h = NULL, *apps = NULL, *dns = NULL;
+	redisReply *last[WEIRCTL_NODES_MAX] = { NULL };
+	uint64_t *seen = NULL, best = 0;
+	long vlan = -1, focus = ctx->focus;
+	int k, r = 200;
 
 	k = web_param_ip(c, o, "ip", ip, sizeof(ip));
 	if (k < 0)
@@ -504,60 +645,45 @@ web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *
 		return o->status;
 	bool has_vlan = vlan >= 0;
 
-	/* The VLANs the address was seen on, busiest first. */
-	vl = web_cmd(ctx, "ZREVRANGE %svlans 0 4095", ctx->keypfx);
-	if (!vl)
-		return web_fail(o, 502, "Redis failed while reading vlans");
-	long seen[4096];
-	size_t n_seen = 0;
-
-	for (size_t i = 0; vl->type == REDIS_REPLY_ARRAY && i < vl->elements; i++) {
-		char *end;
-		long v = strtol(vl->element[i]->str ? vl->element[i]->str : "x", &end, 10);
-
-		if (*end || v < 0 || v > 4095)
-			continue;
-		redisAppendCommand(ctx->conn.c, "ZSCORE %shosts %s@%ld", ctx->keypfx, ip, v);
-		seen[n_seen++] = v;
+	seen = calloc(4096, sizeof(*seen));
+	if (!seen)
+		return web_fail(o, 500, "out of memory");
+	if (host_vlans(ctx, ip, seen)) {
+		r = web_fail(o, 502, "Redis failed while reading hosts");
+		goto out;
 	}
-	freeReplyObject(vl);
-	/* Pipelined: which of them hold the address, and the busiest. */
-	uint64_t best = 0;
-	size_t kept = 0;
-
-	for (size_t i = 0; i < n_seen; i++) {
-		redisReply *z;
-
-		if (redisGetReply(ctx->conn.c, (void **)&z) != REDIS_OK || !z)
-			return web_fail(o, 502, "Redis failed while reading hosts");
-		if (z->type == REDIS_REPLY_STRING) {
-			uint64_t b = weirctl_score_u64(z);
-
-			if (vlan < 0 || (kept == 0) || b > best) {
-				if (!has_vlan) {
-					vlan = seen[i];
-					best = b;
-				}
-			}
-			seen[kept++] = seen[i];
+	/* Without a VLAN: the one where the address moved the most bytes. */
+	for (long v = 0; v < 4096 && !has_vlan; v++)
+		if (seen[v] > best) {
+			best = seen[v];
+			vlan = v;
 		}
-		freeReplyObject(z);
+	if (vlan < 0) {
+		r = web_fail(o, 404, "no host %s under node %s", ip, ctx->node);
+		goto out;
 	}
-	n_seen = kept;
-	if (vlan < 0)
-		return web_fail(o, 404, "no host %s under node %s", ip, ctx->node);
 	snprintf(id, sizeof(id), "%s@%ld", ip, vlan);
 	snprintf(name, sizeof(name), "host:%s", id);
-	if (weirctl_hgetall(ctx, name, &h))
-		return web_fail(o, 502, "Redis failed while reading %s", name);
-	if (h->elements == 0) {
-		freeReplyObject(h);
-		return web_fail(o, 404, "no host %s on VLAN %ld under node %s", ip, vlan,
-				ctx->node);
+	if (weirctl_hgetall(ctx, name, &h)) {
+		r = web_fail(o, 502, "Redis failed while reading %s", name);
+		goto out;
 	}
-	apps = web_cmd(ctx, "ZREVRANGE %shostapps:%s 0 99 WITHSCORES", ctx->keypfx, id);
-	dns = web_cmd(ctx, "ZREVRANGE %shostdns:%s 0 255 WITHSCORES", ctx->keypfx, id);
-	last = web_cmd(ctx, "HGETALL %shostdnslast:%s", ctx->keypfx, id);
+	if (h->elements == 0) {
+		r = web_fail(o, 404, "no host %s on VLAN %ld under node %s", ip, vlan,
+			     ctx->node);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "hostapps:%s", id);
+	if (weirctl_zrevrange_scores(ctx, name, 100, &apps))
+		apps = NULL;
+	snprintf(name, sizeof(name), "hostdns:%s", id);
+	if (weirctl_zrevrange_scores(ctx, name, 256, &dns))
+		dns = NULL;
+	for (size_t q = 0; q < nv; q++) {
+		weirctl_node_focus(ctx, vw[q]);
+		last[q] = web_cmd(ctx, "HGETALL %shostdnslast:%s", ctx->keypfx, id);
+	}
+	weirctl_node_restore(ctx, focus);
 
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
@@ -570,8 +696,9 @@ web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *
 	key_u64(j, "peers_count", weirctl_hash_u64(h, "peers"));
 	weirctl_json_key(j, "vlans");
 	weirctl_json_begin_arr(j);
-	for (size_t i = 0; i < n_seen; i++)
-		weirctl_json_u64(j, (uint64_t)seen[i]);
+	for (long v = 0; v < 4096; v++)
+		if (seen[v])
+			weirctl_json_u64(j, (uint64_t)v);
 	weirctl_json_end_arr(j);
 	weirctl_json_key(j, "apps");
 	weirctl_json_begin_arr(j);
@@ -587,33 +714,28 @@ web_api_host(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *
 	weirctl_json_begin_arr(j);
 	for (size_t i = 0; dns && dns->type == REDIS_REPLY_ARRAY && i + 1 < dns->elements; i += 2) {
 		const redisReply *m = dns->element[i];
-		uint64_t when = 0;
 
-		for (size_t q = 0; last && last->type == REDIS_REPLY_ARRAY &&
-		     q + 1 < last->elements; q += 2)
-			if (last->element[q]->len == m->len &&
-			    !memcmp(last->element[q]->str, m->str, m->len)) {
-				when = strtoull(last->element[q + 1]->str, NULL, 10);
-				break;
-			}
 		weirctl_json_begin_obj(j);
 		weirctl_json_key(j, "name");
 		weirctl_json_strn(j, m->str, m->len);
 		key_u64(j, "count", weirctl_score_u64(dns->element[i + 1]));
-		key_u64(j, "last_ms", when);
+		key_u64(j, "last_ms", dns_last(last, nv, m));
 		weirctl_json_end_obj(j);
 	}
 	weirctl_json_end_arr(j);
-	int r = web_flows_peers(ctx, o, id, ip);
-
+	r = web_flows_peers(ctx, o, id, ip);
 	weirctl_json_end_obj(j);
-	freeReplyObject(h);
+out:
+	free(seen);
+	if (h)
+		freeReplyObject(h);
 	if (apps)
 		freeReplyObject(apps);
 	if (dns)
 		freeReplyObject(dns);
-	if (last)
-		freeReplyObject(last);
+	for (size_t q = 0; q < nv; q++)
+		if (last[q])
+			freeReplyObject(last[q]);
 	return r;
 }
 
@@ -658,52 +780,55 @@ web_api_alerts(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out
 	return 200;
 }
 
-/* Writes the entries of an XREVRANGE reply: [{"stream_id":..., fields}]. */
-void web_stream_entries(struct weirctl_json *j, const redisReply *r,
-			const char *const *strings);
-
+/* Writes stream entries, newest first: [{"stream_id":..., fields}], with
+ * "node" when the view merges several nodes. */
 void
-web_stream_entries(struct weirctl_json *j, const redisReply *r,
-		   const char *const *strings)
+web_entries(struct weirctl_json *j, struct weirctl_ctx *ctx,
+	    const struct weirctl_entries *l, const char *const *strings)
 {
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *e = r->element[i];
+	bool merged = weirctl_view_nodes(ctx) > 1;
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_STRING ||
-		    e->element[1]->type != REDIS_REPLY_ARRAY)
-			continue;
+	for (size_t i = 0; i < l->n; i++) {
 		weirctl_json_begin_obj(j);
-		key_str(j, "stream_id", e->element[0]->str);
-		weirctl_json_hash_fields(j, e->element[1], strings);
+		key_str(j, "stream_id", l->e[i]->element[0]->str);
+		if (merged)
+			key_str(j, "node", ctx->nodes[l->node[i]].id);
+		weirctl_json_hash_fields(j, l->e[i]->element[1], strings);
 		weirctl_json_end_obj(j);
 	}
 }
 
-/* The last transitions of P alerts:history, newest first. */
+/* The last transitions of P alerts:history, newest first (every node's,
+ * interleaved by time). */
 int
 web_api_alerts_history(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 		       struct web_out *o)
 {
 	struct weirctl_json *j = &o->j;
+	struct weirctl_entries l;
 	long count = 50;
-	redisReply *r;
 
 	if (web_param_long(c, o, "count", 1, 1000, &count) < 0)
 		return o->status;
-	r = web_cmd(ctx, "XREVRANGE %salerts:history + - COUNT %ld", ctx->keypfx, count);
-	if (!r && ctx->conn.c->err)
+	if (weirctl_stream_last(ctx, "alerts:history", count, NULL, NULL, &l))
 		return web_fail(o, 502, "Redis failed while reading the alert history");
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
 	weirctl_json_key(j, "history");
 	weirctl_json_begin_arr(j);
-	web_stream_entries(j, r, weirctl_alert_history_strings);
+	web_entries(j, ctx, &l, weirctl_alert_history_strings);
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
-	if (r)
-		freeReplyObject(r);
+	weirctl_entries_free(&l);
 	return 200;
+}
+
+static bool
+type_is(struct weirctl_ctx *ctx, void *arg, const redisReply *fields)
+{
+	const char *t = weirctl_hash_get(fields, "type");
+
+	return t && !strcmp(t, arg);
 }
 
 int
@@ -716,46 +841,24 @@ web_api_events(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out
 		"rule", "src_subnet", "dst_subnet", "flow", "src", "dst", "app",
 		"category", "exporter", "what", "counter", NULL };
 	struct weirctl_json *j = &o->j;
+	struct weirctl_entries l;
 	long count = 50;
 	int type = -1;
-	redisReply *r;
 
 	if (web_param_long(c, o, "count", 1, 1000, &count) < 0 ||
 	    web_param_choice(c, o, "type", types, &type) < 0)
 		return o->status;
-	/* A type filter reads further back, bounded. */
-	r = web_cmd(ctx, "XREVRANGE %sevents + - COUNT %ld", ctx->keypfx,
-		    type >= 0 ? 10000L : count);
-	if (!r && ctx->conn.c->err)
+	/* Newest first; a type filter reads back until count matched. */
+	if (weirctl_stream_last(ctx, "events", count, type >= 0 ? type_is : NULL,
+				type >= 0 ? (void *)types[type] : NULL, &l))
 		return web_fail(o, 502, "Redis failed while reading events");
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
 	weirctl_json_key(j, "events");
 	weirctl_json_begin_arr(j);
-	if (type < 0) {
-		web_stream_entries(j, r, strings);
-	} else if (r && r->type == REDIS_REPLY_ARRAY) {
-		long left = count;
-
-		for (size_t i = 0; i < r->elements && left > 0; i++) {
-			const redisReply *e = r->element[i];
-
-			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
-				continue;
-			const char *t = weirctl_hash_get(e->element[1], "type");
-
-			if (!t || strcmp(t, types[type]))
-				continue;
-			redisReply one = { .type = REDIS_REPLY_ARRAY, .elements = 1,
-					   .element = (redisReply **)&r->element[i] };
-
-			web_stream_entries(j, &one, strings);
-			left--;
-		}
-	}
+	web_entries(j, ctx, &l, strings);
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
-	if (r)
-		freeReplyObject(r);
+	weirctl_entries_free(&l);
 	return 200;
 }

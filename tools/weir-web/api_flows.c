@@ -10,7 +10,11 @@
  * behind never shows a wrong row. The work is bounded: at most
  * FLOWS_EXAMINE_MAX candidates are read and FLOWS_KEEP_MAX rows kept
  * ("truncated" says when a bound was hit); rows are then sorted and cut
- * into pages. Flow ids are 16 hex digits and handled as 64-bit numbers. */
+ * into pages. Flow ids are 16 hex digits and handled as 64-bit numbers.
+ *
+ * Over several nodes each node's flows are gathered so (a flow lives on
+ * one node, and flow ids repeat across nodes) and the rows, each with
+ * its node, are sorted and paged together. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@
 
 struct flow_row {
 	uint64_t id;
+	size_t node;		/* index into ctx->nodes */
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	unsigned sport, dport, proto, vlan;
 	uint64_t bytes, pkts, bytes_fwd, bytes_rev, pkts_fwd, pkts_rev;
@@ -44,7 +49,8 @@ struct flow_filter {
 struct flow_set {
 	struct flow_row *rows;
 	size_t n, cap;
-	bool truncated, indexed;
+	bool truncated;
+	unsigned indexed, scanned;	/* nodes read through the index, or not */
 	uint64_t candidates;
 };
 
@@ -143,22 +149,23 @@ ids_intersect(struct ids *a, const struct ids *b)
 static int
 smembers_union(struct weirctl_ctx *ctx, char **keys, size_t n, struct ids *out)
 {
-	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(ctx->conn.c, "SMEMBERS %s%s", ctx->keypfx, keys[i]);
+	struct weirctl_pipe p = { 0 };
 	int ret = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		redisReply *r;
+	for (size_t i = 0; i < n; i++)
+		weirctl_pipe_add(&p, "SMEMBERS %s%s", ctx->keypfx, keys[i]);
+	if (n && weirctl_pipe_run(ctx, -1, &p))
+		ret = -1;
+	for (size_t i = 0; i < n && !ret; i++) {
+		const redisReply *r = p.r[i];
 		uint64_t id;
 
-		if (redisGetReply(ctx->conn.c, (void **)&r) != REDIS_OK || !r)
-			return -1;
 		for (size_t m = 0; r->type == REDIS_REPLY_ARRAY && m < r->elements; m++)
 			if (parse_id(r->element[m]->str, r->element[m]->len, &id) &&
 			    ids_push(out, id))
 				ret = -1;
-		freeReplyObject(r);
 	}
+	weirctl_pipe_free(&p);
 	ids_sort_unique(out);
 	return ret;
 }
@@ -188,6 +195,7 @@ vlan_list(struct weirctl_ctx *ctx, long *out)
 static bool
 index_present(struct weirctl_ctx *ctx)
 {
+	struct weirctl_pipe p = { 0 };
 	long vl[4096];
 	size_t n = vlan_list(ctx, vl);
 	bool any = false;
@@ -195,15 +203,11 @@ index_present(struct weirctl_ctx *ctx)
 	if (n > 64)
 		n = 64;
 	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(ctx->conn.c, "EXISTS %sidx:vlan:%ld", ctx->keypfx, vl[i]);
-	for (size_t i = 0; i < n; i++) {
-		redisReply *r;
-
-		if (redisGetReply(ctx->conn.c, (void **)&r) != REDIS_OK || !r)
-			return false;
-		any |= r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-		freeReplyObject(r);
-	}
+		weirctl_pipe_add(&p, "EXISTS %sidx:vlan:%ld", ctx->keypfx, vl[i]);
+	if (n && !weirctl_pipe_run(ctx, -1, &p))
+		for (size_t i = 0; i < n; i++)
+			any |= p.r[i]->type == REDIS_REPLY_INTEGER && p.r[i]->integer > 0;
+	weirctl_pipe_free(&p);
 	return any;
 }
 
@@ -218,10 +222,11 @@ copy_field(const redisReply *h, const char *field, char *dst, size_t len)
 }
 
 static void
-row_from_hash(struct flow_row *f, uint64_t id, const redisReply *h)
+row_from_hash(struct flow_row *f, uint64_t id, size_t node, const redisReply *h)
 {
 	memset(f, 0, sizeof(*f));
 	f->id = id;
+	f->node = node;
 	copy_field(h, "src", f->src, sizeof(f->src));
 	copy_field(h, "dst", f->dst, sizeof(f->dst));
 	f->sport = (unsigned)weirctl_hash_u64(h, "sport");
@@ -287,62 +292,75 @@ static int
 read_rows(struct weirctl_ctx *ctx, const uint64_t *ids, size_t n,
 	  const struct flow_filter *flt, struct flow_set *s)
 {
+	struct weirctl_pipe p = { 0 };
 	struct flow_row f;
+	size_t node = (size_t)(ctx->focus >= 0 ? ctx->focus : 0);
+	int ret = 0;
 
 	for (size_t at = 0; at < n; at += BATCH) {
 		size_t m = n - at < BATCH ? n - at : BATCH;
 		bool stop = false;
 
+		weirctl_pipe_clear(&p);
 		for (size_t i = 0; i < m; i++)
-			redisAppendCommand(ctx->conn.c, "HGETALL %sflow:%016" PRIx64,
-					   ctx->keypfx, ids[at + i]);
-		for (size_t i = 0; i < m; i++) {
-			redisReply *h;
+			weirctl_pipe_add(&p, "HGETALL %sflow:%016" PRIx64,
+					 ctx->keypfx, ids[at + i]);
+		if (weirctl_pipe_run(ctx, -1, &p)) {
+			ret = -1;
+			break;
+		}
+		for (size_t i = 0; i < m && !stop; i++) {
+			const redisReply *h = p.r[i];
 
-			if (redisGetReply(ctx->conn.c, (void **)&h) != REDIS_OK || !h)
-				return -1;
-			if (!stop && h->type == REDIS_REPLY_ARRAY && h->elements >= 2) {
-				row_from_hash(&f, ids[at + i], h);
+			if (h->type == REDIS_REPLY_ARRAY && h->elements >= 2) {
+				row_from_hash(&f, ids[at + i], node, h);
 				if (row_matches(&f, flt) && set_push(s, &f))
 					stop = true;
 			}
-			freeReplyObject(h);
 		}
 		if (stop)
 			break;
 	}
-	return 0;
+	weirctl_pipe_free(&p);
+	return ret;
 }
 
 /* Scan mode with a subnet filter: the subnets of both ends, from their
- * host hashes (the engine names them the same way). */
+ * host hashes on the flow's node (the engine names them the same way).
+ * Rows from..s->n are the current node's. */
 static int
-fill_subnets(struct weirctl_ctx *ctx, struct flow_set *s)
+fill_subnets(struct weirctl_ctx *ctx, struct flow_set *s, size_t from)
 {
-	for (size_t at = 0; at < s->n; at += BATCH) {
+	struct weirctl_pipe p = { 0 };
+	int ret = 0;
+
+	for (size_t at = from; at < s->n && !ret; at += BATCH) {
 		size_t m = s->n - at < BATCH ? s->n - at : BATCH;
 
+		weirctl_pipe_clear(&p);
 		for (size_t i = 0; i < m; i++) {
 			struct flow_row *f = &s->rows[at + i];
 
-			redisAppendCommand(ctx->conn.c, "HGET %shost:%s@%u subnet",
-					   ctx->keypfx, f->src, f->vlan);
-			redisAppendCommand(ctx->conn.c, "HGET %shost:%s@%u subnet",
-					   ctx->keypfx, f->dst, f->vlan);
+			weirctl_pipe_add(&p, "HGET %shost:%s@%u subnet", ctx->keypfx,
+					 f->src, f->vlan);
+			weirctl_pipe_add(&p, "HGET %shost:%s@%u subnet", ctx->keypfx,
+					 f->dst, f->vlan);
+		}
+		if (weirctl_pipe_run(ctx, -1, &p)) {
+			ret = -1;
+			break;
 		}
 		for (size_t i = 0; i < 2 * m; i++) {
-			redisReply *r;
+			const redisReply *r = p.r[i];
 			struct flow_row *f = &s->rows[at + i / 2];
 
-			if (redisGetReply(ctx->conn.c, (void **)&r) != REDIS_OK || !r)
-				return -1;
 			if (r->type == REDIS_REPLY_STRING)
 				snprintf(i % 2 ? f->dst_subnet : f->src_subnet,
 					 sizeof(f->src_subnet), "%s", r->str);
-			freeReplyObject(r);
 		}
 	}
-	return 0;
+	weirctl_pipe_free(&p);
+	return ret;
 }
 
 static bool
@@ -418,19 +436,22 @@ filter_keys(struct weirctl_ctx *ctx, const struct flow_filter *flt, int which,
 	return 0;
 }
 
-/* Fills s with the flows matching flt. Returns 0, or -1 on a Redis error. */
+/* Adds the current node's flows matching flt to s. Returns 0, or -1 on a
+ * Redis error. */
 static int
-gather(struct weirctl_ctx *ctx, const struct flow_filter *flt, struct flow_set *s)
+gather_node(struct weirctl_ctx *ctx, const struct flow_filter *flt,
+	    struct flow_set *s)
 {
 	struct ids cand = { 0 };
 	bool any_filter = flt->ip[0] || flt->vlan >= 0 || flt->subnet[0] ||
 			  flt->app[0] || flt->port >= 0;
+	size_t from = s->n;
 	int ret = 0;
 
 	if (any_filter && index_present(ctx)) {
 		bool first = true;
 
-		s->indexed = true;
+		s->indexed++;
 		for (int which = 0; which < 5 && ret == 0; which++) {
 			char *keys[4096];
 			int nk = filter_keys(ctx, flt, which, keys, 4096);
@@ -461,13 +482,14 @@ gather(struct weirctl_ctx *ctx, const struct flow_filter *flt, struct flow_set *
 			}
 		}
 	} else {
+		s->scanned++;
 		for (long at = 0; at < FLOWS_EXAMINE_MAX && ret == 0; at += BATCH * 10) {
 			redisReply *r = web_cmd(ctx, "ZREVRANGE %sflows %ld %ld", ctx->keypfx,
 						at, at + BATCH * 10 - 1);
 			uint64_t id;
 
 			if (!r) {
-				ret = ctx->conn.c->err ? -1 : 0;
+				ret = ctx->redis_failures ? -1 : 0;
 				break;
 			}
 			for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
@@ -486,20 +508,36 @@ gather(struct weirctl_ctx *ctx, const struct flow_filter *flt, struct flow_set *
 		cand.n = FLOWS_EXAMINE_MAX;
 		s->truncated = true;
 	}
-	s->candidates = cand.n;
+	s->candidates += cand.n;
 	if (ret == 0)
 		ret = read_rows(ctx, cand.v, cand.n, flt, s);
 	free(cand.v);
 	if (ret == 0 && flt->subnet[0]) {
-		size_t o = 0;
+		size_t o = from;
 
-		ret = fill_subnets(ctx, s);
-		for (size_t i = 0; ret == 0 && i < s->n; i++)
+		ret = fill_subnets(ctx, s, from);
+		for (size_t i = from; ret == 0 && i < s->n; i++)
 			if (subnet_matches(&s->rows[i], flt->subnet))
 				s->rows[o++] = s->rows[i];
 		if (ret == 0)
 			s->n = o;
 	}
+	return ret;
+}
+
+/* Fills s with the flows matching flt on every node of the view. */
+static int
+gather(struct weirctl_ctx *ctx, const struct flow_filter *flt, struct flow_set *s)
+{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	int ret = 0;
+
+	for (size_t k = 0; k < nv && !ret && !s->truncated; k++) {
+		weirctl_node_focus(ctx, vw[k]);
+		ret = gather_node(ctx, flt, s);
+	}
+	weirctl_node_restore(ctx, focus);
 	return ret;
 }
 
@@ -547,8 +585,10 @@ cmp_rows(const void *a, const void *b)
 	}
 	if (!c)
 		c = u < v ? -1 : u > v;
-	if (!c)		/* a stable order between equal keys: the id */
-		return x->id < y->id ? -1 : x->id > y->id;
+	if (!c && x->id != y->id)	/* a stable order between equal keys */
+		return x->id < y->id ? -1 : 1;
+	if (!c)				/* then the node (ids repeat) */
+		return x->node < y->node ? -1 : x->node > y->node;
 	return sort_desc ? -c : c;
 }
 
@@ -566,14 +606,17 @@ ku64(struct weirctl_json *j, const char *k, uint64_t v)
 	weirctl_json_u64(j, v);
 }
 
+/* node: the flow's node when the view merges several, else NULL. */
 static void
-write_row(struct weirctl_json *j, const struct flow_row *f)
+write_row(struct weirctl_json *j, const struct flow_row *f, const char *node)
 {
 	char id[17];
 
 	snprintf(id, sizeof(id), "%016" PRIx64, f->id);
 	weirctl_json_begin_obj(j);
 	kstr(j, "id", id);
+	if (node)
+		kstr(j, "node", node);
 	kstr(j, "src", f->src);
 	ku64(j, "sport", f->sport);
 	kstr(j, "dst", f->dst);
@@ -641,22 +684,7 @@ read_filter(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o
 			m = ok ? web_member(ctx, "subnets", sv) : 0;
 		} else {
 			ok = web_name_ok(sv);
-			m = 0;
-			if (ok) {
-				redisReply *r = web_cmd(ctx, "ZRANGE %ssubnets 0 9999", ctx->keypfx);
-				size_t sl = strlen(sv);
-
-				for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY &&
-				     i < r->elements && !m; i++) {
-					const char *s = r->element[i]->str, *g = strchr(s, '>');
-
-					if (g && (((size_t)(g - s) == sl && !strncmp(s, sv, sl)) ||
-						  !strcmp(g + 1, sv)))
-						m = 1;
-				}
-				if (r)
-					freeReplyObject(r);
-			}
+			m = ok ? web_subnet_known(ctx, sv) : 0;
 		}
 		if (!ok)
 			return web_fail(o, 400, "subnet: a subnet name or a pair SRC>DST "
@@ -701,7 +729,7 @@ web_api_flows(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out 
 
 	weirctl_json_begin_obj(j);
 	kstr(j, "node", ctx->node);
-	kstr(j, "mode", s.indexed ? "index" : "scan");
+	kstr(j, "mode", !s.scanned ? "index" : !s.indexed ? "scan" : "mixed");
 	ku64(j, "candidates", s.candidates);
 	ku64(j, "matched", s.n);
 	weirctl_json_key(j, "truncated");
@@ -714,15 +742,13 @@ web_api_flows(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out 
 	weirctl_json_key(j, "flows");
 	weirctl_json_begin_arr(j);
 	for (size_t i = from; i < s.n && i < from + (size_t)per_page; i++)
-		write_row(j, &s.rows[i]);
+		write_row(j, &s.rows[i], weirctl_view_nodes(ctx) > 1 ?
+			  ctx->nodes[s.rows[i].node].id : NULL);
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
 	free(s.rows);
 	return 200;
 }
-
-void web_stream_entries(struct weirctl_json *j, const redisReply *r,
-			const char *const *strings);
 
 int
 web_api_flows_recent(struct MHD_Connection *c, struct weirctl_ctx *ctx,
@@ -733,23 +759,22 @@ web_api_flows_recent(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 		"src_mac", "dst_mac", "exporter", "server_name", "ja3c", "url",
 		"ssh_client", "ssh_server", "risk_text", "confidence", NULL };
 	struct weirctl_json *j = &o->j;
+	struct weirctl_entries l;
 	long count = 50;
-	redisReply *r;
 
 	if (web_param_long(c, o, "count", 1, 1000, &count) < 0)
 		return o->status;
-	r = web_cmd(ctx, "XREVRANGE %sflows:ended + - COUNT %ld", ctx->keypfx, count);
-	if (!r && ctx->conn.c->err)
+	/* every node's flows:ended, interleaved by time */
+	if (weirctl_stream_last(ctx, "flows:ended", count, NULL, NULL, &l))
 		return web_fail(o, 502, "Redis failed while reading flows:ended");
 	weirctl_json_begin_obj(j);
 	kstr(j, "node", ctx->node);
 	weirctl_json_key(j, "flows");
 	weirctl_json_begin_arr(j);
-	web_stream_entries(j, r, strings);
+	web_entries(j, ctx, &l, strings);
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
-	if (r)
-		freeReplyObject(r);
+	weirctl_entries_free(&l);
 	return 200;
 }
 

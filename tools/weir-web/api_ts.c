@@ -9,7 +9,11 @@
  * or the entity was idle): intervals without a point count as zero.
  *
  * `last=SECONDS` counts back from the series' newest point, not from the
- * clock, so a capture replayed from last week still shows its hour. */
+ * clock, so a capture replayed from last week still shows its hour.
+ *
+ * Over several nodes every node's series of the entity is read and
+ * points of equal times (the start of their interval) add up; 1s points
+ * are per publish cycle and so rarely share a time across nodes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,22 +118,60 @@ bad:
 	return -1;
 }
 
-/* "T:BYTES:PKTS:FLOWS" into four numbers. */
-static bool
-parse_point(const char *s, uint64_t v[4])
-{
-	for (int i = 0; i < 4; i++) {
-		char *end;
+struct point {
+	uint64_t v[4];		/* T, BYTES, PKTS, FLOWS */
+};
 
-		if (*s < '0' || *s > '9')
-			return false;
-		errno = 0;
-		v[i] = strtoull(s, &end, 10);
-		if (errno || (i < 3 && *end != ':') || (i == 3 && *end))
-			return false;
-		s = end + 1;
+static int
+cmp_point(const void *a, const void *b)
+{
+	uint64_t x = ((const struct point *)a)->v[0], y = ((const struct point *)b)->v[0];
+
+	return x < y ? -1 : x > y;
+}
+
+struct points {
+	struct point *p;
+	size_t n, cap;
+};
+
+static void
+points_add(struct points *ps, const redisReply *r)
+{
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *m = r->element[i];
+		struct point pt;
+
+		if (m->type != REDIS_REPLY_STRING || !weirctl_ts_point(m->str, m->len, pt.v))
+			continue;
+		if (ps->n == ps->cap) {
+			ps->cap = ps->cap ? ps->cap * 2 : 1024;
+			ps->p = realloc(ps->p, ps->cap * sizeof(*ps->p));
+			if (!ps->p)
+				abort();
+		}
+		ps->p[ps->n++] = pt;
 	}
-	return true;
+}
+
+/* Oldest first, points of equal times (several nodes') added up. */
+static void
+points_merge(struct points *ps)
+{
+	size_t o = 0;
+
+	if (!ps->n)
+		return;
+	qsort(ps->p, ps->n, sizeof(*ps->p), cmp_point);
+	for (size_t i = 1; i < ps->n; i++) {
+		if (ps->p[i].v[0] == ps->p[o].v[0]) {
+			for (int q = 1; q < 4; q++)
+				ps->p[o].v[q] += ps->p[i].v[q];
+		} else {
+			ps->p[++o] = ps->p[i];
+		}
+	}
+	ps->n = o + 1;
 }
 
 int
@@ -141,9 +183,11 @@ web_api_timeseries(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 	struct weirctl_json *j = &o->j;
 	const char *ent = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "entity");
 	char entity[200];
-	long since = -1, last = -1;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw), from;
+	long since = -1, last = -1, focus = ctx->focus;
 	int res = 0, k;
-	uint64_t interval, since_ms = 0;
+	uint64_t interval, since_ms = 0, newest = 0;
+	struct points ps = { 0 };
 	redisReply *r;
 
 	if (!ent)
@@ -160,34 +204,48 @@ web_api_timeseries(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 		return o->status;
 
 	interval = res_ms[res];
-	if (!interval) {	/* 1s: points per publish cycle */
-		r = web_cmd(ctx, "HGET %smeta interval_ms", ctx->keypfx);
-		interval = r && r->type == REDIS_REPLY_STRING ? strtoull(r->str, NULL, 10) : 0;
-		if (!interval)
-			interval = 1000;
-		if (r)
-			freeReplyObject(r);
-	}
+	if (!interval)		/* 1s: points per publish cycle */
+		interval = weirctl_hash_u64(ctx->meta, "interval_ms");
+	if (!interval)
+		interval = 1000;
 	if (since >= 0)
 		since_ms = (uint64_t)since;
-	if (last >= 0) {
+	/* Every node of the view: the newest point (last=), then the points;
+	 * over several nodes, points of equal times add up. */
+	for (size_t q = 0; q < nv && last >= 0; q++) {
+		weirctl_node_focus(ctx, vw[q]);
 		r = web_cmd(ctx, "ZREVRANGE %sts:%s:%s 0 0 WITHSCORES", ctx->keypfx,
 			    resolutions[res], entity);
 		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-			uint64_t newest = weirctl_score_u64(r->element[1]);
-			uint64_t back = (uint64_t)last * 1000;
+			uint64_t t = weirctl_score_u64(r->element[1]);
 
-			since_ms = newest > back ? newest - back + interval : 0;
+			newest = t > newest ? t : newest;
 		}
 		if (r)
 			freeReplyObject(r);
 	}
-	/* The newest POINTS_MAX points from since_ms, then oldest first. */
-	r = web_cmd(ctx, "ZREVRANGEBYSCORE %sts:%s:%s +inf %llu LIMIT 0 %d",
-		    ctx->keypfx, resolutions[res], entity,
-		    (unsigned long long)since_ms, POINTS_MAX);
-	if (!r && ctx->conn.c->err)
+	if (last >= 0) {
+		uint64_t back = (uint64_t)last * 1000;
+
+		since_ms = newest > back ? newest - back + interval : 0;
+	}
+	for (size_t q = 0; q < nv; q++) {
+		/* The newest POINTS_MAX points from since_ms. */
+		weirctl_node_focus(ctx, vw[q]);
+		r = web_cmd(ctx, "ZREVRANGEBYSCORE %sts:%s:%s +inf %llu LIMIT 0 %d",
+			    ctx->keypfx, resolutions[res], entity,
+			    (unsigned long long)since_ms, POINTS_MAX);
+		points_add(&ps, r);
+		if (r)
+			freeReplyObject(r);
+	}
+	weirctl_node_restore(ctx, focus);
+	if (ctx->redis_failures) {
+		free(ps.p);
 		return web_fail(o, 502, "Redis failed while reading a series");
+	}
+	points_merge(&ps);
+	from = ps.n > POINTS_MAX ? ps.n - POINTS_MAX : 0;
 	weirctl_json_begin_obj(j);
 	weirctl_json_key(j, "node");
 	weirctl_json_str(j, ctx->node);
@@ -201,20 +259,14 @@ web_api_timeseries(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 	weirctl_json_u64(j, since_ms);
 	weirctl_json_key(j, "points");
 	weirctl_json_begin_arr(j);
-	for (size_t i = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0; i > 0; i--) {
-		uint64_t v[4];
-		const redisReply *m = r->element[i - 1];
-
-		if (m->type != REDIS_REPLY_STRING || !parse_point(m->str, v))
-			continue;
+	for (size_t i = from; i < ps.n; i++) {
 		weirctl_json_begin_arr(j);
 		for (int q = 0; q < 4; q++)
-			weirctl_json_u64(j, v[q]);
+			weirctl_json_u64(j, ps.p[i].v[q]);
 		weirctl_json_end_arr(j);
 	}
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
-	if (r)
-		freeReplyObject(r);
+	free(ps.p);
 	return 200;
 }

@@ -274,8 +274,11 @@ session_json(struct MHD_Connection *c, const struct web_session_view *v,
 	weirctl_json_str(&j, v->user);
 	weirctl_json_key(&j, "csrf");
 	weirctl_json_str(&j, v->csrf);
-	weirctl_json_key(&j, "node");
-	weirctl_json_str(&j, web_cfg.node);
+	weirctl_json_key(&j, "node");	/* NULL: every registered node */
+	if (web_cfg.node)
+		weirctl_json_str(&j, web_cfg.node);
+	else
+		weirctl_json_null(&j);
 	weirctl_json_end_obj(&j);
 	fclose(f);
 	return send_buf(c, 200, "application/json", buf, len,
@@ -383,11 +386,14 @@ run_api(struct MHD_Connection *c, web_api_fn fn, bool metrics)
 	if (!o.f)
 		return send_error(c, 500, "out of memory");
 	weirctl_json_init(&o.j, o.f);
-	status = metrics ? web_metrics(ctx, &o) : fn(c, ctx, &o);
+	status = web_store_nodes(c, ctx, &o);
+	if (status == 200)
+		status = metrics ? web_metrics(ctx, &o) : fn(c, ctx, &o);
 	fclose(o.f);
-	if (ctx->conn.c && ctx->conn.c->err && status == 200)
-		status = web_fail(&o, 503, "Redis connection lost: %s", ctx->conn.c->errstr);
-	web_store_check(ctx);
+	if (ctx->redis_failures && status == 200)
+		status = web_fail(&o, 503, "Redis connection lost: %s",
+				  weirctl_redis_errstr(&ctx->conn));
+	web_store_check(ctx, status);
 	if (status != 200) {
 		free(o.buf);
 		return send_error(c, status, o.err[0] ? o.err : "failed");

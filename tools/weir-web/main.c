@@ -39,7 +39,9 @@ static const char usage[] =
 "  --redis URL            redis://[[user]:password@]host[:port][/db] or\n"
 "                         unix:///path[?db=N&password=P] (default: $WEIR_REDIS,\n"
 "                         else redis://127.0.0.1:6379)\n"
-"  --node ID              the engine's node id (default: local)\n"
+"  --node ID[,ID]         read these engines only (default: every node in the\n"
+"                         registry PREFIXnodes, merged; else 'local'); the API's\n"
+"                         node= parameter picks others per request\n"
 "  --redis-prefix STR     key prefix (default: weir:)\n"
 "  --users FILE           the users file (default: " DEFAULT_USERS ")\n"
 "  --add-user NAME        create or reset NAME with a random password, print\n"
@@ -152,7 +154,7 @@ main(int argc, char **argv)
 	char err[300];
 	struct MHD_Daemon *d;
 
-	web_cfg.node = "local";
+	web_cfg.node = NULL;
 	web_cfg.prefix = "weir:";
 	web_cfg.users_file = DEFAULT_USERS;
 	web_cfg.session_idle_s = 3600;
@@ -233,9 +235,8 @@ main(int argc, char **argv)
 		web_log("error", "bad Redis URL '%s': %s", redis, err);
 		return 1;
 	}
-	if (!*web_cfg.node || strpbrk(web_cfg.node, "{}") || strlen(web_cfg.node) > 128) {
-		web_log("error", "--node '%s' cannot be a node id (empty, has braces or too long)",
-			web_cfg.node);
+	if (web_cfg.node && weirctl_nodes_check(web_cfg.node, err, sizeof(err))) {
+		web_log("error", "--node '%s': %s", web_cfg.node, err);
 		return 1;
 	}
 	if (strlen(web_cfg.prefix) > 128 || strpbrk(web_cfg.prefix, "{}")) {
@@ -304,7 +305,8 @@ main(int argc, char **argv)
 
 	weirctl_url_show(&web_cfg.redis, shown, sizeof(shown));
 	web_log("info", "serving http://%s/ (%u users, page from %s), reading %s "
-		"node %s%s%s", web_cfg.listen_text, users, sdir, shown, web_cfg.node,
+		"node %s%s%s", web_cfg.listen_text, users, sdir, shown,
+		web_cfg.node ? web_cfg.node : "(every registered node, merged)",
 		web_cfg.metrics_public ? ", /metrics public" : "",
 		web_cfg.metrics_token[0] ? ", /metrics bearer token" : "");
 	while (!stopping)

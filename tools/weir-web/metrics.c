@@ -7,7 +7,8 @@
  * metric per field (weir_engine_<field>). Label values are escaped as
  * the format says (backslash, double quote, newline); metric names come
  * from health fields only when they are [a-z0-9_]. Every sample carries
- * node="..." so several engines can share one Prometheus. */
+ * node="..." so several engines can share one Prometheus; over several
+ * nodes each is exported under its own label, not merged. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,64 +113,105 @@ metric_name_ok(const char *s)
 	return true;
 }
 
+/* One family of walked samples for every node of the view (vw). */
+static int
+family(struct weirctl_ctx *ctx, FILE *f, const size_t *vw, size_t nv, int kind,
+       long left, const char *zset, const char *hashpfx)
+{
+	int r = 0;
+
+	for (size_t k = 0; k < nv && !r; k++) {
+		struct marg a = { .f = f, .kind = kind, .left = left };
+
+		weirctl_node_focus(ctx, vw[k]);
+		a.node = ctx->cur_node;
+		if (left != 0)
+			r = weirctl_walk(ctx, zset, hashpfx, NULL, metric_cb, &a);
+	}
+	return r;
+}
+
+/* Prometheus adds up across nodes itself: every node of the view is
+ * exported on its own, labelled node="ID", never merged here. The text
+ * format wants each family's samples together under one TYPE line, so
+ * families go outside and nodes inside. */
 int
 web_metrics(struct weirctl_ctx *ctx, struct web_out *o)
 {
 	FILE *f = o->f;
-	struct marg a = { .f = f, .node = ctx->node };
-	redisReply *health = NULL, *meta = NULL;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	redisReply *health[WEIRCTL_NODES_MAX] = { NULL };
+	long focus = ctx->focus;
 	int r = 0;
 
-	if (weirctl_hgetall(ctx, "meta", &meta) || weirctl_hgetall(ctx, "health", &health)) {
-		if (meta)
-			freeReplyObject(meta);
-		return web_fail(o, 502, "Redis failed while reading meta and health");
+	for (size_t k = 0; k < nv && !r; k++) {
+		weirctl_node_focus(ctx, vw[k]);
+		r = weirctl_hgetall(ctx, "health", &health[k]);
 	}
+	if (r)
+		goto out;
 	head(f, "weir_up", "gauge", "1 when the engine has published to Redis under this node");
-	fputs("weir_up{", f);
-	label(f, "node", ctx->node, false);
-	fprintf(f, "} %d\n", meta->elements ? 1 : 0);
-	if (meta->elements) {
-		head(f, "weir_publish_updated_ms", "gauge", "unix ms of the engine's last publish cycle");
-		fputs("weir_publish_updated_ms{", f);
-		label(f, "node", ctx->node, false);
-		fprintf(f, "} %llu\n", (unsigned long long)weirctl_hash_u64(meta, "updated_ms"));
-	}
+	for (size_t k = 0; k < nv; k++) {
+		const redisReply *m = ctx->nodes[vw[k]].meta;
 
+		fputs("weir_up{", f);
+		label(f, "node", ctx->nodes[vw[k]].id, false);
+		fprintf(f, "} %d\n", m && m->elements ? 1 : 0);
+	}
+	head(f, "weir_publish_updated_ms", "gauge", "unix ms of the engine's last publish cycle");
+	for (size_t k = 0; k < nv; k++) {
+		const redisReply *m = ctx->nodes[vw[k]].meta;
+
+		if (!m || !m->elements)
+			continue;
+		fputs("weir_publish_updated_ms{", f);
+		label(f, "node", ctx->nodes[vw[k]].id, false);
+		fprintf(f, "} %llu\n", (unsigned long long)weirctl_hash_u64(m, "updated_ms"));
+	}
 	head(f, "weir_host_bytes_total", "counter",
 	     "bytes a host (address and VLAN) sent or received, whole frames");
-	a.kind = M_HOST;
-	a.left = web_cfg.metrics_hosts;
-	if (a.left > 0)
-		r |= weirctl_walk(ctx, "hosts", "host:", NULL, metric_cb, &a);
+	r |= family(ctx, f, vw, nv, M_HOST, web_cfg.metrics_hosts, "hosts", "host:");
 	head(f, "weir_vlan_bytes_total", "counter", "bytes seen on a VLAN (0: untagged)");
-	a.kind = M_VLAN;
-	a.left = -1;
-	r |= weirctl_walk(ctx, "vlans", "vlan:", NULL, metric_cb, &a);
+	r |= family(ctx, f, vw, nv, M_VLAN, -1, "vlans", "vlan:");
 	head(f, "weir_app_bytes_total", "counter", "bytes of flows by application (nDPI)");
-	a.kind = M_APP;
-	r |= weirctl_walk(ctx, "apps", "app:", NULL, metric_cb, &a);
+	r |= family(ctx, f, vw, nv, M_APP, -1, "apps", "app:");
 	head(f, "weir_category_bytes_total", "counter", "bytes of flows by application category");
-	a.kind = M_CATEGORY;
-	r |= weirctl_walk(ctx, "categories", "category:", NULL, metric_cb, &a);
+	r |= family(ctx, f, vw, nv, M_CATEGORY, -1, "categories", "category:");
 	head(f, "weir_interface_bytes_total", "counter",
 	     "bytes an exporter's interface carried, from flow records");
-	a.kind = M_IF;
-	r |= weirctl_walk(ctx, "interfaces", "interface:", NULL, metric_cb, &a);
+	r |= family(ctx, f, vw, nv, M_IF, -1, "interfaces", "interface:");
 
-	for (size_t i = 0; i + 1 < health->elements; i += 2) {
-		const char *k = health->element[i]->str, *v = health->element[i + 1]->str;
-		char name[128];
+	/* weir_engine_<field>: the fields of the first node that has each,
+	 * in order, then the samples of every node that has it. */
+	for (size_t k = 0; k < nv; k++)
+		for (size_t i = 0; i + 1 < health[k]->elements; i += 2) {
+			const char *key = health[k]->element[i]->str;
+			bool before = false;
+			char name[128];
 
-		if (!k || !v || !metric_name_ok(k) || !weirctl_is_json_number(v) || v[0] == '-')
-			continue;
-		snprintf(name, sizeof(name), "weir_engine_%s", k);
-		fprintf(f, "# TYPE %s untyped\n%s{", name, name);
-		label(f, "node", ctx->node, false);
-		fprintf(f, "} %s\n", v);
-	}
-	freeReplyObject(meta);
-	freeReplyObject(health);
+			if (!key || !metric_name_ok(key))
+				continue;
+			for (size_t q = 0; q < k && !before; q++)
+				before = weirctl_hash_get(health[q], key) != NULL;
+			if (before)
+				continue;
+			snprintf(name, sizeof(name), "weir_engine_%s", key);
+			fprintf(f, "# TYPE %s untyped\n", name);
+			for (size_t q = k; q < nv; q++) {
+				const char *v = weirctl_hash_get(health[q], key);
+
+				if (!v || !weirctl_is_json_number(v) || v[0] == '-')
+					continue;
+				fprintf(f, "%s{", name);
+				label(f, "node", ctx->nodes[vw[q]].id, false);
+				fprintf(f, "} %s\n", v);
+			}
+		}
+out:
+	weirctl_node_restore(ctx, focus);
+	for (size_t k = 0; k < nv; k++)
+		if (health[k])
+			freeReplyObject(health[k]);
 	if (r)
 		return web_fail(o, 502, "Redis failed while reading the metrics");
 	return 200;

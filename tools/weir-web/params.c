@@ -143,14 +143,42 @@ web_param_name(struct MHD_Connection *c, struct web_out *o, const char *name,
 }
 
 int
+web_param_nodes(struct MHD_Connection *c, struct web_out *o, char *buf,
+		size_t len)
+{
+	const char *s = get(c, "node");
+	char err[200];
+
+	if (!s)
+		return 0;
+	if (strlen(s) >= len || weirctl_nodes_check(s, err, sizeof(err))) {
+		web_fail(o, 400, "node: %s", strlen(s) >= len ? "too long" : err);
+		return -1;
+	}
+	strcpy(buf, s);
+	return 1;
+}
+
+int
 web_member(struct weirctl_ctx *ctx, const char *zset, const char *member)
 {
-	redisReply *r = web_cmd(ctx, "ZSCORE %s%s %s", ctx->keypfx, zset, member);
-	int ret;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	int ret = 0;
 
-	if (!r)
-		return -1;
-	ret = r->type == REDIS_REPLY_STRING ? 1 : 0;
-	freeReplyObject(r);
+	/* a member of any node of the view */
+	for (size_t k = 0; k < nv && ret == 0; k++) {
+		redisReply *r;
+
+		weirctl_node_focus(ctx, vw[k]);
+		r = web_cmd(ctx, "ZSCORE %s%s %s", ctx->keypfx, zset, member);
+		if (!r)
+			ret = -1;
+		else
+			ret = r->type == REDIS_REPLY_STRING ? 1 : 0;
+		if (r)
+			freeReplyObject(r);
+	}
+	weirctl_node_restore(ctx, focus);
 	return ret;
 }

@@ -4,9 +4,14 @@
  * own weirctl context (connection, key prefix) in thread-local storage, so
  * no lock is taken and a slow request holds up only its own thread. A
  * connection that failed is dropped after the request and made again by
- * the next one, at most once a second per thread, and the failure is
- * logged at most every 10 s. Only read commands are sent (weirctl's
- * reader and the few commands of the API files). */
+ * the next one, at most once every 5 s per thread. Only read commands
+ * are sent (weirctl's reader and the few commands of the API files),
+ * through the cluster-aware layer (one server or a Redis Cluster).
+ *
+ * Each request chooses its nodes (weirctl's nodes.c): its node=
+ * parameter, else --node, else every node in the registry that has
+ * published, merged, else "local". A node that has not published yet is
+ * read as empty, not as an error: the page says "nothing yet". */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,8 +32,7 @@ ctx_free(void *p)
 	struct weirctl_ctx *ctx = p;
 
 	weirctl_redis_close(&ctx->conn);
-	if (ctx->meta)
-		freeReplyObject(ctx->meta);
+	weirctl_nodes_free(ctx);
 	free(ctx);
 }
 
@@ -59,13 +63,13 @@ web_store(void)
 			return NULL;
 		pthread_setspecific(ctx_key, tctx);
 		tctx->conn.url = web_cfg.redis;
-		tctx->node = web_cfg.node;
+		tctx->node = web_cfg.node ? web_cfg.node : "local";
 		tctx->prefix = web_cfg.prefix;
-		snprintf(tctx->keypfx, sizeof(tctx->keypfx), "%s{%s}:",
-			 web_cfg.prefix, web_cfg.node);
+		tctx->focus = -1;
+		tctx->lenient = true;
 		tctx->json = true;
 	}
-	if (tctx->conn.c)
+	if (tctx->conn.rc)
 		return tctx;
 	if (last_try && now - last_try < 5)
 		return NULL;
@@ -77,10 +81,28 @@ web_store(void)
 	return r == WC_EXIT_OK ? tctx : NULL;
 }
 
-void
-web_store_check(struct weirctl_ctx *ctx)
+int
+web_store_nodes(struct MHD_Connection *c, struct weirctl_ctx *ctx,
+		struct web_out *o)
 {
-	if (ctx && ctx->conn.c && ctx->conn.c->err)
+	static __thread char nodes[WEIRCTL_NODES_MAX * (WEIRCTL_NODE_ID_MAX + 1) + 1];
+	int k = web_param_nodes(c, o, nodes, sizeof(nodes));
+
+	if (k < 0)
+		return o->status;
+	ctx->node_arg = k > 0 ? nodes : web_cfg.node;
+	ctx->zset_cached[0] = '\0';
+	ctx->redis_failures = 0;
+	if (weirctl_nodes_select(ctx) == WC_EXIT_OK)
+		return 200;
+	return web_fail(o, 502, "Redis failed while reading the nodes and their "
+			"meta hashes (see the server log)");
+}
+
+void
+web_store_check(struct weirctl_ctx *ctx, int status)
+{
+	if (ctx && (ctx->redis_failures || status == 502 || status == 503))
 		weirctl_redis_close(&ctx->conn);
 }
 
@@ -91,7 +113,7 @@ web_cmd(struct weirctl_ctx *ctx, const char *fmt, ...)
 	redisReply *r;
 
 	va_start(ap, fmt);
-	r = redisvCommand(ctx->conn.c, fmt, ap);
+	r = weirctl_vcommand(ctx, fmt, ap);
 	va_end(ap);
 	if (!r)
 		return NULL;

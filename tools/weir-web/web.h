@@ -12,8 +12,9 @@
  * Redis connection per server thread, reusing weirctl's reader), api.c,
  * api_flows.c, api_ts.c (the JSON API) and metrics.c (Prometheus).
  *
- * weirctl's static library gives the URL parser, the Redis connection,
- * the pipelined sorted-set walker and the JSON writer. */
+ * weirctl's static library gives the URL parser, the Redis connection
+ * (one server or a Redis Cluster), the choice of nodes and their merged
+ * view, the pipelined sorted-set walker and the JSON writer. */
 #ifndef WEIR_WEB_H
 #define WEIR_WEB_H
 
@@ -38,7 +39,7 @@ struct web_cfg {
 	char listen_text[80];
 	bool listen_explicit;		/* --listen was given */
 	struct weirctl_url redis;
-	const char *node;
+	const char *node;		/* --node ID[,ID]; NULL: the registry */
 	const char *prefix;
 	const char *users_file;
 	const char *static_dir;
@@ -109,13 +110,20 @@ bool web_str_eq_ct(const char *a, const char *b);
 
 /* ---- store.c: Redis, one connection per server thread ---------------- */
 
+struct web_out;
+
 /* The calling thread's weirctl context, connected, or NULL when Redis
  * cannot be reached (a thread tries again at most every 5 s, and logs
  * each failed try). */
 struct weirctl_ctx *web_store(void);
-/* After a request: drops the connection if it failed, so the next
- * request reconnects. */
-void web_store_check(struct weirctl_ctx *ctx);
+/* Chooses the request's nodes (its node= parameter, else --node, else
+ * the registry, merged) and loads their meta hashes. Returns 200, or an
+ * error status set with web_fail. */
+int web_store_nodes(struct MHD_Connection *c, struct weirctl_ctx *ctx,
+		    struct web_out *o);
+/* After a request: drops the connection if Redis failed during it (or
+ * the status says so), so the next request reconnects. */
+void web_store_check(struct weirctl_ctx *ctx, int status);
 /* A command; NULL on a connection error, or an error reply turned into
  * NULL (logged). The caller frees the reply. */
 redisReply *web_cmd(struct weirctl_ctx *ctx, const char *fmt, ...);
@@ -157,8 +165,11 @@ int web_param_name(struct MHD_Connection *c, struct web_out *o,
 bool web_name_ok(const char *s);
 /* True when the text is an address; canonical form into buf. */
 bool web_ip_canon(const char *text, char *buf, size_t len);
-/* 1 when member is in the sorted set PREFIX{NODE}:zset, 0 when not, -1
- * on a Redis error. */
+/* node=ID[,ID]: node ids as weirctl's --node takes them (nodes.c). */
+int web_param_nodes(struct MHD_Connection *c, struct web_out *o, char *buf,
+		    size_t len);
+/* 1 when member is in the sorted set PREFIX{NODE}:zset of a node of the
+ * view, 0 when not, -1 on a Redis error. */
 int web_member(struct weirctl_ctx *ctx, const char *zset, const char *member);
 
 /* ---- the API ------------------------------------------------------------ */
@@ -183,6 +194,13 @@ int web_api_events(struct MHD_Connection *, struct weirctl_ctx *, struct web_out
 int web_api_flows(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_flows_recent(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_timeseries(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
+
+/* api.c: stream entries as JSON objects (a "node" field when merged). */
+void web_entries(struct weirctl_json *j, struct weirctl_ctx *ctx,
+		 const struct weirctl_entries *l, const char *const *strings);
+/* 1 when name is a subnet name a node of the view publishes (a side of a
+ * member of P subnets) or "remote", 0 when not, -1 on a Redis error. */
+int web_subnet_known(struct weirctl_ctx *ctx, const char *name);
 
 /* api_flows.c, for the host page: the peers of host id (address@vlan),
  * from its flows, into the current object as "peers". */

@@ -8,7 +8,9 @@
  * transaction, so an alert released in between is read with state
  * `released` (or, 30 days on, not at all): it is left out and counted.
  * weirctl `alerts` and weir-web's /api/alerts both read through here, so
- * the CLI and the page list the same alerts in the same order.
+ * the CLI and the page list the same alerts in the same order. Over
+ * several nodes each node's alerts are read and sorted together (each
+ * alert's hash names its node).
  *
  * Everything here is text weir-alertd wrote, and some of it came off the
  * wire (a DNS name in a summary): the id is checked before a key is built
@@ -79,54 +81,63 @@ redis_fail(struct weirctl_ctx *ctx, const char *what, const redisReply *r)
 		    ctx->keypfx, what,
 		    r && r->type == REDIS_REPLY_ERROR ? r->str :
 		    r ? "an answer of the wrong type" :
-		    ctx->conn.c->err ? ctx->conn.c->errstr : "no reply");
+		    weirctl_redis_errstr(&ctx->conn));
 	return WC_EXIT_REDIS;
 }
 
-int
-weirctl_alerts_active(struct weirctl_ctx *ctx, struct weirctl_alerts *out)
+struct keys {
+	struct sort_key *v;
+	size_t n, cap;
+};
+
+/* The active alerts of the current node into k. */
+static int
+node_alerts(struct weirctl_ctx *ctx, struct keys *k, size_t *skipped)
 {
-	struct sort_key *keys = NULL;
-	size_t nkeys = 0;
+	struct weirctl_pipe p = { 0 };
 	redisReply *ids;
 	int ret = WC_EXIT_OK;
 
-	memset(out, 0, sizeof(*out));
-	ids = redisCommand(ctx->conn.c, "HVALS %salerts:active", ctx->keypfx);
+	ids = weirctl_command(ctx, "HVALS %salerts:active", ctx->keypfx);
 	if (!ids || ids->type != REDIS_REPLY_ARRAY) {
 		ret = redis_fail(ctx, "alerts:active (HVALS)", ids);
 		if (ids)
 			freeReplyObject(ids);
 		return ret;
 	}
-	keys = calloc(ids->elements ? ids->elements : 1, sizeof(*keys));
-	if (!keys)
-		abort();
+	if (k->n + ids->elements > k->cap) {
+		k->cap = k->n + ids->elements + 16;
+		k->v = realloc(k->v, k->cap * sizeof(*k->v));
+		if (!k->v)
+			abort();
+	}
 	for (size_t start = 0; start < ids->elements && !ret;
 	     start += WEIRCTL_BATCH) {
 		size_t end = start + WEIRCTL_BATCH < ids->elements ?
 			     start + WEIRCTL_BATCH : ids->elements;
-		size_t sent = 0;
+		size_t j = 0;
 
+		weirctl_pipe_clear(&p);
 		for (size_t i = start; i < end; i++)
-			if (id_ok(ids->element[i])) {
-				redisAppendCommand(ctx->conn.c, "HGETALL %salert:%s",
-						   ctx->keypfx, ids->element[i]->str);
-				sent++;
-			} else {
-				out->skipped++;
-			}
-		for (size_t i = start; i < end && sent; i++) {
-			redisReply *h = NULL;
+			if (id_ok(ids->element[i]))
+				weirctl_pipe_add(&p, "HGETALL %salert:%s", ctx->keypfx,
+						 ids->element[i]->str);
+			else
+				(*skipped)++;
+		if (!p.n)
+			continue;
+		if (weirctl_pipe_run(ctx, -1, &p)) {
+			ret = redis_fail(ctx, "alert:ID (HGETALL)", NULL);
+			break;
+		}
+		for (size_t i = start; i < end; i++) {
+			redisReply *h;
 			const char *state;
 
 			if (!id_ok(ids->element[i]))
 				continue;
-			sent--;
-			if (redisGetReply(ctx->conn.c, (void **)&h) != REDIS_OK || !h) {
-				ret = redis_fail(ctx, "alert:ID (HGETALL)", NULL);
-				break;
-			}
+			h = p.r[j];
+			p.r[j++] = NULL;
 			if (h->type != REDIS_REPLY_ARRAY) {
 				/* a key of the wrong type: the others still read */
 				ret = redis_fail(ctx, "alert:ID (HGETALL)", h);
@@ -135,29 +146,49 @@ weirctl_alerts_active(struct weirctl_ctx *ctx, struct weirctl_alerts *out)
 			}
 			state = weirctl_hash_get(h, "state");
 			if (!h->elements || (state && strcmp(state, "active"))) {
-				out->skipped++;
+				(*skipped)++;
 				freeReplyObject(h);
 				continue;
 			}
-			keys[nkeys].rank = weirctl_severity_rank(
-				weirctl_hash_get(h, "severity"));
-			keys[nkeys].engaged = weirctl_hash_u64(h, "engaged_ms");
-			keys[nkeys].id = strtoull(ids->element[i]->str, NULL, 10);
-			keys[nkeys].h = h;
-			nkeys++;
+			struct sort_key *sk = &k->v[k->n++];
+
+			sk->rank = weirctl_severity_rank(weirctl_hash_get(h, "severity"));
+			sk->engaged = weirctl_hash_u64(h, "engaged_ms");
+			sk->id = strtoull(ids->element[i]->str, NULL, 10);
+			sk->h = h;
 		}
-		/* After a lost connection the replies still owed are gone
-		 * with it; nothing more is read from it. */
 	}
+	weirctl_pipe_free(&p);
 	freeReplyObject(ids);
-	qsort(keys, nkeys, sizeof(*keys), cmp_alert);
-	out->h = calloc(nkeys ? nkeys : 1, sizeof(*out->h));
+	return ret;
+}
+
+int
+weirctl_alerts_active(struct weirctl_ctx *ctx, struct weirctl_alerts *out)
+{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	struct keys k = { 0 };
+	int ret = WC_EXIT_OK;
+
+	/* Over several nodes: each node's alerts (weir-alertd writes them
+	 * under the node, with a node field), in one order. */
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < nv && !ret; i++) {
+		weirctl_node_focus(ctx, vw[i]);
+		ret = node_alerts(ctx, &k, &out->skipped);
+	}
+	if (focus < 0)
+		weirctl_node_unfocus(ctx);
+	if (k.n)
+		qsort(k.v, k.n, sizeof(*k.v), cmp_alert);
+	out->h = calloc(k.n ? k.n : 1, sizeof(*out->h));
 	if (!out->h)
 		abort();
-	for (size_t i = 0; i < nkeys; i++)
-		out->h[i] = keys[i].h;
-	out->n = nkeys;
-	free(keys);
+	for (size_t i = 0; i < k.n; i++)
+		out->h[i] = k.v[i].h;
+	out->n = k.n;
+	free(k.v);
 	if (ret)
 		weirctl_alerts_free(out);
 	return ret;

@@ -57,8 +57,9 @@ cell_time(struct weirctl_table *t, const redisReply *h, const char *name)
 static int
 run_active(struct weirctl_ctx *ctx)
 {
-	static const char *const hdr[] = { "ID", "SEVERITY", "RULE", "ENTITY",
-		"ENGAGED", "UPDATED", "COUNT", "SUMMARY", NULL };
+	static const char *const hdr[] = { "NODE", "ID", "SEVERITY", "RULE",
+		"ENTITY", "ENGAGED", "UPDATED", "COUNT", "SUMMARY", NULL };
+	bool merged = weirctl_view_nodes(ctx) > 1;
 	struct weirctl_alerts a;
 	int ret = weirctl_alerts_active(ctx, &a);
 
@@ -76,13 +77,16 @@ run_active(struct weirctl_ctx *ctx)
 		}
 		weirctl_json_end_arr(&j);
 	} else {
-		struct weirctl_table *t = weirctl_table_new(hdr, "rlllllrl");
+		struct weirctl_table *t = weirctl_table_new(hdr, "lrlllllrl");
 
+		if (!merged)
+			weirctl_table_hide(t, 0);
 		for (size_t i = 0; i < a.n; i++) {
 			const redisReply *h = a.h[i];
 
 			if (weirctl_severity_rank(weirctl_hash_get(h, "severity")) == 0)
 				weirctl_table_highlight(t);
+			cell_text(t, h, "node");
 			cell_text(t, h, "id");
 			cell_text(t, h, "severity");
 			cell_text(t, h, "rule");
@@ -97,11 +101,13 @@ run_active(struct weirctl_ctx *ctx)
 		if (a.n) {
 			weirctl_table_print(t, ctx->out, ctx->color);
 			fprintf(ctx->out, "\n%zu active alert%s, by severity then the "
-				"newest engaged first (%salerts:active)\n", a.n,
-				a.n == 1 ? "" : "s", ctx->keypfx);
+				"newest engaged first (%salerts:active%s)\n", a.n,
+				a.n == 1 ? "" : "s", merged ? ctx->prefix : ctx->keypfx,
+				merged ? " of every node" : "");
 		} else {
 			fprintf(ctx->out, "no active alerts (%salerts:active holds "
-				"none)\n", ctx->keypfx);
+				"none%s)\n", merged ? ctx->prefix : ctx->keypfx,
+				merged ? " on any node" : "");
 		}
 		if (a.skipped)
 			fprintf(ctx->out, "%zu more listed there were released or "
@@ -126,9 +132,10 @@ entry_ms(const redisReply *e)
 static int
 run_history(struct weirctl_ctx *ctx)
 {
-	static const char *const hdr[] = { "TIME", "STATE", "ALERT", "SEVERITY",
-		"RULE", "ENTITY", "VALUE", "SUMMARY", NULL };
+	static const char *const hdr[] = { "TIME", "NODE", "STATE", "ALERT",
+		"SEVERITY", "RULE", "ENTITY", "VALUE", "SUMMARY", NULL };
 	long want = ctx->f.count > 0 ? ctx->f.count : DEFAULT_HISTORY;
+	bool merged = weirctl_view_nodes(ctx) > 1;
 	struct weirctl_entries l;
 	int ret = weirctl_stream_last(ctx, "alerts:history", want, NULL, NULL, &l);
 
@@ -143,21 +150,28 @@ run_history(struct weirctl_ctx *ctx)
 			weirctl_json_begin_obj(&j);
 			weirctl_json_key(&j, "stream_id");
 			weirctl_json_str(&j, l.e[i]->element[0]->str);
+			if (merged) {
+				weirctl_json_key(&j, "node");
+				weirctl_json_str(&j, ctx->nodes[l.node[i]].id);
+			}
 			weirctl_json_hash_fields(&j, l.e[i]->element[1],
 						 weirctl_alert_history_strings);
 			weirctl_json_end_obj(&j);
 		}
 		weirctl_json_end_arr(&j);
 	} else {
-		struct weirctl_table *t = weirctl_table_new(hdr, "llrlllrl");
+		struct weirctl_table *t = weirctl_table_new(hdr, "lllrlllrl");
 		char b[64];
 
+		if (!merged)
+			weirctl_table_hide(t, 1);
 		for (size_t i = 0; i < l.n; i++) {
 			const redisReply *f = l.e[i]->element[1];
 			const redisReply *v = field(f, "value");
 
 			weirctl_table_cell(t, "%s", weirctl_fmt_time(entry_ms(l.e[i]),
 								  b, sizeof(b)));
+			weirctl_table_cell(t, "%s", ctx->nodes[l.node[i]].id);
 			cell_text(t, f, "state");
 			cell_text(t, f, "id");
 			cell_text(t, f, "severity");
@@ -173,8 +187,10 @@ run_history(struct weirctl_ctx *ctx)
 		weirctl_print_publish_line(ctx);
 		if (l.n)
 			weirctl_table_print(t, ctx->out, ctx->color);
-		fprintf(ctx->out, "%s%zu transition%s, newest first (%salerts:history)\n",
-			l.n ? "\n" : "", l.n, l.n == 1 ? "" : "s", ctx->keypfx);
+		fprintf(ctx->out, "%s%zu transition%s, newest first (%salerts:history%s)\n",
+			l.n ? "\n" : "", l.n, l.n == 1 ? "" : "s",
+			merged ? ctx->prefix : ctx->keypfx,
+			merged ? " of every node" : "");
 		weirctl_table_free(t);
 	}
 	weirctl_entries_free(&l);

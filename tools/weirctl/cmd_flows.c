@@ -34,6 +34,7 @@ struct flows_walk {
 	struct weirctl_table *t;
 	uint64_t n;
 	long top;
+	bool merged;		/* several nodes: a NODE column, a node field */
 };
 
 static bool
@@ -62,11 +63,11 @@ flow_matches(const struct weirctl_filters *f, const redisReply *h)
 	return true;
 }
 
-/* One flow as a JSON object or a table row. stream_id: the flows:ended
- * entry it came from (--recent), NULL for P flows. */
+/* One flow of node as a JSON object or a table row. stream_id: the
+ * flows:ended entry it came from (--recent), NULL for P flows. */
 static void
-flow_out(struct weirctl_ctx *ctx, struct flows_walk *w, const char *id,
-	 const char *stream_id, const redisReply *h)
+flow_out(struct weirctl_ctx *ctx, struct flows_walk *w, const char *node,
+	 const char *id, const char *stream_id, const redisReply *h)
 {
 	char b[4][48];
 
@@ -75,6 +76,10 @@ flow_out(struct weirctl_ctx *ctx, struct flows_walk *w, const char *id,
 		if (stream_id) {
 			weirctl_json_key(&w->j, "stream_id");
 			weirctl_json_str(&w->j, stream_id);
+		}
+		if (w->merged) {
+			weirctl_json_key(&w->j, "node");
+			weirctl_json_str(&w->j, node);
 		}
 		if (!stream_id || !weirctl_hash_get(h, "id")) {
 			weirctl_json_key(&w->j, "id");
@@ -94,6 +99,7 @@ flow_out(struct weirctl_ctx *ctx, struct flows_walk *w, const char *id,
 		uint64_t first = weirctl_hash_u64(h, "first_seen");
 		uint64_t last = weirctl_hash_u64(h, "last_seen");
 
+		weirctl_table_cell(w->t, "%s", node);
 		if (stream_id)
 			weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
 				weirctl_stream_id_ms(stream_id), b[0], 48));
@@ -137,7 +143,7 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 	if (!flow_matches(&ctx->f, h))
 		return 0;
 	w->n++;
-	flow_out(ctx, w, id, NULL, h);
+	flow_out(ctx, w, ctx->cur_node, id, NULL, h);
 	return w->top && w->n >= (uint64_t)w->top ? 1 : 0;
 }
 
@@ -145,91 +151,132 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 
 struct found {
 	char *id;
+	size_t node;
 	redisReply *h;
 	uint64_t bytes;
 };
 
+struct founds {
+	struct found *v;
+	size_t n, cap;
+};
+
 /* Most bytes first; equal bytes by id from the highest, as ZREVRANGE
- * orders members of equal score. */
+ * orders members of equal score, then by node. */
 static int
 cmp_found(const void *pa, const void *pb)
 {
 	const struct found *a = pa, *b = pb;
+	int c;
 
 	if (a->bytes != b->bytes)
 		return a->bytes > b->bytes ? -1 : 1;
-	return -strcmp(a->id, b->id);
+	c = -strcmp(a->id, b->id);
+	return c ? c : (a->node < b->node ? -1 : a->node > b->node);
 }
 
-/* Reads the hashes of ids, pipelined in batches, keeping those that
- * pass every filter. */
+/* Reads the current node's hashes of ids, pipelined in batches, keeping
+ * those that pass every filter (the ids become fl's). */
 static int
-read_found(struct weirctl_ctx *ctx, char **ids, size_t n, struct found **out,
-	   size_t *nout)
+read_found(struct weirctl_ctx *ctx, char **ids, size_t n, size_t node,
+	   struct founds *fl)
 {
-	struct found *fl = calloc(n ? n : 1, sizeof(*fl));
-	size_t k = 0;
+	struct weirctl_pipe p = { 0 };
 	int ret = WC_EXIT_OK;
 
-	if (!fl)
-		abort();
-	for (size_t at = 0; at < n; at += WEIRCTL_BATCH) {
+	if (fl->n + n > fl->cap) {
+		fl->cap = fl->n + n + 1;
+		fl->v = realloc(fl->v, fl->cap * sizeof(*fl->v));
+		if (!fl->v)
+			abort();
+	}
+	for (size_t at = 0; at < n && !ret; at += WEIRCTL_BATCH) {
 		size_t end = at + WEIRCTL_BATCH < n ? at + WEIRCTL_BATCH : n;
 
+		weirctl_pipe_clear(&p);
 		for (size_t i = at; i < end; i++)
-			redisAppendCommand(ctx->conn.c, "HGETALL %sflow:%s",
-					   ctx->keypfx, ids[i]);
+			weirctl_pipe_add(&p, "HGETALL %sflow:%s", ctx->keypfx, ids[i]);
+		if (weirctl_pipe_run(ctx, -1, &p)) {
+			ret = weirctl_redis_fail(ctx, "HGETALL");
+			break;
+		}
 		for (size_t i = at; i < end; i++) {
-			redisReply *h;
+			redisReply *h = p.r[i - at];
 
-			if (redisGetReply(ctx->conn.c, (void **)&h) != REDIS_OK || !h) {
-				weirctl_err("Redis at %s failed during HGETALL: %s",
-					    ctx->conn.shown, ctx->conn.c->errstr);
-				ret = WC_EXIT_REDIS;
-				goto out;
-			}
 			if (h->type == REDIS_REPLY_ERROR && ret == WC_EXIT_OK) {
 				weirctl_err("Redis at %s answered HGETALL %sflow:%s "
 					    "with an error: %s", ctx->conn.shown,
 					    ctx->keypfx, ids[i], h->str);
-				ret = WC_EXIT_REDIS;	/* the rest is read, in step */
+				ret = WC_EXIT_REDIS;
 			}
 			/* An empty array: the flow went since SINTER. */
 			if (ret == WC_EXIT_OK && h->type == REDIS_REPLY_ARRAY &&
 			    h->elements >= 2 && flow_matches(&ctx->f, h)) {
-				fl[k].id = ids[i];
-				fl[k].h = h;
-				fl[k++].bytes = weirctl_hash_u64(h, "bytes");
-			} else {
-				freeReplyObject(h);
+				struct found *f = &fl->v[fl->n++];
+
+				f->id = ids[i];
+				ids[i] = NULL;
+				f->node = node;
+				f->h = h;
+				f->bytes = weirctl_hash_u64(h, "bytes");
+				p.r[i - at] = NULL;
 			}
 		}
-		if (ret)
-			break;
 	}
-out:
-	qsort(fl, k, sizeof(*fl), cmp_found);
-	*out = fl;
-	*nout = k;
+	weirctl_pipe_free(&p);
 	return ret;
 }
 
+/* The flows the index sets name, node by node, most bytes first; -1
+ * (nothing printed) when a node keeps no indexes or no filter was given. */
 static int
-flows_indexed(struct weirctl_ctx *ctx, struct flows_walk *w, char **ids,
-	      size_t n)
+flows_indexed(struct weirctl_ctx *ctx, struct flows_walk *w)
 {
-	struct found *fl;
-	size_t nf;
-	int ret = read_found(ctx, ids, n, &fl, &nf);
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw), nf;
+	struct founds fl = { 0 };
+	bool used_all = true;
+	int ret = WC_EXIT_OK;
 
+	for (size_t k = 0; k < nv && !ret; k++) {
+		size_t node = vw[k], nids;
+		char **ids;
+		bool used;
+
+		weirctl_node_focus(ctx, node);
+		ret = weirctl_flow_index(ctx, &ids, &nids, &used);
+		if (ret)
+			break;
+		if (!used) {
+			used_all = false;
+			weirctl_ids_free(ids, nids);
+			break;
+		}
+		ret = read_found(ctx, ids, nids, node, &fl);
+		weirctl_ids_free(ids, nids);
+	}
+	weirctl_node_unfocus(ctx);
+	if (!ret && !used_all) {
+		/* a node without indexes: every node's flows are read */
+		for (size_t i = 0; i < fl.n; i++) {
+			free(fl.v[i].id);
+			freeReplyObject(fl.v[i].h);
+		}
+		free(fl.v);
+		return -1;
+	}
+	if (fl.n)
+		qsort(fl.v, fl.n, sizeof(*fl.v), cmp_found);
+	nf = fl.n;
 	for (size_t i = 0; i < nf; i++) {
 		if (ret == WC_EXIT_OK && (!w->top || w->n < (uint64_t)w->top)) {
 			w->n++;
-			flow_out(ctx, w, fl[i].id, NULL, fl[i].h);
+			flow_out(ctx, w, ctx->nodes[fl.v[i].node].id, fl.v[i].id,
+				 NULL, fl.v[i].h);
 		}
-		freeReplyObject(fl[i].h);
+		free(fl.v[i].id);
+		freeReplyObject(fl.v[i].h);
 	}
-	free(fl);
+	free(fl.v);
 	if (ret == WC_EXIT_OK && !ctx->json) {
 		weirctl_print_publish_line(ctx);
 		weirctl_table_print(w->t, ctx->out, ctx->color);
@@ -255,10 +302,11 @@ static int
 run_recent(struct weirctl_ctx *ctx)
 {
 	static const char *const hdr[] = {
-		"ENDED", "SRC", "SPORT", "DST", "DPORT", "PROTO", "APP", "VLAN",
-		"BYTES", "PKTS", "FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
+		"NODE", "ENDED", "SRC", "SPORT", "DST", "DPORT", "PROTO", "APP",
+		"VLAN", "BYTES", "PKTS", "FWD", "REV", "STATE", "FIRST SEEN",
+		"DURATION", "ID"
 	};
-	struct flows_walk w = { 0 };
+	struct flows_walk w = { .merged = weirctl_view_nodes(ctx) > 1 };
 	struct weirctl_entries l;
 	int ret = weirctl_stream_last(ctx, "flows:ended", ctx->f.recent,
 				      ended_wanted, NULL, &l);
@@ -269,22 +317,26 @@ run_recent(struct weirctl_ctx *ctx)
 		weirctl_json_init(&w.j, ctx->out);
 		weirctl_json_begin_arr(&w.j);
 	} else {
-		w.t = weirctl_table_new(hdr, "llrlrllrrrrrllrl");
+		w.t = weirctl_table_new(hdr, "lllrlrllrrrrrllrl");
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		const redisReply *fields = l.e[i]->element[1];
 		const char *id = weirctl_hash_get(fields, "id");
 
-		flow_out(ctx, &w, id ? id : "?", l.e[i]->element[0]->str, fields);
+		flow_out(ctx, &w, ctx->nodes[l.node[i]].id, id ? id : "?",
+			 l.e[i]->element[0]->str, fields);
 	}
 	if (ctx->json) {
 		weirctl_json_end_arr(&w.j);
 	} else {
+		if (!w.merged)
+			weirctl_table_hide(w.t, 0);
 		weirctl_print_publish_line(ctx);
 		if (l.n)
 			weirctl_table_print(w.t, ctx->out, ctx->color);
-		fprintf(ctx->out, "%s%zu ended flows, newest first (%sflows:ended)\n",
-			l.n ? "\n" : "", l.n, ctx->keypfx);
+		fprintf(ctx->out, "%s%zu ended flows, newest first (%sflows:ended%s)\n",
+			l.n ? "\n" : "", l.n, w.merged ? ctx->prefix : ctx->keypfx,
+			w.merged ? " of every node" : "");
 		weirctl_table_free(w.t);
 	}
 	weirctl_entries_free(&l);
@@ -295,13 +347,11 @@ static int
 run_flows(struct weirctl_ctx *ctx)
 {
 	static const char *const hdr[] = {
-		"SRC", "SPORT", "DST", "DPORT", "PROTO", "APP", "VLAN", "BYTES", "PKTS",
-		"FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
+		"NODE", "SRC", "SPORT", "DST", "DPORT", "PROTO", "APP", "VLAN", "BYTES",
+		"PKTS", "FWD", "REV", "STATE", "FIRST SEEN", "DURATION", "ID"
 	};
-	struct flows_walk w = { .top = ctx->f.top };
-	char **ids;
-	size_t nids;
-	bool indexed;
+	struct flows_walk w = { .top = ctx->f.top,
+				.merged = weirctl_view_nodes(ctx) > 1 };
 	int ret;
 
 	if (ctx->f.subnet && (!strchr(ctx->f.subnet, '>') ||
@@ -319,21 +369,20 @@ run_flows(struct weirctl_ctx *ctx)
 		}
 		return run_recent(ctx);
 	}
-	ret = weirctl_flow_index(ctx, &ids, &nids, &indexed);
-	if (ret)
-		return ret;
 	if (w.top < 0)
 		w.top = ctx->json ? 0 : 50;
-	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrlrllrrrrrllrl");
-	if (indexed) {
-		ret = flows_indexed(ctx, &w, ids, nids);
-		weirctl_ids_free(ids, nids);
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "llrlrllrrrrrllrl");
+	if (!ctx->json && !w.merged)
+		weirctl_table_hide(w.t, 0);
+	ret = flows_indexed(ctx, &w);
+	if (ret >= 0) {		/* the indexes answered (or failed) */
 		if (ctx->json)
 			weirctl_json_end_arr(&w.j);
 		weirctl_table_free(w.t);
 		return ret;
 	}
-	ret = weirctl_walk(ctx, "flows", "flow:", NULL, flow_row, &w);
+	/* Flows live on one node: every node's, merged by bytes. */
+	ret = weirctl_walk_union(ctx, "flows", "flow:", NULL, flow_row, &w);
 	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "flows", "flows");
 }
 

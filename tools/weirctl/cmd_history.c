@@ -13,6 +13,10 @@
  * stopped yesterday), it is moved to end at the newest point, and the
  * table says so: an empty chart would only say "not now".
  *
+ * Over several nodes every node's series of the entity is read and the
+ * points add up interval by interval (a point's T is the start of its
+ * interval on every node, so equal times are the same interval).
+ *
  * The resolution follows --since unless --res says: 1s points (one per
  * publish cycle, meta interval_ms apart) for an hour or less, 1m up to 7
  * days, 5m beyond, as the engine keeps them. */
@@ -86,37 +90,18 @@ parse_num(const char *s, unsigned long max, unsigned long *v)
 	return !errno && !*end && *v <= max;
 }
 
-/* Every host id of address canon, from P hosts. */
+/* Every host id of address canon, from P hosts of every node. */
 static int
 host_ids(struct weirctl_ctx *ctx, struct series *s, const char *canon)
 {
-	char cursor[32] = "0";
+	struct weirctl_zsum ids;
+	int ret = weirctl_host_ids(ctx, canon, &ids);
 
-	do {
-		redisReply *r = redisCommand(ctx->conn.c,
-					     "ZSCAN %shosts %s MATCH %s@* COUNT 1000",
-					     ctx->keypfx, cursor, canon);
-
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			weirctl_err("Redis at %s failed during ZSCAN %shosts: %s",
-				    ctx->conn.shown, ctx->keypfx,
-				    r && r->type == REDIS_REPLY_ERROR ? r->str :
-				    ctx->conn.c->errstr);
-			if (r)
-				freeReplyObject(r);
-			return WC_EXIT_REDIS;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (size_t i = 0; i < r->element[1]->elements; i += 2) {
-			const redisReply *m = r->element[1]->element[i];
-
-			if (m->type == REDIS_REPLY_STRING)
-				add_key(s, "host:", m->str);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0"));
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < ids.n; i++)
+		add_key(s, "host:", ids.v[i].m);
+	weirctl_zsum_free(&ids);
 	return WC_EXIT_OK;
 }
 
@@ -268,70 +253,89 @@ add_points(struct series *s, const redisReply *r)
 	}
 }
 
-/* Reads the window [first, first + n * res) of every key. *any says
- * whether a point fell in it. */
+/* Reads the window [first, first + n * res) of every key on every node
+ * of the view: points of equal times add up. *any says whether a point
+ * fell in it. */
 static int
 read_window(struct weirctl_ctx *ctx, struct series *s, bool *any)
 {
 	uint64_t end = s->first + (uint64_t)s->n * (uint64_t)s->res_ms;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	struct weirctl_pipe p = { 0 };
 	int ret = WC_EXIT_OK;
 
 	memset(s->p, 0, s->n * sizeof(*s->p));
 	s->bad = 0;
-	for (size_t k = 0; k < s->nkeys; k++)
-		redisAppendCommand(ctx->conn.c, "ZRANGEBYSCORE %sts:%s:%s %llu (%llu",
-				   ctx->keypfx, s->res_name, s->keys[k],
-				   (unsigned long long)s->first,
-				   (unsigned long long)end);
-	for (size_t k = 0; k < s->nkeys; k++) {
-		redisReply *r;
+	for (size_t v = 0; v < nv && !ret; v++) {
+		size_t node = vw[v];
+		const char *pfx = ctx->nodes[node].keypfx;
 
-		if (redisGetReply(ctx->conn.c, (void **)&r) != REDIS_OK || !r) {
-			weirctl_err("Redis at %s failed during ZRANGEBYSCORE: %s",
-				    ctx->conn.shown, ctx->conn.c->errstr);
-			return WC_EXIT_REDIS;
+		weirctl_pipe_clear(&p);
+		for (size_t k = 0; k < s->nkeys; k++)
+			weirctl_pipe_add(&p, "ZRANGEBYSCORE %sts:%s:%s %llu (%llu",
+					 pfx, s->res_name, s->keys[k],
+					 (unsigned long long)s->first,
+					 (unsigned long long)end);
+		if (weirctl_pipe_run(ctx, (int)node, &p)) {
+			ret = weirctl_redis_fail(ctx, "ZRANGEBYSCORE");
+			break;
 		}
-		if (r->type == REDIS_REPLY_ARRAY) {
-			add_points(s, r);
-		} else if (ret == WC_EXIT_OK) {
-			weirctl_err("Redis at %s answered ZRANGEBYSCORE %sts:%s:%s "
-				    "with %s", ctx->conn.shown, ctx->keypfx,
-				    s->res_name, s->keys[k],
-				    r->type == REDIS_REPLY_ERROR ? r->str :
-				    "something other than points");
-			ret = WC_EXIT_REDIS;
+		for (size_t k = 0; k < s->nkeys; k++) {
+			const redisReply *r = p.r[k];
+
+			if (r->type == REDIS_REPLY_ARRAY) {
+				add_points(s, r);
+			} else if (ret == WC_EXIT_OK) {
+				weirctl_err("Redis at %s answered ZRANGEBYSCORE %sts:%s:%s "
+					    "with %s", ctx->conn.shown, pfx,
+					    s->res_name, s->keys[k],
+					    r->type == REDIS_REPLY_ERROR ? r->str :
+					    "something other than points");
+				ret = WC_EXIT_REDIS;
+			}
 		}
-		freeReplyObject(r);
 	}
+	weirctl_pipe_free(&p);
 	*any = false;
 	for (size_t i = 0; i < s->n && !*any; i++)
 		*any = s->p[i].seen;
 	return ret;
 }
 
-/* The newest point's time among the keys, 0 when there is none. */
+/* The newest point's time among the keys of every node, 0 when there is
+ * none. */
 static int
 newest(struct weirctl_ctx *ctx, struct series *s, uint64_t *t)
 {
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	long focus = ctx->focus;
+	int ret = WC_EXIT_OK;
+
 	*t = 0;
-	for (size_t k = 0; k < s->nkeys; k++) {
-		char name[700];
-		redisReply *r;
-		int ret;
+	for (size_t v = 0; v < nv && !ret; v++) {
+		weirctl_node_focus(ctx, vw[v]);
+		for (size_t k = 0; k < s->nkeys && !ret; k++) {
+			char name[700];
+			redisReply *r;
 
-		snprintf(name, sizeof(name), "ts:%s:%s", s->res_name, s->keys[k]);
-		ret = weirctl_zrevrange_scores(ctx, name, 1, &r);
-		if (ret)
-			return ret;
-		if (r->elements == 2) {
-			uint64_t v = weirctl_score_u64(r->element[1]);
+			snprintf(name, sizeof(name), "ts:%s:%s", s->res_name, s->keys[k]);
+			ret = weirctl_zrevrange_scores(ctx, name, 1, &r);
+			if (ret)
+				break;
+			if (r->elements == 2) {
+				uint64_t x = weirctl_score_u64(r->element[1]);
 
-			if (v > *t)
-				*t = v;
+				if (x > *t)
+					*t = x;
+			}
+			freeReplyObject(r);
 		}
-		freeReplyObject(r);
 	}
-	return WC_EXIT_OK;
+	if (focus >= 0)
+		weirctl_node_focus(ctx, (size_t)focus);
+	else
+		weirctl_node_unfocus(ctx);
+	return ret;
 }
 
 static uint64_t
@@ -495,8 +499,10 @@ run_history(struct weirctl_ctx *ctx)
 			fputs("history of ", ctx->out);
 			weirctl_put_safe(ctx->out, s.what, strlen(s.what));
 			fprintf(ctx->out, ": no %s points (%sts:%s:%s%s holds none)\n",
-				s.res_name, ctx->keypfx, s.res_name, s.keys[0],
-				s.nkeys > 1 ? " and the others" : "");
+				s.res_name, weirctl_view_nodes(ctx) > 1 ?
+				ctx->prefix : ctx->keypfx, s.res_name, s.keys[0],
+				s.nkeys > 1 || weirctl_view_nodes(ctx) > 1 ?
+				" and the others" : "");
 		}
 		ret = WC_EXIT_NODATA;
 		goto out;

@@ -183,12 +183,89 @@ print_host(struct weirctl_ctx *ctx, struct weirctl_json *j, const char *id,
 	return weirctl_host_lists(ctx, j, id);
 }
 
+int
+weirctl_host_ids(struct weirctl_ctx *ctx, const char *canon,
+		 struct weirctl_zsum *out)
+{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw), cap = 0;
+	long focus = ctx->focus;
+	int ret = WC_EXIT_OK;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < nv && !ret; k++) {
+		size_t node = vw[k];
+		char cursor[32] = "0";
+
+		weirctl_node_focus(ctx, node);
+		do {
+			redisReply *r = weirctl_command(ctx,
+							"ZSCAN %shosts %s MATCH %s@* COUNT 1000",
+							ctx->keypfx, cursor, canon);
+
+			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+			    r->element[0]->type != REDIS_REPLY_STRING ||
+			    r->element[1]->type != REDIS_REPLY_ARRAY) {
+				weirctl_err("Redis at %s failed during ZSCAN %shosts: %s",
+					    ctx->conn.shown, ctx->keypfx,
+					    r && r->type == REDIS_REPLY_ERROR ? r->str :
+					    weirctl_redis_errstr(&ctx->conn));
+				if (r)
+					freeReplyObject(r);
+				ret = WC_EXIT_REDIS;
+				break;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+			/* ZSCAN answers member, score, member, score, ... */
+			const redisReply *el = r->element[1];
+
+			for (size_t i = 0; i + 1 < el->elements; i += 2) {
+				const redisReply *m = el->element[i];
+				size_t at;
+
+				if (m->type != REDIS_REPLY_STRING)
+					continue;
+				/* ZSCAN may give a member twice: once is kept */
+				for (at = 0; at < out->n; at++)
+					if (!strcmp(out->v[at].m, m->str))
+						break;
+				if (at == out->n) {
+					if (out->n == cap) {
+						cap = cap ? cap * 2 : 8;
+						out->v = realloc(out->v, cap * sizeof(*out->v));
+						if (!out->v)
+							abort();
+					}
+					out->v[at].m = strdup(m->str);
+					if (!out->v[at].m)
+						abort();
+					out->v[at].len = m->len;
+					out->v[at].score = 0;
+					out->v[at].nodes = 0;
+					out->n++;
+				}
+				if (!(out->v[at].nodes & (1ULL << node)))
+					out->v[at].score += weirctl_score_u64(el->element[i + 1]);
+				out->v[at].nodes |= 1ULL << node;
+			}
+			freeReplyObject(r);
+		} while (!ret && strcmp(cursor, "0"));
+	}
+	if (focus >= 0)
+		weirctl_node_focus(ctx, (size_t)focus);
+	else
+		weirctl_node_unfocus(ctx);
+	if (ret)
+		weirctl_zsum_free(out);
+	return ret;
+}
+
 static int
 run_host(struct weirctl_ctx *ctx)
 {
 	char canon[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 32];
 	struct weirctl_json j = { 0 };
-	char cursor[32] = "0";
+	struct weirctl_zsum ids = { 0 };
+	redisReply **hs = NULL;
 	uint64_t found = 0;
 	int ret = WC_EXIT_OK;
 	redisReply *h;
@@ -214,40 +291,24 @@ run_host(struct weirctl_ctx *ctx)
 			freeReplyObject(h);
 		goto out;
 	}
-	do {
-		redisReply *r = redisCommand(ctx->conn.c,
-					     "ZSCAN %shosts %s MATCH %s@* COUNT 1000",
-					     ctx->keypfx, cursor, canon);
-
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING) {
-			weirctl_err("Redis at %s failed during ZSCAN %shosts: %s",
-				    ctx->conn.shown, ctx->keypfx,
-				    r && r->type == REDIS_REPLY_ERROR ? r->str :
-				    ctx->conn.c->errstr);
-			if (r)
-				freeReplyObject(r);
-			ret = WC_EXIT_REDIS;
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		/* ZSCAN answers member, score, member, score, ... */
-		const redisReply *el = r->element[1];
-
-		for (size_t i = 0; i < el->elements && ret == WC_EXIT_OK; i += 2) {
-			char name[600];
-
-			snprintf(name, sizeof(name), "host:%s", el->element[i]->str);
-			ret = weirctl_hgetall(ctx, name, &h);
-			if (ret == WC_EXIT_OK && h->elements)
-				ret = print_host(ctx, &j, el->element[i]->str, h,
-						 !found++);
-			if (h)
-				freeReplyObject(h);
-		}
-		freeReplyObject(r);
-	} while (ret == WC_EXIT_OK && strcmp(cursor, "0"));
+	/* Every ADDR@VLAN of the address, on every node of the view, each
+	 * one host whose hash merges the nodes' (merge.c). */
+	ret = weirctl_host_ids(ctx, canon, &ids);
+	if (ret || !ids.n)
+		goto out;
+	hs = calloc(ids.n, sizeof(*hs));
+	if (!hs)
+		abort();
+	ret = weirctl_hashes_merged(ctx, "host:", ids.v, ids.n, hs);
+	for (size_t i = 0; i < ids.n && ret == WC_EXIT_OK; i++)
+		if (hs[i] && hs[i]->elements)
+			ret = print_host(ctx, &j, ids.v[i].m, hs[i], !found++);
+	for (size_t i = 0; i < ids.n; i++)
+		if (hs[i])
+			freeReplyObject(hs[i]);
+	free(hs);
 out:
+	weirctl_zsum_free(&ids);
 	if (ctx->json)
 		weirctl_json_end_arr(&j);
 	if (ret == WC_EXIT_OK && !found) {

@@ -1,13 +1,19 @@
 /* cmd_vlans.c -- `weirctl vlans`: traffic per VLAN, busiest first.
  *
  * A short walk of P vlans (at most 4096 members). VLAN 0 is untagged
- * traffic and is shown so. */
+ * traffic and is shown so. Over several nodes a VLAN's hosts are
+ * counted again from the merged host ids: a host two nodes saw on the
+ * VLAN is one host, which neither the sum nor the greatest of the
+ * nodes' counts would say. */
+#include <stdlib.h>
+
 #include "weirctl.h"
 
 struct vlans_walk {
 	struct weirctl_json j;
 	struct weirctl_table *t;
 	uint64_t n;
+	uint64_t *hosts;	/* merged view: distinct hosts per VLAN */
 };
 
 static int
@@ -18,6 +24,8 @@ vlan_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 	uint64_t vlan = weirctl_hash_u64(h, "vlan");
 	char b[4][48];
 
+	if (w->hosts && vlan < 4096)	/* the walker's own merged hash */
+		weirctl_hash_set_u64((redisReply *)h, "hosts", w->hosts[vlan]);
 	w->n++;
 	if (ctx->json) {
 		weirctl_json_begin_obj(&w->j);
@@ -55,8 +63,19 @@ run_vlans(struct weirctl_ctx *ctx)
 	struct vlans_walk w = { 0 };
 	int ret;
 
+	if (weirctl_view_nodes(ctx) > 1) {
+		w.hosts = calloc(4096, sizeof(*w.hosts));
+		if (!w.hosts)
+			abort();
+		ret = weirctl_vlan_host_counts(ctx, w.hosts);
+		if (ret) {
+			free(w.hosts);
+			return ret;
+		}
+	}
 	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "rrrrrrll");
 	ret = weirctl_walk(ctx, "vlans", "vlan:", NULL, vlan_row, &w);
+	free(w.hosts);
 	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "vlans", "VLANs");
 }
 

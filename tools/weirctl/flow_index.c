@@ -29,7 +29,10 @@
  * the engine indexes at all: the top flow of P flows must be a member of
  * idx:vlan:<its vlan>, a set every indexed flow is in. Without indexes,
  * the caller reads every flow, as before; --subnet then has nothing to
- * go on (a flow's hash names no subnet) and says so. */
+ * go on (a flow's hash names no subnet) and says so.
+ *
+ * All of this is about one node (the current one): flows live on one
+ * node, and cmd_flows.c asks each node of a merged view in turn. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +82,12 @@ static int
 set_command(struct weirctl_ctx *ctx, int argc, const char **argv,
 	    const size_t *lens, char ***ids, size_t *n)
 {
-	redisReply *r = redisCommandArgv(ctx->conn.c, argc, argv, lens);
+	redisReply *r = weirctl_commandargv(ctx, argc, argv, lens);
 
 	*ids = NULL;
 	*n = 0;
-	if (!r) {
-		weirctl_err("Redis at %s failed during %s: %s", ctx->conn.shown,
-			    argv[0], ctx->conn.c->err ? ctx->conn.c->errstr :
-			    "no reply");
-		return WC_EXIT_REDIS;
-	}
+	if (!r)
+		return weirctl_redis_fail(ctx, argv[0]);
 	if (r->type != REDIS_REPLY_ARRAY) {
 		weirctl_err("Redis at %s answered %s %s with %s", ctx->conn.shown,
 			    argv[0], argv[1], r->type == REDIS_REPLY_ERROR ?
@@ -120,12 +119,10 @@ indexes_kept(struct weirctl_ctx *ctx, bool *kept, bool *no_flows)
 	}
 	const char *id = top->element[0]->str;
 
-	r = redisCommand(ctx->conn.c, "HGET %sflow:%s vlan", ctx->keypfx, id);
+	r = weirctl_command(ctx, "HGET %sflow:%s vlan", ctx->keypfx, id);
 	if (!r) {
 		freeReplyObject(top);
-		weirctl_err("Redis at %s failed during HGET: %s", ctx->conn.shown,
-			    ctx->conn.c->errstr);
-		return WC_EXIT_REDIS;
+		return weirctl_redis_fail(ctx, "HGET");
 	}
 	if (r->type != REDIS_REPLY_STRING || r->len >= sizeof(vlan)) {
 		/* The flow went between the two reads, or is junk: read all. */
@@ -135,12 +132,10 @@ indexes_kept(struct weirctl_ctx *ctx, bool *kept, bool *no_flows)
 	}
 	snprintf(vlan, sizeof(vlan), "%s", r->str);
 	freeReplyObject(r);
-	r = redisCommand(ctx->conn.c, "SISMEMBER %sidx:vlan:%s %s", ctx->keypfx,
-			 vlan, id);
+	r = weirctl_command(ctx, "SISMEMBER %sidx:vlan:%s %s", ctx->keypfx,
+			    vlan, id);
 	if (!r) {
-		ret = WC_EXIT_REDIS;
-		weirctl_err("Redis at %s failed during SISMEMBER: %s",
-			    ctx->conn.shown, ctx->conn.c->errstr);
+		ret = weirctl_redis_fail(ctx, "SISMEMBER");
 	} else if (r->type == REDIS_REPLY_ERROR) {
 		ret = WC_EXIT_REDIS;
 		weirctl_err("Redis at %s answered SISMEMBER %sidx:vlan:%s with an "

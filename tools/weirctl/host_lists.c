@@ -10,6 +10,9 @@
  * shown application's category (P app:NAME) and each shown name's last
  * time (one HMGET of P hostdnslast:ID).
  *
+ * Over several nodes the sets are summed and the category and last time
+ * are asked of every node (merge.c's rules: first name, latest time).
+ *
  * DNS names come off the wire and may hold any byte, NUL included: they
  * travel as counted strings (argv with lengths, replies with len), the
  * table replaces what a terminal would obey, JSON escapes it. */
@@ -25,38 +28,20 @@
 
 /* PREFIX{NODE}:what + the n bytes of s, in a malloc'd buffer. */
 static char *
-key_of(struct weirctl_ctx *ctx, const char *what, const char *s, size_t n,
+key_of(const char *keypfx, const char *what, const char *s, size_t n,
        size_t *len)
 {
-	size_t a = strlen(ctx->keypfx), b = strlen(what);
+	size_t a = strlen(keypfx), b = strlen(what);
 	char *k = malloc(a + b + n + 1);
 
 	if (!k)
 		abort();
-	memcpy(k, ctx->keypfx, a);
+	memcpy(k, keypfx, a);
 	memcpy(k + a, what, b);
 	memcpy(k + a + b, s, n);
 	k[a + b + n] = '\0';
 	*len = a + b + n;
 	return k;
-}
-
-static int
-get_reply(struct weirctl_ctx *ctx, const char *what, redisReply **r)
-{
-	if (redisGetReply(ctx->conn.c, (void **)r) != REDIS_OK || !*r) {
-		weirctl_err("Redis at %s failed during %s: %s", ctx->conn.shown,
-			    what, ctx->conn.c->err ? ctx->conn.c->errstr :
-			    "no reply");
-		*r = NULL;
-		return WC_EXIT_REDIS;
-	}
-	if ((*r)->type == REDIS_REPLY_ERROR) {
-		weirctl_err("Redis at %s answered %s with an error: %s",
-			    ctx->conn.shown, what, (*r)->str);
-		return WC_EXIT_REDIS;	/* read: the pipeline stays in step */
-	}
-	return WC_EXIT_OK;
 }
 
 static void
@@ -69,7 +54,7 @@ print_cut(struct weirctl_ctx *ctx, size_t shown, size_t n, const char *what)
 
 static void
 apps_out(struct weirctl_ctx *ctx, struct weirctl_json *j,
-	 const redisReply *z, size_t shown, redisReply **cats)
+	 const redisReply *z, size_t shown, const redisReply *const *cats)
 {
 	static const char *const hdr[] = {
 		"#", "APPLICATION", "CATEGORY", "BYTES", "SHARE"
@@ -130,25 +115,38 @@ apps_out(struct weirctl_ctx *ctx, struct weirctl_json *j,
 	print_cut(ctx, shown, n, "applications");
 }
 
-/* The HMGET reply's i-th value as unix ms; false when absent or junk. */
+/* The i-th value of the HMGET replies (one a node) as unix ms, the
+ * latest; false when absent or junk everywhere. */
 static bool
-last_ms(const redisReply *last, size_t i, uint64_t *ms)
+last_ms(redisReply *const *last, size_t nlast, size_t i, uint64_t *ms)
 {
-	const redisReply *v;
-	char *end;
+	bool any = false;
 
-	if (!last || last->type != REDIS_REPLY_ARRAY || i >= last->elements)
-		return false;
-	v = last->element[i];
-	if (v->type != REDIS_REPLY_STRING || !v->len || v->str[0] == '-')
-		return false;
-	*ms = strtoull(v->str, &end, 10);
-	return !*end;
+	*ms = 0;
+	for (size_t k = 0; k < nlast; k++) {
+		const redisReply *v;
+		char *end;
+		uint64_t x;
+
+		if (!last[k] || last[k]->type != REDIS_REPLY_ARRAY ||
+		    i >= last[k]->elements)
+			continue;
+		v = last[k]->element[i];
+		if (v->type != REDIS_REPLY_STRING || !v->len || v->str[0] < '0' ||
+		    v->str[0] > '9')
+			continue;
+		x = strtoull(v->str, &end, 10);
+		if (*end)
+			continue;
+		*ms = x > *ms ? x : *ms;
+		any = true;
+	}
+	return any;
 }
 
 static void
 dns_out(struct weirctl_ctx *ctx, struct weirctl_json *j, const redisReply *z,
-	size_t shown, const redisReply *last)
+	size_t shown, redisReply *const *last, size_t nlast)
 {
 	static const char *const hdr[] = { "#", "NAME", "QUERIES", "LAST ASKED" };
 	size_t n = z->elements / 2;
@@ -168,7 +166,7 @@ dns_out(struct weirctl_ctx *ctx, struct weirctl_json *j, const redisReply *z,
 			weirctl_json_key(j, "count");
 			weirctl_json_u64(j, weirctl_score_u64(z->element[2 * i + 1]));
 			weirctl_json_key(j, "last_seen");
-			if (last_ms(last, i, &ms))
+			if (last_ms(last, nlast, i, &ms))
 				weirctl_json_u64(j, ms);
 			else
 				weirctl_json_null(j);
@@ -190,7 +188,7 @@ dns_out(struct weirctl_ctx *ctx, struct weirctl_json *j, const redisReply *z,
 		weirctl_table_cell_n(t, m->str, m->len);
 		weirctl_table_cell(t, "%llu", (unsigned long long)
 				   weirctl_score_u64(z->element[2 * i + 1]));
-		weirctl_table_cell(t, "%s", last_ms(last, i, &ms) ?
+		weirctl_table_cell(t, "%s", last_ms(last, nlast, i, &ms) ?
 				   weirctl_fmt_time(ms, b, sizeof(b)) : "-");
 		weirctl_table_end_row(t);
 	}
@@ -203,11 +201,16 @@ int
 weirctl_host_lists(struct weirctl_ctx *ctx, struct weirctl_json *j,
 		   const char *id)
 {
-	redisReply *apps = NULL, *dns = NULL, *last = NULL, **cats = NULL;
-	size_t napps, ndns, shown_apps = 0, shown_dns = 0, klen;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw), napps, ndns, shown_apps = 0;
+	size_t shown_dns = 0, klen;
+	struct weirctl_pipe p[WEIRCTL_NODES_MAX];
+	redisReply *apps = NULL, *dns = NULL, *last[WEIRCTL_NODES_MAX] = { NULL };
+	const redisReply **cats = NULL;
 	char name[600];
 	int ret;
 
+	memset(p, 0, sizeof(p));
+	/* Over several nodes both sets are summed (merge.c). */
 	snprintf(name, sizeof(name), "hostapps:%s", id);
 	ret = weirctl_zrevrange_scores(ctx, name, HOST_LIST_MAX, &apps);
 	if (ret)
@@ -221,68 +224,75 @@ weirctl_host_lists(struct weirctl_ctx *ctx, struct weirctl_json *j,
 	shown_apps = ctx->json || napps < HOST_APPS_SHOWN ? napps : HOST_APPS_SHOWN;
 	shown_dns = ctx->json || ndns < HOST_DNS_SHOWN ? ndns : HOST_DNS_SHOWN;
 
-	/* One round trip: an HGET per shown application, one HMGET. */
+	/* One round trip a node: an HGET per shown application, one HMGET.
+	 * The category is the first node's that has one, the last time the
+	 * latest of them. */
 	cats = calloc(napps ? napps : 1, sizeof(*cats));
 	if (!cats)
 		abort();
-	for (size_t i = 0; i < shown_apps; i++) {
-		const redisReply *m = apps->element[2 * i];
-		char *k = key_of(ctx, "app:", m->str, m->len, &klen);
-		const char *argv[] = { "HGET", k, "category" };
-		size_t lens[] = { 4, klen, 8 };
+	for (size_t k = 0; k < nv && !ret; k++) {
+		size_t node = vw[k];
+		const char *pfx = ctx->nodes[node].keypfx;
 
-		redisAppendCommandArgv(ctx->conn.c, 3, argv, lens);
-		free(k);
-	}
-	if (shown_dns) {
-		const char **argv = calloc(shown_dns + 2, sizeof(*argv));
-		size_t *lens = calloc(shown_dns + 2, sizeof(*lens));
-		char *k = key_of(ctx, "hostdnslast:", id, strlen(id), &klen);
+		for (size_t i = 0; i < shown_apps; i++) {
+			const redisReply *m = apps->element[2 * i];
+			char *key = key_of(pfx, "app:", m->str, m->len, &klen);
+			const char *argv[] = { "HGET", key, "category" };
+			size_t lens[] = { 4, klen, 8 };
 
-		if (!argv || !lens)
-			abort();
-		argv[0] = "HMGET";
-		lens[0] = 5;
-		argv[1] = k;
-		lens[1] = klen;
-		for (size_t i = 0; i < shown_dns; i++) {
-			argv[i + 2] = dns->element[2 * i]->str;
-			lens[i + 2] = dns->element[2 * i]->len;
+			weirctl_pipe_addargv(&p[k], 3, argv, lens);
+			free(key);
 		}
-		redisAppendCommandArgv(ctx->conn.c, (int)(shown_dns + 2), argv,
-				       lens);
-		free(argv);
-		free(lens);
-		free(k);
-	}
-	/* Every reply is read, even after an error, to stay in step. */
-	for (size_t i = 0; i < shown_apps; i++) {
-		int r = get_reply(ctx, "HGET app:NAME category", &cats[i]);
+		if (shown_dns) {
+			const char **argv = calloc(shown_dns + 2, sizeof(*argv));
+			size_t *lens = calloc(shown_dns + 2, sizeof(*lens));
+			char *key = key_of(pfx, "hostdnslast:", id, strlen(id), &klen);
 
-		if (r && !ret)
-			ret = r;
-		if (!cats[i])
-			goto out;	/* the connection is gone */
-	}
-	if (shown_dns) {
-		int r = get_reply(ctx, "HMGET hostdnslast", &last);
-
-		if (r && !ret)
-			ret = r;
+			if (!argv || !lens)
+				abort();
+			argv[0] = "HMGET";
+			lens[0] = 5;
+			argv[1] = key;
+			lens[1] = klen;
+			for (size_t i = 0; i < shown_dns; i++) {
+				argv[i + 2] = dns->element[2 * i]->str;
+				lens[i + 2] = dns->element[2 * i]->len;
+			}
+			weirctl_pipe_addargv(&p[k], (int)(shown_dns + 2), argv, lens);
+			free(argv);
+			free(lens);
+			free(key);
+		}
+		if (!p[k].n)
+			continue;
+		if (weirctl_pipe_run(ctx, (int)node, &p[k])) {
+			ret = weirctl_redis_fail(ctx, "HGET app:NAME category");
+			break;
+		}
+		for (size_t i = 0; i < p[k].n; i++)
+			if (p[k].r[i]->type == REDIS_REPLY_ERROR) {
+				weirctl_err("Redis at %s answered %s with an error: %s",
+					    ctx->conn.shown, i < shown_apps ?
+					    "HGET app:NAME category" : "HMGET hostdnslast",
+					    p[k].r[i]->str);
+				ret = WC_EXIT_REDIS;
+				break;
+			}
+		for (size_t i = 0; i < shown_apps && !ret; i++)
+			if (!cats[i] || !cats[i]->len)
+				if (p[k].r[i]->type == REDIS_REPLY_STRING)
+					cats[i] = p[k].r[i];
+		if (shown_dns && !ret)
+			last[k] = p[k].r[shown_apps];
 	}
 	if (ret)
 		goto out;
 	apps_out(ctx, j, apps, shown_apps, cats);
-	dns_out(ctx, j, dns, shown_dns, last);
+	dns_out(ctx, j, dns, shown_dns, last, nv);
 out:
-	if (cats) {
-		for (size_t i = 0; i < shown_apps; i++)
-			if (cats[i])
-				freeReplyObject(cats[i]);
-		free(cats);
-	}
-	if (last)
-		freeReplyObject(last);
+	free(cats);
+	for (size_t k = 0; k < nv; k++)
+		weirctl_pipe_free(&p[k]);
 	if (apps)
 		freeReplyObject(apps);
 	if (dns)

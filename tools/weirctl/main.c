@@ -28,7 +28,8 @@ const char weirctl_global_help[] =
 	"  --redis URL     where to read: redis://[[user]:password@]host[:port][/db],\n"
 	"                  unix:///path/to/redis.sock[?db=N&password=P] or a\n"
 	"                  socket path. Default $WEIR_REDIS, else " DEFAULT_URL "\n"
-	"  --node ID       the engine's node id (weir --node), default 'local'\n"
+	"  --node ID[,ID]  read these engines only (weir --node); default: every\n"
+	"                  node registered in PREFIXnodes, merged, else 'local'\n"
 	"  --prefix P      the key prefix (weir redis-prefix), default 'weir:'\n"
 	"  --json          print JSON instead of a table (numbers as numbers)\n"
 	"  --watch [SEC]   redraw the table every SEC seconds (default 2) until\n"
@@ -41,7 +42,7 @@ const char weirctl_global_help[] =
 static void
 usage(FILE *f)
 {
-	fputs("usage: weirctl [--redis URL] [--node ID] [--prefix P] [--json]\n"
+	fputs("usage: weirctl [--redis URL] [--node ID[,ID]] [--prefix P] [--json]\n"
 	      "               [--watch [SECONDS]] COMMAND [filters]\n"
 	      "\n"
 	      "Reads what a weir engine publishes to Redis (docs/redis-keys.md) and\n"
@@ -83,15 +84,18 @@ run_once(const struct weirctl_cmd *cmd, struct weirctl_ctx *ctx)
 	ctx->now_ms = weirctl_now_ms();
 	if (!(cmd->flags & WC_CMD_REDIS))
 		return cmd->run(ctx);
-	if (!ctx->conn.c || ctx->conn.c->err) {
+	if (!ctx->conn.rc) {
 		ret = weirctl_redis_connect(&ctx->conn);
 		if (ret)
 			return ret;
 	}
-	ret = weirctl_meta_load(ctx);
-	if (ret)
-		return ret;
-	return cmd->run(ctx);
+	ctx->zset_cached[0] = '\0';
+	ret = weirctl_nodes_select(ctx);
+	if (!ret)
+		ret = cmd->run(ctx);
+	if (ret == WC_EXIT_REDIS)	/* --watch: the next round reconnects */
+		weirctl_redis_close(&ctx->conn);
+	return ret;
 }
 
 static int
@@ -169,7 +173,7 @@ int
 main(int argc, char **argv)
 {
 	static char *cmd_argv[256];
-	struct weirctl_ctx ctx = { .node = "local", .prefix = "weir:" };
+	struct weirctl_ctx ctx = { .node = "local", .prefix = "weir:", .focus = -1 };
 	const struct weirctl_cmd *cmd = NULL;
 	const char *url = getenv("WEIR_REDIS");
 	const char *cmd_name = NULL;
@@ -192,7 +196,7 @@ main(int argc, char **argv)
 			if (!(url = opt_value(a, n, argc, argv, &i)))
 				return WC_EXIT_USAGE;
 		} else if (IS("--node")) {
-			if (!(ctx.node = opt_value(a, n, argc, argv, &i)))
+			if (!(ctx.node_arg = opt_value(a, n, argc, argv, &i)))
 				return WC_EXIT_USAGE;
 		} else if (IS("--prefix")) {
 			if (!(ctx.prefix = opt_value(a, n, argc, argv, &i)))
@@ -292,14 +296,13 @@ main(int argc, char **argv)
 		weirctl_err("bad Redis URL '%s': %s", url, err);
 		return WC_EXIT_USAGE;
 	}
-	if (!*ctx.node || strpbrk(ctx.node, "{}")) {
-		weirctl_err("--node: '%s' cannot be a node id (empty, or has braces)",
-			    ctx.node);
+	if (ctx.node_arg && weirctl_nodes_check(ctx.node_arg, err, sizeof(err))) {
+		weirctl_err("--node: %s", err);
 		return WC_EXIT_USAGE;
 	}
-	if (snprintf(ctx.keypfx, sizeof(ctx.keypfx), "%s{%s}:", ctx.prefix,
-		     ctx.node) >= (int)sizeof(ctx.keypfx)) {
-		weirctl_err("--prefix and --node are too long");
+	if (strlen(ctx.prefix) > 256 || strpbrk(ctx.prefix, "{}")) {
+		weirctl_err("--prefix: '%s': at most 256 characters, no braces",
+			    ctx.prefix);
 		return WC_EXIT_USAGE;
 	}
 	ctx.color = !no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
@@ -323,8 +326,7 @@ main(int argc, char **argv)
 		if (!ret)
 			ret = WC_EXIT_USAGE;
 	}
-	if (ctx.meta)
-		freeReplyObject(ctx.meta);
+	weirctl_nodes_free(&ctx);
 	weirctl_redis_close(&ctx.conn);
 	return ret;
 }

@@ -67,25 +67,55 @@ weirctl_human(const char *field, const char *value, char *buf, size_t len)
 int
 weirctl_zcard(struct weirctl_ctx *ctx, const char *zset, uint64_t *n)
 {
-	redisReply *r = redisCommand(ctx->conn.c, "ZCARD %s%s", ctx->keypfx,
-				     zset);
+	redisReply *r;
 
 	*n = 0;
-	if (!r) {
-		weirctl_err("Redis at %s failed during ZCARD: %s", ctx->conn.shown,
-			    ctx->conn.c->errstr);
-		return WC_EXIT_REDIS;
+	if (weirctl_view_nodes(ctx) > 1 && !strcmp(zset, "flows")) {
+		size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+		long focus = ctx->focus;
+		int ret = WC_EXIT_OK;
+
+		/* a flow lives on one node: the nodes' counts add up */
+		for (size_t k = 0; k < nv && !ret; k++) {
+			uint64_t one;
+
+			weirctl_node_focus(ctx, vw[k]);
+			ret = weirctl_zcard(ctx, zset, &one);
+			*n += one;
+		}
+		if (focus < 0)
+			weirctl_node_unfocus(ctx);
+		return ret;
 	}
+	if (weirctl_view_nodes(ctx) > 1) {
+		struct weirctl_zsum z;
+		int ret;
+
+		/* the distinct members: a merged walk just counted them */
+		if (!strcmp(ctx->zset_cached, zset)) {
+			*n = ctx->zset_cached_n;
+			return WC_EXIT_OK;
+		}
+		ret = weirctl_zsum_read(ctx, zset, &z);
+		*n = z.n;
+		weirctl_zsum_free(&z);
+		return ret;
+	}
+	r = weirctl_command(ctx, "ZCARD %s%s", ctx->keypfx, zset);
+	if (!r)
+		return weirctl_redis_fail(ctx, "ZCARD");
 	if (r->type == REDIS_REPLY_INTEGER)
 		*n = (uint64_t)r->integer;
 	freeReplyObject(r);
 	return WC_EXIT_OK;
 }
 
-void
-weirctl_print_publish_line(struct weirctl_ctx *ctx)
+/* One node's line: its state, cycle, source and the age of its last
+ * publish, and a warning when a running engine went quiet. */
+static void
+publish_line(struct weirctl_ctx *ctx, const char *node, const redisReply *m,
+	     bool merged)
 {
-	const redisReply *m = ctx->meta;
 	const char *state = weirctl_hash_get(m, "state");
 	const char *source = weirctl_hash_get(m, "source");
 	uint64_t updated = weirctl_hash_u64(m, "updated_ms");
@@ -93,7 +123,7 @@ weirctl_print_publish_line(struct weirctl_ctx *ctx)
 	int64_t age = ctx->now_ms - (int64_t)updated;
 	char t[64], a[32];
 
-	fprintf(ctx->out, "node %s  state %s  cycle %llu  source %s  ", ctx->node,
+	fprintf(ctx->out, "node %s  state %s  cycle %llu  source %s  ", node,
 		state ? state : "?",
 		(unsigned long long)weirctl_hash_u64(m, "cycle"),
 		source ? source : "?");
@@ -105,9 +135,27 @@ weirctl_print_publish_line(struct weirctl_ctx *ctx)
 		fprintf(ctx->out, "published: no time in meta updated_ms\n");
 	if (state && !strcmp(state, "running") && updated &&
 	    age > (int64_t)(interval ? interval * 5 : 5000) && age > 5000)
-		fprintf(ctx->out, "warning: state is running but nothing was "
-			"published for %s: is weir still running and reaching "
-			"Redis?\n", a);
+		fprintf(ctx->out, "warning: %s%s%sstate is running but nothing "
+			"was published for %s: is weir still running and "
+			"reaching Redis?\n", merged ? "node " : "",
+			merged ? node : "", merged ? ": " : "", a);
+}
+
+void
+weirctl_print_publish_line(struct weirctl_ctx *ctx)
+{
+	size_t vw[WEIRCTL_NODES_MAX], n = weirctl_view(ctx, vw);
+
+	if (n > 1)
+		fprintf(ctx->out, "merged view of %zu nodes (--node ID for one):\n", n);
+	for (size_t i = 0; i < n || (!n && !i); i++) {
+		size_t k = vw[i];
+
+		if (n)
+			publish_line(ctx, ctx->nodes[k].id, ctx->nodes[k].meta, n > 1);
+		else
+			publish_line(ctx, ctx->node, ctx->meta, false);
+	}
 	fputc('\n', ctx->out);
 }
 

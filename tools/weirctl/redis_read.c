@@ -1,26 +1,28 @@
 /* redis_read.c -- weirctl's only way into Redis.
  *
- * It connects (TCP or unix socket, AUTH, SELECT), checks the meta hash
- * and walks the sorted sets of docs/redis-keys.md. Reading is read-only:
- * here ZREVRANGE, HGETALL, ZSCAN, SCAN; elsewhere ZRANGEBYSCORE (history),
- * SINTER, SUNION, SISMEMBER (flow_index.c), XREVRANGE and XREAD (the
- * streams): a user with +@read is enough. A walk reads a batch of
- * WEIRCTL_BATCH members, then pipelines one HGETALL per member and reads
- * the replies, so a million flows cost two thousand round trips, and the
- * command prints each batch before fetching the next: memory stays at
- * one batch whatever the size of the set.
+ * It connects through the cluster-aware layer (include/weir/rcluster.h:
+ * one server, or a Redis Cluster whose slot map it keeps), checks meta
+ * hashes and sends the commands the rest of weirctl builds. Every key of
+ * one node shares the node's slot ({NODE} is a hash tag), so a command
+ * or a pipeline about one node goes to the one master that holds it:
+ * weirctl_command routes by the current node's key prefix, and
+ * weirctl_pipe_run sends a whole pipeline there, asking again once for
+ * the replies that said the slot moved (a resharding, a failover).
  *
- * The engine rewrites the scores every cycle, so a set can reorder while
- * it is walked in batches. A member met twice is handed over once (a set
- * of 64-bit hashes of the ids seen); one that jumped above the cursor is
- * missed, as any reader of a moving ranking would miss it. */
+ * Reading is read-only: ZRANGE, ZREVRANGE, HGETALL, ZSCAN, SCAN here and
+ * in walk.c and merge.c; elsewhere ZRANGEBYSCORE (history), SINTER,
+ * SUNION, SISMEMBER (flow_index.c), XREVRANGE and XREAD (the streams): a
+ * user with +@read is enough. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "weir/rcluster.h"
 #include "weirctl.h"
+
+/* A reply may take this long; a connection attempt gets the same. */
+#define IO_TIMEOUT_MS 30000
 
 FILE *weirctl_errout;
 
@@ -38,25 +40,33 @@ weirctl_err(const char *fmt, ...)
 	fputc('\n', f);
 }
 
+const char *
+weirctl_redis_errstr(const struct weirctl_conn *conn)
+{
+	if (conn->c && conn->c->err)
+		return conn->c->errstr;
+	if (conn->rc && weir_rc_error(conn->rc) && *weir_rc_error(conn->rc))
+		return weir_rc_error(conn->rc);
+	return "no reply";
+}
+
 static int
 redis_error(struct weirctl_conn *conn, const char *what)
 {
 	weirctl_err("Redis at %s failed during %s: %s", conn->shown, what,
-		    conn->c && conn->c->err ? conn->c->errstr : "no reply");
+		    weirctl_redis_errstr(conn));
 	return WC_EXIT_REDIS;
 }
 
-/* A reply that is an error: says which, and how to fix the usual ones. */
+/* An error text from Redis: says which, and how to fix the usual ones. */
 static int
-reply_error(struct weirctl_conn *conn, const char *what, const redisReply *r)
+error_text(struct weirctl_conn *conn, const char *what, const char *s)
 {
-	const char *s = r->str ? r->str : "";
-
-	if (!strncmp(s, "NOAUTH", 6))
+	if (!strncmp(s, "NOAUTH", 6) || strstr(s, "NOAUTH"))
 		weirctl_err("Redis at %s wants a password (%s): give it in the URL, "
 			    "redis://:PASSWORD@host:port or "
 			    "unix:///path?password=PASSWORD", conn->shown, s);
-	else if (!strncmp(s, "WRONGPASS", 9) || strstr(s, "invalid password") ||
+	else if (strstr(s, "WRONGPASS") || strstr(s, "invalid password") ||
 		 strstr(s, "invalid username-password"))
 		weirctl_err("Redis at %s refused the password (%s): check the "
 			    "URL given with --redis or WEIR_REDIS", conn->shown, s);
@@ -70,81 +80,317 @@ reply_error(struct weirctl_conn *conn, const char *what, const redisReply *r)
 	return WC_EXIT_REDIS;
 }
 
+static int
+reply_error(struct weirctl_conn *conn, const char *what, const redisReply *r)
+{
+	return error_text(conn, what, r->str ? r->str : "");
+}
+
 int
 weirctl_redis_connect(struct weirctl_conn *conn)
 {
-	struct timeval connect_tv = { 3, 0 };
-	struct timeval io_tv = { 30, 0 };
-	redisReply *r;
+	const struct weirctl_url *u = &conn->url;
+	struct weir_rc_endpoint ep = {
+		.host = u->host,
+		.port = u->port,
+		.unix_path = u->unix_sock ? u->path : NULL,
+		.user = u->user,
+		.password = u->has_password ? u->password : NULL,
+		.db = u->db,
+	};
 
-	if (conn->c) {
-		redisFree(conn->c);
-		conn->c = NULL;
-	}
-	weirctl_url_show(&conn->url, conn->shown, sizeof(conn->shown));
-	if (conn->url.unix_sock)
-		conn->c = redisConnectUnixWithTimeout(conn->url.path, connect_tv);
-	else
-		conn->c = redisConnectWithTimeout(conn->url.host, conn->url.port,
-						  connect_tv);
-	if (!conn->c) {
+	weirctl_redis_close(conn);
+	weirctl_url_show(u, conn->shown, sizeof(conn->shown));
+	conn->rc = weir_rc_new(&ep, IO_TIMEOUT_MS);
+	if (!conn->rc) {
 		weirctl_err("cannot connect to Redis at %s: out of memory",
 			    conn->shown);
 		return WC_EXIT_REDIS;
 	}
-	if (conn->c->err) {
-		weirctl_err("cannot connect to Redis at %s: %s (is redis-server "
-			    "running there? give another with --redis URL or "
-			    "WEIR_REDIS)", conn->shown, conn->c->errstr);
-		goto err_free;
-	}
-	redisSetTimeout(conn->c, io_tv);
+	if (weir_rc_connect(conn->rc)) {
+		const char *e = weir_rc_error(conn->rc);
 
-	if (conn->url.has_password) {
-		if (conn->url.user[0])
-			r = redisCommand(conn->c, "AUTH %s %s", conn->url.user,
-					 conn->url.password);
+		e = e ? e : "unknown error";
+		if (strstr(e, "NOAUTH") || strstr(e, "WRONGPASS") ||
+		    strstr(e, "invalid password") ||
+		    strstr(e, "invalid username-password"))
+			error_text(conn, "AUTH", e);
+		else if (strstr(e, "SELECT") || strstr(e, "DB index"))
+			error_text(conn, "SELECT", e);
 		else
-			r = redisCommand(conn->c, "AUTH %s", conn->url.password);
-		if (!r) {
-			redis_error(conn, "AUTH");
-			goto err_free;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			reply_error(conn, "AUTH", r);
-			freeReplyObject(r);
-			goto err_free;
-		}
-		freeReplyObject(r);
-	}
-	if (conn->url.db) {
-		r = redisCommand(conn->c, "SELECT %d", conn->url.db);
-		if (!r) {
-			redis_error(conn, "SELECT");
-			goto err_free;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			reply_error(conn, "SELECT", r);
-			freeReplyObject(r);
-			goto err_free;
-		}
-		freeReplyObject(r);
+			weirctl_err("cannot connect to Redis at %s: %s (is "
+				    "redis-server running there? give another with "
+				    "--redis URL or WEIR_REDIS)", conn->shown, e);
+		weirctl_redis_close(conn);
+		return WC_EXIT_REDIS;
 	}
 	return WC_EXIT_OK;
-
-err_free:
-	redisFree(conn->c);
-	conn->c = NULL;
-	return WC_EXIT_REDIS;
 }
 
 void
 weirctl_redis_close(struct weirctl_conn *conn)
 {
-	if (conn->c)
-		redisFree(conn->c);
+	if (conn->rc)
+		weir_rc_free(conn->rc);
+	conn->rc = NULL;
 	conn->c = NULL;
 }
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* The context of node (index into ctx->nodes; <0: the current node),
+ * NULL after saying nothing (weirctl_redis_errstr has it). */
+static redisContext *
+node_context(struct weirctl_ctx *ctx, int node)
+{
+	const char *pfx = node >= 0 && (size_t)node < ctx->nnodes ?
+			  ctx->nodes[node].keypfx : ctx->keypfx;
+	redisContext *c;
+
+	if (!ctx->conn.rc)
+		return NULL;
+	c = weir_rc_ctx(ctx->conn.rc, pfx, strlen(pfx));
+	if (node < 0 || !strcmp(pfx, ctx->keypfx))
+		ctx->conn.c = c;
+	return c;
+}
+
+/* The one reply of a one-command pipeline, NULL when it failed. */
+static redisReply *
+run_one(struct weirctl_ctx *ctx, struct weirctl_pipe *p)
+{
+	redisReply *r = NULL;
+
+	if (weirctl_pipe_run(ctx, -1, p) == WC_EXIT_OK) {
+		r = p->r[0];
+		p->r[0] = NULL;
+	}
+	weirctl_pipe_free(p);
+	return r;
+}
+
+redisReply *
+weirctl_vcommand(struct weirctl_ctx *ctx, const char *fmt, va_list ap)
+{
+	struct weirctl_pipe p = { 0 };
+
+	weirctl_pipe_vadd(&p, fmt, ap);
+	return run_one(ctx, &p);
+}
+
+redisReply *
+weirctl_command(struct weirctl_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, fmt);
+	r = weirctl_vcommand(ctx, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+redisReply *
+weirctl_commandargv(struct weirctl_ctx *ctx, int argc, const char **argv,
+		    const size_t *lens)
+{
+	struct weirctl_pipe p = { 0 };
+
+	weirctl_pipe_addargv(&p, argc, argv, lens);
+	return run_one(ctx, &p);
+}
+
+/* ---- pipelines ------------------------------------------------------------ */
+
+static void
+pipe_grow(struct weirctl_pipe *p)
+{
+	if (p->n < p->cap)
+		return;
+	p->cap = p->cap ? p->cap * 2 : 64;
+	p->cmd = realloc(p->cmd, p->cap * sizeof(*p->cmd));
+	p->len = realloc(p->len, p->cap * sizeof(*p->len));
+	p->r = realloc(p->r, p->cap * sizeof(*p->r));
+	if (!p->cmd || !p->len || !p->r)
+		abort();
+}
+
+void
+weirctl_pipe_vadd(struct weirctl_pipe *p, const char *fmt, va_list ap)
+{
+	int len;
+
+	pipe_grow(p);
+	len = redisvFormatCommand(&p->cmd[p->n], fmt, ap);
+	if (len < 0)
+		abort();
+	p->len[p->n] = (size_t)len;
+	p->r[p->n++] = NULL;
+}
+
+void
+weirctl_pipe_add(struct weirctl_pipe *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	weirctl_pipe_vadd(p, fmt, ap);
+	va_end(ap);
+}
+
+void
+weirctl_pipe_addargv(struct weirctl_pipe *p, int argc, const char **argv,
+		     const size_t *lens)
+{
+	int len;
+
+	pipe_grow(p);
+	len = redisFormatCommandArgv(&p->cmd[p->n], argc, argv, lens);
+	if (len < 0)
+		abort();
+	p->len[p->n] = (size_t)len;
+	p->r[p->n++] = NULL;
+}
+
+void
+weirctl_pipe_clear(struct weirctl_pipe *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->cmd[i]);
+		if (p->r[i])
+			freeReplyObject(p->r[i]);
+	}
+	p->n = 0;
+}
+
+void
+weirctl_pipe_free(struct weirctl_pipe *p)
+{
+	weirctl_pipe_clear(p);
+	free(p->cmd);
+	free(p->len);
+	free(p->r);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Sends the commands of p whose reply slot is empty and reads their
+ * replies. false when the connection broke (the rest stay NULL). */
+static bool
+pipe_round(struct weirctl_ctx *ctx, int node, struct weirctl_pipe *p)
+{
+	redisContext *c = node_context(ctx, node);
+	size_t sent = 0;
+	int done = 0;
+
+	if (!c)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->r[i]) {
+			redisAppendFormattedCommand(c, p->cmd[i], p->len[i]);
+			sent++;
+		}
+	/* Written out before the first read, so a long pipeline does not
+	 * wait on its own output buffer. */
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			return false;
+	for (size_t i = 0; i < p->n && sent; i++) {
+		redisReply *r;
+
+		if (p->r[i])
+			continue;
+		sent--;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+			weir_rc_reply_check(ctx->conn.rc, NULL);
+			return false;
+		}
+		if (!weir_rc_reply_check(ctx->conn.rc, r)) {
+			freeReplyObject(r);	/* moved: asked again */
+			p->r[i] = NULL;
+			/* keep the slot empty, and mark it to read on */
+			continue;
+		}
+		p->r[i] = r;
+	}
+	return true;
+}
+
+static size_t
+pipe_missing(const struct weirctl_pipe *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		n += !p->r[i];
+	return n;
+}
+
+/* A command as redisFormatCommand wrote it (*N, then $LEN and the bytes
+ * of each argument) asked alone through the layer, which follows MOVED
+ * and ASK itself: for a slot being migrated, where a pipeline to either
+ * master cannot hold every key. NULL when it failed. */
+static redisReply *
+single(struct weirctl_ctx *ctx, int node, const char *cmd, size_t len)
+{
+	const char *pfx = node >= 0 && (size_t)node < ctx->nnodes ?
+			  ctx->nodes[node].keypfx : ctx->keypfx;
+	const char *p = cmd + 1, *end = cmd + len;
+	long argc = strtol(p, NULL, 10);
+	const char **argv;
+	size_t *lens;
+	redisReply *r = NULL;
+
+	if (*cmd != '*' || argc < 1 || argc > 1000000)
+		return NULL;
+	argv = calloc((size_t)argc, sizeof(*argv));
+	lens = calloc((size_t)argc, sizeof(*lens));
+	if (!argv || !lens)
+		abort();
+	p = strchr(p, '\n');
+	for (long i = 0; p && i < argc; i++) {
+		if (p + 2 > end || p[1] != '$')
+			goto out;
+		lens[i] = strtoul(p + 2, NULL, 10);
+		p = strchr(p + 1, '\n');
+		if (!p || p + 1 + lens[i] + 2 > end)
+			goto out;
+		argv[i] = p + 1;
+		p += 1 + lens[i] + 1;	/* onto the \n after the bytes */
+	}
+	if (p)
+		r = weir_rc_commandargv(ctx->conn.rc, pfx, (int)argc, argv, lens);
+out:
+	free(argv);
+	free(lens);
+	return r;
+}
+
+int
+weirctl_pipe_run(struct weirctl_ctx *ctx, int node, struct weirctl_pipe *p)
+{
+	bool ok = false;
+
+	for (int attempt = 0; attempt < 2 && !ok; attempt++)
+		/* A redirect or a lost connection: the layer re-discovers
+		 * on the next weir_rc_ctx(); those unanswered go again. */
+		ok = pipe_round(ctx, node, p) && !pipe_missing(p);
+	for (size_t i = 0; !ok && ctx->conn.rc && i < p->n; i++)
+		if (!p->r[i] && !(p->r[i] = single(ctx, node, p->cmd[i], p->len[i])))
+			break;
+	ctx->conn.c = NULL;
+	if (ok || !pipe_missing(p))
+		return WC_EXIT_OK;
+	ctx->redis_failures++;
+	return WC_EXIT_REDIS;
+}
+
+int
+weirctl_redis_fail(struct weirctl_ctx *ctx, const char *what)
+{
+	return redis_error(&ctx->conn, what);
+}
+
+/* ---- field lookups ---------------------------------------------------------- */
 
 const char *
 weirctl_hash_get(const redisReply *h, const char *field)
@@ -190,11 +436,11 @@ weirctl_hash_u64(const redisReply *h, const char *field)
 	return v;
 }
 
-int
-weirctl_hgetall(struct weirctl_ctx *ctx, const char *name, redisReply **out)
+/* HGETALL of the current node's key; WC_EXIT_OK with *out an array. */
+static int
+hgetall_one(struct weirctl_ctx *ctx, const char *name, redisReply **out)
 {
-	redisReply *r = redisCommand(ctx->conn.c, "HGETALL %s%s", ctx->keypfx,
-				     name);
+	redisReply *r = weirctl_command(ctx, "HGETALL %s%s", ctx->keypfx, name);
 
 	*out = NULL;
 	if (!r)
@@ -218,11 +464,34 @@ weirctl_hgetall(struct weirctl_ctx *ctx, const char *name, redisReply **out)
 }
 
 int
-weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name, long max,
-			 redisReply **out)
+weirctl_hgetall(struct weirctl_ctx *ctx, const char *name, redisReply **out)
 {
-	redisReply *r = redisCommand(ctx->conn.c, "ZREVRANGE %s%s 0 %ld WITHSCORES",
-				     ctx->keypfx, name, max - 1);
+	size_t vw[WEIRCTL_NODES_MAX], n = weirctl_view(ctx, vw);
+	redisReply *h[WEIRCTL_NODES_MAX] = { NULL };
+	int ret = WC_EXIT_OK;
+
+	if (n <= 1)
+		return hgetall_one(ctx, name, out);
+	*out = NULL;
+	for (size_t i = 0; i < n && !ret; i++) {
+		weirctl_node_focus(ctx, vw[i]);
+		ret = hgetall_one(ctx, name, &h[i]);
+	}
+	weirctl_node_unfocus(ctx);
+	if (!ret)
+		*out = weirctl_hash_merge(h, n);
+	for (size_t i = 0; i < n; i++)
+		if (h[i])
+			freeReplyObject(h[i]);
+	return ret;
+}
+
+static int
+zrevrange_one(struct weirctl_ctx *ctx, const char *name, long max,
+	      redisReply **out)
+{
+	redisReply *r = weirctl_command(ctx, "ZREVRANGE %s%s 0 %ld WITHSCORES",
+					ctx->keypfx, name, max - 1);
 	char what[600];
 
 	*out = NULL;
@@ -251,6 +520,24 @@ weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name, long max,
 	return WC_EXIT_OK;
 }
 
+int
+weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name, long max,
+			 redisReply **out)
+{
+	struct weirctl_zsum z;
+	int ret;
+
+	if (weirctl_view_nodes(ctx) <= 1)
+		return zrevrange_one(ctx, name, max, out);
+	*out = NULL;
+	ret = weirctl_zsum_read(ctx, name, &z);
+	if (ret)
+		return ret;
+	*out = weirctl_zsum_reply(&z, max > 0 ? (size_t)max : 0);
+	weirctl_zsum_free(&z);
+	return WC_EXIT_OK;
+}
+
 uint64_t
 weirctl_score_u64(const redisReply *score)
 {
@@ -268,262 +555,7 @@ weirctl_score_u64(const redisReply *score)
 	return (uint64_t)d;
 }
 
-/* ---- the set of ids already handed over ------------------------------ */
-
-struct seen {
-	uint64_t *slot;
-	size_t cap, n;
-};
-
-static uint64_t
-hash_id(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h ? h : 1;	/* 0 marks an empty slot */
-}
-
-/* Returns true when id was already there, adds it otherwise. */
-static bool
-seen_test_add(struct seen *s, const char *id)
-{
-	uint64_t h = hash_id(id);
-
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 4096;
-		uint64_t *ns = calloc(ncap, sizeof(*ns));
-
-		if (!ns)
-			return false;	/* no memory: give up deduplicating */
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->slot[i])
-				continue;
-			size_t j = s->slot[i] & (ncap - 1);
-
-			while (ns[j])
-				j = (j + 1) & (ncap - 1);
-			ns[j] = s->slot[i];
-		}
-		free(s->slot);
-		s->slot = ns;
-		s->cap = ncap;
-	}
-	size_t j = h & (s->cap - 1);
-
-	while (s->slot[j]) {
-		if (s->slot[j] == h)
-			return true;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->slot[j] = h;
-	s->n++;
-	return false;
-}
-
-/* One batch of a walk: the members read by ZREVRANGE, which of them an
- * HGETALL was sent for, and how many. */
-struct batch {
-	redisReply *ids;
-	bool *take;
-	size_t sent;
-};
-
-static void
-batch_free(struct batch *b)
-{
-	if (b->ids)
-		freeReplyObject(b->ids);
-	free(b->take);
-	memset(b, 0, sizeof(*b));
-}
-
-static void
-append_zrevrange(struct weirctl_ctx *ctx, const char *zset, long start)
-{
-	redisAppendCommand(ctx->conn.c, "ZREVRANGE %s%s %ld %ld", ctx->keypfx,
-			   zset, start, start + WEIRCTL_BATCH - 1);
-}
-
-/* Reads a ZREVRANGE reply into b. Returns WC_EXIT_OK (b->ids NULL when
- * the set has no more members) or WC_EXIT_REDIS. */
-static int
-read_ids(struct weirctl_ctx *ctx, const char *zset, struct batch *b)
-{
-	redisReply *ids;
-
-	memset(b, 0, sizeof(*b));
-	if (redisGetReply(ctx->conn.c, (void **)&ids) != REDIS_OK || !ids)
-		return redis_error(&ctx->conn, "ZREVRANGE");
-	if (ids->type == REDIS_REPLY_ERROR) {
-		char what[600];
-
-		snprintf(what, sizeof(what), "ZREVRANGE %s%s", ctx->keypfx, zset);
-		reply_error(&ctx->conn, what, ids);
-		freeReplyObject(ids);
-		return WC_EXIT_REDIS;
-	}
-	if (ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
-		freeReplyObject(ids);
-		return WC_EXIT_OK;
-	}
-	b->ids = ids;
-	b->take = calloc(ids->elements, sizeof(*b->take));
-	if (!b->take) {
-		batch_free(b);
-		weirctl_err("out of memory");
-		return WC_EXIT_REDIS;
-	}
-	return WC_EXIT_OK;
-}
-
-/* Appends one HGETALL per member of b worth reading. */
-static void
-append_hgetalls(struct weirctl_ctx *ctx, const char *hashpfx, struct batch *b,
-		struct seen *seen, weirctl_walk_id_cb want, void *arg)
-{
-	for (size_t i = 0; i < b->ids->elements; i++) {
-		const redisReply *m = b->ids->element[i];
-
-		if (m->type != REDIS_REPLY_STRING)
-			continue;
-		if (want && !want(ctx, arg, m->str))
-			continue;
-		if (seen_test_add(seen, m->str))
-			continue;
-		b->take[i] = true;
-		redisAppendCommand(ctx->conn.c, "HGETALL %s%s%s", ctx->keypfx,
-				   hashpfx, m->str);
-		b->sent++;
-	}
-}
-
-/* Sends what was appended now, so Redis works while we print. */
-static int
-flush(struct weirctl_ctx *ctx)
-{
-	int done = 0;
-
-	while (!done)
-		if (redisBufferWrite(ctx->conn.c, &done) != REDIS_OK)
-			return redis_error(&ctx->conn, "a write");
-	return WC_EXIT_OK;
-}
-
-/* Reads the HGETALL replies of b, handing them to cb until it says stop;
- * after that (or after an error reply) they are read and dropped, so the
- * connection stays in step. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
-static int
-read_hashes(struct weirctl_ctx *ctx, const char *hashpfx, struct batch *b,
-	    weirctl_walk_cb cb, void *arg, bool *stop)
-{
-	int ret = WC_EXIT_OK;
-
-	for (size_t i = 0; i < b->ids->elements; i++) {
-		redisReply *h;
-
-		if (!b->take[i])
-			continue;
-		if (redisGetReply(ctx->conn.c, (void **)&h) != REDIS_OK || !h)
-			return redis_error(&ctx->conn, "HGETALL");
-		if (h->type == REDIS_REPLY_ERROR) {
-			if (ret == WC_EXIT_OK) {
-				char what[600];
-
-				snprintf(what, sizeof(what), "HGETALL %s%s%s",
-					 ctx->keypfx, hashpfx, b->ids->element[i]->str);
-				ret = reply_error(&ctx->conn, what, h);
-			}
-			*stop = true;
-		} else if (!*stop && h->type == REDIS_REPLY_ARRAY &&
-			   h->elements >= 2) {
-			/* An empty array: removed since ZREVRANGE, skipped. */
-			int r = cb(ctx, arg, b->ids->element[i]->str, h);
-
-			if (r < 0) {
-				ret = WC_EXIT_REDIS;
-				*stop = true;
-			} else if (r > 0) {
-				*stop = true;
-			}
-		}
-		freeReplyObject(h);
-	}
-	return ret;
-}
-
-/*
- * The pipeline keeps Redis one batch ahead of the printing. Commands go
- * out as  Z0 | Z1 H0 | Z2 H1 | ...  (Zk: ZREVRANGE of batch k, Hk: its
- * HGETALLs) and each round reads Z(k+1), sends Z(k+2) H(k+1), then reads
- * and prints H(k) while Redis answers H(k+1).
- */
-int
-weirctl_walk(struct weirctl_ctx *ctx, const char *zset, const char *hashpfx,
-	     weirctl_walk_id_cb want, weirctl_walk_cb cb, void *arg)
-{
-	struct seen seen = { 0 };
-	struct batch cur, next;
-	bool stop = false, next_asked;
-	long start = 0;
-	int ret;
-
-	append_zrevrange(ctx, zset, start);
-	ret = read_ids(ctx, zset, &cur);
-	if (ret || !cur.ids)
-		return ret;
-	next_asked = cur.ids->elements == WEIRCTL_BATCH;
-	if (next_asked)
-		append_zrevrange(ctx, zset, start += WEIRCTL_BATCH);
-	append_hgetalls(ctx, hashpfx, &cur, &seen, want, arg);
-
-	for (;;) {
-		int r;
-
-		memset(&next, 0, sizeof(next));
-		if (next_asked) {
-			r = read_ids(ctx, zset, &next);
-			if (r) {
-				ret = ret ? ret : r;
-				stop = true;
-				if (ctx->conn.c->err)
-					break;
-			}
-		}
-		next_asked = false;
-		if (next.ids && !stop) {
-			next_asked = next.ids->elements == WEIRCTL_BATCH;
-			if (next_asked)
-				append_zrevrange(ctx, zset, start += WEIRCTL_BATCH);
-			append_hgetalls(ctx, hashpfx, &next, &seen, want, arg);
-			r = flush(ctx);
-			if (r) {
-				ret = ret ? ret : r;
-				break;
-			}
-		} else {
-			batch_free(&next);	/* stopping: nothing asked for it */
-		}
-		/* After an error reply, stop is set: the rest is drained. */
-		r = read_hashes(ctx, hashpfx, &cur, cb, arg, &stop);
-		if (r) {
-			ret = ret ? ret : r;
-			stop = true;
-			if (ctx->conn.c->err)
-				break;
-		}
-		batch_free(&cur);
-		cur = next;
-		memset(&next, 0, sizeof(next));
-		if (!cur.ids && !next_asked)
-			break;
-	}
-	batch_free(&cur);
-	batch_free(&next);
-	free(seen.slot);
-	return ret;
-}
+/* ---- meta ------------------------------------------------------------------ */
 
 /* Looks for other nodes' meta hashes under the prefix, a bounded SCAN,
  * so "no data" can say which node ids are there. */
@@ -536,9 +568,9 @@ suggest_nodes(struct weirctl_ctx *ctx, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (int iter = 0; iter < 64; iter++) {
-		redisReply *r = redisCommand(ctx->conn.c,
-					     "SCAN %s MATCH %s{*}:meta COUNT 1000",
-					     cursor, ctx->prefix);
+		redisReply *r = weirctl_command(ctx,
+						"SCAN %s MATCH %s{*}:meta COUNT 1000",
+						cursor, ctx->prefix);
 
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 		    r->element[0]->type != REDIS_REPLY_STRING) {
@@ -576,10 +608,16 @@ int
 weirctl_meta_load(struct weirctl_ctx *ctx)
 {
 	redisReply *m;
-	int ret = weirctl_hgetall(ctx, "meta", &m);
+	int ret = hgetall_one(ctx, "meta", &m);
 
 	if (ret)
 		return ret;
+	if (m->elements == 0 && ctx->lenient) {
+		if (ctx->meta)
+			freeReplyObject(ctx->meta);
+		ctx->meta = m;		/* nothing published yet: said by the caller */
+		return WC_EXIT_OK;
+	}
 	if (m->elements == 0) {
 		char nodes[256];
 
@@ -587,7 +625,8 @@ weirctl_meta_load(struct weirctl_ctx *ctx)
 		suggest_nodes(ctx, nodes, sizeof(nodes));
 		weirctl_err("no engine has published to %s under node %s yet "
 			    "(is weir running with --redis %s --node %s%s%s?)%s%s%s",
-			    ctx->conn.shown, ctx->node, ctx->conn.shown, ctx->node,
+			    ctx->conn.shown, ctx->cur_node, ctx->conn.shown,
+			    ctx->cur_node,
 			    strcmp(ctx->prefix, "weir:") ? " and redis-prefix " : "",
 			    strcmp(ctx->prefix, "weir:") ? ctx->prefix : "",
 			    nodes[0] ? " Nodes that have published there: " : "",
@@ -608,7 +647,7 @@ weirctl_meta_load(struct weirctl_ctx *ctx)
 	if (major != WEIRCTL_KEYSPACE_MAJOR) {
 		weirctl_err("node %s at %s publishes keyspace version %s; this "
 			    "weirctl reads version %d only: use the weirctl that "
-			    "came with that weir", ctx->node, ctx->conn.shown, v,
+			    "came with that weir", ctx->cur_node, ctx->conn.shown, v,
 			    WEIRCTL_KEYSPACE_MAJOR);
 		freeReplyObject(m);
 		return WC_EXIT_REDIS;

@@ -2,8 +2,12 @@
  *
  * weirctl reads the Redis keyspace that docs/redis-keys.md defines and
  * prints it as aligned tables or JSON. It never talks to the engine. The
- * pieces: url.c (which Redis), redis_read.c (connection, meta check and
- * the pipelined hash walker), filters.c (command filters), fmt.c (human
+ * pieces: url.c (which Redis), redis_read.c (connection through the
+ * cluster-aware layer, commands and pipelines routed by node, meta
+ * check), nodes.c (which engines the view reads: --node or the
+ * registry), merge.c (several nodes' sets and hashes as one), walk.c
+ * (the pipelined walkers of a sorted set with its hashes), filters.c
+ * (command filters), fmt.c (human
  * units, times, text made safe for a terminal), table.c, json.c, one
  * cmd_*.c per group of commands, host_lists.c (the applications and
  * DNS names under `host IP`), flow_index.c (flows filtered through the
@@ -16,6 +20,7 @@
 #ifndef WEIRCTL_H
 #define WEIRCTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,16 +66,22 @@ void weirctl_url_show(const struct weirctl_url *u, char *buf, size_t len);
 
 /* ---- redis_read.c ---------------------------------------------------- */
 
+struct weir_rc;
+
 struct weirctl_conn {
-	redisContext *c;
+	struct weir_rc *rc;	/* one server or a Redis Cluster (rcluster.h) */
+	redisContext *c;	/* the current node's connection, owned by rc */
 	struct weirctl_url url;
 	char shown[1024];	/* URL for messages, password masked */
 };
 
-/* Connects, authenticates and selects the db. Prints what failed and
- * returns WC_EXIT_REDIS, or WC_EXIT_OK. */
+/* Connects, authenticates and selects the db (a single server), or learns
+ * the slot map (a cluster). Prints what failed and returns WC_EXIT_REDIS,
+ * or WC_EXIT_OK. */
 int weirctl_redis_connect(struct weirctl_conn *conn);
 void weirctl_redis_close(struct weirctl_conn *conn);
+/* What the last failure was, for messages. */
+const char *weirctl_redis_errstr(const struct weirctl_conn *conn);
 
 /* Field lookups in an HGETALL reply (an array of field, value, ...). */
 const char *weirctl_hash_get(const redisReply *h, const char *field);
@@ -93,29 +104,78 @@ typedef bool (*weirctl_walk_id_cb)(struct weirctl_ctx *ctx, void *arg,
  * reading PREFIX{NODE}:HASHPFX<member> for each member with HGETALL,
  * pipelined in batches of WEIRCTL_BATCH. Members removed between the two
  * reads are skipped; a member seen twice (the set reordered while being
- * walked) is handed over once. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
+ * walked) is handed over once. Returns WC_EXIT_OK or WC_EXIT_REDIS.
+ *
+ * Over several nodes (merge.c) a member is one row: the sets are read
+ * whole and their scores summed, the ranking is the sums, and each hash
+ * handed over is the merge of the nodes' hashes (weirctl_hash_merge),
+ * the walker's own, which the callback may adjust. */
 #define WEIRCTL_BATCH 1000
 int weirctl_walk(struct weirctl_ctx *ctx, const char *zset,
 		 const char *hashpfx, weirctl_walk_id_cb want, weirctl_walk_cb cb,
 		 void *arg);
+/* The same walk where a member of one node is never another's (flows: a
+ * flow lives on one node and ids repeat across nodes): the nodes' sets
+ * are merged by score as they are read, in batches, and the callback
+ * runs with the row's node current (ctx->cur_node, ctx->keypfx). */
+int weirctl_walk_union(struct weirctl_ctx *ctx, const char *zset,
+		       const char *hashpfx, weirctl_walk_id_cb want,
+		       weirctl_walk_cb cb, void *arg);
 
-/* HGETALL of one key (name after the node prefix). *out is the reply, an
- * empty array when the key is missing. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
+/* HGETALL of one key (name after the node prefix), merged over the
+ * nodes of the view. *out is the reply, an empty array when the key is
+ * missing. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
 int weirctl_hgetall(struct weirctl_ctx *ctx, const char *name,
 		    redisReply **out);
 
 /* ZREVRANGE PREFIX{NODE}:name 0 max-1 WITHSCORES: *out is a reply of
  * member, score, member, score... (empty when the key is missing), or
- * NULL after an error was said. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
+ * NULL after an error was said; over several nodes, the top max of the
+ * summed set. Returns WC_EXIT_OK/WC_EXIT_REDIS. */
 int weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name,
 			     long max, redisReply **out);
 /* A zset score as a count: Redis writes it as a double ("8000000",
  * "1.2e+17"); negative, NaN or unreadable give 0. */
 uint64_t weirctl_score_u64(const redisReply *score);
 
-/* Reads and checks the meta hash into ctx->meta. Returns WC_EXIT_OK,
- * WC_EXIT_NODATA (never published) or WC_EXIT_REDIS. */
+/* Reads and checks the current node's meta hash into ctx->meta. Returns
+ * WC_EXIT_OK, WC_EXIT_NODATA (never published; with ctx->lenient an
+ * empty meta and WC_EXIT_OK) or WC_EXIT_REDIS. */
 int weirctl_meta_load(struct weirctl_ctx *ctx);
+
+/* One command about the current node (routed by its key prefix, so to
+ * the master that holds it in a cluster); NULL when the connection
+ * failed (weirctl_redis_errstr says why). The caller frees the reply. */
+redisReply *weirctl_command(struct weirctl_ctx *ctx, const char *fmt, ...);
+redisReply *weirctl_vcommand(struct weirctl_ctx *ctx, const char *fmt, va_list ap);
+redisReply *weirctl_commandargv(struct weirctl_ctx *ctx, int argc,
+				const char **argv, const size_t *lens);
+/* Says "Redis at URL failed during what: why"; returns WC_EXIT_REDIS. */
+int weirctl_redis_fail(struct weirctl_ctx *ctx, const char *what);
+
+/* A pipeline to one node: commands are formatted when added, sent
+ * together by weirctl_pipe_run, and the replies land in r[0..n). */
+struct weirctl_pipe {
+	char **cmd;
+	size_t *len;
+	redisReply **r;
+	size_t n, cap;
+};
+
+void weirctl_pipe_add(struct weirctl_pipe *p, const char *fmt, ...);
+void weirctl_pipe_vadd(struct weirctl_pipe *p, const char *fmt, va_list ap);
+void weirctl_pipe_addargv(struct weirctl_pipe *p, int argc, const char **argv,
+			  const size_t *lens);
+/* Sends the commands to node's master (node < 0: the current node) and
+ * reads every reply. Replies that say the slot moved, or that a lost
+ * connection never gave, are asked once more after re-discovery. Returns
+ * WC_EXIT_OK (error replies are the caller's to judge), or WC_EXIT_REDIS
+ * (nothing said: weirctl_redis_fail) with r[k] NULL for a command left
+ * unanswered. */
+int weirctl_pipe_run(struct weirctl_ctx *ctx, int node, struct weirctl_pipe *p);
+/* Frees the commands and replies, keeps the arrays for the next round. */
+void weirctl_pipe_clear(struct weirctl_pipe *p);
+void weirctl_pipe_free(struct weirctl_pipe *p);
 
 /* ---- filters.c -------------------------------------------------------- */
 
@@ -278,20 +338,116 @@ void weirctl_json_raw_num(struct weirctl_json *j, const char *s);
 void weirctl_json_hash_fields(struct weirctl_json *j, const redisReply *h,
 			      const char *const *strings);
 
+/* ---- nodes.c: which engines the view reads ----------------------------- */
+
+#define WEIRCTL_NODES_MAX 64
+#define WEIRCTL_NODE_ID_MAX 63
+
+struct weirctl_node {
+	char id[WEIRCTL_NODE_ID_MAX + 1];
+	char keypfx[512];	/* PREFIX{ID}: */
+	redisReply *meta;	/* its meta hash, checked */
+};
+
+/* True when the n bytes of s are a node id a reader takes: 1 to 63
+ * printable ASCII bytes without braces, colon, comma, space or a glob
+ * character (the engine takes letters, digits, - and _). */
+bool weirctl_node_id_ok(const char *s, size_t n);
+/* Checks a --node value: one id or a comma list of at most
+ * WEIRCTL_NODES_MAX. 0, or -1 with the reason in err. */
+int weirctl_nodes_check(const char *list, char *err, size_t errlen);
+/* Chooses the nodes of the view and loads their meta hashes: the ids of
+ * ctx->node_arg when given (each must have published), else every node
+ * registered in PREFIXnodes that has a meta hash, else "local". Sets
+ * ctx->node to the view's label ("a" or "a,b"). Returns WC_EXIT_OK,
+ * WC_EXIT_NODATA (no engine published) or WC_EXIT_REDIS. */
+int weirctl_nodes_select(struct weirctl_ctx *ctx);
+void weirctl_nodes_free(struct weirctl_ctx *ctx);
+/* Makes node i current (keypfx, cur_node, meta, conn.c) and the view that
+ * node alone until weirctl_node_unfocus gives the merged view back. */
+void weirctl_node_focus(struct weirctl_ctx *ctx, size_t i);
+void weirctl_node_unfocus(struct weirctl_ctx *ctx);
+/* Gives back the focus a loop found (ctx->focus before it). */
+void weirctl_node_restore(struct weirctl_ctx *ctx, long focus);
+/* How many nodes the view reads now: 1 while focused. */
+size_t weirctl_view_nodes(const struct weirctl_ctx *ctx);
+/* The nodes of the view now (indexes into ctx->nodes) into idx, which
+ * holds WEIRCTL_NODES_MAX; returns how many. A loop that focuses each in
+ * turn takes them first: focusing changes the view. */
+size_t weirctl_view(const struct weirctl_ctx *ctx, size_t *idx);
+
+/* ---- merge.c: several nodes' numbers as one ------------------------------ */
+
+/* A member of a sorted set summed over nodes. */
+struct weirctl_zmember {
+	char *m;		/* NUL-terminated copy (may hold NUL: len) */
+	size_t len;
+	uint64_t score;		/* the sum */
+	uint64_t nodes;		/* bit i: node i of ctx->nodes has it */
+};
+
+struct weirctl_zsum {
+	struct weirctl_zmember *v;
+	size_t n;
+};
+
+/* Reads PREFIX{NODE}:name whole on every node of the view (ZRANGE 0 -1
+ * WITHSCORES, one pipeline a node) and sums the scores member by member;
+ * out sorted by the sums, highest first (equal sums: the member greater
+ * byte-wise first, as ZREVRANGE). WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_zsum_read(struct weirctl_ctx *ctx, const char *name,
+		      struct weirctl_zsum *out);
+void weirctl_zsum_free(struct weirctl_zsum *z);
+/* The first max members (0: all) as a WITHSCORES-like reply. */
+redisReply *weirctl_zsum_reply(const struct weirctl_zsum *z, size_t max);
+
+/* One hash from the HGETALL replies of the same key on n nodes (NULL or
+ * empty ones are skipped): counters summed, first_seen the least,
+ * last_seen, peers and device readings (speed, in_octets...) the
+ * greatest, names and identities (ip, vlan, name, mac, subnet, src,
+ * dst, version, ifindex...) the first non-empty. A new reply, freed
+ * with freeReplyObject; an empty array when every input was. */
+redisReply *weirctl_hash_merge(redisReply *const *h, size_t n);
+/* Replaces (or adds) field in a reply the walker or merge made. */
+void weirctl_hash_set_u64(redisReply *h, const char *field, uint64_t v);
+void weirctl_hash_set_str(redisReply *h, const char *field, const char *v);
+/* HGETALL PREFIX{NODE}:hashpfx<member> of each member on the nodes that
+ * have it (their bits), pipelined, merged into out[i] (an empty array
+ * for a member gone). WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_hashes_merged(struct weirctl_ctx *ctx, const char *hashpfx,
+			  const struct weirctl_zmember *m, size_t n,
+			  redisReply **out);
+/* Hosts per VLAN over the nodes of the view: the distinct host ids
+ * ADDR@VLAN of their P hosts sets (a host two nodes saw counts once),
+ * into counts[0..4095]. WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_vlan_host_counts(struct weirctl_ctx *ctx, uint64_t *counts);
+/* A time series point "T:BYTES:PKTS:FLOWS" of n bytes into v. */
+bool weirctl_ts_point(const char *s, size_t n, uint64_t v[4]);
+
 /* ---- the context and the commands ------------------------------------- */
 
 struct weirctl_ctx {
 	struct weirctl_conn conn;
-	const char *node;
+	const char *node;	/* the view: one node id, or "a,b" merged */
+	const char *node_arg;	/* --node as given; NULL: the registry */
 	const char *prefix;
-	char keypfx[512];	/* PREFIX{NODE}: */
+	char keypfx[512];	/* PREFIX{NODE}: of the current node */
+	const char *cur_node;	/* the current node's id */
+	struct weirctl_node *nodes;	/* the view's, after weirctl_nodes_select */
+	size_t nnodes;
+	long focus;		/* the node the view is narrowed to, -1: all */
+	char label[WEIRCTL_NODES_MAX * (WEIRCTL_NODE_ID_MAX + 1) + 1];
+	bool lenient;		/* weir-web: a node not published yet is empty */
+	unsigned redis_failures;	/* pipelines that failed (weir-web: reconnect) */
 	bool json;
 	bool color;
 	bool watching;
 	FILE *out;
-	redisReply *meta;	/* HGETALL of meta, after weirctl_meta_load */
+	redisReply *meta;	/* the current node's meta hash */
 	struct weirctl_filters f;
 	int64_t now_ms;
+	char zset_cached[64];	/* the last set summed by a merged walk */
+	uint64_t zset_cached_n;	/* and its distinct members */
 };
 
 /* The header line above every table: node, state, cycle, the time of
@@ -313,6 +469,9 @@ void weirctl_detail_table(struct weirctl_ctx *ctx, const redisReply *h,
 			  const char *const *order);
 /* A counter of something lost, refused or broken (drop_*, *_missed...). */
 bool weirctl_is_drop_counter(const char *name);
+/* Members of PREFIX{NODE}:zset; over several nodes the distinct members
+ * (a host two nodes saw is one), but for flows the sum (a flow lives on
+ * one node and flow ids repeat across nodes). */
 int weirctl_zcard(struct weirctl_ctx *ctx, const char *zset, uint64_t *n);
 /* A list command's output: a JSON array, or a table (columns hdr, one
  * alignment letter each in align). list_begin opens it; list_end closes it
@@ -352,6 +511,12 @@ extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 	weirctl_cmd_completion, weirctl_cmd_apps, weirctl_cmd_categories,
 	weirctl_cmd_history, weirctl_cmd_events, weirctl_cmd_alerts;
 
+/* cmd_hosts.c: the host ids ADDR@VLAN of address canon (inet_ntop's
+ * text) on the nodes of the view (ZSCAN of P hosts), each once with the
+ * nodes that have it. WC_EXIT_OK or WC_EXIT_REDIS. */
+int weirctl_host_ids(struct weirctl_ctx *ctx, const char *canon,
+		     struct weirctl_zsum *out);
+
 /* host_lists.c: under `host IP`, the applications and DNS names of host
  * id; with --json, the keys "apps" and "dns_names" of the current
  * object. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
@@ -377,11 +542,13 @@ int weirctl_app_name(struct weirctl_ctx *ctx, const char *want, char **out);
 /* ---- stream_read.c ----------------------------------------------------- */
 
 /* Entries of a stream, newest first; each is the reply's [ID, [field,
- * value, ...]] array, alive as long as the list. */
+ * value, ...]] array, alive as long as the list, and node[i] the index in
+ * ctx->nodes of the node whose stream held e[i]. */
 struct weirctl_entries {
 	redisReply **batches;
 	size_t nbatches;
 	const redisReply **e;
+	size_t *node;
 	size_t n, cap;
 };
 
@@ -390,7 +557,8 @@ typedef bool (*weirctl_entry_cb)(struct weirctl_ctx *ctx, void *arg,
 				 const redisReply *fields);
 
 /* Reads PREFIX{NODE}:stream backwards with XREVRANGE in batches until
- * want entries passed keep (NULL keeps all) or the stream ends.
+ * want entries passed keep (NULL keeps all) or the stream ends; over
+ * several nodes, each node's so, interleaved by time and cut to want.
  * Malformed entries are skipped. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
 int weirctl_stream_last(struct weirctl_ctx *ctx, const char *stream,
 			long want, weirctl_entry_cb keep, void *arg,

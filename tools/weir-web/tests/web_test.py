@@ -96,7 +96,7 @@ def engine_fixture(a):
 class Web:
 	"""weir-web on a free loopback port with one fresh user."""
 
-	def __init__(self, a, redis, tmp, extra=()):
+	def __init__(self, a, redis, tmp, extra=(), node=NODE):
 		self.users = os.path.join(tmp, "users-%d" % len(os.listdir(tmp)))
 		r = subprocess.run([a.weir_web, "--add-user", "admin", "--users", self.users],
 				   capture_output=True, text=True, timeout=30, check=True)
@@ -104,9 +104,12 @@ class Web:
 		self.port = weirtest.free_port()
 		self.log = self.users + ".log"
 		self.logf = open(self.log, "w")
-		args = [a.weir_web, "--users", self.users, "--redis", redis.url, "--node", NODE,
+		args = [a.weir_web, "--users", self.users, "--redis", redis.url,
 			"--listen", "127.0.0.1:%d" % self.port, "--static", a.static] + list(extra)
-		self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf)
+		if node:	# None: every node of the registry, merged
+			args += ["--node", node]
+		self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf,
+					     preexec_fn=weirtest.die_with_parent)
 		atexit.register(self.stop)
 		deadline = time.time() + 15
 		while time.time() < deadline:

@@ -520,6 +520,87 @@ test_history(void)
 	free(buf);
 }
 
+/* A reply as HGETALL gives it: field, value, ... (NULL-terminated). */
+static redisReply *
+hash_of(const char *const *kv)
+{
+	size_t n = 0;
+	redisReply *r = calloc(1, sizeof(*r));
+
+	while (kv[n])
+		n++;
+	r->type = REDIS_REPLY_ARRAY;
+	r->elements = n;
+	r->element = calloc(n + 1, sizeof(*r->element));
+	for (size_t i = 0; i < n; i++) {
+		redisReply *e = calloc(1, sizeof(*e));
+
+		e->type = REDIS_REPLY_STRING;
+		e->str = strdup(kv[i]);
+		e->len = strlen(kv[i]);
+		r->element[i] = e;
+	}
+	return r;
+}
+
+/* The rules of merge.c, worked out by hand: counters add up, first_seen
+ * is the least, last_seen and peers the greatest, names the first
+ * non-empty, identities (vlan) the first even when they are numbers, a
+ * field one hash alone has kept as written, a text counter left as text. */
+static void
+test_merge(void)
+{
+	static const char *const a[] = {
+		"ip", "10.0.0.5", "vlan", "10", "name", "", "bytes_sent", "100",
+		"flows", "3", "peers", "4", "first_seen", "2000", "last_seen", "5000",
+		"subnet", "lan", "odd", "007", NULL };
+	static const char *const b[] = {
+		"ip", "10.0.0.5", "vlan", "10", "name", "ws5.example", "bytes_sent",
+		"18446744073709551615", "flows", "2", "peers", "9", "first_seen",
+		"1000", "last_seen", "4000", "subnet", "other", "mac", "00:11", NULL };
+	static const char *const want[] = {
+		"ip", "10.0.0.5", "vlan", "10", "name", "ws5.example", "bytes_sent",
+		"18446744073709551615", "flows", "5", "peers", "9", "first_seen",
+		"1000", "last_seen", "5000", "subnet", "lan", "odd", "007", "mac",
+		"00:11", NULL };
+	redisReply *h[3] = { hash_of(a), NULL, hash_of(b) };
+	redisReply *m = weirctl_hash_merge(h, 3);
+	size_t i;
+
+	for (i = 0; want[i] && i < m->elements; i++)
+		CHECK(!strcmp(m->element[i]->str, want[i]), "merge: element %zu '%s', "
+		      "want '%s'", i, m->element[i]->str, want[i]);
+	CHECK(!want[i] && i == m->elements, "merge: %zu elements", m->elements);
+	weirctl_hash_set_u64(m, "hosts", 7);
+	CHECK(!strcmp(weirctl_hash_get(m, "hosts"), "7"), "set_u64 adds");
+	weirctl_hash_set_u64(m, "flows", 1);
+	CHECK(weirctl_hash_u64(m, "flows") == 1, "set_u64 replaces");
+	freeReplyObject(m);
+	m = weirctl_hash_merge(h + 1, 1);
+	CHECK(m->type == REDIS_REPLY_ARRAY && m->elements == 0, "merge of none: []");
+	freeReplyObject(m);
+	freeReplyObject(h[0]);
+	freeReplyObject(h[2]);
+
+	uint64_t v[4];
+
+	CHECK(weirctl_ts_point("1700000040000:1500:3:1", 22, v) && v[0] == 1700000040000ULL &&
+	      v[1] == 1500 && v[2] == 3 && v[3] == 1, "ts point");
+	CHECK(!weirctl_ts_point("1:2:3", 5, v) && !weirctl_ts_point("1:2:3:4x", 8, v) &&
+	      !weirctl_ts_point("1:2:-3:4", 8, v) &&
+	      !weirctl_ts_point("1:18446744073709551616:3:4", 26, v), "ts point refusals");
+
+	char err[200];
+
+	CHECK(!weirctl_nodes_check("a", err, sizeof(err)) &&
+	      !weirctl_nodes_check("tap-a,tap_b,local", err, sizeof(err)), "node lists");
+	CHECK(weirctl_nodes_check("a,a", err, sizeof(err)) && strstr(err, "twice"), "%s", err);
+	CHECK(weirctl_nodes_check("a,", err, sizeof(err)) &&
+	      weirctl_nodes_check("{a}", err, sizeof(err)) &&
+	      weirctl_nodes_check("a b", err, sizeof(err)) &&
+	      weirctl_nodes_check("a:b", err, sizeof(err)), "bad node ids");
+}
+
 int
 main(void)
 {
@@ -534,6 +615,7 @@ main(void)
 	test_filters();
 	test_apps();
 	test_history();
+	test_merge();
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
 }

@@ -972,7 +972,8 @@ def test_auth(tmp):
         check("redis://:***@" + base in err, "URL shown with the password masked", err)
         rc, out, err = weirctl("--redis", "redis://:s3cr3t%40x@" + base, "--json", "hosts")
         check(rc == 0 and len(json.loads(out or "[]")) == 5, "password with %40 escape", (rc, err))
-        # A read-only ACL user is enough: weirctl never writes.
+        # A read-only ACL user is enough: weirctl never writes. CLUSTER
+        # SLOTS (not allowed to it: NOPERM) is taken as a single server.
         r.cli("ACL", "SETUSER", "reader", "on", ">rpw", "~*", "-@all", "+@read",
               "+@connection")
         rc, out, err = weirctl("--redis", "redis://reader:rpw@" + base, "--json", "flows")

@@ -26,18 +26,29 @@ function route() {
 	return { name: pages[name] ? name : 'dashboard', params: new URLSearchParams(query || '') };
 }
 
+// Which engines the numbers come from: one node, or several merged (the
+// server's default when several engines publish into one Redis).
+function nodesText(s) {
+	const nodes = s.nodes || [];
+	if (nodes.length < 2)
+		return 'node ' + s.node;
+	return nodes.length + ' nodes merged: ' + nodes.map((n) =>
+		n.node + (n.published && n.meta ? ' (' + n.meta.state + ')' : ' (nothing yet)')).join(', ');
+}
+
 async function refreshHeader() {
 	const el = document.getElementById('pubstate');
 	try {
 		const s = await api.get('status');
+		el.dataset.nodes = (s.nodes || []).map((n) => n.node).join(',');
 		if (!s.published) {
-			el.textContent = 'node ' + s.node + ': nothing published yet';
+			el.textContent = nodesText(s) + ': nothing published yet';
 			el.className = 'warn';
 			return;
 		}
 		const m = s.meta;
-		el.textContent = 'node ' + s.node + ' · ' + m.state + ' · cycle ' + m.cycle +
-			' · updated ' + age(s.now_ms - m.updated_ms) + ' ago';
+		el.textContent = nodesText(s) + ((s.nodes || []).length > 1 ? '' : ' · ' + m.state +
+			' · cycle ' + m.cycle) + ' · updated ' + age(s.now_ms - m.updated_ms) + ' ago';
 		el.className = 'muted';
 	} catch (e) {
 		el.textContent = e.message;

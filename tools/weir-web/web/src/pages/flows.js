@@ -49,10 +49,14 @@ export default function flows(main, params) {
 			return;
 		}
 		info.textContent = f.matched + ' flows match' + (f.truncated ? ' (bounded: narrow the filter)' : '') +
-			' · page ' + f.page + ' of ' + Math.max(1, f.pages) + ' · ' + (f.mode === 'index' ? 'from the flow index' : 'scanned');
+			' · page ' + f.page + ' of ' + Math.max(1, f.pages) + ' · ' + (f.mode === 'index' ? 'from the flow index' :
+				f.mode === 'mixed' ? 'from the flow index where a node keeps one' : 'scanned');
 		info.dataset.matched = String(f.matched);
 		info.dataset.query = new URLSearchParams(state).toString();
+		// Several engines merged: each flow says which node holds it.
+		const nodeCol = (rows) => (rows.some((x) => x.node) ? [{ label: 'Node', value: (x) => x.node }] : []);
 		clear(list).append(table('flows-table', [
+			...nodeCol(f.flows),
 			{ label: 'Source', value: (x) => hostLink(x.src, x.vlan) },
 			{ label: 'Port', value: (x) => x.sport, num: true },
 			{ label: 'Destination', value: (x) => hostLink(x.dst, x.vlan) },
@@ -71,6 +75,7 @@ export default function flows(main, params) {
 		if (f.page < f.pages) pager.append(h('button', { type: 'button', id: 'next', onclick: () => go(f.page + 1) }, 'next →'));
 		const r = await api.get('flows/recent', { count: 20 });
 		clear(recent).append(table('recent-flows', [
+			...nodeCol(r.flows),
 			{ label: 'Ended', value: (x) => time(x.last_seen) },
 			{ label: 'Source', value: (x) => x.src + ':' + x.sport },
 			{ label: 'Destination', value: (x) => x.dst + ':' + x.dport },
