@@ -3,14 +3,23 @@
  * weir-alertd reads the engine's Redis keyspace (docs/redis-keys.md) and
  * turns it into alerts: the events stream through a consumer group, the
  * time series, host hashes and flow indexes by polling. It never talks to
- * the engine. Alerts are written back under the same prefix and node
+ * the engine. Alerts are written back under the same prefix
  * (docs/alerts.md) and delivered by webhook, syslog and email.
+ *
+ * Several engines (nodes) may publish into one Redis or Redis Cluster.
+ * weir-alertd watches every registered node, or those --node names:
+ * each node's events are read from its own stream and its event alerts
+ * written under that node (one slot, one transaction with the XACK);
+ * threshold, scan and dns-quiet rules read the merged view (the sum over
+ * the nodes) and write their alerts under one node, the home.
  *
  * The pieces:
  *   units.c      durations, quantities, times of day, lists, globs, CIDRs
  *   conf.c       the config and rules files: sections, keys, validation
  *   conf_rule.c  the keys of a [rule] section, per kind
  *   store.c      Redis: connection, consumer group, claims, atomic commits
+ *   nodes.c      which nodes are watched (--node or the registry), the home
+ *   view.c       the merged view: rankings and hashes over the nodes
  *   alerts.c     the alert table and lifecycle (engaged, updated, released)
  *   events.c     rules fed by the events stream (boundary, new-host, ...)
  *   threshold.c  rules on time series and host counters
@@ -22,8 +31,8 @@
  *   webhook.c, syslog_out.c, email.c, addrpolicy.c, hmac.c: the backends
  *   main.c       options, signals, the loop
  *
- * Threads: the main thread owns the configuration, the alert table and
- * the Redis connection. Delivery workers own only their jobs; they see a
+ * Threads: the main thread owns the configuration, the alert tables and
+ * the nodes' Redis connections. Delivery workers own only their jobs; they see a
  * configuration through a reference (alertd_conf_get/put) and hand their
  * results back through a queue the main thread drains. */
 #ifndef WEIR_ALERTD_H
@@ -47,6 +56,8 @@
 #define ALERTD_MAX_RULES 512
 #define ALERTD_ENTITY_MAX 256
 #define ALERTD_SUMMARY_MAX 512
+#define ALERTD_NODES_MAX WEIRCTL_NODES_MAX	/* watched at once */
+#define ALERTD_NODE_MAX WEIRCTL_NODE_ID_MAX	/* a node id's length */
 
 /* Says "weir-alertd: ..." on stderr (and nothing else: no syslog of our
  * own errors, a destination may be the thing that is broken). */
@@ -205,7 +216,11 @@ struct alertd_conf {
 	/* global */
 	char redis[1024];
 	char prefix[128];
-	char node[128];
+	char node[1024];		/* --node: ids, comma separated; empty:
+					 * every node of the registry */
+	char alert_node[ALERTD_NODE_MAX + 1];	/* the home; empty: the
+					 * first node watched */
+	int64_t nodes_every_ms;		/* the registry is read this often */
 	char group[ALERTD_NAME_MAX];
 	char consumer[ALERTD_NAME_MAX];
 	bool start_all;			/* a new group reads the stream from 0 */
@@ -325,6 +340,13 @@ struct alertd_alerts;
 
 struct alertd_alerts *alertd_alerts_new(void);
 void alertd_alerts_free(struct alertd_alerts *a);
+/* The `node` the next matches and values give their alert: a node id
+ * (a node's event alerts) or the nodes whose data made a merged value
+ * ("a,b"). NULL or "": an alert keeps the node it had ("*" when new). */
+void alertd_alerts_node(struct alertd_alerts *a, const char *node);
+/* Threshold, scan and dns-quiet: rules on the merged view, whose alerts
+ * live under the home node. The others are a node's own. */
+bool alertd_kind_merged(enum alertd_kind k);
 /* Drops everything held in memory (before a restore from Redis). */
 void alertd_alerts_reset(struct alertd_alerts *a);
 size_t alertd_alerts_count(const struct alertd_alerts *a);
@@ -367,6 +389,12 @@ void alertd_alerts_clear(struct alertd_alerts *a, struct alertd_changes *out,
 			 const struct alertd_conf *conf,
 			 const struct alertd_rule *r, const char *entity,
 			 const char *why, int64_t now);
+/* Releases every alert of the table quietly (no note, the history says
+ * why): merged alerts left under a node that is no longer the home. */
+void alertd_alerts_release_all(struct alertd_alerts *a,
+			       struct alertd_changes *out,
+			       const struct alertd_conf *conf, const char *why,
+			       int64_t now);
 /* Before a reload: releases the alerts whose rule is not in nc (or is
  * of another kind), telling the destinations old gave them. */
 void alertd_alerts_release_gone(struct alertd_alerts *a,
@@ -383,21 +411,35 @@ void alertd_alerts_set_id(struct alertd_alerts *a, const char *key,
 
 /* ---- store.c ----------------------------------------------------------- */
 
+struct weir_rc;
+
 struct alertd_store {
-	redisContext *c;
+	struct weir_rc *rc;		/* one server or a Redis Cluster */
+	redisContext *c;		/* the node's master, owned by rc */
 	struct weirctl_url url;
 	char shown[1024];
+	char prefix[128];
+	char node[ALERTD_NODE_MAX + 1];
 	char kp[512];			/* PREFIX{NODE}: */
 	char events_key[600];
+	char seq_key[200];		/* PREFIXalerts:seq, every node's ids */
 	char group[ALERTD_NAME_MAX];
 	char consumer[ALERTD_NAME_MAX];
 	bool start_all;
-	bool no_group;			/* a delivery worker's: no events */
+	bool no_group;			/* no events read: a delivery worker,
+					 * a home no engine writes */
 	int64_t backoff_ms;
 	int64_t next_try_ms;
 };
 
-int alertd_store_init(struct alertd_store *s, const struct alertd_conf *conf);
+/* A connection to the configured Redis (weir_rc_connect not yet done). */
+struct weir_rc *alertd_rc_new(const struct weirctl_url *u);
+/* A store for node's keys (NULL or "": none yet, see _target). */
+int alertd_store_init(struct alertd_store *s, const struct alertd_conf *conf,
+		      const char *node);
+/* Points the store at another node's keys (a delivery worker recording
+ * the result of a note whose alert lives there). */
+void alertd_store_target(struct alertd_store *s, const char *node);
 /* Connects when not connected (bounded, with backoff between tries) and
  * makes sure the group exists. Returns 0 when usable. */
 int alertd_store_ensure(struct alertd_store *s);
@@ -429,9 +471,11 @@ int alertd_store_read(struct alertd_store *s, enum alertd_read how,
 int alertd_store_commit(struct alertd_store *s, const struct alertd_conf *conf,
 			struct alertd_changes *ch, char **ack_ids,
 			size_t n_ack);
-/* Reads P alerts:active back into the table. */
-int alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a);
-/* Notes in the outbox (after a restart): handed to cb. */
+/* Reads P alerts:active back into the table: the alerts of merged kinds
+ * (merged true) or of the others. Returns how many, -1 on a failure. */
+int alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a,
+			 bool merged);
+/* Notes in the node's outbox (after a restart): handed to cb. */
 int alertd_store_outbox(struct alertd_store *s,
 			void (*cb)(void *arg, struct alertd_note *n),
 			void *arg);
@@ -439,23 +483,89 @@ int alertd_store_outbox(struct alertd_store *s,
 int alertd_store_delivered(struct alertd_store *s, const struct alertd_conf *conf,
 			   const char *note_key, uint64_t alert_id,
 			   const char *dest, const char *result);
-/* New alert ids, from INCR P alerts:seq. */
+/* New alert ids, from INCR PREFIXalerts:seq: one counter for every
+ * node, so an id (and a delivery id) names one alert. */
 int alertd_store_next_id(struct alertd_store *s, uint64_t *id);
+/* Lifts PREFIXalerts:seq above the node's own old P alerts:seq (ids
+ * given before the counter was shared), so no id is given twice. */
+int alertd_store_seed_ids(struct alertd_store *s);
 /* SISMEMBER P alerts:seen:SET member: 1 yes, 0 no, -1 error. */
 int alertd_store_seen(struct alertd_store *s, const char *set,
 		      const char *member);
 
 /* ---- event rules, threshold, scan, dnsquiet ---------------------------- */
 
+/* One node: its keys, its events, its own (event) alerts. */
+struct alertd_node {
+	char id[ALERTD_NODE_MAX + 1];
+	struct alertd_store store;
+	struct alertd_alerts *alerts;
+	bool watched;			/* false: only the home, not read */
+	bool need_recover;		/* the table is read back first */
+	bool outbox_read;
+	int64_t retry_ms;		/* a failed recovery: not before */
+};
+
 struct alertd_ctx {
 	struct alertd_conf *conf;
-	struct alertd_store store;
+	/* nodes.c: the nodes watched, sorted by id, and the home */
+	struct alertd_node *nodes[ALERTD_NODES_MAX];
+	size_t n_nodes;
+	struct alertd_node *home;	/* one of nodes, or its own */
+	struct alertd_alerts *merged;	/* alerts of merged kinds (home's) */
+	bool merged_recover;
+	struct weir_rc *reg;		/* reads the registry PREFIXnodes */
+	bool reg_up;			/* reg connected */
+	bool reg_read;			/* the registry was read once */
+	int64_t next_nodes_ms;
+	/* the node whose events are being handled */
+	struct alertd_store *store;
 	struct alertd_alerts *alerts;
 	struct alertd_changes changes;
 	struct alertd_scan_state *scan;
 	struct alertd_dns_state *dns;
 	int64_t last_scan_ms;
 };
+
+/* ---- nodes.c ----------------------------------------------------------- */
+
+/* Sets up the watched nodes: those of conf->node, or "local" until the
+ * registry is read. 0, or -1 (out of memory, a bad id). */
+int alertd_nodes_init(struct alertd_ctx *ctx);
+/* Reads the registry again when it is due (no --node): nodes that
+ * registered and published are added (read from their first event when
+ * they came after the first read), those gone are dropped, the home
+ * chosen again. Returns true when the set changed. */
+bool alertd_nodes_refresh(struct alertd_ctx *ctx, int64_t now);
+void alertd_nodes_free(struct alertd_ctx *ctx);
+/* The node of that id, watched or the home; NULL: none. */
+struct alertd_node *alertd_node_find(struct alertd_ctx *ctx, const char *id);
+/* The ids watched, "a,b". */
+void alertd_nodes_label(const struct alertd_ctx *ctx, char *buf, size_t len);
+
+/* ---- view.c: the merged view over the watched nodes --------------------- */
+
+/* Bit i: ctx->nodes[i]. */
+typedef uint64_t alertd_nodeset;
+/* The ids of the nodes in set, "a,b" ("*" when empty or too long). */
+void alertd_view_label(const struct alertd_ctx *ctx, alertd_nodeset set,
+		       char *buf, size_t len);
+/* Members of the ranking PREFIX{N}:zset of every node, their scores
+ * summed, matching glob (NULL: all), highest first, at most max. */
+int alertd_members(struct alertd_ctx *ctx, const char *zset, const char *glob,
+		   unsigned max, char ***out, size_t *n);
+void alertd_members_free(char **v, size_t n);
+/* HGETALL PREFIX{N}:hashpfx<id> of each id on every node, merged by
+ * weirctl_hash_merge (counters summed, first_seen the least, last_seen
+ * and peers the greatest...: docs/redis-keys.md "Several nodes"); out[i]
+ * an array (empty: no node has it), has[i] the nodes that had it.
+ * Caller frees the replies. */
+int alertd_view_hashes(struct alertd_ctx *ctx, const char *hashpfx,
+		       char *const *ids, size_t n, redisReply **out,
+		       alertd_nodeset *has);
+/* Every watched node connected; -1 when one is not (a merged value
+ * without it would be wrong: the round waits). */
+int alertd_view_ensure(struct alertd_ctx *ctx);
 
 /* One event through every rule of its type. Returns 0, -1 on a Redis
  * failure (the batch is then not acknowledged). */
@@ -471,10 +581,6 @@ struct alertd_dns_state *alertd_dns_new(void);
 void alertd_dns_free(struct alertd_dns_state *s);
 int alertd_dns_eval(struct alertd_ctx *ctx, int64_t now);
 
-/* Sorted-set members matching a glob, highest score first, at most max. */
-int alertd_members(struct alertd_store *s, const char *zset, const char *glob,
-		   unsigned max, char ***out, size_t *n);
-void alertd_members_free(char **v, size_t n);
 
 /* ---- deliver.c and the backends ---------------------------------------- */
 
@@ -516,10 +622,11 @@ struct alertd_deliver;
 struct alertd_deliver *alertd_deliver_start(unsigned workers,
 					    const struct alertd_conf *conf);
 /* Queues a copy of n for its destination under conf (a reference is
- * taken). */
+ * taken); home: the node whose keys hold its alert and outbox entry. */
 void alertd_deliver_push(struct alertd_deliver *d, struct alertd_conf *conf,
-			 const struct alertd_note *n);
+			 const struct alertd_note *n, const char *home);
 struct alertd_result {
+	char home[ALERTD_NODE_MAX + 1];
 	char note_key[160];
 	uint64_t alert_id;
 	char dest[ALERTD_NAME_MAX];

@@ -16,6 +16,10 @@
  * lower) for `release-for`. Crossing critical-above raises the severity
  * and notifies an update.
  *
+ * A table is one node's event alerts, or the merged-view alerts (the
+ * home's). Each alert says which node it came from: the node id, or the
+ * nodes whose data made its value.
+ *
  * Owned by the main thread. Every transition is appended to a change
  * list; the store writes the list in one transaction (store.c) and only
  * then are notes handed to delivery. Pending alerts live in memory only;
@@ -47,6 +51,7 @@ struct alert {
 	bool seen_round;
 	char summary[ALERTD_SUMMARY_MAX];
 	char *details;
+	char node[128];
 };
 
 #define NBUCKETS 4096
@@ -54,6 +59,7 @@ struct alert {
 struct alertd_alerts {
 	struct alert *b[NBUCKETS];
 	size_t n;
+	char node[128];		/* given to the alerts matched next */
 };
 
 static uint32_t
@@ -101,6 +107,29 @@ size_t
 alertd_alerts_count(const struct alertd_alerts *a)
 {
 	return a->n;
+}
+
+void
+alertd_alerts_node(struct alertd_alerts *a, const char *node)
+{
+	snprintf(a->node, sizeof(a->node), "%s", node ? node : "");
+}
+
+bool
+alertd_kind_merged(enum alertd_kind k)
+{
+	return k == ALERTD_K_THRESHOLD || k == ALERTD_K_SCAN ||
+	       k == ALERTD_K_DNS_QUIET;
+}
+
+/* A match gives the alert the table's node, when it has one. */
+static void
+take_node(const struct alertd_alerts *a, struct alert *x)
+{
+	if (a->node[0])
+		memcpy(x->node, a->node, sizeof(x->node));
+	else if (!x->node[0])
+		strcpy(x->node, "*");
 }
 
 static void
@@ -189,7 +218,7 @@ emit(struct alertd_changes *out, const struct alertd_conf *conf,
 	ch->released = state && !strcmp(state, "released");
 	n = &ch->snap;
 	n->alert_id = x->id;
-	snprintf(n->node, sizeof(n->node), "%s", conf->node);
+	snprintf(n->node, sizeof(n->node), "%s", x->node[0] ? x->node : "*");
 	snprintf(n->rule, sizeof(n->rule), "%s", x->rule);
 	snprintf(n->kind, sizeof(n->kind), "%s", alertd_kind_name(x->kind));
 	snprintf(n->state, sizeof(n->state), "%s",
@@ -254,6 +283,7 @@ alertd_alerts_event(struct alertd_alerts *a, struct alertd_changes *out,
 	if (x) {
 		bool raised = sev > x->sev;
 
+		take_node(a, x);
 		x->count++;
 		x->updated_ms = now;
 		x->last_match_ms = now;
@@ -266,6 +296,7 @@ alertd_alerts_event(struct alertd_alerts *a, struct alertd_changes *out,
 	x = add(a, r, entity);
 	if (!x)
 		return NULL;
+	take_node(a, x);
 	x->st = A_ACTIVE;
 	x->sev = sev;
 	x->count = 1;
@@ -314,6 +345,7 @@ alertd_alerts_value(struct alertd_alerts *a, struct alertd_changes *out,
 		x->pending_since = now;
 		x->seen_round = true;
 	}
+	take_node(a, x);
 	x->value = value;
 	x->threshold = threshold;
 	x->has_value = true;
@@ -378,8 +410,12 @@ alertd_alerts_round_end(struct alertd_alerts *a, struct alertd_changes *out,
 			const struct alertd_rule *r, int64_t now)
 {
 	char entities[64][ALERTD_ENTITY_MAX];
+	char node[sizeof(a->node)];
 	size_t n;
 
+	/* no data is no node's: the alerts keep the nodes they had */
+	memcpy(node, a->node, sizeof(node));
+	a->node[0] = '\0';
 	/* collect first: giving a value may free the alert */
 	do {
 		n = 0;
@@ -405,6 +441,7 @@ alertd_alerts_round_end(struct alertd_alerts *a, struct alertd_changes *out,
 					    now);
 		}
 	} while (n == 64);
+	memcpy(a->node, node, sizeof(node));
 }
 
 void
@@ -476,6 +513,22 @@ alertd_alerts_tick(struct alertd_alerts *a, struct alertd_changes *out,
 				}
 			}
 	} while (again);
+}
+
+void
+alertd_alerts_release_all(struct alertd_alerts *a, struct alertd_changes *out,
+			  const struct alertd_conf *conf, const char *why,
+			  int64_t now)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (a->b[i]) {
+			struct alert *x = a->b[i];
+
+			if (x->st == A_PENDING)
+				unlink_free(a, x);
+			else
+				release(a, out, conf, NULL, x, why, now);
+		}
 }
 
 void
@@ -566,5 +619,6 @@ alertd_alerts_restore(struct alertd_alerts *a, const redisReply *h)
 			       strtod(hget(h, "threshold"), NULL) : 0;
 	}
 	set_text(x, hget(h, "summary"), hget(h, "details"));
+	snprintf(x->node, sizeof(x->node), "%s", hget(h, "node") ? hget(h, "node") : "");
 	return 0;
 }

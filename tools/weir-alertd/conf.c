@@ -99,11 +99,21 @@ global_key(struct alertd_parse *p, const char *key, const char *val)
 	} else if (!strcmp(key, "prefix")) {
 		copy(p, c->prefix, sizeof(c->prefix), key, val);
 	} else if (!strcmp(key, "node")) {
-		if (strpbrk(val, "{}: \t"))
-			alertd_parse_error(p, "node: '%s' may not hold braces, "
-					   "colons or blanks", val);
+		/* one id or a comma list; "*": every node of the registry */
+		if (!strcmp(val, "*"))
+			c->node[0] = '\0';
+		else if (weirctl_nodes_check(val, err, sizeof(err)))
+			alertd_parse_error(p, "node: %s", err);
 		else
 			copy(p, c->node, sizeof(c->node), key, val);
+	} else if (!strcmp(key, "alert-node")) {
+		if (weirctl_nodes_check(val, err, sizeof(err)) || strchr(val, ','))
+			alertd_parse_error(p, "alert-node: '%s' is not one node id",
+					   val);
+		else
+			copy(p, c->alert_node, sizeof(c->alert_node), key, val);
+	} else if (!strcmp(key, "nodes-interval")) {
+		duration(p, key, val, &c->nodes_every_ms, 500);
 	} else if (!strcmp(key, "group")) {
 		copy(p, c->group, sizeof(c->group), key, val);
 	} else if (!strcmp(key, "consumer")) {
@@ -131,7 +141,8 @@ global_key(struct alertd_parse *p, const char *key, const char *val)
 		count(p, key, val, &c->batch, 1, 10000);
 	} else {
 		alertd_parse_error(p, "unknown global key '%s' (redis, prefix, "
-				   "node, group, consumer, start, claim-idle, "
+				   "node, alert-node, nodes-interval, group, "
+				   "consumer, start, claim-idle, "
 				   "eval-interval, scan-interval, history, "
 				   "released-ttl, workers, batch)", key);
 	}
@@ -708,7 +719,8 @@ conf_defaults(struct alertd_conf *c)
 	atomic_init(&c->refs, 1);
 	strcpy(c->redis, "redis://127.0.0.1:6379");
 	strcpy(c->prefix, "weir:");
-	strcpy(c->node, "local");
+	c->node[0] = '\0';		/* every node of the registry */
+	c->nodes_every_ms = 10000;
 	strcpy(c->group, "weir-alertd");
 	if (gethostname(host, sizeof(host)) || !host[0])
 		strcpy(host, "alertd");

@@ -21,7 +21,9 @@
  * it by its X-Weir-Delivery id. A result Redis did not take goes to the
  * main thread, which records it later. A job left when the process stops
  * stays in the outbox and is sent at the next start. Jobs are taken in
- * the order they came, first the ones due. */
+ * the order they came, first the ones due. A job knows its home, the
+ * node whose keys hold its alert and outbox entry; a worker points its
+ * connection there before recording. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ struct job {
 	uint64_t order;
 	struct alertd_conf *conf;
 	int dest;
+	char home[ALERTD_NODE_MAX + 1];
 	struct alertd_note note;
 	unsigned attempt;
 	int64_t not_before;
@@ -82,6 +85,7 @@ add_result(struct alertd_deliver *d, const struct job *j, const char *text)
 		d->capres = nc;
 	}
 	r = &d->res[d->nres++];
+	snprintf(r->home, sizeof(r->home), "%s", j->home);
 	snprintf(r->note_key, sizeof(r->note_key), "%s", j->note.key);
 	r->alert_id = j->note.alert_id;
 	snprintf(r->dest, sizeof(r->dest), "%s", j->note.dest);
@@ -182,6 +186,8 @@ static void
 record(struct alertd_deliver *d, struct alertd_store *st, struct job *j,
        const char *text)
 {
+	if (st)
+		alertd_store_target(st, j->home);
 	if (st && !alertd_store_delivered(st, j->conf, j->note.key,
 					  j->note.alert_id, j->note.dest, text))
 		return;
@@ -293,7 +299,7 @@ alertd_deliver_start(unsigned workers, const struct alertd_conf *conf)
 	if (!d)
 		return NULL;
 	for (unsigned i = 0; i < MAX_WORKERS; i++) {
-		if (alertd_store_init(&d->st[i], conf)) {
+		if (alertd_store_init(&d->st[i], conf, NULL)) {
 			free(d);
 			return NULL;
 		}
@@ -321,7 +327,7 @@ alertd_deliver_start(unsigned workers, const struct alertd_conf *conf)
 
 void
 alertd_deliver_push(struct alertd_deliver *d, struct alertd_conf *conf,
-		    const struct alertd_note *n)
+		    const struct alertd_note *n, const char *home)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	int dest = alertd_conf_dest_find(conf, n->dest);
@@ -332,6 +338,7 @@ alertd_deliver_push(struct alertd_deliver *d, struct alertd_conf *conf,
 	j->note.details = strdup(n->details ? n->details : "{}");
 	j->conf = alertd_conf_get(conf);
 	j->dest = dest;
+	snprintf(j->home, sizeof(j->home), "%s", home);
 	pthread_mutex_lock(&d->mu);
 	if (dest < 0) {
 		add_result(d, j, "dropped: the destination is no longer in the "
@@ -343,7 +350,7 @@ alertd_deliver_push(struct alertd_deliver *d, struct alertd_conf *conf,
 	j->not_before = 0;
 	j->order = ++d->order;
 	for (struct job *q = d->queue; q; q = q->next)
-		if (!strcmp(q->note.key, j->note.key)) {
+		if (!strcmp(q->note.key, j->note.key) && !strcmp(q->home, j->home)) {
 			/* already queued (the outbox read twice): once */
 			pthread_mutex_unlock(&d->mu);
 			free_job(j);

@@ -12,7 +12,12 @@
  * still holds is looked at again: flows older than the rule's
  * release-after (counted from the newest DNS flow) are skipped, so an
  * alert already released is not raised again by old flows, and one still
- * active is read back from Redis and only updated. */
+ * active is read back from Redis and only updated.
+ *
+ * Over several nodes the DNS flows of every watched node are looked at
+ * (a flow lives on one node; the seen set knows a flow by its node and
+ * id), and a host's queries on all of them make its one alert, under the
+ * home node, its node field naming the nodes that saw them. */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +27,7 @@
 
 struct idnode {
 	struct idnode *next;
-	char id[24];
+	uint64_t id;		/* a hash of the node and the flow id */
 };
 
 #define DBUCKETS 65536
@@ -33,13 +38,17 @@ struct alertd_dns_state {
 	size_t n;
 };
 
-static uint32_t
-hash(const char *s)
+/* FNV-1a, 64 bits, of "NODE|ID": two flows mixed up is a 2^-64 chance. */
+static uint64_t
+hash(const char *node, const char *id)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (; *node; node++)
+		h = (h ^ (unsigned char)*node) * 0x100000001b3ULL;
+	h = (h ^ '|') * 0x100000001b3ULL;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
 	return h;
 }
 
@@ -73,24 +82,23 @@ alertd_dns_free(struct alertd_dns_state *s)
 	free(s);
 }
 
-/* Adds id; false when it was there. */
+/* Adds node's flow id; false when it was there. */
 static bool
-first_time(struct alertd_dns_state *s, const char *id)
+first_time(struct alertd_dns_state *s, const char *node, const char *id)
 {
-	uint32_t h = hash(id) % DBUCKETS;
+	uint64_t k = hash(node, id);
+	uint32_t h = (uint32_t)(k % DBUCKETS);
 	struct idnode *x;
 
-	if (strlen(id) >= sizeof(x->id))
-		return false;
 	for (x = s->b[h]; x; x = x->next)
-		if (!strcmp(x->id, id))
+		if (x->id == k)
 			return false;
 	if (s->n >= DNS_SEEN_MAX)
 		dns_clear(s);	/* bounded; see above for what a reset does */
 	x = malloc(sizeof(*x));
 	if (!x)
 		return true;
-	strcpy(x->id, id);
+	x->id = k;
 	x->next = s->b[h];
 	s->b[h] = x;
 	s->n++;
@@ -103,6 +111,7 @@ struct dflow {
 	char name[256];
 	int64_t t;
 	int tod;		/* minute of the day, local time */
+	size_t node;		/* index into ctx->nodes */
 };
 
 static bool
@@ -134,6 +143,7 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 		 r->quiet_from % 60, r->quiet_to / 60, r->quiet_to % 60);
 	for (size_t i = 0; i < n;) {
 		size_t j = i, hits = 0;
+		alertd_nodeset from = 0;
 		char *names[20];
 		size_t nn = 0;
 		char subnet[ALERTD_NAME_MAX] = "";
@@ -146,8 +156,10 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 			continue;
 		}
 		if (r->subnet[0]) {
-			redisReply *h = alertd_cmd(&ctx->store, "HGET %shost:%s subnet",
-						   ctx->store.kp, f[i].host);
+			/* an identity: the same on every node that has it */
+			struct alertd_store *st = &ctx->nodes[f[i].node]->store;
+			redisReply *h = alertd_cmd(st, "HGET %shost:%s subnet",
+						   st->kp, f[i].host);
 			if (!h)
 				return -1;
 			if (h->type == REDIS_REPLY_STRING)
@@ -165,6 +177,8 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 			    f[k].t < newest - r->release_after_ms)
 				continue;
 			hits++;
+			if (f[k].node < 64)
+				from |= (alertd_nodeset)1 << f[k].node;
 			if (!f[k].name[0] || nn == 20)
 				continue;
 			bool dup = false;
@@ -177,6 +191,7 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 		}
 		if (hits) {
 			char summary[ALERTD_SUMMARY_MAX], list[300] = "";
+			char label[128];
 			struct alertd_obj o;
 			char *details = NULL;
 			size_t used = 0;
@@ -191,15 +206,18 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 			snprintf(summary, sizeof(summary), "%s made %zu DNS "
 				 "quer%s in quiet hours %s: %s", f[i].host, hits,
 				 hits == 1 ? "y" : "ies", qbuf, nn ? list : "(no names)");
+			alertd_view_label(ctx, from, label, sizeof(label));
 			if (!alertd_obj_begin(&o)) {
 				alertd_obj_str(&o, "host", f[i].host);
 				alertd_obj_str(&o, "quiet", qbuf);
 				alertd_obj_num(&o, "queries", (double)hits);
 				alertd_obj_strs(&o, "names", names, nn);
+				alertd_obj_str(&o, "nodes", label);
 				details = alertd_obj_end(&o);
 			}
+			alertd_alerts_node(ctx->merged, label);
 			for (size_t k = 0; k < hits; k++)
-				alertd_alerts_event(ctx->alerts, &ctx->changes,
+				alertd_alerts_event(ctx->merged, &ctx->changes,
 						    ctx->conf, r, r->severity,
 						    f[i].host, summary, details,
 						    now);
@@ -210,38 +228,39 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	return 0;
 }
 
-int
-alertd_dns_eval(struct alertd_ctx *ctx, int64_t now)
+/* Node k's DNS flows not looked at before, appended to *f. */
+static int
+node_flows(struct alertd_ctx *ctx, size_t k, struct dflow **f, size_t *n,
+	   size_t *cap, int64_t *newest)
 {
-	struct alertd_store *st = &ctx->store;
+	struct alertd_node *nd = ctx->nodes[k];
+	struct alertd_store *st = &nd->store;
 	redisReply *ids;
-	struct dflow *f = NULL;
-	size_t n = 0, asked = 0;
-	const char **todo = NULL;
-	int64_t newest = 0;
+	size_t asked = 0;
 	int rc = 0;
 
-	if (!has_rules(ctx->conf))
-		return 0;
-	if (alertd_store_ensure(st))
-		return -1;
 	ids = alertd_cmd(st, "SUNION %sidx:app:DNS %sidx:port:53", st->kp, st->kp);
 	if (!ids)
 		return -1;
 	if (ids->type != REDIS_REPLY_ARRAY || !ids->elements)
 		goto out;
-	todo = calloc(ids->elements, sizeof(*todo));
-	f = calloc(ids->elements, sizeof(*f));
-	if (!todo || !f) {
-		rc = -1;
-		goto out;
+	if (*n + ids->elements > *cap) {
+		struct dflow *nf = realloc(*f, (*n + ids->elements) * sizeof(**f));
+
+		if (!nf) {
+			rc = -1;
+			goto out;
+		}
+		*f = nf;
+		*cap = *n + ids->elements;
 	}
 	for (size_t i = 0; i < ids->elements; i++) {
 		const redisReply *id = ids->element[i];
 
-		if (id->type != REDIS_REPLY_STRING || !first_time(ctx->dns, id->str))
+		if (id->type != REDIS_REPLY_STRING ||
+		    !first_time(ctx->dns, nd->id, id->str))
 			continue;
-		todo[asked++] = id->str;
+		asked++;
 		redisAppendCommand(st->c, "HMGET %sflow:%s src vlan dport proto "
 				   "first_seen server_name application", st->kp,
 				   id->str);
@@ -249,6 +268,7 @@ alertd_dns_eval(struct alertd_ctx *ctx, int64_t now)
 	for (size_t i = 0; i < asked; i++) {
 		redisReply *h = NULL;
 		const redisReply *const *e;
+		struct dflow *x = &(*f)[*n];
 		long dport, proto;
 		bool dns;
 		time_t t;
@@ -274,37 +294,54 @@ alertd_dns_eval(struct alertd_ctx *ctx, int64_t now)
 			freeReplyObject(h);
 			continue;
 		}
-		snprintf(f[n].ip, sizeof(f[n].ip), "%s", e[0]->str);
-		snprintf(f[n].host, sizeof(f[n].host), "%s@%s", e[0]->str,
+		memset(x, 0, sizeof(*x));
+		snprintf(x->ip, sizeof(x->ip), "%s", e[0]->str);
+		snprintf(x->host, sizeof(x->host), "%s@%s", e[0]->str,
 			 e[1]->type == REDIS_REPLY_STRING ? e[1]->str : "0");
 		if (e[5]->type == REDIS_REPLY_STRING)
-			snprintf(f[n].name, sizeof(f[n].name), "%s", e[5]->str);
-		f[n].t = strtoll(e[4]->str, NULL, 10);
-		t = (time_t)(f[n].t / 1000);
+			snprintf(x->name, sizeof(x->name), "%s", e[5]->str);
+		x->t = strtoll(e[4]->str, NULL, 10);
+		t = (time_t)(x->t / 1000);
 		localtime_r(&t, &tm);
-		f[n].tod = tm.tm_hour * 60 + tm.tm_min;
-		if (f[n].t > newest)
-			newest = f[n].t;
-		n++;
+		x->tod = tm.tm_hour * 60 + tm.tm_min;
+		x->node = k;
+		if (x->t > *newest)
+			*newest = x->t;
+		(*n)++;
 		freeReplyObject(h);
 	}
-	qsort(f, n, sizeof(*f), cmp_host);
-	for (int i = 0; i < ctx->conf->n_rules && n; i++) {
+out:
+	freeReplyObject(ids);
+	return rc;
+}
+
+int
+alertd_dns_eval(struct alertd_ctx *ctx, int64_t now)
+{
+	struct dflow *f = NULL;
+	size_t n = 0, cap = 0;
+	int64_t newest = 0;
+	int rc = 0;
+
+	if (!has_rules(ctx->conf))
+		return 0;
+	if (alertd_view_ensure(ctx))
+		return -1;
+	for (size_t k = 0; k < ctx->n_nodes && !rc; k++)
+		rc = node_flows(ctx, k, &f, &n, &cap, &newest);
+	if (!rc && n)
+		qsort(f, n, sizeof(*f), cmp_host);
+	for (int i = 0; !rc && i < ctx->conf->n_rules && n; i++) {
 		const struct alertd_rule *r = &ctx->conf->rules[i];
 
 		if (r->kind == ALERTD_K_DNS_QUIET &&
-		    eval_rule(ctx, r, f, n, newest, now)) {
+		    eval_rule(ctx, r, f, n, newest, now))
 			rc = -1;
-			break;
-		}
 	}
-out:
-	if (rc && todo) {
+	if (rc) {
 		/* not looked at: forget them so the next round tries again */
 		dns_clear(ctx->dns);
 	}
-	free(todo);
 	free(f);
-	freeReplyObject(ids);
 	return rc;
 }

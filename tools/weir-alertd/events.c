@@ -15,7 +15,13 @@
  * how an alert is delivered. A new-host or new-app alert is raised once
  * per host (or host and application) per rule, ever: the set
  * P alerts:seen:RULE remembers them, so an engine restart, which
- * announces every host again, does not. */
+ * announces every host again, does not.
+ *
+ * Events are a node's: the event being handled is ctx->store's, and its
+ * alerts go to that node's table (ctx->alerts) and keys, committed with
+ * the event's XACK. A host new to one tap but already reported by
+ * another watched node is not new to the merged view: its alert and
+ * seen set on any watched node count. */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +72,8 @@ flow_app(struct alertd_ctx *ctx, const char *flow, char *app, size_t alen,
 
 	if (!*flow)
 		return 0;
-	r = alertd_cmd(&ctx->store, "HMGET %sflow:%s app application",
-		       ctx->store.kp, flow);
+	r = alertd_cmd(ctx->store, "HMGET %sflow:%s app application",
+		       ctx->store->kp, flow);
 	if (!r)
 		return -1;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
@@ -166,6 +172,33 @@ on_boundary(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 	return 0;
 }
 
+/* Reported before by rule r: 1 when member has an alert active on
+ * another watched node or is in a seen set of any (this node's first),
+ * 0 when not, -1 when this node's Redis failed. Another node that cannot
+ * be asked now is taken as not having seen it. */
+static int
+seen_before(struct alertd_ctx *ctx, const struct alertd_rule *r,
+	    const char *member)
+{
+	int seen = alertd_store_seen(ctx->store, r->name, member);
+
+	if (seen)
+		return seen;
+	for (size_t i = 0; i < ctx->n_nodes; i++) {
+		struct alertd_node *nd = ctx->nodes[i];
+
+		if (&nd->store == ctx->store)
+			continue;
+		if (alertd_alerts_active(nd->alerts, r->name, member))
+			return 1;
+		if (alertd_store_ensure(&nd->store))
+			continue;
+		if (alertd_store_seen(&nd->store, r->name, member) == 1)
+			return 1;
+	}
+	return 0;
+}
+
 /* The host's subnet matches the rule's subnet filter (name or block). */
 static bool
 subnet_ok(const struct alertd_rule *r, const char *subnet, const char *ip)
@@ -200,7 +233,7 @@ on_new_host(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		if (r->local >= 0 && r->local != (strcmp(local, "1") == 0))
 			continue;
 		if (!alertd_alerts_active(ctx->alerts, r->name, host)) {
-			seen = alertd_store_seen(&ctx->store, r->name, host);
+			seen = seen_before(ctx, r, host);
 			if (seen < 0)
 				return -1;
 			if (seen)
@@ -260,9 +293,9 @@ on_new_app(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		if (r->cidr.af && !alertd_cidr_has(&r->cidr, ip))
 			continue;
 		if ((r->subnet[0] || r->learning_ms) && !looked) {
-			redisReply *h = alertd_cmd(&ctx->store,
+			redisReply *h = alertd_cmd(ctx->store,
 						   "HMGET %shost:%s subnet first_seen",
-						   ctx->store.kp, host);
+						   ctx->store->kp, host);
 			if (!h)
 				return -1;
 			if (h->type == REDIS_REPLY_ARRAY && h->elements == 2) {
@@ -283,7 +316,7 @@ on_new_app(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 				       r->learning_ms))
 			continue;	/* the host is still being learnt */
 		if (!alertd_alerts_active(ctx->alerts, r->name, entity)) {
-			seen = alertd_store_seen(&ctx->store, r->name, entity);
+			seen = seen_before(ctx, r, entity);
 			if (seen < 0)
 				return -1;
 			if (seen)

@@ -1,8 +1,10 @@
 /* scan.c -- a host contacting many peers or many ports.
  *
  * For each host a scan rule watches, the flows the host initiated (its
- * P idx:host:ID set, keeping the flows whose `src` is the host) are put in
- * order of first_seen, and a window of the rule's length slides over
+ * P idx:host:ID set on every watched node, keeping the flows whose `src`
+ * is the host: a flow lives on one node, so the nodes' flows together are
+ * the host's, and distinct peers and ports are counted exactly over
+ * them) are put in order of first_seen, and a window of the rule's length slides over
  * them: the largest number of distinct peers (`dst`) and of distinct
  * destination ports seen inside one window is the host's value. At or
  * above the rule's `peers` or `ports` the alert is engaged.
@@ -13,8 +15,11 @@
  * rule's `hold` of that are counted: once a burst is older than hold the
  * alert is released.
  *
- * Cost: one pipelined HMGET per host for the candidates, then SMEMBERS
- * and one pipelined HMGET per flow for the hosts whose flow count could
+ * The candidates are the merged view's hosts (P hosts summed over the
+ * nodes), their hashes merged (flows summed, last_seen the latest).
+ *
+ * Cost: one pipelined HGETALL per host and node for the candidates, then
+ * SMEMBERS and one pipelined HMGET per flow, per node, for the hosts whose flow count could
  * reach the threshold and changed since the last round (or that have an
  * alert to keep). It runs every scan-interval, not every round. */
 #include <fnmatch.h>
@@ -129,38 +134,45 @@ struct verdict {
 	unsigned flows;		/* initiated flows counted */
 };
 
-/* The flows of one host: distinct peers and ports in the busiest window. */
+/* A host's initiated flows, gathered over the nodes. */
+struct gathered {
+	struct item *items;
+	char **dsts;		/* each item's peer, until it is indexed */
+	size_t n, cap;
+	alertd_nodeset nodes;	/* nodes that had one */
+};
+
+/* The flows node k holds for host (its P idx:host:ID), those the host
+ * started within hold: one SMEMBERS, one pipeline of HMGETs. A flow
+ * lives on one node, so the nodes' lists just add up. */
 static int
-host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
-	   const char *host, int64_t data_now, struct verdict *out,
-	   char ***peer_names, size_t *n_peer_names)
+node_flows(struct alertd_store *st, size_t k, const struct alertd_rule *r,
+	   const char *host, const char *ip, int64_t data_now,
+	   struct gathered *g)
 {
-	struct alertd_store *st = &ctx->store;
-	struct alertd_scan_state *ss = ctx->scan;
-	char ip[64];
-	redisReply *ids;
-	struct item *items = NULL;
-	char **dsts = NULL, **uniq = NULL;
-	size_t n = 0, nu = 0;
-	unsigned *peer_count = NULL;
+	redisReply *ids = alertd_cmd(st, "SMEMBERS %sidx:host:%s", st->kp, host);
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	*peer_names = NULL;
-	*n_peer_names = 0;
-	alertd_host_ip(host, ip, sizeof(ip));
-	ids = alertd_cmd(st, "SMEMBERS %sidx:host:%s", st->kp, host);
 	if (!ids)
 		return -1;
 	if (ids->type != REDIS_REPLY_ARRAY || !ids->elements) {
 		freeReplyObject(ids);
 		return 0;
 	}
-	items = calloc(ids->elements, sizeof(*items));
-	dsts = calloc(ids->elements, sizeof(*dsts));
-	if (!items || !dsts) {
-		rc = -1;
-		goto out;
+	if (g->n + ids->elements > g->cap) {
+		size_t nc = g->n + ids->elements;
+		struct item *ni = realloc(g->items, nc * sizeof(*ni));
+		char **nd;
+
+		if (ni)
+			g->items = ni;
+		nd = ni ? realloc(g->dsts, nc * sizeof(*nd)) : NULL;
+		if (!nd) {
+			freeReplyObject(ids);
+			return -1;
+		}
+		g->dsts = nd;
+		g->cap = nc;
 	}
 	for (size_t i = 0; i < ids->elements; i++)
 		redisAppendCommand(st->c, "HMGET %sflow:%s src dst dport proto "
@@ -168,12 +180,13 @@ host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	for (size_t i = 0; i < ids->elements; i++) {
 		redisReply *f = NULL;
 		const redisReply *const *e;
+		struct item *it = &g->items[g->n];
 		long proto;
 
 		if (redisGetReply(st->c, (void **)&f) != REDIS_OK || !f) {
 			alertd_store_drop(st, "reading flows failed");
 			rc = -1;
-			goto out;
+			break;
 		}
 		if (f->type != REDIS_REPLY_ARRAY || f->elements != 5) {
 			freeReplyObject(f);
@@ -186,24 +199,59 @@ host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 			freeReplyObject(f);
 			continue;	/* gone, or not initiated by the host */
 		}
-		items[n].t = strtoll(e[4]->str, NULL, 10);
-		if (items[n].t < data_now - r->hold_ms) {
+		it->t = strtoll(e[4]->str, NULL, 10);
+		if (it->t < data_now - r->hold_ms) {
 			freeReplyObject(f);
 			continue;
 		}
 		proto = e[3]->type == REDIS_REPLY_STRING ?
 			strtol(e[3]->str, NULL, 10) : 0;
-		items[n].port = (proto == 6 || proto == 17 || proto == 132) &&
-				e[2]->type == REDIS_REPLY_STRING ?
-				(int)(strtol(e[2]->str, NULL, 10) & 0xffff) : -1;
-		dsts[n] = strdup(e[1]->str);
+		it->port = (proto == 6 || proto == 17 || proto == 132) &&
+			   e[2]->type == REDIS_REPLY_STRING ?
+			   (int)(strtol(e[2]->str, NULL, 10) & 0xffff) : -1;
+		g->dsts[g->n] = strdup(e[1]->str);
 		freeReplyObject(f);
-		if (!dsts[n]) {
+		if (!g->dsts[g->n]) {
 			rc = -1;
-			goto out;
+			break;
 		}
-		n++;
+		g->n++;
+		if (k < 64)
+			g->nodes |= (alertd_nodeset)1 << k;
 	}
+	freeReplyObject(ids);
+	return rc;
+}
+
+/* The flows of one host over every node: distinct peers and ports in the
+ * busiest window (the nodes' flows together: the distinct counts are
+ * exact, not a lower bound). */
+static int
+host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
+	   const char *host, int64_t data_now, struct verdict *out,
+	   char ***peer_names, size_t *n_peer_names, alertd_nodeset *nodes)
+{
+	struct alertd_scan_state *ss = ctx->scan;
+	char ip[64];
+	struct gathered g = { 0 };
+	struct item *items;
+	char **dsts, **uniq = NULL;
+	size_t n = 0, nu = 0;
+	unsigned *peer_count = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	*peer_names = NULL;
+	*n_peer_names = 0;
+	alertd_host_ip(host, ip, sizeof(ip));
+	for (size_t k = 0; k < ctx->n_nodes && !rc; k++)
+		rc = node_flows(&ctx->nodes[k]->store, k, r, host, ip, data_now, &g);
+	items = g.items;
+	dsts = g.dsts;
+	n = g.n;
+	*nodes = g.nodes;
+	if (rc)
+		goto out;
 	if (!n)
 		goto out;
 	/* peers by index: sorted distinct addresses, then a search each */
@@ -290,58 +338,50 @@ out:
 	free(uniq);
 	free(items);
 	free(peer_count);
-	freeReplyObject(ids);
 	return rc;
 }
 
 static int
 eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 {
-	struct alertd_store *st = &ctx->store;
+	struct alertd_alerts *al = ctx->merged;
 	char **hosts;
 	size_t n;
 	uint64_t *flows = NULL;
 	bool *want = NULL;
+	redisReply **h = NULL;
+	alertd_nodeset *has = NULL;
 	int64_t data_now = 0;
 	unsigned need;
 	int rc = 0;
 
-	if (alertd_members(st, "hosts", r->pattern, r->max_entities, &hosts, &n))
+	if (alertd_members(ctx, "hosts", r->pattern, r->max_entities, &hosts, &n))
 		return -1;
-	alertd_alerts_round_begin(ctx->alerts, r);
 	flows = calloc(n ? n : 1, sizeof(*flows));
 	want = calloc(n ? n : 1, sizeof(*want));
-	if (!flows || !want) {
+	h = calloc(n ? n : 1, sizeof(*h));
+	has = calloc(n ? n : 1, sizeof(*has));
+	if (!flows || !want || !h || !has ||
+	    alertd_view_hashes(ctx, "host:", hosts, n, h, has)) {
 		rc = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(st->c, "HMGET %shost:%s flows subnet last_seen ip",
-				   st->kp, hosts[i]);
+	alertd_alerts_round_begin(al, r);
+	/* the merged host: flows summed, last_seen the latest */
 	for (size_t i = 0; i < n; i++) {
-		redisReply *h = NULL;
+		const char *fl = weirctl_hash_get(h[i], "flows");
+		const char *sub = weirctl_hash_get(h[i], "subnet");
+		int64_t ls = (int64_t)weirctl_hash_u64(h[i], "last_seen");
+		char ip[64];
 
-		if (redisGetReply(st->c, (void **)&h) != REDIS_OK || !h) {
-			alertd_store_drop(st, "reading hosts failed");
-			rc = -1;
-			goto out;
-		}
-		if (h->type == REDIS_REPLY_ARRAY && h->elements == 4 &&
-		    h->element[0]->type == REDIS_REPLY_STRING) {
-			const char *sub = h->element[1]->type == REDIS_REPLY_STRING ?
-					  h->element[1]->str : "";
-			int64_t ls = h->element[2]->type == REDIS_REPLY_STRING ?
-				     strtoll(h->element[2]->str, NULL, 10) : 0;
-			char ip[64];
-
-			flows[i] = strtoull(h->element[0]->str, NULL, 10);
-			want[i] = (!r->subnet[0] || !strcmp(r->subnet, sub)) &&
-				  (!r->cidr.af || alertd_cidr_has(&r->cidr,
-						alertd_host_ip(hosts[i], ip, sizeof(ip))));
-			if (want[i] && ls > data_now)
-				data_now = ls;
-		}
-		freeReplyObject(h);
+		if (!fl)
+			continue;
+		flows[i] = strtoull(fl, NULL, 10);
+		want[i] = (!r->subnet[0] || !strcmp(r->subnet, sub ? sub : "")) &&
+			  (!r->cidr.af || alertd_cidr_has(&r->cidr,
+					alertd_host_ip(hosts[i], ip, sizeof(ip))));
+		if (want[i] && ls > data_now)
+			data_now = ls;
 	}
 	need = r->scan_peers && r->scan_ports ?
 	       (r->scan_peers < r->scan_ports ? r->scan_peers : r->scan_ports) :
@@ -356,16 +396,18 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 		struct alertd_obj o;
 		char *details;
 		double value, threshold;
+		alertd_nodeset from;
+		char label[128];
 
 		if (!want[i])
 			continue;
-		active = alertd_alerts_active(ctx->alerts, r->name, hosts[i]);
+		active = alertd_alerts_active(al, r->name, hosts[i]);
 		snprintf(key, sizeof(key), "%s|%s", r->name, hosts[i]);
 		if (!changed(ctx->scan, key, flows[i]) && !active)
 			continue;
 		if (flows[i] < need && !active)
 			continue;
-		if (host_flows(ctx, r, hosts[i], data_now, &v, &names, &nn)) {
+		if (host_flows(ctx, r, hosts[i], data_now, &v, &names, &nn, &from)) {
 			rc = -1;
 			goto out;
 		}
@@ -385,20 +427,27 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 			alertd_obj_num(&o, "to_ms", (double)v.to);
 			alertd_obj_num(&o, "flows", v.flows);
 			alertd_obj_strs(&o, "some_peers", names, nn);
+			alertd_view_label(ctx, from, label, sizeof(label));
+			alertd_obj_str(&o, "nodes", label);
 			details = alertd_obj_end(&o);
 		} else {
 			details = NULL;
 		}
 		alertd_members_free(names, nn);
-		alertd_alerts_value(ctx->alerts, &ctx->changes, ctx->conf, r,
-				    hosts[i], value, threshold, on, !on, summary,
-				    details, now);
+		alertd_view_label(ctx, from, label, sizeof(label));
+		alertd_alerts_node(al, from ? label : NULL);
+		alertd_alerts_value(al, &ctx->changes, ctx->conf, r, hosts[i],
+				    value, threshold, on, !on, summary, details,
+				    now);
 		free(details);
 	}
+	alertd_alerts_round_end(al, &ctx->changes, ctx->conf, r, now);
 out:
-	if (rc == 0)
-		alertd_alerts_round_end(ctx->alerts, &ctx->changes, ctx->conf, r,
-					now);
+	for (size_t i = 0; h && i < n; i++)
+		if (h[i])
+			freeReplyObject(h[i]);
+	free(h);
+	free(has);
 	free(flows);
 	free(want);
 	alertd_members_free(hosts, n);
@@ -408,7 +457,7 @@ out:
 int
 alertd_scan_eval(struct alertd_ctx *ctx, int64_t now)
 {
-	if (alertd_store_ensure(&ctx->store))
+	if (alertd_view_ensure(ctx))
 		return -1;
 	for (int i = 0; i < ctx->conf->n_rules; i++) {
 		const struct alertd_rule *r = &ctx->conf->rules[i];

@@ -15,18 +15,30 @@
  *
  * Keys (docs/alerts.md): P alerts:active (hash RULE|ENTITY -> id),
  * P alert:ID (hash), P alerts:history (stream, capped), P alerts:outbox
- * (hash note key -> note), P alerts:seq (counter), P alerts:seen:RULE
- * (set, for new-host and new-app rules). */
+ * (hash note key -> note), P alerts:seen:RULE (set, for new-host and
+ * new-app rules); and PREFIXalerts:seq, the one counter every node's
+ * alert ids come from, so that an id (and a delivery id) names one alert
+ * whichever node holds it.
+ *
+ * A store is one node's keys. Its connection goes through the
+ * cluster-aware layer (rcluster.h): all of the node's keys carry its hash
+ * tag, so they live on one master (one server, or the cluster master that
+ * holds the node's slot) and the transaction never crosses slots. A reply
+ * saying the slot moved drops the connection; the next one learns the
+ * slot map again. The id counter is another slot's: INCR goes through the
+ * layer's routed command. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "weir/rcluster.h"
 #include "alertd.h"
 
 int
-alertd_store_init(struct alertd_store *s, const struct alertd_conf *conf)
+alertd_store_init(struct alertd_store *s, const struct alertd_conf *conf,
+		  const char *node)
 {
 	char err[256];
 
@@ -36,12 +48,41 @@ alertd_store_init(struct alertd_store *s, const struct alertd_conf *conf)
 		return -1;
 	}
 	weirctl_url_show(&s->url, s->shown, sizeof(s->shown));
-	snprintf(s->kp, sizeof(s->kp), "%s{%s}:", conf->prefix, conf->node);
-	snprintf(s->events_key, sizeof(s->events_key), "%sevents", s->kp);
+	snprintf(s->prefix, sizeof(s->prefix), "%s", conf->prefix);
+	snprintf(s->seq_key, sizeof(s->seq_key), "%salerts:seq", conf->prefix);
+	alertd_store_target(s, node);
 	snprintf(s->group, sizeof(s->group), "%s", conf->group);
 	snprintf(s->consumer, sizeof(s->consumer), "%s", conf->consumer);
 	s->start_all = conf->start_all;
 	return 0;
+}
+
+void
+alertd_store_target(struct alertd_store *s, const char *node)
+{
+	if (!node)
+		node = "";
+	if (s->kp[0] && !strcmp(s->node, node))
+		return;
+	snprintf(s->node, sizeof(s->node), "%s", node);
+	snprintf(s->kp, sizeof(s->kp), "%s{%s}:", s->prefix, node);
+	snprintf(s->events_key, sizeof(s->events_key), "%sevents", s->kp);
+	if (s->c) {
+		/* the master of the new node's slot (the same one on a
+		 * single server) */
+		s->c = weir_rc_ctx(s->rc, s->kp, strlen(s->kp));
+		if (!s->c)
+			alertd_store_close(s);
+	}
+}
+
+void
+alertd_store_close(struct alertd_store *s)
+{
+	if (s->rc)
+		weir_rc_free(s->rc);
+	s->rc = NULL;
+	s->c = NULL;
 }
 
 void
@@ -50,26 +91,19 @@ alertd_store_drop(struct alertd_store *s, const char *why)
 	if (!s->c)
 		return;
 	alertd_log("Redis at %s: %s; reconnecting", s->shown, why);
-	redisFree(s->c);
-	s->c = NULL;
+	alertd_store_close(s);
 }
 
-void
-alertd_store_close(struct alertd_store *s)
-{
-	if (s->c)
-		redisFree(s->c);
-	s->c = NULL;
-}
-
+/* NULL (a lost connection) drops it; so does a redirect (the node's slot
+ * moved in a cluster), handed back as the error reply it is. */
 static redisReply *
 checked(struct alertd_store *s, redisReply *r, const char *what)
 {
-	if (!r) {
+	if (!r || !weir_rc_reply_check(s->rc, r)) {
 		char why[300];
 
 		snprintf(why, sizeof(why), "%s failed: %s", what,
-			 s->c && s->c->err ? s->c->errstr : "no reply");
+			 r ? r->str : s->c && s->c->err ? s->c->errstr : "no reply");
 		alertd_store_drop(s, why);
 	}
 	return r;
@@ -125,53 +159,42 @@ create_group(struct alertd_store *s, bool from_start)
 	return 0;
 }
 
+struct weir_rc *
+alertd_rc_new(const struct weirctl_url *u)
+{
+	struct weir_rc_endpoint ep = {
+		.host = u->host,
+		.port = u->port,
+		.unix_path = u->unix_sock ? u->path : NULL,
+		.user = u->user,
+		.password = u->has_password ? u->password : NULL,
+		.db = u->db,
+	};
+
+	return weir_rc_new(&ep, 10000);
+}
+
 int
 alertd_store_ensure(struct alertd_store *s)
 {
-	struct timeval tv = { 2, 0 };
-	redisReply *r;
 	int64_t now = alertd_now_ms();
 
 	if (s->c)
 		return 0;
 	if (now < s->next_try_ms)
 		return -1;
-	if (s->url.unix_sock)
-		s->c = redisConnectUnixWithTimeout(s->url.path, tv);
-	else
-		s->c = redisConnectWithTimeout(s->url.host, s->url.port, tv);
-	if (!s->c || s->c->err) {
-		alertd_log("cannot connect to Redis at %s: %s", s->shown,
-			   s->c ? s->c->errstr : "out of memory");
+	alertd_store_close(s);
+	s->rc = alertd_rc_new(&s->url);
+	if (!s->rc) {
+		alertd_log("cannot connect to Redis at %s: out of memory", s->shown);
 		goto err;
 	}
-	tv.tv_sec = 10;
-	redisSetTimeout(s->c, tv);
-	if (s->url.has_password) {
-		if (s->url.user[0])
-			r = redisCommand(s->c, "AUTH %s %s", s->url.user,
-					 s->url.password);
-		else
-			r = redisCommand(s->c, "AUTH %s", s->url.password);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			alertd_log("Redis at %s refused AUTH: %s", s->shown,
-				   r ? r->str : s->c->errstr);
-			if (r)
-				freeReplyObject(r);
-			goto err;
-		}
-		freeReplyObject(r);
-	}
-	if (s->url.db) {
-		r = redisCommand(s->c, "SELECT %d", s->url.db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			alertd_log("Redis at %s refused SELECT %d", s->shown,
-				   s->url.db);
-			if (r)
-				freeReplyObject(r);
-			goto err;
-		}
-		freeReplyObject(r);
+	/* AUTH (refused: said here), SELECT, and a cluster's slot map */
+	if (weir_rc_connect(s->rc) ||
+	    !(s->c = weir_rc_ctx(s->rc, s->kp, strlen(s->kp)))) {
+		alertd_log("cannot connect to Redis at %s: %s", s->shown,
+			   weir_rc_error(s->rc));
+		goto err;
 	}
 	s->backoff_ms = 0;
 	if (s->no_group)
@@ -182,9 +205,7 @@ alertd_store_ensure(struct alertd_store *s)
 		   s->events_key, s->group, s->consumer);
 	return 0;
 err:
-	if (s->c)
-		redisFree(s->c);
-	s->c = NULL;
+	alertd_store_close(s);
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 500;
 	if (s->backoff_ms > 30000)
 		s->backoff_ms = 30000;
@@ -253,9 +274,15 @@ alertd_store_read(struct alertd_store *s, enum alertd_read how, unsigned count,
 		return -1;
 	switch (how) {
 	case ALERTD_READ_NEW:
-		r = alertd_cmd(s, "XREADGROUP GROUP %s %s COUNT %u BLOCK %lld "
-			       "STREAMS %s >", s->group, s->consumer, count,
-			       (long long)block_ms, s->events_key);
+		/* BLOCK 0 would wait for ever: no BLOCK is no wait */
+		if (block_ms > 0)
+			r = alertd_cmd(s, "XREADGROUP GROUP %s %s COUNT %u BLOCK %lld "
+				       "STREAMS %s >", s->group, s->consumer, count,
+				       (long long)block_ms, s->events_key);
+		else
+			r = alertd_cmd(s, "XREADGROUP GROUP %s %s COUNT %u "
+				       "STREAMS %s >", s->group, s->consumer, count,
+				       s->events_key);
 		break;
 	case ALERTD_READ_OWN_PENDING:
 		r = alertd_cmd(s, "XREADGROUP GROUP %s %s COUNT %u STREAMS %s 0",
@@ -377,6 +404,7 @@ append(struct alertd_store *s, struct argv *v, int *queued)
 static int
 finish(struct alertd_store *s, int queued, const char *what)
 {
+	bool moved = false;
 	int rc = 0;
 
 	for (int i = 0; i < queued; i++) {
@@ -411,8 +439,11 @@ finish(struct alertd_store *s, int queued, const char *what)
 			alertd_log("Redis at %s: %s: %s", s->shown, what, r->str);
 			rc = -1;
 		}
+		moved |= !weir_rc_reply_check(s->rc, r);
 		freeReplyObject(r);
 	}
+	if (moved)	/* the next connection finds the slot's new master */
+		alertd_store_drop(s, "the node's slot moved");
 	return rc;
 }
 
@@ -543,10 +574,43 @@ alertd_store_commit(struct alertd_store *s, const struct alertd_conf *conf,
 	return rc;
 }
 
+/* A command on a key outside the node's slot (the id counter: argv[1]),
+ * routed by the layer; the node's context is asked for again when the
+ * layer had to reconnect or learn the map meanwhile. */
+static redisReply *
+routed(struct alertd_store *s, int argc, const char **argv)
+{
+	uint64_t epoch;
+	redisReply *r;
+	size_t lens[4];
+
+	if (!s->c || argc > 4)
+		return NULL;
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	epoch = weir_rc_epoch(s->rc);
+	r = weir_rc_commandargv(s->rc, argv[1], argc, argv, lens);
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		alertd_log("Redis at %s: %s %s failed: %s", s->shown, argv[0],
+			   argv[1], r ? r->str : weir_rc_error(s->rc));
+		if (r)
+			freeReplyObject(r);
+		r = NULL;
+	}
+	if (weir_rc_epoch(s->rc) != epoch) {
+		s->c = weir_rc_ctx(s->rc, s->kp, strlen(s->kp));
+		if (!s->c)
+			alertd_store_drop(s, "reconnecting to the node's master "
+					  "failed");
+	}
+	return r;
+}
+
 int
 alertd_store_next_id(struct alertd_store *s, uint64_t *id)
 {
-	redisReply *r = alertd_cmd(s, "INCR %salerts:seq", s->kp);
+	const char *argv[] = { "INCR", s->seq_key };
+	redisReply *r = routed(s, 2, argv);
 
 	if (!r)
 		return -1;
@@ -556,6 +620,44 @@ alertd_store_next_id(struct alertd_store *s, uint64_t *id)
 	}
 	*id = (uint64_t)r->integer;
 	freeReplyObject(r);
+	return 0;
+}
+
+int
+alertd_store_seed_ids(struct alertd_store *s)
+{
+	redisReply *own, *all;
+	long long mine = 0, now = 0;
+	const char *get[] = { "GET", s->seq_key };
+	const char *incr[] = { "INCRBY", s->seq_key, NULL };
+	char by[24];
+
+	own = alertd_cmd(s, "GET %salerts:seq", s->kp);
+	if (!own)
+		return -1;
+	if (own->type == REDIS_REPLY_STRING)
+		mine = strtoll(own->str, NULL, 10);
+	freeReplyObject(own);
+	if (mine <= 0)
+		return 0;
+	all = routed(s, 2, get);
+	if (!all)
+		return -1;
+	if (all->type == REDIS_REPLY_STRING)
+		now = strtoll(all->str, NULL, 10);
+	freeReplyObject(all);
+	if (now >= mine)
+		return 0;
+	/* INCRBY never lowers it: two of us doing this at once overshoot,
+	 * which only leaves ids unused */
+	snprintf(by, sizeof(by), "%lld", mine - now);
+	incr[2] = by;
+	all = routed(s, 3, incr);
+	if (!all)
+		return -1;
+	freeReplyObject(all);
+	alertd_log("alert ids continue from %lld (node %s's own counter)", mine,
+		   s->node);
 	return 0;
 }
 
@@ -573,8 +675,21 @@ alertd_store_seen(struct alertd_store *s, const char *set, const char *member)
 	return rc;
 }
 
+/* The kind field of an HGETALL reply is one of merged kinds. */
+static bool
+hash_merged(const redisReply *h)
+{
+	const char *kind = weirctl_hash_get(h, "kind");
+
+	for (int k = 0; kind && k < ALERTD_K_COUNT; k++)
+		if (!strcmp(kind, alertd_kind_name((enum alertd_kind)k)))
+			return alertd_kind_merged((enum alertd_kind)k);
+	return false;
+}
+
 int
-alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a)
+alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a,
+		     bool merged)
 {
 	redisReply *r;
 	int n = 0;
@@ -600,7 +715,10 @@ alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a)
 			return -1;
 		}
 		if (h->type == REDIS_REPLY_ARRAY && h->elements &&
-		    !alertd_alerts_restore(a, h)) {
+		    hash_merged(h) != merged) {
+			/* the other table's */
+		} else if (h->type == REDIS_REPLY_ARRAY && h->elements &&
+			   !alertd_alerts_restore(a, h)) {
 			n++;
 		} else {
 			/* an index entry without its alert: drop it */
@@ -613,8 +731,9 @@ alertd_store_restore(struct alertd_store *s, struct alertd_alerts *a)
 	}
 	freeReplyObject(r);
 	if (n)
-		alertd_log("restored %d active alert%s from Redis", n,
-			   n == 1 ? "" : "s");
+		alertd_log("restored %d active %salert%s of node %s from Redis", n,
+			   merged ? "merged-view " : "", n == 1 ? "" : "s",
+			   s->node);
 	return n;
 }
 

@@ -28,6 +28,31 @@ receivers (endpoints.py), all on loopback.
             file:line; a SIGHUP with a broken file keeps the running rules
             (an event still alerts under them); a good reload replaces
             them and releases the alerts of rules that went away.
+  multinode two engines, --node a and --node b, each read one half of the
+            office capture (gen_traffic.py --profile office --seed 21, cut
+            by time as tools/weirctl/tests/multinode_test.py cuts it) into
+            one Redis (multinode-cluster: a Redis Cluster of three masters,
+            where nodes a and b live on different masters), while one
+            weir-alertd watches every node of the registry; then again on
+            a fresh Redis with weir-alertd --node a alone.
+            From tshark's truth of each half: a boundary rule (iot>servers
+            tcp/22) whose flows are all in half b gives one alert per pair,
+            node b; a threshold on the host whose smaller half is largest,
+            set between its bigger half and its two halves summed, engages
+            once with the summed bytes and node "a,b" and is released, and
+            never fires for --node a; a new-host rule alerts each iot host
+            of both halves once (a host both nodes announce is not new
+            twice), and for --node a only half a's. weirctl's merged alerts
+            list finds the boundary alerts under node b; nothing is left
+            pending or in an outbox; delivery ids never repeat.
+  nodes     no engine: the test writes two nodes' registry entries, series
+            and events itself. A threshold over a host that only node b
+            has engages under node b (the home, the only node); node a
+            registers, becomes the home: b releases the alert quietly and
+            a engages it with both nodes' bytes summed; a restart with
+            --alert-node central moves it again. Boundary events on a and
+            b alert under their node; a new host both nodes announce is
+            alerted once.
   safety    webhooks to loopback and to the metadata address without
             allow-private are refused (nothing arrives; the refusal is
             recorded); a redirect is not followed; a 503 is retried with
@@ -81,17 +106,18 @@ def inside(addr, net):
 class Alertd:
 	"""weir-alertd as a user runs it, with its log in a file."""
 
-	def __init__(self, exe, tmp, conf, rules, env_tz="UTC", extra=()):
+	def __init__(self, exe, tmp, conf, rules, env_tz="UTC", extra=(), name="alertd"):
 		self.exe, self.tmp = exe, tmp
 		self.conf, self.rules = conf, rules
 		self.tz = env_tz
 		self.extra = list(extra)
+		self.name = name
 		self.proc = None
 		self.n = 0
 
 	def start(self):
 		self.n += 1
-		self.log = os.path.join(self.tmp, "alertd.%d.log" % self.n)
+		self.log = os.path.join(self.tmp, "%s.%d.log" % (self.name, self.n))
 		env = dict(os.environ, TZ=self.tz)
 		self.proc = subprocess.Popen([self.exe, "--config", self.conf, "--rules",
 					      self.rules] + self.extra,
@@ -101,7 +127,7 @@ class Alertd:
 	def text(self):
 		out = ""
 		for i in range(1, self.n + 1):
-			with open(os.path.join(self.tmp, "alertd.%d.log" % i)) as f:
+			with open(os.path.join(self.tmp, "%s.%d.log" % (self.name, i))) as f:
 				out += f.read()
 		return out
 
@@ -805,16 +831,303 @@ notify = good
 	return not FAILS
 
 
+# ------------------------------------------------------------------ multinode
+
+MN_WINDOW = 20		# the threshold's window in seconds
+
+
+def rcmd(redis, *a):
+	"""One command's redis-cli output, on a server or through a cluster."""
+	if isinstance(redis, weirtest.RedisCluster):
+		return "\n".join(redis.cmd(*a))
+	return redis.cli(*a)
+
+
+def mn_rules(host, above):
+	return """[rule iot-ssh]
+kind = boundary
+from = iot
+to = servers
+port = 22
+proto = tcp
+notify = hook
+
+[rule host-load]
+kind = threshold
+entity = host:%(host)s
+metric = bytes/s
+window = %(w)ds
+above = %(above).3f
+for = 3s
+notify = hook
+
+[rule iot-new-host]
+kind = new-host
+subnet = 10.0.30.0/24
+notify = hook
+""" % {"host": host, "w": MN_WINDOW, "above": above}
+
+
+def case_multinode(args, tmp, cluster=False):
+	weirtest.need_root()
+	sys.path.insert(0, os.path.join(HERE, "..", "..", "weirctl", "tests"))
+	import multinode_test	# noqa: E402 (its split_pcap, not a copy)
+	full = os.path.join(tmp, "office21.pcap")
+	subprocess.run(["/usr/bin/python3", args.gen, "--profile", "office", "--seed", "21",
+			"--out", full], check=True, capture_output=True, timeout=300)
+	halves = {"a": os.path.join(tmp, "a.pcap"), "b": os.path.join(tmp, "b.pcap")}
+	print("halves: %d and %d frames" % multinode_test.split_pcap(full, halves["a"], halves["b"]))
+	t = {n: truth(args, halves[n]) for n in halves}
+
+	def ssh_pairs(tt):
+		return {"%s>%s" % (f["src"], f["dst"]) for f in tt["flows"]
+			if inside(f["src"], IOT) and inside(f["dst"], SERVERS) and
+			f["dport"] == 22 and f["proto"] == 6}
+	ssh = {n: ssh_pairs(t[n]) for n in halves}
+	hbytes = {n: {"%s@%d" % (h["ip"], h["vlan"]): h["bytes_sent"] + h["bytes_rcvd"]
+		      for h in t[n]["hosts"]} for n in halves}
+	both = [k for k in hbytes["a"] if k in hbytes["b"]]
+	host = max(both, key=lambda k: min(hbytes["a"][k], hbytes["b"][k]))
+	ba, bb = hbytes["a"][host], hbytes["b"][host]
+	# between the bigger half and the sum: neither node alone reaches it
+	above = round((max(ba, bb) + ba + bb) / 2.0 / MN_WINDOW, 3)
+	iot = {n: {"%s@%d" % (h["ip"], h["vlan"]) for h in t[n]["hosts"] if inside(h["ip"], IOT)}
+	       for n in halves}
+	print("truth (tshark): iot>servers ssh pairs a %d b %d; host %s bytes a %d b %d, "
+	      "threshold %.3f B/s over %ds (a alone %.1f, b alone %.1f, both %.1f); "
+	      "iot hosts a %d b %d, both %d" %
+	      (len(ssh["a"]), len(ssh["b"]), host, ba, bb, above, MN_WINDOW, ba / MN_WINDOW,
+	       bb / MN_WINDOW, (ba + bb) / MN_WINDOW, len(iot["a"]), len(iot["b"]),
+	       len(iot["a"] & iot["b"])))
+	if ssh["a"] or not ssh["b"] or max(ba, bb) * 1.1 > above * MN_WINDOW or \
+	   (ba + bb) < above * MN_WINDOW * 1.1 or not iot["a"] or not (iot["b"] - iot["a"]):
+		print("the capture does not hold what this test needs")
+		return False
+
+	# every node: one weir-alertd, its own Redis, both engines
+	redis, hook, ad = mn_run(args, tmp, cluster, halves, "all", [], host, above, "/all")
+
+	def got(path, rule=None):
+		return [r["json"] for r in hook.on(path) if r["json"] and
+			(rule is None or r["json"]["rule"] == rule)]
+	check(endpoints.wait_until(lambda: [x["state"] for x in got("/all", "host-load")] ==
+				   ["engaged", "released"], 60),
+	      "threshold on the merged host engaged and released within 60 s",
+	      str([x["state"] for x in got("/all", "host-load")]))
+	time.sleep(3)		# anything late or doubled would land now
+	ad.stop()
+	log = ad.text()
+	check("watching nodes a,b" in log, "the registry's nodes a and b are watched", log[-1500:])
+
+	# every node: boundary alerts where the flows were, under that node
+	b = got("/all", "iot-ssh")
+	check(sorted(x["entity"] for x in b) == sorted(ssh["b"]),
+	      "boundary: one alert per iot>servers ssh pair, all in half b (%d)" % len(ssh["b"]),
+	      str(sorted(x["entity"] for x in b)))
+	check(all(x["node"] == "b" and x["state"] == "engaged" and x["severity"] == "critical"
+		  for x in b), "boundary: node b, engaged, critical (forbid)", str(b[:2]))
+	th = got("/all", "host-load")
+	want = (ba + bb) / float(MN_WINDOW)
+	if th:
+		e = th[0]
+		check(abs(e["value"] - want) < 0.1 and e["details"]["bytes"] == ba + bb and
+		      abs(e["threshold"] - above) < 0.01,
+		      "threshold: value %.2f B/s = tshark's %d + %d bytes / %d s" % (want, ba, bb, MN_WINDOW),
+		      str(e))
+		check(e["node"] == "a,b" and e["details"]["nodes"] == "a,b" and
+		      e["entity"] == "host:" + host, "threshold: entity host:%s, node a,b" % host, str(e))
+	nh = got("/all", "iot-new-host")
+	ents = [x["entity"] for x in nh]
+	check(sorted(ents) == sorted(iot["a"] | iot["b"]),
+	      "new-host: each iot host of both halves once (%d, %d in both)" %
+	      (len(iot["a"] | iot["b"]), len(iot["a"] & iot["b"])), str(sorted(ents)))
+	check(all(x["node"] == "b" for x in nh if x["entity"] in iot["b"] - iot["a"]) and
+	      all(x["node"] == "a" for x in nh if x["entity"] in iot["a"] - iot["b"]),
+	      "new-host: a host one half has is alerted under that node")
+	check(len(got("/all")) == len(ssh["b"]) + 2 + len(iot["a"] | iot["b"]),
+	      "webhook /all: exactly %d notes" % (len(ssh["b"]) + 2 + len(iot["a"] | iot["b"])),
+	      str(len(got("/all"))))
+
+	# readers: weirctl's merged view finds the alerts under their nodes
+	if args.weirctl:
+		al = weirtest.weirctl_json(args.weirctl, redis.url, "alerts")
+		rows = [(x["rule"], x["entity"], x["node"]) for x in al if x["rule"] == "iot-ssh"]
+		check(sorted(rows) == sorted(("iot-ssh", p, "b") for p in ssh["b"]),
+		      "weirctl alerts (every node): the boundary alerts, node b", str(rows[:3]))
+	deliveries = [r["headers"]["x-weir-delivery"] for r in hook.on("/all")]
+	check(len(deliveries) == len(set(deliveries)), "delivery ids never repeat across nodes")
+	check(all(r["sig_ok"] for r in hook.on("/all")), "signatures verified")
+	for n in halves:
+		kp = "weir:{%s}:" % n
+		pend = rcmd(redis, "XPENDING", kp + "events", "weir-alertd").split()
+		check(pend and pend[0] == "0", "node %s: nothing pending" % n, str(pend[:1]))
+		check(rcmd(redis, "HLEN", kp + "alerts:outbox").strip() == "0",
+		      "node %s: outbox empty" % n)
+	check("failed" not in log, "no failed delivery in the log")
+	hook.stop()
+	redis.stop()
+
+	# --node a alone, on a Redis of its own where both engines publish
+	# again: half a's alerts, nothing that needs b's data
+	redis2, hook2, ad2 = mn_run(args, tmp, cluster, halves, "a", ["--node", "a"], host, above,
+				    "/a")
+	check(endpoints.wait_until(lambda: len(hook2.on("/a")) >= len(iot["a"]), 30),
+	      "--node a: its new hosts delivered")
+	time.sleep(5)		# the threshold's `for` and more: it would have fired
+	ad2.stop()
+	aa = [r["json"] for r in hook2.on("/a") if r["json"]]
+	check(not [x for x in aa if x["rule"] != "iot-new-host"],
+	      "--node a: no boundary alert (no ssh flow in half a), no threshold (%.1f B/s alone)" %
+	      (ba / MN_WINDOW), str([(x["rule"], x["entity"]) for x in aa][:5]))
+	check(sorted(x["entity"] for x in aa) == sorted(iot["a"]) and
+	      all(x["node"] == "a" for x in aa),
+	      "--node a: a new-host alert per iot host of half a (%d), node a" % len(iot["a"]),
+	      str(sorted(x["entity"] for x in aa)))
+	check("watching node a;" in ad2.text(), "--node a: node a alone is watched")
+	check(rcmd(redis2, "EXISTS", "weir:{b}:alerts:active").strip() == "0",
+	      "--node a: nothing written under node b")
+	hook2.stop()
+	return not FAILS
+
+
+def mn_run(args, tmp, cluster, halves, who, extra, host, above, path):
+	"""A Redis (or cluster), a webhook receiver, one weir-alertd started
+	before the engines, and both engines run at once on their halves."""
+	redis = weirtest.RedisCluster(masters=3, replicas=0) if cluster else weirtest.Redis()
+	hook = endpoints.WebhookReceiver(secret="mn")
+	conf = write(os.path.join(tmp, "alertd-%s.conf" % who), """redis = %s
+eval-interval = 500ms
+scan-interval = 1s
+nodes-interval = 1s
+[webhook hook]
+url = %s
+secret = mn
+allow-private = yes
+""" % (redis.url, hook.url(path)))
+	rules = write(os.path.join(tmp, "alertd-%s.rules" % who), mn_rules(host, above))
+	ad = Alertd(args.alertd, tmp, conf, rules, extra=extra, name="alertd." + who)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20),
+	      "weir-alertd (%s) connected" % who, ad.text()[-1000:])
+	# both engines at once, as two taps would run
+	eng = {n: subprocess.Popen([args.weir, "--quiet"] + engine_args(redis, halves[n]) +
+				   ["--node", n], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+				   text=True, preexec_fn=weirtest.die_with_parent) for n in halves}
+	for n, p in eng.items():
+		_, err = p.communicate(timeout=180)
+		check(p.returncode == 0, "engine %s ran its half (exit %d)" % (n, p.returncode), err[-2000:])
+	return redis, hook, ad
+
+
+def case_nodes(args, tmp):
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	host = "10.0.0.1@0"
+	ahead = int(time.time() * 1000) + 600000	# in every window for 10 min
+
+	def node_up(n, nbytes):
+		redis.cli("HSET", "weir:{%s}:meta" % n, "version", "1")
+		redis.cli("ZADD", "weir:{%s}:hosts" % n, str(nbytes), host)
+		redis.cli("ZADD", "weir:{%s}:ts:1s:host:%s" % (n, host), str(ahead),
+			  "%d:%d:10:1" % (ahead, nbytes))
+		redis.cli("HSET", "weir:nodes", n, str(ahead))
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+start = all
+eval-interval = 200ms
+nodes-interval = 500ms
+[webhook ops]
+url = %s
+allow-private = yes
+""" % (redis.url, hook.url("/ops")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule load]
+kind = threshold
+entity = host:%s
+metric = bytes/s
+window = 10s
+above = 300
+notify = ops
+[rule iot-servers]
+kind = boundary
+notify = ops
+[rule new]
+kind = new-host
+notify = ops
+""" % host)
+
+	def got(rule):
+		return [r["json"] for r in hook.on("/ops") if r["json"]["rule"] == rule]
+	node_up("b", 5000)
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: len(got("load")) == 1, 20), "node b alone: engaged")
+	x = got("load")[:1]
+	check(x and x[0]["node"] == "b" and abs(x[0]["value"] - 500) < 0.01,
+	      "under the home b, node b, 5000 B / 10 s", str(x))
+	check(redis.cli("HLEN", "weir:{b}:alerts:active").strip() == "1", "b holds it")
+	node_up("a", 3000)
+	check(endpoints.wait_until(lambda: len(got("load")) == 2, 20), "node a joins: engaged again")
+	x = got("load")[1:2]
+	check(x and x[0]["node"] == "a,b" and abs(x[0]["value"] - 800) < 0.01,
+	      "under the new home a: node a,b, (5000 + 3000) B / 10 s", str(x))
+	check(endpoints.wait_until(lambda: redis.cli("HLEN", "weir:{b}:alerts:active").strip() == "0",
+				   5), "b released its merged alert")
+	hist = xfields(redis.cli("XRANGE", "weir:{b}:alerts:history", "-", "+"))
+	check([h.get("state") for h in hist] == ["engaged", "released"] and
+	      "now live under node a" in hist[-1].get("summary", ""),
+	      "b's history: engaged, released (now under node a)", str(hist))
+	check(redis.cli("HLEN", "weir:{a}:alerts:active").strip() == "1", "a holds it")
+
+	# events: each node's under it; a host both announce is new once
+	now = str(int(time.time() * 1000))
+	for n, src in (("a", "10.0.30.1"), ("b", "10.0.30.2")):
+		redis.cli("XADD", "weir:{%s}:events" % n, "*", "type", "boundary", "ts", now,
+			  "rule", "watch", "src_subnet", "iot", "dst_subnet", "servers",
+			  "src", src, "dst", "10.0.20.1", "dport", "80", "proto", "6")
+		redis.cli("XADD", "weir:{%s}:events" % n, "*", "type", "new_host", "ts", now,
+			  "host", "10.0.30.9@30", "ip", "10.0.30.9", "vlan", "30")
+	check(endpoints.wait_until(lambda: len(got("iot-servers")) == 2 and len(got("new")) >= 1, 10),
+	      "boundary events of both nodes alerted")
+	time.sleep(1)
+	check(sorted((x["entity"], x["node"]) for x in got("iot-servers")) ==
+	      [("10.0.30.1>10.0.20.1", "a"), ("10.0.30.2>10.0.20.1", "b")],
+	      "each boundary alert under its node", str(got("iot-servers")))
+	check(len(got("new")) == 1, "a new host both nodes announce: one alert", str(got("new")))
+	ad.stop()
+
+	# --alert-node central: a home no engine writes; a hands it over
+	ad = Alertd(args.alertd, tmp, conf, rules, extra=["--alert-node", "central"], name="alertd.c")
+	ad.start()
+	check(endpoints.wait_until(lambda: len(got("load")) == 3, 20), "--alert-node central: engaged")
+	x = got("load")[2:3]
+	check(x and x[0]["node"] == "a,b" and abs(x[0]["value"] - 800) < 0.01,
+	      "under central, node a,b, 800 B/s", str(x))
+	check(endpoints.wait_until(lambda: redis.cli("HLEN", "weir:{a}:alerts:active").strip() == "2",
+				   5), "a kept its own (boundary, new-host), released the merged one")
+	check(redis.cli("HGET", "weir:{central}:alerts:active", "load|host:" + host).strip() != "",
+	      "central holds it")
+	ids = [r["json"]["id"] for r in hook.on("/ops")]
+	check(len(ids) == len(set(ids)), "alert ids never repeat across nodes", str(ids))
+	ad.stop()
+	hook.stop()
+	return not FAILS
+
+
+def case_multinode_cluster(args, tmp):
+	return case_multinode(args, tmp, cluster=True)
+
+
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["delivery", "restart", "config", "safety"])
+	ap.add_argument("--case", required=True, choices=["delivery", "restart", "config", "safety",
+							  "multinode", "multinode-cluster", "nodes"])
 	ap.add_argument("--alertd", required=True)
 	ap.add_argument("--weir")
 	ap.add_argument("--gen")
 	ap.add_argument("--truth")
+	ap.add_argument("--weirctl")
 	args = ap.parse_args()
 	tmp = tempfile.mkdtemp(prefix="weir-alertd-")
-	ok = globals()["case_" + args.case](args, tmp)
+	ok = globals()["case_" + args.case.replace("-", "_")](args, tmp)
 	if FAILS or not ok:
 		print("%d check(s) failed: %s" % (len(FAILS), FAILS))
 		for f in sorted(os.listdir(tmp)):

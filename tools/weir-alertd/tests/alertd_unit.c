@@ -12,7 +12,11 @@
  *     escapes; an email whose summary tries to add a header;
  *   - the lifecycle: `for`, hysteresis (release-below), `release-for`,
  *     critical escalation, event deduplication;
- *   - the rules parser on a file with an error per line. */
+ *   - the rules parser on a file with an error per line;
+ *   - several nodes: the node keys, the node an alert says it came from
+ *     (a node's id, the nodes of a merged value, kept through a release
+ *     at zero), the quiet release of merged alerts left under a node
+ *     that is no longer the home, and the node labels. */
 #define _GNU_SOURCE	/* memmem */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -369,6 +373,93 @@ test_conf_errors(void)
 	alertd_conf_put(c);
 }
 
+static void
+test_nodes(void)
+{
+	struct alertd_conf *c;
+	struct alertd_alerts *a = alertd_alerts_new();
+	struct alertd_changes ch = { 0 };
+	const struct alertd_rule *t, *e;
+	struct alertd_node n[3] = { { .id = "a" }, { .id = "b" }, { .id = "tap-3" } };
+	struct alertd_ctx ctx = { .n_nodes = 3 };
+	char buf[16];
+
+	c = conf_from("[webhook w]\nurl = https://example.org/\n[rule r]\nkind = new-host\n"
+		      "notify = w\n");
+	CHECK(c && c->node[0] == '\0' && !c->alert_node[0] && c->nodes_every_ms == 10000,
+	      "default: every node of the registry, home the first, registry every 10 s");
+	alertd_conf_put(c);
+	c = conf_from("node = b,a\nalert-node = a\nnodes-interval = 2s\n"
+		      "[webhook w]\nurl = https://example.org/\n[rule r]\nkind = new-host\n"
+		      "notify = w\n");
+	CHECK(c && !strcmp(c->node, "b,a") && !strcmp(c->alert_node, "a") &&
+	      c->nodes_every_ms == 2000, "node list, alert-node, nodes-interval");
+	alertd_conf_put(c);
+	c = conf_from("node = a,{b}\n[webhook w]\nurl = https://example.org/\n"
+		      "[rule r]\nkind = new-host\nnotify = w\n");
+	CHECK(c == NULL, "a node id with braces refused");
+	alertd_conf_put(c);
+	c = conf_from("node = a,a\n[webhook w]\nurl = https://example.org/\n"
+		      "[rule r]\nkind = new-host\nnotify = w\n");
+	CHECK(c == NULL, "a node given twice refused");
+	alertd_conf_put(c);
+	c = conf_from("alert-node = a,b\n[webhook w]\nurl = https://example.org/\n"
+		      "[rule r]\nkind = new-host\nnotify = w\n");
+	CHECK(c == NULL, "alert-node takes one id");
+	alertd_conf_put(c);
+
+	CHECK(alertd_kind_merged(ALERTD_K_THRESHOLD) && alertd_kind_merged(ALERTD_K_SCAN) &&
+	      alertd_kind_merged(ALERTD_K_DNS_QUIET) && !alertd_kind_merged(ALERTD_K_BOUNDARY) &&
+	      !alertd_kind_merged(ALERTD_K_NEW_HOST) && !alertd_kind_merged(ALERTD_K_HEALTH),
+	      "merged kinds: threshold, scan, dns-quiet");
+	for (int i = 0; i < 3; i++)
+		ctx.nodes[i] = &n[i];
+	alertd_view_label(&ctx, 5, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "a,tap-3"), "label of nodes 0 and 2: %s", buf);
+	alertd_view_label(&ctx, 0, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "*"), "label of no node: %s", buf);
+	alertd_view_label(&ctx, 7, buf, 6);
+	CHECK(!strcmp(buf, "*"), "label too long for its buffer: %s", buf);
+
+	c = conf_from("[webhook w]\nurl = https://example.org/x\n"
+		      "[rule t]\nkind = threshold\nentity = host:h@1\nabove = 100\nnotify = w\n"
+		      "[rule e]\nkind = boundary\nnotify = w\n");
+	CHECK(c != NULL, "nodes config loads");
+	if (!c)
+		return;
+	t = alertd_conf_rule_find(c, "t");
+	e = alertd_conf_rule_find(c, "e");
+	/* a merged value: the nodes that gave it; at zero it keeps them */
+	alertd_alerts_node(a, "a,b");
+	alertd_alerts_value(a, &ch, c, t, "host:h@1", 150, 100, true, false, "s", "{}", 0);
+	CHECK(ch.n == 1 && !strcmp(ch.v[0].snap.node, "a,b"), "engaged with node a,b");
+	alertd_changes_clear(&ch);
+	alertd_alerts_node(a, "a");
+	alertd_alerts_round_begin(a, t);
+	alertd_alerts_round_end(a, &ch, c, t, 1000);
+	CHECK(count_state(&ch, "released") == 1 && !strcmp(ch.v[0].snap.node, "a,b"),
+	      "released at zero, still node a,b (got %s)", ch.n ? ch.v[0].snap.node : "-");
+	alertd_changes_clear(&ch);
+	/* an event alert says its node; one with none yet says * */
+	alertd_alerts_node(a, "b");
+	alertd_alerts_event(a, &ch, c, e, ALERTD_SEV_WARNING, "x>y", "s", "{}", 0);
+	alertd_alerts_node(a, NULL);
+	alertd_alerts_event(a, &ch, c, e, ALERTD_SEV_WARNING, "x>z", "s", "{}", 0);
+	CHECK(ch.n == 2 && !strcmp(ch.v[0].snap.node, "b") && !strcmp(ch.v[1].snap.node, "*"),
+	      "event alerts: node b, and * without a node");
+	alertd_changes_clear(&ch);
+	/* merged alerts under a node that is no longer the home: released,
+	 * told to nobody, the reason in the summary */
+	alertd_alerts_release_all(a, &ch, c, "home moved", 5000);
+	CHECK(count_state(&ch, "released") == 2 && alertd_alerts_count(a) == 0 &&
+	      !ch.v[0].notify && !ch.v[1].notify && strstr(ch.v[0].snap.summary, "(home moved)"),
+	      "release_all: every alert released quietly");
+	alertd_changes_clear(&ch);
+	free(ch.v);
+	alertd_alerts_free(a);
+	alertd_conf_put(c);
+}
+
 int
 main(void)
 {
@@ -380,6 +471,7 @@ main(void)
 	test_email();
 	test_lifecycle();
 	test_conf_errors();
+	test_nodes();
 	if (failures) {
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
