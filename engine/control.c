@@ -11,7 +11,10 @@
  *
  * Publishing writes only what changed since the last successful cycle,
  * except after a (re)connection, when everything is rewritten. A failed
- * cycle leaves the dirty marks in place, so the next one catches up. */
+ * cycle leaves the dirty marks in place, so the next one catches up. Down
+ * to fields: once a committed cycle wrote a flow's or host's hash whole,
+ * later cycles send its moving fields only (publish_flows, publish_hosts);
+ * what was written counts only once its cycle is committed (clear_dirty). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -130,15 +130,16 @@ weir_ctl_boundary(struct weir_control *c, struct ctl_flow *f)
 }
 
 /* PREFIX + what + text [+ number] into key (320 bytes are enough: prefix
- * 160, host ids 64, names 48), without printf: once per set and flow. */
-static const char *
+ * 160, host ids 64, names 48), without printf: once per set and flow.
+ * Returns its length. */
+static size_t
 idx_key(const struct weir_control *c, char *key, const char *what, const char *text, int with_n, uint64_t n)
 {
 	char *p = stpcpy(stpcpy(stpcpy(key, c->prefix), what), text);
 	if (with_n)
 		p = weir_redis_put_u64(p, n);
 	*p = 0;
-	return key;
+	return (size_t)(p - key);
 }
 
 /* A host's id: kept by its ctl_host, or written out if there is none. */
@@ -160,25 +161,33 @@ index_cmds(struct weir_control *c, struct weir_redis *r, struct weir_set_batch *
 	   int a_is_init, int with_keys, const char *app)
 {
 	char key[320], id[80];
+	size_t n;
 	if (with_keys) {
-		weir_set_batch_add(b, r, idx_key(c, key, "idx:host:", host_id(ha, k->a, k->vlan, id, sizeof(id)),
-						 0, 0), uid);
-		weir_set_batch_add(b, r, idx_key(c, key, "idx:host:", host_id(hb, k->b, k->vlan, id, sizeof(id)),
-						 0, 0), uid);
-		weir_set_batch_add(b, r, idx_key(c, key, "idx:vlan:", "", 1, k->vlan), uid);
+		n = idx_key(c, key, "idx:host:", host_id(ha, k->a, k->vlan, id, sizeof(id)), 0, 0);
+		weir_set_batch_add(b, r, key, n, uid);
+		n = idx_key(c, key, "idx:host:", host_id(hb, k->b, k->vlan, id, sizeof(id)), 0, 0);
+		weir_set_batch_add(b, r, key, n, uid);
+		n = idx_key(c, key, "idx:vlan:", "", 1, k->vlan);
+		weir_set_batch_add(b, r, key, n, uid);
 		const uint8_t *init = a_is_init ? k->a : k->b, *resp = a_is_init ? k->b : k->a;
 		char *p = stpcpy(stpcpy(stpcpy(key, c->prefix), "idx:subnet:"),
 				 weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, init)));
 		*p++ = '>';
-		stpcpy(p, weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, resp)));
-		weir_set_batch_add(b, r, key, uid);
-		if (k->pa)
-			weir_set_batch_add(b, r, idx_key(c, key, "idx:port:", "", 1, k->pa), uid);
-		if (k->pb && k->pb != k->pa)
-			weir_set_batch_add(b, r, idx_key(c, key, "idx:port:", "", 1, k->pb), uid);
+		p = stpcpy(p, weir_ctl_subnet_name(c->cfg, weir_subnet_lookup(c->cfg, resp)));
+		weir_set_batch_add(b, r, key, (size_t)(p - key), uid);
+		if (k->pa) {
+			n = idx_key(c, key, "idx:port:", "", 1, k->pa);
+			weir_set_batch_add(b, r, key, n, uid);
+		}
+		if (k->pb && k->pb != k->pa) {
+			n = idx_key(c, key, "idx:port:", "", 1, k->pb);
+			weir_set_batch_add(b, r, key, n, uid);
+		}
 	}
-	if (app)
-		weir_set_batch_add(b, r, idx_key(c, key, "idx:app:", app, 0, 0), uid);
+	if (app) {
+		n = idx_key(c, key, "idx:app:", app, 0, 0);
+		weir_set_batch_add(b, r, key, n, uid);
+	}
 }
 
 /* The sets once (and again in a full cycle), the application's when the

@@ -61,10 +61,10 @@ send_ids(struct weir_set_batch *b, struct weir_redis *r, const char *key, const 
 }
 
 void
-weir_set_batch_add(struct weir_set_batch *b, struct weir_redis *r, const char *key, uint64_t uid)
+weir_set_batch_add(struct weir_set_batch *b, struct weir_redis *r, const char *key, size_t n,
+		   uint64_t uid)
 {
 	struct group *g;
-	size_t n = strlen(key);
 	HASH_FIND(hh, b->all, key, n, g);
 	if (!g) {
 		g = calloc(1, sizeof(*g) + n + 1);

@@ -20,8 +20,9 @@ struct weir_set_batch;
 /* op: "SADD" or "SREM" (kept, not copied). NULL if out of memory. */
 struct weir_set_batch *weir_set_batch_new(const char *op);
 void weir_set_batch_free(struct weir_set_batch *b);
-/* Flow uid (sent as its 16-digit hex id) into set key. */
-void weir_set_batch_add(struct weir_set_batch *b, struct weir_redis *r, const char *key, uint64_t uid);
+/* Flow uid (sent as its 16-digit hex id) into set key (len bytes, NUL after). */
+void weir_set_batch_add(struct weir_set_batch *b, struct weir_redis *r, const char *key, size_t len,
+			uint64_t uid);
 /* Send what is left; forget the sets that had nothing this cycle. */
 void weir_set_batch_send(struct weir_set_batch *b, struct weir_redis *r);
 

@@ -411,13 +411,6 @@ weir_redis_arg(struct weir_redis *r, const char *s, size_t len)
 }
 
 void
-weir_redis_arg_str(struct weir_redis *r, const char *s)
-{
-	if (!r->cmd_skip)
-		weir_resp_arg(&r->cmd, s, strlen(s));
-}
-
-void
 weir_redis_arg_u64(struct weir_redis *r, uint64_t v)
 {
 	if (!r->cmd_skip)
@@ -497,29 +490,29 @@ weir_redis_hset_start(struct weir_redis *r, const char *key)
 }
 
 void
-weir_redis_hset_str(struct weir_redis *r, const char *field, const char *val)
+weir_redis_hset_strn(struct weir_redis *r, const char *field, size_t flen, const char *val, size_t vlen)
 {
 	if (r->cmd_skip)
 		return;
-	weir_resp_arg(&r->cmd, field, strlen(field));
-	weir_resp_arg(&r->cmd, val, strlen(val));
+	weir_resp_arg(&r->cmd, field, flen);
+	weir_resp_arg(&r->cmd, val, vlen);
 }
 
 void
-weir_redis_hset_u64(struct weir_redis *r, const char *field, uint64_t val)
+weir_redis_hset_u64n(struct weir_redis *r, const char *field, size_t flen, uint64_t val)
 {
 	if (r->cmd_skip)
 		return;
-	weir_resp_arg(&r->cmd, field, strlen(field));
+	weir_resp_arg(&r->cmd, field, flen);
 	weir_resp_arg_u64(&r->cmd, val);
 }
 
 void
-weir_redis_hset_i64(struct weir_redis *r, const char *field, int64_t val)
+weir_redis_hset_i64n(struct weir_redis *r, const char *field, size_t flen, int64_t val)
 {
 	if (r->cmd_skip)
 		return;
-	weir_resp_arg(&r->cmd, field, strlen(field));
+	weir_resp_arg(&r->cmd, field, flen);
 	weir_resp_arg_i64(&r->cmd, val);
 }
 

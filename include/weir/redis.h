@@ -55,7 +55,11 @@ void weir_redis_cmdf(struct weir_redis *r, const char *fmt, ...);
  * batch may be used meanwhile. */
 void weir_redis_cmd_start(struct weir_redis *r, const char *verb);
 void weir_redis_arg(struct weir_redis *r, const char *s, size_t len);
-void weir_redis_arg_str(struct weir_redis *r, const char *s);
+static inline void
+weir_redis_arg_str(struct weir_redis *r, const char *s)
+{
+	weir_redis_arg(r, s, __builtin_strlen(s));
+}
 void weir_redis_arg_u64(struct weir_redis *r, uint64_t v);
 void weir_redis_cmd_end(struct weir_redis *r);
 /* ZADD key score member */
@@ -73,10 +77,29 @@ char *weir_redis_put_u64(char *p, uint64_t v);
 /* Build an HSET key f1 v1 f2 v2 ...: start, then add fields, then end
  * (nothing is sent if no field was added). */
 void weir_redis_hset_start(struct weir_redis *r, const char *key);
-void weir_redis_hset_str(struct weir_redis *r, const char *field, const char *val);
-void weir_redis_hset_u64(struct weir_redis *r, const char *field, uint64_t val);
-void weir_redis_hset_i64(struct weir_redis *r, const char *field, int64_t val);
+void weir_redis_hset_strn(struct weir_redis *r, const char *field, size_t flen, const char *val, size_t vlen);
+void weir_redis_hset_u64n(struct weir_redis *r, const char *field, size_t flen, uint64_t val);
+void weir_redis_hset_i64n(struct weir_redis *r, const char *field, size_t flen, int64_t val);
 void weir_redis_hset_end(struct weir_redis *r);
+/* The usual calls: inline, so a literal field name's length is known at
+ * compile time (a cycle adds millions of fields). */
+static inline void
+weir_redis_hset_str(struct weir_redis *r, const char *field, const char *val)
+{
+	weir_redis_hset_strn(r, field, __builtin_strlen(field), val, __builtin_strlen(val));
+}
+
+static inline void
+weir_redis_hset_u64(struct weir_redis *r, const char *field, uint64_t val)
+{
+	weir_redis_hset_u64n(r, field, __builtin_strlen(field), val);
+}
+
+static inline void
+weir_redis_hset_i64(struct weir_redis *r, const char *field, int64_t val)
+{
+	weir_redis_hset_i64n(r, field, __builtin_strlen(field), val);
+}
 /* EXEC and read every reply. 0 on success, -1 if the cycle was lost. */
 int  weir_redis_commit(struct weir_redis *r);
 /* Run one command outside a cycle (reads its reply). 0 ok, -1 failed. */
