@@ -1083,6 +1083,50 @@ clear_dirty(struct weir_control *c)
 	weir_ctl_apps_clear_dirty(c);
 }
 
+static uint64_t
+workers_sum(const struct weir_control *c, size_t off)
+{
+	uint64_t v = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++)
+		v += *(const uint64_t *)((const char *)&c->w[i]->st + off);
+	return v;
+}
+
+/* A `drops` health event when a loss counter rose: the first rise at
+ * once, then at most one event per counter a minute with the sum of what
+ * was lost since the last one, so a steady loss is one line a minute. */
+static void
+drop_events(struct weir_control *c, uint64_t now_ms)
+{
+#define W(f) workers_sum(c, offsetof(struct weir_worker_stats, f))
+	const struct { const char *name; uint64_t v; } k[CTL_DROP_COUNTERS] = {
+		{ "rx_missed", c->ports.imissed },
+		{ "rx_errors", c->ports.ierrors },
+		{ "rx_nombuf", c->ports.rx_nombuf },
+		{ "dist_drops", W(dist_drops) },
+		{ "flow_ring_drops", W(snap_drops) },
+		{ "dpi_msg_drops", W(dpi_msg_drops) },
+		{ "exporters_full", W(exporters_full) },
+		{ "collect_kernel_drops", c->udp.kernel_drops },
+		{ "collect_ring_full", c->udp.ring_full },
+		{ "collect_no_mbuf", c->udp.no_mbuf },
+		{ "collect_too_big", c->udp.too_big },
+	};
+#undef W
+	struct ctl_drops *d = &c->drops;
+	for (int i = 0; i < CTL_DROP_COUNTERS; i++) {
+		if (k[i].v <= d->said[i] || (d->said_ms[i] && now_ms - d->said_ms[i] < 60000))
+			continue;
+		char delta[24], total[24];
+		snprintf(delta, sizeof(delta), "%llu", (unsigned long long)(k[i].v - d->said[i]));
+		snprintf(total, sizeof(total), "%llu", (unsigned long long)k[i].v);
+		weir_events_add(c->events, now_ms, "health", "what", "drops", "counter", k[i].name,
+				"delta", delta, "total", total, NULL);
+		d->said[i] = k[i].v;
+		d->said_ms[i] = now_ms;
+	}
+}
+
 void
 weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 {
@@ -1095,6 +1139,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	weir_ts_begin(c->ts, now_ms);
 	weir_ctl_observe(c);
 	weir_ctl_hosts_news(c, now_ms);
+	drop_events(c, now_ms);
 
 	int fresh = 0;
 	if (!weir_redis_ensure(c->redis, now_ms, &fresh)) {

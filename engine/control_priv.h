@@ -136,6 +136,13 @@ struct ctl_flow {
 	uint8_t  pub_dpi;            /* application fields committed with a verdict */
 };
 
+/* The loss counters a `drops` health event reports, and what was said. */
+#define CTL_DROP_COUNTERS 11
+struct ctl_drops {
+	uint64_t said[CTL_DROP_COUNTERS];	/* value the last event reported */
+	uint64_t said_ms[CTL_DROP_COUNTERS];
+};
+
 struct weir_control {
 	const struct weir_config *cfg;
 	struct weir_worker **w;
@@ -146,6 +153,7 @@ struct weir_control {
 	uint64_t last_cycle_ms;
 	uint64_t started_ms;
 	int need_full;
+	struct ctl_drops drops;
 	int purged;
 	int redis_ok;
 	char state[16];

@@ -26,6 +26,11 @@ engine_redis_faults.py).
              C sends v5 throughout. B is held to its limits (templates,
              template_bytes, template_limit errors counted) while A's and
              C's hosts equal tshark's, and A's restart is counted once.
+  drops      datagrams too big for an mbuf (12000 bytes; room is 9216) reach the socket
+             collector: 3, then 2 more. health collect_too_big counts 3
+             then 5; the events stream holds one `health` event `drops`
+             (counter collect_too_big, delta 3, total 3) and no second
+             one, since a counter is reported at most once a minute.
 """
 import argparse
 import os
@@ -345,9 +350,47 @@ def case_templates(args, tmp):
 	return ok and not fails
 
 
+def case_drops(args, tmp):
+	import socket
+	redis = weirtest.Redis()
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "dr", tmp)
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	ok = True
+
+	def send_wait(n, want):
+		for _ in range(n):
+			s.sendto(b"\x00\x05" + b"\xee" * 11998, ("127.0.0.1", col.port))
+		deadline = time.monotonic() + 10
+		h = {}
+		while time.monotonic() < deadline:
+			h = health(redis, "dr")
+			if h.get("collect_too_big") == str(want):
+				break
+			time.sleep(0.1)
+		return h.get("collect_too_big")
+
+	got = send_wait(3, 3)
+	time.sleep(0.5)		# the cycle that saw them has written its events
+	drops = [e for e in events(redis, "dr") if e.get("what") == "drops"]
+	print("after 3 oversized datagrams: collect_too_big %s, drops events %s" % (
+		got, [(e.get("counter"), e.get("delta"), e.get("total")) for e in drops]))
+	if got != "3" or [(e.get("counter"), e.get("delta"), e.get("total")) for e in drops] != \
+			[("collect_too_big", "3", "3")]:
+		ok = False
+	got = send_wait(2, 5)
+	time.sleep(1.0)
+	drops = [e for e in events(redis, "dr") if e.get("what") == "drops"]
+	print("after 2 more: collect_too_big %s, drops events %d (want 1: once a minute)" % (got, len(drops)))
+	if got != "5" or len(drops) != 1:
+		ok = False
+	if col.stop() != 0:
+		ok = False
+	return ok
+
+
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["stall", "sigterm", "templates"], required=True)
+	ap.add_argument("--case", choices=["stall", "sigterm", "templates", "drops"], required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -355,7 +398,7 @@ def main():
 	args = ap.parse_args()
 	weirtest.need_root()
 	tmp = tempfile.mkdtemp(prefix="weir-faults-")
-	ok = {"stall": case_stall, "sigterm": case_sigterm, "templates": case_templates}[args.case](args, tmp)
+	ok = {"stall": case_stall, "sigterm": case_sigterm, "templates": case_templates, "drops": case_drops}[args.case](args, tmp)
 	print("PASS" if ok else "FAIL")
 	return 0 if ok else 1
 
