@@ -224,10 +224,11 @@ host_add(struct weir_agg_host *h, uint64_t bs, uint64_t br, uint64_t ps, uint64_
 	}
 	if (ended)
 		ST(h->flows_active, h->flows_active - 1);
-	if (f->first_ms < h->first_ms || !h->first_ms)
-		ST(h->first_ms, f->first_ms);
-	if (f->last_ms > h->last_ms)
-		ST(h->last_ms, f->last_ms);
+	uint64_t first = weir_flow_first(f), last = weir_flow_last(f);
+	if (first < h->first_ms || !h->first_ms)
+		ST(h->first_ms, first);
+	if (last > h->last_ms)
+		ST(h->last_ms, last);
 	if (ps && (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
 		memcpy(h->mac, mac, 6);	/* a reader may see a mix of two MACs for one cycle */
 	ST(h->upd_gen, gen);
@@ -242,7 +243,7 @@ flow_host(struct weir_agg *a, uint32_t *handle, const uint8_t ip[16], const stru
 {
 	if (*handle)
 		return a->host_at[*handle];
-	struct weir_agg_host *h = get_host(a, ip, f->key.vlan, f->first_ms);
+	struct weir_agg_host *h = get_host(a, ip, f->key.vlan, weir_flow_first(f));
 	if (h && new_flow)
 		*handle = h->handle;
 	return h;
@@ -269,17 +270,18 @@ weir_agg_fold_counts(struct weir_agg *a, struct weir_flow *f, const uint64_t byt
 		host_add(hb, db1, db0, dp1, dp0, f->bmac, f, new_flow, ended, gen);
 	}
 
-	struct weir_agg_vlan *v = get_vlan(a, f->key.vlan, f->first_ms);
+	uint64_t first = weir_flow_first(f), last = weir_flow_last(f);
+	struct weir_agg_vlan *v = get_vlan(a, f->key.vlan, first);
 	if (v) {
 		ST(v->bytes, v->bytes + db0 + db1);
 		ST(v->pkts, v->pkts + dp0 + dp1);
 		if (new_flow)
 			ST(v->flows, v->flows + 1);
-		if (f->last_ms > v->last_ms)
-			ST(v->last_ms, f->last_ms);
+		if (last > v->last_ms)
+			ST(v->last_ms, last);
 	}
 
-	struct weir_agg_pair *p = get_pair(a, f->sub_init, f->sub_resp, f->first_ms);
+	struct weir_agg_pair *p = get_pair(a, f->sub_init, f->sub_resp, first);
 	if (p) {
 		/* fwd = initiator -> responder */
 		int ai = !!(f->state & WEIR_FLOWST_A_INIT);
@@ -291,8 +293,8 @@ weir_agg_fold_counts(struct weir_agg *a, struct weir_flow *f, const uint64_t byt
 		ST(p->pkts_rev, p->pkts_rev + pr);
 		if (new_flow)
 			ST(p->flows, p->flows + 1);
-		if (f->last_ms > p->last_ms)
-			ST(p->last_ms, f->last_ms);
+		if (last > p->last_ms)
+			ST(p->last_ms, last);
 	}
 
 	f->bytes[0] += db0;

@@ -170,7 +170,7 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 			w->st.flow_table_full++;
 			return;
 		}
-		f->first_ms = first;
+		weir_flow_set_first(f, first);
 		if (!dir)
 			f->state |= WEIR_FLOWST_A_INIT;
 		f->sub_init = (uint16_t)(weir_subnet_lookup(w->cfg, r->src) + 1);
@@ -187,10 +187,10 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 			weir_worker_dpi_verdict(w, f);
 	}
 	f->tcp_flags |= r->tcp_flags;
-	if (first < f->first_ms)
-		f->first_ms = first;
-	if (last > f->last_ms)
-		f->last_ms = last;
+	if (first < weir_flow_first(f))
+		weir_flow_set_first(f, first);
+	if (last > weir_flow_last(f))
+		weir_flow_set_last(f, last);
 	if (r->smac[0] | r->smac[1] | r->smac[2] | r->smac[3] | r->smac[4] | r->smac[5])
 		memcpy(dir ? f->bmac : f->amac, r->smac, 6);
 	if (r->pkts)

@@ -140,14 +140,20 @@ weir_flow_key_make(struct weir_flow_key *k, const uint8_t src[16], uint16_t spor
 	return rev;
 }
 
+static inline uint64_t
+word(const struct weir_flow_key *k, int i)
+{
+	uint64_t v;
+	memcpy(&v, (const uint8_t *)k + 8 * i, 8);	/* one load, not a copy through the stack */
+	return v;
+}
+
 static inline int
 key_eq(const struct weir_flow_key *x, const struct weir_flow_key *y)
 {
 	/* five word compares, no call: this runs for every packet */
-	uint64_t a[5], b[5];
-	memcpy(a, x, sizeof(a));
-	memcpy(b, y, sizeof(b));
-	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]));
+	return !((word(x, 0) ^ word(y, 0)) | (word(x, 1) ^ word(y, 1)) | (word(x, 2) ^ word(y, 2)) |
+		 (word(x, 3) ^ word(y, 3)) | (word(x, 4) ^ word(y, 4)));
 }
 
 static inline struct weir_ft_bucket *

@@ -95,6 +95,13 @@ weir_ft_match(const struct weir_ft_bucket *b, uint16_t sig)
 #endif
 }
 
+/* The occupied slots of bucket b, as a bit mask. */
+static inline unsigned int
+weir_ft_used(const struct weir_ft_bucket *b)
+{
+	return ~weir_ft_match(b, 0) & ((1u << WEIR_FT_BUCKET_SLOTS) - 1);
+}
+
 /* Prefetch the bucket for hash h (call a few packets ahead). */
 static inline void
 weir_flow_table_prefetch(const struct weir_flow_table *t, uint32_t h)

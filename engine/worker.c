@@ -149,8 +149,8 @@ snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end en
 	s->bytes[1] = f->bytes[1] + f->new_bytes[1];
 	s->pkts[0] = f->pkts[0] + f->new_pkts[0];
 	s->pkts[1] = f->pkts[1] + f->new_pkts[1];
-	s->first_ms = f->first_ms;
-	s->last_ms = f->last_ms;
+	s->first_ms = weir_flow_first(f);
+	s->last_ms = weir_flow_last(f);
 	memcpy(s->amac, f->amac, 6);
 	memcpy(s->bmac, f->bmac, 6);
 	s->a_is_init = !!(f->state & WEIR_FLOWST_A_INIT);
@@ -243,13 +243,11 @@ sweep(struct weir_worker *w, uint32_t n_buckets)
 		struct weir_ft_bucket *b = &t->buckets[t->sweep_pos];
 		if (++t->sweep_pos == t->n_buckets)
 			t->sweep_pos = 0;
-		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++) {
-			if (!b->sig[s])
-				continue;
-			struct weir_flow *f = &t->flows[b->idx[s]];
-			if (f->last_ms + idle <= now)
+		for (unsigned int u = weir_ft_used(b); u; u &= u - 1) {
+			struct weir_flow *f = &t->flows[b->idx[__builtin_ctz(u)]];
+			if (weir_flow_last(f) + idle <= now)
 				end_flow(w, f, WEIR_FLOW_END_IDLE);
-			else if (f->first_ms + active <= now)
+			else if (weir_flow_first(f) + active <= now)
 				end_flow(w, f, WEIR_FLOW_END_ACTIVE);
 		}
 	}
@@ -278,7 +276,7 @@ evict_and_insert(struct weir_worker *w, const struct weir_flow_key *k, uint32_t 
 	struct weir_flow *victim = NULL;
 
 	for (unsigned int i = 0; i < n; i++)
-		if (!victim || cand[i]->last_ms < victim->last_ms)
+		if (!victim || weir_flow_last(cand[i]) < weir_flow_last(victim))
 			victim = cand[i];
 	if (!victim) {
 		/* free slots here but no free entry: take one from the sweep */
@@ -343,36 +341,58 @@ fold_early(struct weir_worker *w, struct weir_flow *f)
 	weir_agg_fold_flow(&w->agg, f, 0);
 }
 
+/* The first packet of a flow (k absent): make its entry, evicting if the
+ * table is full there. NULL if no entry could be had. Out of line, so that
+ * the per-packet path stays small. */
+static struct weir_flow * __attribute__((noinline))
+flow_start(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
+	   uint32_t h, int dir, uint64_t ts_ms)
+{
+	struct weir_flow *f = weir_flow_table_insert(&w->ft, k, h);
+	if (unlikely(!f)) {
+		f = evict_and_insert(w, k, h);
+		if (!f)
+			return NULL;
+	}
+	weir_flow_set_first(f, ts_ms);
+	if (!dir)
+		f->state |= WEIR_FLOWST_A_INIT;
+	int si = weir_subnet_lookup(w->cfg, m->src);
+	int sr = weir_subnet_lookup(w->cfg, m->dst);
+	f->sub_init = (uint16_t)(si + 1);
+	f->sub_resp = (uint16_t)(sr + 1);
+	w->st.flows_created++;
+	if (w->dpi && w->dpi_slot) {
+		int slot = weir_dpi_flow_begin(w->dpi);
+		if (slot >= 0) {
+			w->dpi_slot[weir_flow_index(&w->ft, f)] = slot;
+			f->state |= WEIR_FLOWST_DETECTING;
+			w->st.dpi_flows++;
+		}
+	}
+	return f;
+}
+
+/* The first packet of f in direction dir (its MAC is taken), or the first
+ * since the last fold (f joins the dirty set). */
+static void __attribute__((noinline))
+flow_mark(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta *m, int dir)
+{
+	if (!(f->state & (WEIR_FLOWST_SEEN_A << dir))) {
+		f->state |= WEIR_FLOWST_SEEN_A << dir;
+		memcpy(dir ? f->bmac : f->amac, m->smac, 6);
+	}
+	weir_flow_mark_dirty(&w->ft, f);
+}
+
 /* Account a packet whose key, hash and direction are known. */
 static inline void
 account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
 	      uint32_t h, int dir, const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
 {
 	struct weir_flow *f = weir_flow_table_lookup(&w->ft, k, h);
-	if (unlikely(!f)) {
-		f = weir_flow_table_insert(&w->ft, k, h);
-		if (unlikely(!f)) {
-			f = evict_and_insert(w, k, h);
-			if (!f)
-				return;
-		}
-		f->first_ms = ts_ms;
-		if (!dir)
-			f->state |= WEIR_FLOWST_A_INIT;
-		int si = weir_subnet_lookup(w->cfg, m->src);
-		int sr = weir_subnet_lookup(w->cfg, m->dst);
-		f->sub_init = (uint16_t)(si + 1);
-		f->sub_resp = (uint16_t)(sr + 1);
-		w->st.flows_created++;
-		if (w->dpi && w->dpi_slot) {
-			int slot = weir_dpi_flow_begin(w->dpi);
-			if (slot >= 0) {
-				w->dpi_slot[weir_flow_index(&w->ft, f)] = slot;
-				f->state |= WEIR_FLOWST_DETECTING;
-				w->st.dpi_flows++;
-			}
-		}
-	}
+	if (unlikely(!f) && !(f = flow_start(w, m, k, h, dir, ts_ms)))
+		return;
 	/* nDPI sees a flow's first packets only; later IP fragments carry no
 	 * L4 header and are not fed (as ndpiReader does) */
 	if (unlikely(f->state & WEIR_FLOWST_DETECTING) && !(m->flags & WEIR_PKT_FRAG_LATER) &&
@@ -383,14 +403,13 @@ account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct
 		fold_early(w, f);
 	f->new_bytes[dir] += frame_len;
 	f->new_pkts[dir]++;
+	if (ts_ms > weir_flow_last(f))
+		weir_flow_set_last(f, ts_ms);
+	unsigned int want = (WEIR_FLOWST_SEEN_A << dir) | WEIR_FLOWST_DIRTY;
+	if (unlikely((f->state & want) != want))
+		flow_mark(w, f, m, dir);
+	/* last: no load of this word after this byte store (it would wait) */
 	f->tcp_flags |= m->tcp_flags;
-	if (ts_ms > f->last_ms)
-		f->last_ms = ts_ms;
-	if (unlikely(!(f->state & (WEIR_FLOWST_SEEN_A << dir)))) {
-		f->state |= WEIR_FLOWST_SEEN_A << dir;
-		memcpy(dir ? f->bmac : f->amac, m->smac, 6);
-	}
-	weir_flow_mark_dirty(&w->ft, f);
 }
 
 void

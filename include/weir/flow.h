@@ -49,7 +49,10 @@ extern const char *const weir_flow_end_names[WEIR_FLOW_END__MAX];
  * about to overflow folds early), the last-seen time, the TCP flags and the
  * state bits. Line 1 is touched when the flow starts, at a fold and at its
  * end. Times are milliseconds since the Unix epoch in 48 bits (good to the
- * year 10000; a larger one from an exporter is clamped, weir_ms48()).
+ * year 10000; a larger one from an exporter is clamped, weir_ms48()), in
+ * separate 32- and 16-bit fields rather than a bit-field: a packet's byte
+ * store to tcp_flags followed by the next packet's 8-byte load of a word
+ * holding it would stall store-to-load forwarding.
  * What only some flows need lives in side arrays indexed like the flows:
  * the nDPI detection slot (worker.h) and the exporter's interfaces
  * (struct weir_flow_xinfo). */
@@ -60,17 +63,19 @@ struct weir_flow {
 		uint32_t new_bytes[2];     /* since the last fold: [0] a->b, [1] b->a */
 		uint32_t free_next;        /* a free entry: the next free one (flow_table.c) */
 	};
-	uint16_t new_pkts[2];
+	uint16_t new_pkts[2];      /* ditto (a full one folds early, worker.c) */
 	uint16_t sub_init;         /* subnet index of the initiator, +1 (0 = none) */
 	uint16_t sub_resp;
-	uint64_t last_ms : 48;
-	uint64_t tcp_flags : 8;    /* OR of all flags seen */
-	uint64_t state : 8;        /* WEIR_FLOWST_* */
+	uint32_t last_lo;          /* last seen: weir_flow_last() */
+	uint16_t last_hi;
+	uint8_t  tcp_flags;        /* OR of all flags seen */
+	uint8_t  state;            /* WEIR_FLOWST_* */
 	/* line 1: start, fold, end */
 	uint64_t bytes[2];         /* totals as of the last fold */
 	uint64_t pkts[2];
-	uint64_t first_ms : 48;
-	uint64_t uid_hi : 16;      /* uid_hi:uid_lo: the low 48 bits of the uid, */
+	uint32_t first_lo;         /* first seen: weir_flow_first() */
+	uint16_t first_hi;
+	uint16_t uid_hi;           /* uid_hi:uid_lo: the low 48 bits of the uid, */
 	uint32_t uid_lo;           /* weir_flow_uid() (flow_table.h) */
 	/* handles of the aggregate entries of its two hosts (0: not yet), set at
 	 * its first fold: a host with an active flow is never freed (agg.c), so
@@ -98,6 +103,33 @@ static inline uint64_t
 weir_ms48(uint64_t ms)
 {
 	return ms < WEIR_MS48_MAX ? ms : WEIR_MS48_MAX;
+}
+
+/* A flow's times; ms must be below 2^48 (weir_ms48()). */
+static inline uint64_t
+weir_flow_last(const struct weir_flow *f)
+{
+	return (uint64_t)f->last_hi << 32 | f->last_lo;
+}
+
+static inline void
+weir_flow_set_last(struct weir_flow *f, uint64_t ms)
+{
+	f->last_lo = (uint32_t)ms;
+	f->last_hi = (uint16_t)(ms >> 32);
+}
+
+static inline uint64_t
+weir_flow_first(const struct weir_flow *f)
+{
+	return (uint64_t)f->first_hi << 32 | f->first_lo;
+}
+
+static inline void
+weir_flow_set_first(struct weir_flow *f, uint64_t ms)
+{
+	f->first_lo = (uint32_t)ms;
+	f->first_hi = (uint16_t)(ms >> 32);
 }
 
 /* What a flow-export flow carries besides the counters: the exporter's

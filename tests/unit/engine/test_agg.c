@@ -41,8 +41,8 @@ main(void)
 	f.new_bytes[1] = 300;
 	f.new_pkts[0] = 10;
 	f.new_pkts[1] = 3;
-	f.first_ms = 100;
-	f.last_ms = 200;
+	weir_flow_set_first(&f, 100);
+	weir_flow_set_last(&f, 200);
 	weir_agg_fold_flow(&a, &f, 0);
 	weir_agg_fold_done(&a);
 	/* the counts moved to the flow's totals */
@@ -66,7 +66,7 @@ main(void)
 	/* a second fold adds only the delta and does not count the flow again */
 	f.new_bytes[0] = 50;
 	f.new_pkts[0] = 1;
-	f.last_ms = 300;
+	weir_flow_set_last(&f, 300);
 	weir_agg_fold_flow(&a, &f, 0);
 	weir_agg_fold_done(&a);
 	if (h10) {

@@ -100,14 +100,15 @@ test_fill_and_remove(void)
 	CHECK(g != NULL);
 	if (g) {
 		CHECK(weir_flow_index(&t, g) < cap && weir_flow_index(&t, g) % 2 == 0);
-		CHECK_EQ(g->bytes[0] | g->new_bytes[0] | g->state | g->first_ms, 0);
+		CHECK_EQ(g->bytes[0] | g->new_bytes[0] | g->state | weir_flow_first(g), 0);
 		CHECK_EQ(weir_flow_uid(&t, g), (3ull << 56) + cap + 1);
 	}
 	CHECK_EQ(t.n_free, cap / 2 - 1);
 	weir_flow_table_free(&t);
 }
 
-/* the signature compare sees every slot, and only matching ones */
+/* the signature compare sees every slot, and only matching ones; so does
+ * the occupied-slot mask */
 static void
 test_match(void)
 {
@@ -121,6 +122,9 @@ test_match(void)
 	b.sig[9] = b.sig[0] = b.sig[8] = 0x8003;
 	CHECK_EQ(weir_ft_match(&b, 0x8003), 1u << 0 | 1u << 3 | 1u << 8 | 1u << 9);
 	CHECK_EQ(weir_ft_match(&b, 0x7fff), 0);
+	CHECK_EQ(weir_ft_used(&b), 0x3ff);
+	b.sig[0] = b.sig[5] = b.sig[9] = 0;	/* empty slots */
+	CHECK_EQ(weir_ft_used(&b), 0x3ff & ~(1u << 0 | 1u << 5 | 1u << 9));
 }
 
 /* a flow keeps 48 bits of its uid; the rest comes back from the table's */
