@@ -364,6 +364,22 @@ weir_rc_free(struct weir_rc *rc)
 	free(rc);
 }
 
+/* A single server on C (reached at A; NULL: a unix socket or a given
+ * context): its one node. 0, or -1 with C freed. */
+static int
+single_up(struct weir_rc *rc, const struct rc_addr *a, redisContext *c)
+{
+	int i = node_add(rc, a ? a->host : "", a ? a->port : 0);
+	if (i < 0) {
+		redisFree(c);
+		return -1;
+	}
+	rc->nodes[i].c = c;
+	rc->up = true;
+	rc->err[0] = 0;
+	return 0;
+}
+
 int
 weir_rc_connect(struct weir_rc *rc)
 {
@@ -401,12 +417,7 @@ weir_rc_connect(struct weir_rc *rc)
 			}
 			freeReplyObject(r);
 		}
-		int i = node_add(rc, a ? a->host : "", a ? a->port : 0);
-		if (i < 0) {
-			redisFree(c);
-			return -1;
-		}
-		rc->nodes[i].c = c;
+		return single_up(rc, a, c);
 	}
 	rc->up = true;
 	rc->err[0] = 0;
@@ -420,15 +431,7 @@ weir_rc_adopt(struct weir_rc *rc, redisContext *c)
 	rc->n_nodes = 0;
 	rc->n_known = 0;
 	rc->up = rc->cluster = rc->stale = false;
-	int i = node_add(rc, "", 0);
-	if (i < 0) {
-		redisFree(c);
-		return -1;
-	}
-	rc->nodes[i].c = c;
-	rc->up = true;
-	rc->err[0] = 0;
-	return 0;
+	return single_up(rc, NULL, c);
 }
 
 bool

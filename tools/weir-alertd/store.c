@@ -162,16 +162,7 @@ create_group(struct alertd_store *s, bool from_start)
 struct weir_rc *
 alertd_rc_new(const struct weirctl_url *u)
 {
-	struct weir_rc_endpoint ep = {
-		.host = u->host,
-		.port = u->port,
-		.unix_path = u->unix_sock ? u->path : NULL,
-		.user = u->user,
-		.password = u->has_password ? u->password : NULL,
-		.db = u->db,
-	};
-
-	return weir_rc_new(&ep, 10000);
+	return weirctl_url_rc(u, 10000);
 }
 
 int

@@ -90,18 +90,10 @@ int
 weirctl_redis_connect(struct weirctl_conn *conn)
 {
 	const struct weirctl_url *u = &conn->url;
-	struct weir_rc_endpoint ep = {
-		.host = u->host,
-		.port = u->port,
-		.unix_path = u->unix_sock ? u->path : NULL,
-		.user = u->user,
-		.password = u->has_password ? u->password : NULL,
-		.db = u->db,
-	};
 
 	weirctl_redis_close(conn);
 	weirctl_url_show(u, conn->shown, sizeof(conn->shown));
-	conn->rc = weir_rc_new(&ep, IO_TIMEOUT_MS);
+	conn->rc = weirctl_url_rc(u, IO_TIMEOUT_MS);
 	if (!conn->rc) {
 		weirctl_err("cannot connect to Redis at %s: out of memory",
 			    conn->shown);

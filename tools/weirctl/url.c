@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "weir/rcluster.h"
 #include "weirctl.h"
 
 static int
@@ -230,4 +231,19 @@ weirctl_url_show(const struct weirctl_url *u, char *buf, size_t len)
 
 		snprintf(buf + l, len - l, "/%d", u->db);
 	}
+}
+
+struct weir_rc *
+weirctl_url_rc(const struct weirctl_url *u, uint32_t timeout_ms)
+{
+	struct weir_rc_endpoint ep = {
+		.host = u->host,
+		.port = u->port,
+		.unix_path = u->unix_sock ? u->path : NULL,
+		.user = u->user,
+		.password = u->has_password ? u->password : NULL,
+		.db = u->db,
+	};
+
+	return weir_rc_new(&ep, timeout_ms);
 }

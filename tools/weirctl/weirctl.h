@@ -63,6 +63,9 @@ int weirctl_url_parse(const char *text, struct weirctl_url *u,
 		      char *err, size_t errlen);
 /* The URL as it may be shown: the password replaced by "***". */
 void weirctl_url_show(const struct weirctl_url *u, char *buf, size_t len);
+/* A new cluster-aware endpoint (rcluster.h) for the URL, not connected;
+ * NULL when out of memory. */
+struct weir_rc *weirctl_url_rc(const struct weirctl_url *u, uint32_t timeout_ms);
 
 /* ---- redis_read.c ---------------------------------------------------- */
 
