@@ -119,6 +119,12 @@ def case_layer(args):
 
 	# a failover under the probe: its connection breaks, it re-discovers and retries once
 	dead = c.master_of("k0")
+	# the replica must hold k0 before its master dies (replication is
+	# asynchronous: under a slow build the kill can beat it)
+	wait = c.cli(dead, "WAIT", 1, 5000).strip()
+	if wait != "1":
+		print("WAIT 1 on master %d: %s replicas acknowledged" % (dead, wait))
+		ok = False
 	c.kill(dead)
 	new = c.wait_master("k0", dead, timeout=25)
 	a4 = p.ask("k0 GET k0")
