@@ -143,7 +143,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]\n"
-		"  --quick        fewer and shorter runs (about 2.5 minutes on 2 cores)\n"
+		"  --quick        fewer and shorter runs (under 2 minutes on 2 cores)\n"
 		"  --json         one JSON object on stdout instead of the table\n"
 		"  --scenario S   limit, hot, cold, pcap, memory, export, publish (repeatable; default all)\n"
 		"  --repeat N     runs per measurement (default 5, --quick 3)\n"
