@@ -199,6 +199,34 @@ seen_before(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	return 0;
 }
 
+/* Whether rule r already reported member: 0 when it has an alert active
+ * here (it is updated, not raised again) or was never reported, else as
+ * seen_before. */
+static int
+reported(struct alertd_ctx *ctx, const struct alertd_rule *r, const char *member)
+{
+	if (alertd_alerts_active(ctx->alerts, r->name, member))
+		return 0;
+	return seen_before(ctx, r, member);
+}
+
+/* Raises (or updates) r's alert about member; the first engagement puts
+ * member in r's seen set with the alert, so it is reported once. Frees
+ * details. */
+static void
+raise_once(struct alertd_ctx *ctx, const struct alertd_rule *r, const char *member,
+	   const char *summary, char *details, int64_t now)
+{
+	struct alertd_change *c = alertd_alerts_event(ctx->alerts, &ctx->changes, ctx->conf, r,
+						      r->severity, member, summary, details, now);
+
+	free(details);
+	if (c && c->engaged) {
+		snprintf(c->seen_set, sizeof(c->seen_set), "%s", r->name);
+		snprintf(c->seen_member, sizeof(c->seen_member), "%s", member);
+	}
+}
+
 /* The host's subnet matches the rule's subnet filter (name or block). */
 static bool
 subnet_ok(const struct alertd_rule *r, const char *subnet, const char *ip)
@@ -222,8 +250,6 @@ on_new_host(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		const struct alertd_rule *r = &ctx->conf->rules[i];
 		char summary[ALERTD_SUMMARY_MAX];
 		struct alertd_obj o;
-		struct alertd_change *c;
-		char *details;
 		int seen;
 
 		if (r->kind != ALERTD_K_NEW_HOST)
@@ -232,13 +258,11 @@ on_new_host(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 			continue;
 		if (r->local >= 0 && r->local != (strcmp(local, "1") == 0))
 			continue;
-		if (!alertd_alerts_active(ctx->alerts, r->name, host)) {
-			seen = seen_before(ctx, r, host);
-			if (seen < 0)
-				return -1;
-			if (seen)
-				continue;	/* reported before */
-		}
+		seen = reported(ctx, r, host);
+		if (seen < 0)
+			return -1;
+		if (seen)
+			continue;	/* reported before */
 		snprintf(summary, sizeof(summary), "new host %s on VLAN %s (%s)", ip,
 			 ev(e, "vlan"), *subnet ? subnet : "no subnet");
 		if (alertd_obj_begin(&o))
@@ -250,14 +274,7 @@ on_new_host(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		alertd_obj_num(&o, "local", strtod(local, NULL));
 		alertd_obj_str(&o, "event", e->id);
 		alertd_obj_num(&o, "event_ts", strtod(ev(e, "ts"), NULL));
-		details = alertd_obj_end(&o);
-		c = alertd_alerts_event(ctx->alerts, &ctx->changes, ctx->conf, r,
-					r->severity, host, summary, details, now);
-		free(details);
-		if (c && c->engaged) {
-			snprintf(c->seen_set, sizeof(c->seen_set), "%s", r->name);
-			snprintf(c->seen_member, sizeof(c->seen_member), "%s", host);
-		}
+		raise_once(ctx, r, host, summary, alertd_obj_end(&o), now);
 	}
 	return 0;
 }
@@ -280,8 +297,6 @@ on_new_app(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		const struct alertd_rule *r = &ctx->conf->rules[i];
 		char summary[ALERTD_SUMMARY_MAX];
 		struct alertd_obj o;
-		struct alertd_change *c;
-		char *details;
 		int seen;
 
 		if (r->kind != ALERTD_K_NEW_APP)
@@ -315,13 +330,11 @@ on_new_app(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 				       strtoll(ev(e, "ts"), NULL, 10) - first_seen <
 				       r->learning_ms))
 			continue;	/* the host is still being learnt */
-		if (!alertd_alerts_active(ctx->alerts, r->name, entity)) {
-			seen = seen_before(ctx, r, entity);
-			if (seen < 0)
-				return -1;
-			if (seen)
-				continue;
-		}
+		seen = reported(ctx, r, entity);
+		if (seen < 0)
+			return -1;
+		if (seen)
+			continue;	/* reported before */
 		snprintf(summary, sizeof(summary), "%s used %s (%s) for the first "
 			 "time", host, app, *cat ? cat : "no category");
 		if (alertd_obj_begin(&o))
@@ -332,15 +345,7 @@ on_new_app(struct alertd_ctx *ctx, const struct alertd_event *e, int64_t now)
 		alertd_obj_str(&o, "flow", ev(e, "flow"));
 		alertd_obj_str(&o, "event", e->id);
 		alertd_obj_num(&o, "event_ts", strtod(ev(e, "ts"), NULL));
-		details = alertd_obj_end(&o);
-		c = alertd_alerts_event(ctx->alerts, &ctx->changes, ctx->conf, r,
-					r->severity, entity, summary, details, now);
-		free(details);
-		if (c && c->engaged) {
-			snprintf(c->seen_set, sizeof(c->seen_set), "%s", r->name);
-			snprintf(c->seen_member, sizeof(c->seen_member), "%s",
-				 entity);
-		}
+		raise_once(ctx, r, entity, summary, alertd_obj_end(&o), now);
 	}
 	return 0;
 }
