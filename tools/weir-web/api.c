@@ -804,19 +804,30 @@ int
 web_api_alerts_history(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 		       struct web_out *o)
 {
+	return web_stream_list(c, ctx, o, "alerts:history", "the alert history", "history",
+			       weirctl_alert_history_strings);
+}
+
+/* The last `count` (1-1000, default 50) entries of the stream name on
+ * every node of the view, newest first, as {"node":..., key:[...]}; what
+ * names the stream in the error. */
+int
+web_stream_list(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o,
+		const char *name, const char *what, const char *key, const char *const *strings)
+{
 	struct weirctl_json *j = &o->j;
 	struct weirctl_entries l;
 	long count = 50;
 
 	if (web_param_long(c, o, "count", 1, 1000, &count) < 0)
 		return o->status;
-	if (weirctl_stream_last(ctx, "alerts:history", count, NULL, NULL, &l))
-		return web_fail(o, 502, "Redis failed while reading the alert history");
+	if (weirctl_stream_last(ctx, name, count, NULL, NULL, &l))
+		return web_fail(o, 502, "Redis failed while reading %s", what);
 	weirctl_json_begin_obj(j);
 	key_str(j, "node", ctx->node);
-	weirctl_json_key(j, "history");
+	weirctl_json_key(j, key);
 	weirctl_json_begin_arr(j);
-	web_entries(j, ctx, &l, weirctl_alert_history_strings);
+	web_entries(j, ctx, &l, strings);
 	weirctl_json_end_arr(j);
 	weirctl_json_end_obj(j);
 	weirctl_entries_free(&l);

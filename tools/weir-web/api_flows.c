@@ -758,24 +758,8 @@ web_api_flows_recent(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 		"application", "category", "detection", "state", "end_reason",
 		"src_mac", "dst_mac", "exporter", "server_name", "ja3c", "url",
 		"ssh_client", "ssh_server", "risk_text", "confidence", NULL };
-	struct weirctl_json *j = &o->j;
-	struct weirctl_entries l;
-	long count = 50;
-
-	if (web_param_long(c, o, "count", 1, 1000, &count) < 0)
-		return o->status;
 	/* every node's flows:ended, interleaved by time */
-	if (weirctl_stream_last(ctx, "flows:ended", count, NULL, NULL, &l))
-		return web_fail(o, 502, "Redis failed while reading flows:ended");
-	weirctl_json_begin_obj(j);
-	kstr(j, "node", ctx->node);
-	weirctl_json_key(j, "flows");
-	weirctl_json_begin_arr(j);
-	web_entries(j, ctx, &l, strings);
-	weirctl_json_end_arr(j);
-	weirctl_json_end_obj(j);
-	weirctl_entries_free(&l);
-	return 200;
+	return web_stream_list(c, ctx, o, "flows:ended", "flows:ended", "flows", strings);
 }
 
 /* ---- a host's peers ---------------------------------------------------------- */

@@ -195,6 +195,11 @@ int web_api_flows(struct MHD_Connection *, struct weirctl_ctx *, struct web_out 
 int web_api_flows_recent(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 int web_api_timeseries(struct MHD_Connection *, struct weirctl_ctx *, struct web_out *);
 
+/* api.c: the last entries of a stream of every node as {"node", KEY: []}
+ * (a `count` parameter, 1-1000, default 50). */
+int web_stream_list(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o,
+		    const char *name, const char *what, const char *key,
+		    const char *const *strings);
 /* api.c: stream entries as JSON objects (a "node" field when merged). */
 void web_entries(struct weirctl_json *j, struct weirctl_ctx *ctx,
 		 const struct weirctl_entries *l, const char *const *strings);
