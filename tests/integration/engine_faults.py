@@ -31,6 +31,7 @@ engine_redis_faults.py).
              then 5; the events stream holds one `health` event `drops`
              (counter collect_too_big, delta 3, total 3) and no second
              one, since a counter is reported at most once a minute.
+             The idle worker took idle-sleep naps (health idle_sleeps).
 """
 import argparse
 import os
@@ -382,6 +383,12 @@ def case_drops(args, tmp):
 	drops = [e for e in events(redis, "dr") if e.get("what") == "drops"]
 	print("after 2 more: collect_too_big %s, drops events %d (want 1: once a minute)" % (got, len(drops)))
 	if got != "5" or len(drops) != 1:
+		ok = False
+	# idle-sleep (auto: 50 us without PCI ports): a worker with nothing to
+	# do naps, and says so
+	naps = int(health(redis, "dr").get("idle_sleeps", 0) or 0)
+	print("idle_sleeps %d (want > 0: the worker was idle most of the time)" % naps)
+	if naps <= 0:
 		ok = False
 	if col.stop() != 0:
 		ok = False
