@@ -342,6 +342,9 @@ def in_range(got, t, cols):
 	return True
 
 
+CAPTURED_BYTES = False
+
+
 def account(row, protos, flen, ts, totals, flows, frags):
 	"""Apply the engine's rules to one frame: update its flow.
 
@@ -451,7 +454,9 @@ def compute(path, tshark, namer):
 		tapped = tally_ip_layers(row, protos, flen, maybe, absurd,
 					 ts_ep, ts_conv)
 
-		mine = account(row, protos, flen, ts, totals, flows, frags)
+		# --captured-bytes: a snaplen-cut file, counted as the engine
+		# reads it (net_pcap hands over the captured bytes only)
+		mine = account(row, protos, clen if CAPTURED_BYTES else flen, ts, totals, flows, frags)
 		# An address every one of whose frames had exactly one IP header
 		# that tshark tapped, the same one the rules accounted, must
 		# have the same totals by the rules as by tshark.
@@ -594,8 +599,16 @@ def main():
 			help="NAME=CIDR, may repeat")
 	ap.add_argument("--no-crosscheck", action="store_true",
 			help="skip the comparison with tshark -z statistics")
+	ap.add_argument("--captured-bytes", action="store_true",
+			help="count frame.cap_len, not frame.len, as bytes (for"
+			" snaplen-cut captures; implies --no-crosscheck, as tshark's"
+			" statistics count wire lengths)")
 	ap.add_argument("--tshark", default=os.environ.get("TSHARK", "tshark"))
 	args = ap.parse_args()
+	global CAPTURED_BYTES
+	CAPTURED_BYTES = args.captured_bytes
+	if args.captured_bytes:
+		args.no_crosscheck = True
 	if not os.path.exists(args.file):
 		die(EXIT_USAGE, "%s: no such file" % args.file)
 	local = [c.strip() for c in args.local_networks.split(",") if c.strip()]
