@@ -108,8 +108,15 @@ weir_sym_hash(const struct weir_pkt_meta *m)
 	/* addition and xor commute: the same for both directions */
 	uint64_t h = (x[0] + y[0]) ^ ((x[1] + y[1]) * 0x9e3779b97f4a7c15ull) ^ m->vlan;
 	h ^= (x[1] ^ y[1]);
+	/* a full finaliser (murmur3's fmix64): the distributor takes this
+	 * modulo the worker count, so every output bit must depend on every
+	 * input bit -- without it, IPv4 pairs (v4-mapped: equal high words)
+	 * all had an even hash and one of two workers got no IPv4 at all */
+	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 32;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
 	return (uint32_t)h;
 }
 
