@@ -103,6 +103,13 @@ weir_eal_args(const struct weir_config *cfg, char **argv, int max, char *buf, si
  * (src, dst) equal that of (dst, src). */
 static uint8_t sym_key[52];
 
+void
+weir_rss_sym_key(uint8_t *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		key[i] = i & 1 ? 0x5a : 0x6d;
+}
+
 int
 weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 		 struct weir_worker **w, unsigned int n_workers)
@@ -112,10 +119,7 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 	int ts_off = -1;
 	uint64_t ts_flag = 0;
 
-	for (size_t i = 0; i < sizeof(sym_key); i += 2) {
-		sym_key[i] = 0x6d;
-		sym_key[i + 1] = 0x5a;
-	}
+	weir_rss_sym_key(sym_key, sizeof(sym_key));
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
 		struct rte_eth_conf conf;
@@ -192,10 +196,17 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 			if (nq < n_workers)
 				ow->distribute = 1;
 		}
+		/* how a multi-queue port splits its traffic: the NIC's RSS with
+		 * our symmetric key; for af_packet, the kernel's PACKET_FANOUT_HASH
+		 * (symmetric too); other vdevs (net_null, net_ring) have no hash:
+		 * each queue carries what its source put there */
+		const char *split = "";
+		if (nq > 1)
+			split = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", symmetric RSS"
+				: !strcmp(info.driver_name, "net_af_packet") ? ", kernel fanout hash (symmetric)"
+				: ", no RSS on this device (each queue its own traffic)";
 		weir_log(WEIR_LOG_INFO, "port %u (%s, %s): %u rx queue%s%s%s", port, name, info.driver_name,
-			 nq, nq == 1 ? "" : "s",
-			 nq > 1 ? ", symmetric RSS" : "",
-			 nq < n_workers ? ", software distributor" : "");
+			 nq, nq == 1 ? "" : "s", split, nq < n_workers ? ", software distributor" : "");
 	}
 	/* Some PMDs (net_pcap) stamp every mbuf without the offload being
 	 * asked for: use the stamp wherever the dynamic field exists. */

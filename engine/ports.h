@@ -19,6 +19,10 @@ int weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 
 void weir_ports_stop(void);
 
+/* The symmetric Toeplitz RSS key the ports get (0x6d5a repeated), len
+ * bytes of it: weir-bench's scale scenario hashes with it as a NIC would. */
+void weir_rss_sym_key(uint8_t *key, size_t len);
+
 /* Sum of the ports' counters. */
 struct weir_port_counters;
 void weir_ports_counters(struct weir_port_counters *pc);
