@@ -7,8 +7,9 @@
  * for people and as one JSON object for machines.
  *
  * Threads: the measured loops run on one worker lcore, launched by
- * bench_run_on_worker(); the main lcore meanwhile plays the engine's control
- * thread (drains flow snapshots) and prints the progress line. */
+ * bench_run_on_worker() (scale: on several, bench_run_on_lcores()); the main
+ * lcore meanwhile plays the engine's control thread (drains flow snapshots)
+ * and prints the progress line. */
 #ifndef WEIR_BENCH_H
 #define WEIR_BENCH_H
 
@@ -24,8 +25,8 @@
 struct weir_worker;
 
 #define BENCH_MAX_RUNS   32
-#define BENCH_MAX_SERIES 64
-#define BENCH_MAX_NOTES  40
+#define BENCH_MAX_SERIES 96
+#define BENCH_MAX_NOTES  56
 
 struct bench_opts {
 	int quick;
@@ -80,6 +81,13 @@ extern struct bench_live bench_live;
  * stderr. Returns fn's return value, or -1 if it could not start. */
 int bench_run_on_worker(int (*fn)(void *), void *arg, const char *label,
 			void (*tick)(void *), void *targ);
+/* The same on n lcores at once, fn(args[i]) on lcores[i]; returns when
+ * every one has returned (the first non-zero return value, else 0). */
+int bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *), void *const *args,
+			const char *label, void (*tick)(void *), void *targ);
+/* What the main lcore does for a worker every millisecond: read and release
+ * each flow snapshot and DPI verdict (as weir_control_drain does). */
+void bench_drain(struct weir_worker *w);
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double bench_now_s(void);
 
@@ -92,6 +100,11 @@ enum bench_traffic {
 #define BENCH_COLD_FLOWS  (1u << 20)
 #define BENCH_FRAME_LEN   64       /* as net_null's default packet_size */
 #define BENCH_POOL_MBUFS  1024     /* a NIC RX ring's worth */
+
+/* Write flow `flow`'s frame (client->server, or reverse) at p: 64 bytes,
+ * Ethernet + IPv4 + TCP ACK, 10.1.(flow >> 8).(flow & 255):40000+(flow & 255)
+ * <-> 10.2.0.1:443 (distinct for flow < 4096). */
+void bench_traffic_frame(uint8_t *p, unsigned int flow, int reverse);
 
 /* A single-producer/single-consumer mempool (cache 0, "ring_sp_sc") of
  * BENCH_POOL_MBUFS pre-built frames; see traffic.c. */
@@ -117,6 +130,11 @@ int bench_pcap(void);
 int bench_memory(void);
 int bench_export(void);
 int bench_publish(void);
+int bench_scale(void);
+/* The EAL --lcores mapping (scale.c): main lcore 0 on the first CPU, worker
+ * lcores 1..bench_scale_max_workers() spread over the CPUs. */
+void bench_eal_lcores(char *buf, size_t len);
+unsigned int bench_scale_max_workers(void);
 
 /* ---- other processes (proc.c) ---- */
 /* Every CPU for the calling thread (EAL pinned the main one to lcore 0). */

@@ -1,6 +1,7 @@
 # export-sweep.gp -- draw weir-bench's export sweep (CACHE/export-sweep.tsv)
 # as records taken against records offered, one panel per stream, one line
-# per collector and run; a filled point is a lossless step, an open one a
+# per collector and run (nfcapd and nfacctd for NetFlow v9 and IPFIX,
+# sfacctd for sFlow); a filled point is a lossless step, an open one a
 # lossy step. The grey diagonal is "took everything".
 #
 #   gnuplot -e "in='build/bench-cache/export-sweep.tsv'; out='docs/img/export-sweep.png'" \
@@ -34,6 +35,8 @@ do for [st in "nf9 ipfix sflow"] {
 	     for [r=1:5] sel(st, "weir", r) using 5:6:($12 > 0 ? 7 : 6) with linespoints pt variable lc rgb "#d62728" \
 	     title (r == 1 ? "weir" : ""), \
 	     for [r=1:5] sel(st, peer, r) using 5:6:($12 > 0 ? 5 : 4) with linespoints pt variable lc rgb "#1f77b4" \
-	     title (r == 1 ? peer : "")
+	     title (r == 1 ? peer : ""), \
+	     for [r=1:5] sel(st, "nfacctd", r) using 5:6:($12 > 0 ? 9 : 8) with linespoints pt variable \
+	     lc rgb "#2ca02c" title (r == 1 && st ne "sflow" ? "nfacctd" : "")
 }
 unset multiplot

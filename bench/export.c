@@ -1,18 +1,23 @@
 /* export.c -- the export scenario: how many flow records per second a
- * collector takes without losing any, weir against nfcapd and sfacctd.
+ * collector takes without losing any, weir against nfcapd, nfacctd and
+ * sfacctd.
  *
  * Three streams (export_stream.c: NetFlow v9 and IPFIX from softflowd,
  * sFlow v5 from pmacctd's sfprobe) are replayed from memory over loopback
  * UDP (export_send.c) at a rising paced rate, 25k records/s then
- * x sqrt(2) per step, 1 s each (--quick: from 100k, x2, 0.4 s). Each collector (export_peers.c) takes the very same steps: weir for
- * all three streams, nfcapd for v9 and IPFIX, sfacctd for sFlow. A step is
- * lossless when
+ * x sqrt(2) per step, 1 s each (--quick: from 100k, x2, 0.4 s). Each
+ * collector (export_peers.c) takes the very same steps: weir for all three
+ * streams, nfcapd and nfacctd for v9 and IPFIX, sfacctd for sFlow. A step
+ * is lossless when
  *   - the kernel dropped nothing on the collector's socket,
  *   - the collector dropped nothing it counts itself (weir: ring full, no
  *     buffer, too big; sfacctd: "missing data" in its log),
  *   - it accounted every record sent (weir also every datagram); sfacctd
  *     skips the odd non-IP sample, so a shortfall of one record per pass
- *     over the stream, or 0.01%, is allowed,
+ *     over the stream, or 0.01%, is allowed; nfacctd never accounts a few
+ *     records of the v9 stream at any rate, so the shortfall of one slow
+ *     pass, measured before its first sweep of a stream (calibrate()), is
+ *     allowed per pass instead of one,
  *   - and it kept up: over the last quarter of the step its socket's queue
  *     went below 256 KiB at least once. Without this a 64 MiB socket
  *     buffer would hide a collector slower than the sender for a whole
@@ -52,10 +57,12 @@ struct sweep_out {
 static FILE *tsv;
 
 static int
-step_ok(const struct bench_stream *s, const struct bench_sent *sent, const struct bench_recv *r)
+step_ok(const struct bench_collector *c, const struct bench_stream *s, const struct bench_sent *sent,
+	const struct bench_recv *r)
 {
 	double passes = (double)sent->records / (double)(s->records ? s->records : 1);
-	double tol = fmax(ceil(passes), 1e-4 * (double)sent->records);
+	uint64_t skip = c->skip_per_pass[s->kind] ? c->skip_per_pass[s->kind] : 1;
+	double tol = fmax(ceil(passes) * (double)skip, 1e-4 * (double)sent->records);
 	if (r->kernel_drops || r->app_drops > 0)
 		return 0;
 	if ((double)r->records + tol < (double)sent->records)
@@ -124,6 +131,34 @@ judge(const struct bench_collector *c, const struct bench_stream *s, struct step
 	}
 }
 
+/* One pass over the stream in two seconds, far below any collector's
+ * limit: what the collector still does not account is its decoder's, not
+ * a loss to rate, and the sweep allows that much per pass. Kept only if
+ * the pass was otherwise clean and the shortfall under 0.1%. */
+static void
+calibrate(struct bench_collector *c, const struct bench_stream *s)
+{
+	struct bench_sent sent;
+	struct bench_recv r;
+	c->calibrated[s->kind] = 1;
+	if (one_step(c, s, (double)s->records / 2.0, 2.0, &sent, &r) != 0)
+		return;
+	uint64_t miss = sent.records > r.records ? sent.records - r.records : 0;
+	double passes = fmax(1, round((double)sent.records / (double)s->records));
+	if (r.kernel_drops || r.app_drops > 0 || miss > s->records / 1000) {
+		bench_note("export %s -> %s: the slow calibration pass lost %llu of %llu records (kernel drops %llu): "
+			   "not taken as its decoder's skip", s->name, c->name, (unsigned long long)miss,
+			   (unsigned long long)sent.records, (unsigned long long)r.kernel_drops);
+		return;
+	}
+	c->skip_per_pass[s->kind] = (uint64_t)ceil((double)miss / passes);
+	if (miss)
+		bench_note("export %s -> %s: accounts %llu of the %llu records of a slow pass (%.0f/s): the sweep "
+			   "allows it %llu per pass", s->name, c->name, (unsigned long long)r.records,
+			   (unsigned long long)sent.records, (double)s->records / 2.0,
+			   (unsigned long long)c->skip_per_pass[s->kind]);
+}
+
 static void
 sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep, struct sweep_out *o)
 {
@@ -148,7 +183,7 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 		k->kdrops = r.kernel_drops;
 		k->settle_ms = r.settle_s * 1e3;
 		k->own = 0;
-		k->ok = step_ok(s, &sent, &r);
+		k->ok = step_ok(c, s, &sent, &r);
 		if (is_weir) {
 			/* a published cycle that started after this step, before the next */
 			if (bench_weir_wait_sample(c, k->b_ms, 60) != 0)
@@ -257,8 +292,8 @@ bench_export(void)
 
 	long long rmem = bench_rmem_raise(PEER_RCVBUF_BYTES);
 	if (rmem < PEER_RCVBUF_BYTES)
-		bench_note("export: net.core.rmem_max is %lld and could not be raised: nfcapd and sfacctd got "
-			   "smaller socket buffers than weir's forced 32 MiB", rmem);
+		bench_note("export: net.core.rmem_max is %lld and could not be raised: nfcapd, nfacctd and sfacctd "
+			   "got smaller socket buffers than weir's forced 32 MiB", rmem);
 
 	char path[1300];
 	snprintf(path, sizeof(path), "%s/export-sweep.tsv", bench.cache_dir);
@@ -267,21 +302,27 @@ bench_export(void)
 		fprintf(tsv, "# stream\tcollector\trun\toffered_rps\tsent_rps\ttaken_rps\tloss_pct\t"
 			     "backlog_kib\tsettle_ms\tkernel_drops\town_drops\tlossless\n");
 
-	struct bench_collector weir, nfcapd, sfacctd;
+	struct bench_collector weir, nfcapd, nfacctd, sfacctd;
 	int weir_up = bench_weir_open(&weir) == 0;
 	bench_peer_init(&nfcapd, "nfcapd");
+	bench_peer_init(&nfacctd, "nfacctd");
 	bench_peer_init(&sfacctd, "sfacctd");
 	unsigned int reps = bench.quick ? 1 : (bench.repeat < 3 ? bench.repeat : 3);
 	for (unsigned int rep = 0; rep < reps; rep++) {
 		for (int k = 0; k < BENCH_STREAM__MAX; k++) {
 			if (!have[k])
 				continue;
-			struct bench_collector *peer = k == BENCH_STREAM_SFLOW ? &sfacctd : &nfcapd;
-			struct bench_collector *order[2] = {&weir, peer};
-			for (int j = 0; j < 2; j++) {
+			struct bench_collector *order[3] = {&weir, &nfcapd, &nfacctd};
+			if (k == BENCH_STREAM_SFLOW) {
+				order[1] = &sfacctd;
+				order[2] = NULL;
+			}
+			for (int j = 0; j < 3 && order[j]; j++) {
 				struct bench_collector *c = order[j];
 				if (c == &weir && !weir_up)
 					continue;
+				if (c->calibrate && !c->calibrated[k])
+					calibrate(c, &st[k]);
 				struct sweep_out o;
 				sweep(c, &st[k], rep, &o);
 				if (!o.ok) {
@@ -299,11 +340,12 @@ bench_export(void)
 			}
 		}
 	}
-	bench_note("export: socket buffers as the kernel set them (ss rb): weir %lld, nfcapd %lld, sfacctd %lld "
-		   "bytes", weir.rcvbuf, nfcapd.rcvbuf, sfacctd.rcvbuf);
+	bench_note("export: socket buffers as the kernel set them (ss rb): weir %lld, nfcapd %lld, nfacctd %lld, "
+		   "sfacctd %lld bytes", weir.rcvbuf, nfcapd.rcvbuf, nfacctd.rcvbuf, sfacctd.rcvbuf);
 	if (weir_up)
 		bench_collector_close(&weir);
 	bench_collector_close(&nfcapd);
+	bench_collector_close(&nfacctd);
 	bench_collector_close(&sfacctd);
 	if (tsv)
 		fclose(tsv);

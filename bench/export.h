@@ -48,7 +48,7 @@ int bench_send(const struct bench_stream *s, uint16_t port, double rate, double 
  * took in; dgrams: datagrams, or -1 when it does not say; kernel_drops: the
  * socket's drops (/proc/net/udp) during the step; app_drops: its own drop
  * counters (-1: none to read); settle_s: from the end of sending until its
- * socket was empty again. */
+ * socket was empty again (nfacctd, sfacctd: and its plugin idle). */
 struct bench_recv {
 	uint64_t records;
 	int64_t dgrams;
@@ -58,7 +58,7 @@ struct bench_recv {
 };
 
 struct bench_collector {
-	const char *name;              /* weir, nfcapd, sfacctd */
+	const char *name;              /* weir, nfcapd, nfacctd, sfacctd */
 	uint16_t port;
 	pid_t pid;
 	uint16_t redis_port;
@@ -67,8 +67,13 @@ struct bench_collector {
 	unsigned int step;
 	long long rcvbuf;              /* what its socket got, bytes (ss's rb), -1 unknown */
 	char log[1300];
-	char out[1300];                /* nfcapd: its directory; sfacctd: the CSV */
+	char out[1300];                /* nfcapd: its directory; nfacctd, sfacctd: the CSV */
 	uint64_t drops0;               /* the socket's drops at the start of a step */
+	/* records it never accounts per pass over each stream, whatever the
+	 * rate: 1 allowed by default (sfacctd's odd non-IP sample); with
+	 * calibrate, measured by one slow pass before its first sweep */
+	uint64_t skip_per_pass[BENCH_STREAM__MAX];
+	int calibrate, calibrated[BENCH_STREAM__MAX];
 	/* weir: its own drop counters as published, with the time they were
 	 * sampled (meta updated_ms) */
 #define BENCH_WEIR_SAMPLES 2048
@@ -78,7 +83,7 @@ struct bench_collector {
 
 /* weir: one engine for the whole scenario (and its redis-server). */
 int bench_weir_open(struct bench_collector *c);
-/* nfcapd and sfacctd: started for each step, stopped after it. */
+/* nfcapd, nfacctd and sfacctd: started for each step, stopped after it. */
 void bench_peer_init(struct bench_collector *c, const char *name);
 
 /* weir: wait until a cycle that started at or after t_ms (unix ms) is in

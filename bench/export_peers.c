@@ -18,11 +18,16 @@
  *          with SIGINT, on which it purges its cache: the sum of the
  *          PACKETS column is the samples it accounted (one packet per
  *          sample at sampling rate 1, no renormalisation).
+ * nfacctd  pmacct 1.7 for NetFlow v9 and IPFIX, run as sfacctd is (same
+ *          plugin and aggregate, nfacctd_pipe_size 33554432) with the
+ *          primitive `flows` added: the sum of the FLOWS column is the
+ *          flow records it accounted.
  *
  * For all three the kernel's drops on the collector's socket come from
  * /proc/net/udp, and the step is over once that socket's queue is empty
  * (settle_s), before a peer is stopped. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +215,7 @@ weir_end(struct bench_collector *c, const struct bench_stream *s, const struct b
 	return 0;
 }
 
-/* ---- nfcapd, sfacctd ---- */
+/* ---- nfcapd, nfacctd, sfacctd ---- */
 
 void
 bench_peer_init(struct bench_collector *c, const char *name)
@@ -218,6 +223,9 @@ bench_peer_init(struct bench_collector *c, const char *name)
 	memset(c, 0, sizeof(*c));
 	c->name = name;
 	c->rcvbuf = -1;
+	for (int k = 0; k < BENCH_STREAM__MAX; k++)
+		c->skip_per_pass[k] = 1;
+	c->calibrate = !strcmp(name, "nfacctd");
 }
 
 static int
@@ -256,42 +264,99 @@ nfcapd_flows(const char *log, uint64_t *flows)
 	return found;
 }
 
+/* sfacctd or nfacctd (c->name), the same configuration but for the
+ * daemon's own key prefix and, for nfacctd, the flows counter. */
 static int
-sfacctd_begin(struct bench_collector *c)
+pmacct_begin(struct bench_collector *c)
 {
-	const char *wd = bench_workdir();
+	const char *wd = bench_workdir(), *d = c->name;
+	int nf = !strcmp(d, "nfacctd");
 	c->port = bench_free_udp_port();
-	snprintf(c->out, sizeof(c->out), "%s/sfacctd-%u.csv", wd, c->step);
-	snprintf(c->log, sizeof(c->log), "%s/sfacctd-%u.log", wd, c->step);
+	snprintf(c->out, sizeof(c->out), "%s/%s-%u.csv", wd, d, c->step);
+	snprintf(c->log, sizeof(c->log), "%s/%s-%u.log", wd, d, c->step);
 	char conf[1300];
-	snprintf(conf, sizeof(conf), "%s/sfacctd-%u.conf", wd, c->step);
+	snprintf(conf, sizeof(conf), "%s/%s-%u.conf", wd, d, c->step);
 	FILE *f = fopen(conf, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "daemonize: false\n"
-		   "sfacctd_ip: 127.0.0.1\n"
-		   "sfacctd_port: %u\n"
-		   "sfacctd_pipe_size: " PEER_RCVBUF "\n"
+		   "%s_ip: 127.0.0.1\n"
+		   "%s_port: %u\n"
+		   "%s_pipe_size: " PEER_RCVBUF "\n"
 		   "plugins: print\n"
-		   "aggregate: src_host, dst_host, src_port, dst_port, proto\n"
+		   "aggregate: src_host, dst_host, src_port, dst_port, proto%s\n"
 		   "print_output: csv\n"
 		   "print_output_file: %s\n"
 		   "print_output_file_append: true\n"
 		   "print_refresh_time: 3600\n"
 		   "plugin_pipe_size: 4194304\n"
 		   "plugin_buffer_size: 65536\n",
-		c->port, c->out);
+		d, d, c->port, d, nf ? ", flows" : "", c->out);
 	fclose(f);
-	char *argv[] = {"sfacctd", "-f", conf, NULL};
+	char *argv[] = {(char *)d, "-f", conf, NULL};
 	c->pid = bench_spawn(argv, c->log);
-	if (c->pid < 0 || bench_wait_log(c->pid, c->log, "waiting for sFlow data", 10) != 0)
+	if (c->pid < 0 ||
+	    bench_wait_log(c->pid, c->log, nf ? "waiting for NetFlow/IPFIX data" : "waiting for sFlow data", 10) != 0)
 		return -1;
 	return 0;
 }
 
-/* Sum of the PACKETS column of the print plugin's CSV. */
+/* CPU time (clock ticks) of pid's child processes: pmacct's plugins. */
+static uint64_t
+children_cpu(pid_t pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	uint64_t sum = 0;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[1024];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		char *p = strrchr(buf, ')');	/* after "pid (comm" */
+		int ppid;
+		unsigned long long ut, st;
+		if (p && sscanf(p + 2, "%*c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &ppid, &ut, &st) == 3 &&
+		    ppid == pid)
+			sum += ut + st;
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
+/* pmacct's core process reads the socket and hands buffers to the plugin
+ * through a pipe (plugin_pipe_size): an empty socket does not mean the
+ * plugin is done, and what is still in the pipe at SIGINT is lost. Wait (at
+ * most max_s) until the plugin's CPU time has stood still for 100 ms, as
+ * the other collectors get until their socket is empty. */
+static double
+pmacct_settle(pid_t pid, double max_s)
+{
+	double t0 = bench_now_s(), still = t0;
+	uint64_t last = children_cpu(pid);
+	nap_ms(20);
+	while (bench_now_s() - t0 < max_s) {
+		uint64_t now = children_cpu(pid);
+		if (now != last) {
+			last = now;
+			still = bench_now_s();
+		} else if (bench_now_s() - still >= 0.1) {
+			break;
+		}
+		nap_ms(20);
+	}
+	return bench_now_s() - t0;
+}
+
+/* Sum of one column (PACKETS, FLOWS) of the print plugin's CSV. */
 static int
-sfacctd_samples(const char *csv, uint64_t *samples)
+pmacct_count(const char *csv, const char *column, uint64_t *samples)
 {
 	FILE *f = fopen(csv, "r");
 	if (!f)
@@ -302,7 +367,7 @@ sfacctd_samples(const char *csv, uint64_t *samples)
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "SRC_IP", 6)) {
 			col = 0;
-			for (char *t = strtok(line, ",\n"); t && strcmp(t, "PACKETS"); t = strtok(NULL, ",\n"))
+			for (char *t = strtok(line, ",\n"); t && strcmp(t, column); t = strtok(NULL, ",\n"))
 				col++;
 			continue;
 		}
@@ -325,7 +390,7 @@ bench_collector_begin(struct bench_collector *c, const struct bench_stream *s)
 {
 	c->step++;
 	if (strcmp(c->name, "weir")) {
-		int rc = !strcmp(c->name, "nfcapd") ? nfcapd_begin(c) : sfacctd_begin(c);
+		int rc = !strcmp(c->name, "nfcapd") ? nfcapd_begin(c) : pmacct_begin(c);
 		if (rc != 0) {
 			bench_note("export: %s did not start (log: %s)", c->name, c->log);
 			bench_stop(c->pid, SIGKILL, 5);
@@ -359,9 +424,10 @@ bench_collector_end(struct bench_collector *c, const struct bench_stream *s, con
 		rc = bench_stop(c->pid, SIGTERM, 30);
 		rc = rc == 0 ? nfcapd_flows(c->log, &r->records) : -1;
 	} else {
-		nap_ms(100);	/* the core hands its last buffer to the plugin */
+		r->settle_s += pmacct_settle(c->pid, 10);
 		rc = bench_stop(c->pid, SIGINT, 30);
-		rc = rc >= 0 ? sfacctd_samples(c->out, &r->records) : -1;
+		const char *col = strcmp(c->name, "nfacctd") ? "PACKETS" : "FLOWS";
+		rc = rc >= 0 ? pmacct_count(c->out, col, &r->records) : -1;
 		if (bench_log_has(c->log, "missing data"))
 			r->app_drops = 1;	/* pmacct says its plugin pipe overflowed */
 	}
@@ -375,7 +441,7 @@ void
 bench_collector_close(struct bench_collector *c)
 {
 	if (c->pid > 0)
-		bench_stop(c->pid, !strcmp(c->name, "sfacctd") ? SIGINT : SIGTERM, 30);
+		bench_stop(c->pid, strcmp(c->name, "nfcapd") ? SIGINT : SIGTERM, 30);
 	c->pid = 0;
 	bench_redis_free(c->redis);
 	c->redis = NULL;

@@ -2,9 +2,9 @@
  *
  *   weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]
  *
- * Scenarios: limit, hot, cold, pcap, memory, export, publish (default:
- * all). Each measured
- * loop runs on one worker lcore, bounded in packets and in time; the main
+ * Scenarios: limit, hot, cold, memory, scale, pcap, publish, export
+ * (default: all). Each measured loop runs on worker lcore 1 (scale: on
+ * lcores 1..N), bounded in packets and in time; the main
  * lcore plays the engine's control thread (it drains the worker's flow
  * snapshots on the same 5 ms nap as engine/main.c) and prints a progress
  * line on stderr. The table goes to stdout, or with --json one object with
@@ -77,8 +77,8 @@ nap_ms(unsigned int ms)
 /* The control thread's share: read each snapshot and verdict (their lines
  * move to this core, as in weir_control_drain) and release it. A worker in
  * file mode waits for this when its rings are full. */
-static void
-drain(struct weir_worker *w)
+void
+bench_drain(struct weir_worker *w)
 {
 	uint64_t sum = 0;
 	const struct weir_flow_snap *s;
@@ -94,21 +94,35 @@ drain(struct weir_worker *w)
 	__asm__ volatile("" : : "r"(sum));
 }
 
+static int
+any_running(unsigned int n, const unsigned int *lcores)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (rte_eal_get_lcore_state(lcores[i]) != WAIT)
+			return 1;
+	return 0;
+}
+
 int
-bench_run_on_worker(int (*fn)(void *), void *arg, const char *label, void (*tick)(void *), void *targ)
+bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *), void *const *args,
+		    const char *label, void (*tick)(void *), void *targ)
 {
 	bench_live.pkts = 0;
-	if (rte_eal_remote_launch(fn, arg, bench.worker_lcore) != 0) {
-		fprintf(stderr, "weir-bench: cannot launch on lcore %u\n", bench.worker_lcore);
-		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		if (rte_eal_remote_launch(fn, args[i], lcores[i]) != 0) {
+			fprintf(stderr, "weir-bench: cannot launch on lcore %u\n", lcores[i]);
+			/* those already running are stopped by their caller's tick */
+			n = i;
+			break;
+		}
 	}
 	double t0 = bench_now_s(), next = t0 + 0.5;
 	uint64_t last = 0;
 	double last_t = t0;
-	while (rte_eal_get_lcore_state(bench.worker_lcore) != WAIT) {
+	while (any_running(n, lcores)) {
 		nap_ms(1);
 		if (bench_live.drain)
-			drain(bench_live.drain);
+			bench_drain(bench_live.drain);
 		if (tick)
 			tick(targ);
 		double now = bench_now_s();
@@ -121,10 +135,20 @@ bench_run_on_worker(int (*fn)(void *), void *arg, const char *label, void (*tick
 			next = now + 0.5;
 		}
 	}
-	int rc = rte_eal_wait_lcore(bench.worker_lcore);
+	int rc = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		int r = rte_eal_wait_lcore(lcores[i]);
+		rc = rc ? rc : r;
+	}
 	if (bench_live.drain)
-		drain(bench_live.drain);
-	return rc;
+		bench_drain(bench_live.drain);
+	return n ? rc : -1;
+}
+
+int
+bench_run_on_worker(int (*fn)(void *), void *arg, const char *label, void (*tick)(void *), void *targ)
+{
+	return bench_run_on_lcores(1, &bench.worker_lcore, fn, &arg, label, tick, targ);
 }
 
 static int
@@ -143,15 +167,16 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]\n"
-		"  --quick        fewer and shorter runs (under 2 minutes on 2 cores)\n"
+		"  --quick        fewer and shorter runs (about 2.5 minutes on 2 cores)\n"
 		"  --json         one JSON object on stdout instead of the table\n"
-		"  --scenario S   limit, hot, cold, pcap, memory, export, publish (repeatable; default all)\n"
+		"  --scenario S   limit, hot, cold, memory, scale, pcap, publish, export (repeatable;\n"
+		"                 default all)\n"
 		"  --repeat N     runs per measurement (default 5, --quick 3)\n"
 		"  --cache DIR    where the generated capture is kept (default BUILD/bench-cache)\n"
 		"Needs root (DPDK). Progress on stderr. See bench/README.md.\n");
 }
 
-static const char *const known[] = {"limit", "hot", "cold", "pcap", "memory", "export", "publish"};
+static const char *const known[] = {"limit", "hot", "cold", "memory", "scale", "pcap", "publish", "export"};
 
 static int
 parse_args(int argc, char **argv)
@@ -183,8 +208,8 @@ parse_args(int argc, char **argv)
 				for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 					ok |= !strcmp(s, known[k]);
 				if (!ok || bench.n_scenarios >= 8) {
-					fprintf(stderr, "weir-bench: unknown scenario '%s' (limit, hot, cold, pcap, "
-						"memory, export, publish)\n", s);
+					fprintf(stderr, "weir-bench: unknown scenario '%s' (limit, hot, cold, memory, "
+						"scale, pcap, publish, export)\n", s);
 					return -1;
 				}
 				snprintf(bench.scenarios[bench.n_scenarios++], sizeof(bench.scenarios[0]), "%s", s);
@@ -296,13 +321,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	char prefix[64], vpcap[1200], vloop[1300];
+	char prefix[64], vpcap[1200], vloop[1300], lcores[1024];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=bench-%d", (int)getpid());
 	snprintf(vpcap, sizeof(vpcap), "--vdev=net_pcap0,rx_pcap=%s", bench.pcap);
 	snprintf(vloop, sizeof(vloop), "--vdev=net_pcap1,rx_pcap=%s,infinite_rx=1", loop_pcap);
-	char *eal[16] = {"weir-bench", "-l", "0-1", "--no-huge", "--no-pci", "-m", "512", prefix,
+	bench_eal_lcores(lcores, sizeof(lcores));
+	char *eal[16] = {"weir-bench", lcores, "--no-huge", "--no-pci", "-m", "512", prefix,
 			 "--log-level=lib.eal:warning", "--log-level=pmd.net.pcap:warning",
-			 "--vdev=net_null0", "--vdev=net_null1", "--vdev=net_null2"};
+			 "--vdev=net_null0", "--vdev=net_null1", "--vdev=net_null2", "--vdev=net_null3"};
 	int eal_argc = 13;
 	if (want_pcap)
 		eal[eal_argc++] = vpcap;
@@ -368,6 +394,8 @@ main(int argc, char **argv)
 		bench_hot_cold(1);
 	if (selected("memory") && bench.have_prebuilt)
 		bench_memory();
+	if (selected("scale"))
+		bench_scale();
 	if (want_pcap && bench.have_pcap)
 		bench_pcap();
 	if (want_publish && bench.have_loop)

@@ -20,7 +20,9 @@
  *   | dst mac    | src mac    |0800 | IPv4, 20 bytes        | TCP, 20 | pad |
  *                                    src at 26, dst at 30    sport at 34
  *
- * Hot: 64 flows 10.1.0.k:40000+k <-> 10.2.0.1:443, both directions in turn.
+ * Flow k (bench_traffic_frame, k < 4096): 10.1.(k >> 8).(k & 255):40000+(k & 255)
+ * <-> 10.2.0.1:443. Hot: flows 0..63, both directions in turn; scale
+ * (scale.c): flows 0..4095.
  * Cold: each burst is rewritten (two bytes of the IPv4 source, the TCP
  * source port) to the next of 2^20 flows: 4096 client hosts x 256 ports to
  * one server, in the order of a full-period LCG mod 2^20. */
@@ -35,8 +37,8 @@
 
 #include "bench.h"
 
-static void
-build_frame(uint8_t *p, unsigned int flow, int reverse)
+void
+bench_traffic_frame(uint8_t *p, unsigned int flow, int reverse)
 {
 	memset(p, 0, BENCH_FRAME_LEN);
 	static const uint8_t mac_c[6] = {0x02, 0, 0, 0, 0, 0x01}, mac_s[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -81,7 +83,7 @@ bench_traffic_pool(const char *name)
 	}
 	for (unsigned int i = 0; i < BENCH_POOL_MBUFS; i++) {
 		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
-		build_frame(p, i % BENCH_HOT_FLOWS, (i / BENCH_HOT_FLOWS) & 1);
+		bench_traffic_frame(p, i % BENCH_HOT_FLOWS, (i / BENCH_HOT_FLOWS) & 1);
 		m[i]->data_len = BENCH_FRAME_LEN;
 		m[i]->pkt_len = BENCH_FRAME_LEN;
 	}
