@@ -81,6 +81,11 @@ exporter_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 	weirctl_table_cell(w->t, "%llu", (unsigned long long)errors);
 	weirctl_table_cell(w->t, "%llu",
 			   (unsigned long long)weirctl_hash_u64(h, "sampling"));
+	/* sFlow only: samples the agents dropped for lack of resources */
+	if (weirctl_hash_get(h, "sflow_drops"))
+		weirctl_table_cell(w->t, "%llu", (unsigned long long)weirctl_hash_u64(h, "sflow_drops"));
+	else
+		weirctl_table_cell(w->t, "-");
 	weirctl_table_cell(w->t, "%s", weirctl_fmt_time(
 		weirctl_hash_u64(h, "last_seen"), b[3], 48));
 	weirctl_table_cell(w->t, "%s", reasons);
@@ -93,13 +98,13 @@ run_exporters(struct weirctl_ctx *ctx)
 {
 	static const char *const hdr[] = {
 		"EXPORTER", "VERSION", "DATAGRAMS", "RECORDS", "BYTES",
-		"TEMPLATES", "SEQ LOST", "ERRORS", "SAMPLING", "LAST SEEN",
-		"ERRORS BY REASON"
+		"TEMPLATES", "SEQ LOST", "ERRORS", "SAMPLING", "AGENT DROPS",
+		"LAST SEEN", "ERRORS BY REASON"
 	};
 	struct walk w = { 0 };
 	int ret;
 
-	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrrrrrrrrll");
+	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "lrrrrrrrrrll");
 	ret = weirctl_walk(ctx, "exporters", "exporter:", NULL, exporter_row, &w);
 	return weirctl_list_end(ctx, &w.j, w.t, w.n, ret, "exporters", "exporters");
 }
@@ -111,7 +116,9 @@ const struct weirctl_cmd weirctl_cmd_exporters = {
 	.help =
 	"Lists the devices exporting NetFlow v5/v9, IPFIX or sFlow to the\n"
 	"engine, most records first: datagrams, records, templates, lost\n"
-	"sequence numbers, errors (by reason) and the sampling rate. Rows with\n"
+	"sequence numbers, errors (by reason), the sampling rate and, for sFlow,\n"
+	"the samples the agents dropped (AGENT DROPS; sflow_* fields in JSON:\n"
+	"sample pool, samples and records skipped). Rows with\n"
 	"errors or lost sequence numbers are highlighted. --json prints an\n"
 	"array of objects with all the fields of each exporter hash.\n",
 	.filters = 0,

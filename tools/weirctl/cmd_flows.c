@@ -11,8 +11,9 @@
  *
  * --recent reads P flows:ended, newest first (stream_read.c): the flows
  * that ended, with the fields they had then, even those P flows dropped
- * since. The same filters apply to the entries' fields (--subnet has none
- * to look at there). */
+ * since. The same filters apply to the entries' fields, --subnet to their
+ * src_subnet and dst_subnet (absent from an older engine's entries: left
+ * out, and said). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,8 +26,8 @@
 static const char *const flow_strings[] = {
 	"id", "src", "dst", "state", "end_reason", "src_mac", "dst_mac", "exporter",
 	"app", "application", "category", "detection", "confidence",
-	"server_name", "ja3c", "url", "ssh_client", "ssh_server", "risk_text",
-	NULL
+	"server_name", "ja3c", "ja3s", "url", "ssh_client", "ssh_server", "risk_text",
+	"src_subnet", "dst_subnet", NULL
 };
 
 struct flows_walk {
@@ -149,153 +150,173 @@ flow_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 
 /* ---- flows through the indexes ---------------------------------------- */
 
-struct found {
-	char *id;
-	size_t node;
-	redisReply *h;
-	uint64_t bytes;
-};
-
-struct founds {
-	struct found *v;
-	size_t n, cap;
-};
-
-/* Most bytes first; equal bytes by id from the highest, as ZREVRANGE
- * orders members of equal score, then by node. */
+/* Reads the hashes of r->v[at..at+k) (each on its node, one pipeline a
+ * node) into h[0..k): NULL for a flow gone since it was ranked. */
 static int
-cmp_found(const void *pa, const void *pb)
+read_ranked(struct weirctl_ctx *ctx, const struct weirctl_rank *r, size_t at,
+	    size_t k, redisReply **h)
 {
-	const struct found *a = pa, *b = pb;
-	int c;
-
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
-	c = -strcmp(a->id, b->id);
-	return c ? c : (a->node < b->node ? -1 : a->node > b->node);
-}
-
-/* Reads the current node's hashes of ids, pipelined in batches, keeping
- * those that pass every filter (the ids become fl's). */
-static int
-read_found(struct weirctl_ctx *ctx, char **ids, size_t n, size_t node,
-	   struct founds *fl)
-{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
 	struct weirctl_pipe p = { 0 };
 	int ret = WC_EXIT_OK;
 
-	if (fl->n + n > fl->cap) {
-		fl->cap = fl->n + n + 1;
-		fl->v = realloc(fl->v, fl->cap * sizeof(*fl->v));
-		if (!fl->v)
-			abort();
-	}
-	for (size_t at = 0; at < n && !ret; at += WEIRCTL_BATCH) {
-		size_t end = at + WEIRCTL_BATCH < n ? at + WEIRCTL_BATCH : n;
+	for (size_t i = 0; i < k; i++)
+		h[i] = NULL;
+	for (size_t a = 0; a < nv && !ret; a++) {
+		size_t node = vw[a], q = 0;
 
 		weirctl_pipe_clear(&p);
-		for (size_t i = at; i < end; i++)
-			weirctl_pipe_add(&p, "HGETALL %sflow:%s", ctx->keypfx, ids[i]);
-		if (weirctl_pipe_run(ctx, -1, &p)) {
+		for (size_t i = at; i < at + k; i++)
+			if (r->v[i].node == node)
+				weirctl_pipe_add(&p, "HGETALL %sflow:%s",
+						 ctx->nodes[node].keypfx, r->v[i].id);
+		if (!p.n)
+			continue;
+		if (weirctl_pipe_run(ctx, (int)node, &p)) {
 			ret = weirctl_redis_fail(ctx, "HGETALL");
 			break;
 		}
-		for (size_t i = at; i < end; i++) {
-			redisReply *h = p.r[i - at];
+		for (size_t i = at; i < at + k; i++) {
+			redisReply *x;
 
-			if (h->type == REDIS_REPLY_ERROR && ret == WC_EXIT_OK) {
+			if (r->v[i].node != node)
+				continue;
+			x = p.r[q++];
+			if (x->type == REDIS_REPLY_ERROR) {
 				weirctl_err("Redis at %s answered HGETALL %sflow:%s "
 					    "with an error: %s", ctx->conn.shown,
-					    ctx->keypfx, ids[i], h->str);
+					    ctx->nodes[node].keypfx, r->v[i].id, x->str);
 				ret = WC_EXIT_REDIS;
+				break;
 			}
-			/* An empty array: the flow went since SINTER. */
-			if (ret == WC_EXIT_OK && h->type == REDIS_REPLY_ARRAY &&
-			    h->elements >= 2 && flow_matches(&ctx->f, h)) {
-				struct found *f = &fl->v[fl->n++];
-
-				f->id = ids[i];
-				ids[i] = NULL;
-				f->node = node;
-				f->h = h;
-				f->bytes = weirctl_hash_u64(h, "bytes");
-				p.r[i - at] = NULL;
+			/* an empty array: the flow went since it was ranked */
+			if (x->type == REDIS_REPLY_ARRAY && x->elements >= 2) {
+				h[i - at] = x;
+				p.r[q - 1] = NULL;
 			}
 		}
 	}
 	weirctl_pipe_free(&p);
+	if (ret)
+		for (size_t i = 0; i < k; i++)
+			if (h[i]) {
+				freeReplyObject(h[i]);
+				h[i] = NULL;
+			}
 	return ret;
 }
 
-/* The flows the index sets name, node by node, most bytes first; -1
- * (nothing printed) when a node keeps no indexes or no filter was given. */
+/* The flows the index sets name, every node's ranked together by their
+ * score in P flows, then read in that order a batch at a time until
+ * --top is reached: the top 50 of 25,000 cost 50 hashes. -1 (nothing
+ * printed) when a node keeps no indexes or no filter was given. */
 static int
 flows_indexed(struct weirctl_ctx *ctx, struct flows_walk *w)
 {
-	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw), nf;
-	struct founds fl = { 0 };
-	bool used_all = true;
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	struct weirctl_rank rk = { 0 };
+	redisReply **h = NULL;
+	bool used = true, exact = true, cut = false;
+	size_t at = 0, grow = 0;
 	int ret = WC_EXIT_OK;
 
-	for (size_t k = 0; k < nv && !ret; k++) {
+	for (size_t k = 0; k < nv && !ret && used; k++) {
 		size_t node = vw[k], nids;
+		bool ex;
 		char **ids;
-		bool used;
 
 		weirctl_node_focus(ctx, node);
-		ret = weirctl_flow_index(ctx, &ids, &nids, &used);
-		if (ret)
-			break;
-		if (!used) {
-			used_all = false;
-			weirctl_ids_free(ids, nids);
-			break;
-		}
-		ret = read_found(ctx, ids, nids, node, &fl);
+		ret = weirctl_flow_index(ctx, &ids, &nids, &used, &ex);
+		if (!ret && used)
+			ret = weirctl_flow_rank(ctx, node, ids, nids, &rk);
+		exact = exact && ex;
 		weirctl_ids_free(ids, nids);
 	}
 	weirctl_node_unfocus(ctx);
-	if (!ret && !used_all) {
+	if (!ret && !used) {
 		/* a node without indexes: every node's flows are read */
-		for (size_t i = 0; i < fl.n; i++) {
-			free(fl.v[i].id);
-			freeReplyObject(fl.v[i].h);
-		}
-		free(fl.v);
+		weirctl_rank_free(&rk);
 		return -1;
 	}
-	if (fl.n)
-		qsort(fl.v, fl.n, sizeof(*fl.v), cmp_found);
-	nf = fl.n;
-	for (size_t i = 0; i < nf; i++) {
-		if (ret == WC_EXIT_OK && (!w->top || w->n < (uint64_t)w->top)) {
+	weirctl_rank_sort(&rk);
+	h = calloc(WEIRCTL_BATCH, sizeof(*h));
+	if (!h)
+		abort();
+	while (!ret && at < rk.n) {
+		size_t need = w->top ? (size_t)w->top - w->n : WEIRCTL_BATCH;
+		size_t k = need;
+
+		if (!exact)	/* some will fail the hash check: read ahead */
+			k = (need < 32 ? 32 : need) << (grow < 5 ? grow++ : 5);
+		if (k > WEIRCTL_BATCH)
+			k = WEIRCTL_BATCH;
+		if (k > rk.n - at)
+			k = rk.n - at;
+		ret = read_ranked(ctx, &rk, at, k, h);
+		for (size_t i = 0; i < k && !ret; i++) {
+			if (!h[i] || !flow_matches(&ctx->f, h[i]))
+				continue;
+			if (w->top && w->n >= (uint64_t)w->top) {
+				cut = true;
+				continue;
+			}
 			w->n++;
-			flow_out(ctx, w, ctx->nodes[fl.v[i].node].id, fl.v[i].id,
-				 NULL, fl.v[i].h);
+			flow_out(ctx, w, ctx->nodes[rk.v[at + i].node].id,
+				 rk.v[at + i].id, NULL, h[i]);
 		}
-		free(fl.v[i].id);
-		freeReplyObject(fl.v[i].h);
+		for (size_t i = 0; i < k; i++)
+			if (h[i])
+				freeReplyObject(h[i]);
+		at += k;
+		if (w->top && w->n >= (uint64_t)w->top) {
+			cut = cut || at < rk.n;
+			break;
+		}
 	}
-	free(fl.v);
+	free(h);
 	if (ret == WC_EXIT_OK && !ctx->json) {
 		weirctl_print_publish_line(ctx);
 		weirctl_table_print(w->t, ctx->out, ctx->color);
-		if (w->n < nf)
+		if (cut && exact)
 			fprintf(ctx->out, "\n%llu of %zu matching flows shown (--top N "
-				"for more)\n", (unsigned long long)w->n, nf);
+				"for more)\n", (unsigned long long)w->n, rk.n);
+		else if (cut)
+			fprintf(ctx->out, "\n%llu matching flows shown, of at most %zu "
+				"(--top N for more)\n", (unsigned long long)w->n, rk.n);
 		else
 			fprintf(ctx->out, "\n%llu matching flows (from the engine's "
 				"indexes)\n", (unsigned long long)w->n);
 	}
+	weirctl_rank_free(&rk);
 	return ret;
 }
 
 /* ---- flows --recent ---------------------------------------------------- */
 
+/* --subnet NAME or SRC>DST on the subnet names an ended flow carries
+ * (src_subnet, dst_subnet); entries written before the engine added them
+ * have none: counted in *unnamed, never matched. */
 static bool
 ended_wanted(struct weirctl_ctx *ctx, void *arg, const redisReply *fields)
 {
-	return flow_matches(&ctx->f, fields);
+	const char *want = ctx->f.subnet, *gt;
+	const char *s, *d;
+
+	if (!flow_matches(&ctx->f, fields))
+		return false;
+	if (!want)
+		return true;
+	s = weirctl_hash_get(fields, "src_subnet");
+	d = weirctl_hash_get(fields, "dst_subnet");
+	if (!s || !d) {
+		(*(size_t *)arg)++;
+		return false;
+	}
+	gt = strchr(want, '>');
+	if (!gt)
+		return !strcmp(s, want) || !strcmp(d, want);
+	return strlen(s) == (size_t)(gt - want) && !memcmp(s, want, strlen(s)) &&
+	       !strcmp(d, gt + 1);
 }
 
 static int
@@ -308,11 +329,17 @@ run_recent(struct weirctl_ctx *ctx)
 	};
 	struct flows_walk w = { .merged = weirctl_view_nodes(ctx) > 1 };
 	struct weirctl_entries l;
+	size_t unnamed = 0;
 	int ret = weirctl_stream_last(ctx, "flows:ended", ctx->f.recent,
-				      ended_wanted, NULL, &l);
+				      ended_wanted, &unnamed, &l);
 
 	if (ret)
 		return ret;
+	if (unnamed)
+		weirctl_err("flows --recent --subnet: %zu ended flow%s read name%s no "
+			    "subnet (src_subnet, dst_subnet: written by an older "
+			    "engine) and %s left out", unnamed, unnamed == 1 ? "" : "s",
+			    unnamed == 1 ? "s" : "", unnamed == 1 ? "is" : "are");
 	if (ctx->json) {
 		weirctl_json_init(&w.j, ctx->out);
 		weirctl_json_begin_arr(&w.j);
@@ -343,6 +370,17 @@ run_recent(struct weirctl_ctx *ctx)
 	return WC_EXIT_OK;
 }
 
+/* NAME or SRC>DST, no half empty. */
+static bool
+subnet_arg_ok(const char *s)
+{
+	const char *gt = strchr(s, '>');
+
+	if (!gt)
+		return true;
+	return gt != s && gt[1] && !strchr(gt + 1, '>');
+}
+
 static int
 run_flows(struct weirctl_ctx *ctx)
 {
@@ -354,17 +392,15 @@ run_flows(struct weirctl_ctx *ctx)
 				.merged = weirctl_view_nodes(ctx) > 1 };
 	int ret;
 
-	if (ctx->f.subnet && (!strchr(ctx->f.subnet, '>') ||
-			      strchr(ctx->f.subnet, '>') == ctx->f.subnet)) {
-		weirctl_err("flows --subnet: '%s' is not a pair SRC>DST of subnet "
-			    "names (weirctl subnets lists them)", ctx->f.subnet);
+	if (ctx->f.subnet && !subnet_arg_ok(ctx->f.subnet)) {
+		weirctl_err("flows --subnet: '%s' is neither a subnet name nor a "
+			    "pair SRC>DST of them (weirctl subnets lists them)",
+			    ctx->f.subnet);
 		return WC_EXIT_USAGE;
 	}
 	if (ctx->f.recent >= 0) {
-		if (ctx->f.subnet || ctx->f.top >= 0) {
-			weirctl_err("flows --recent N: not with --%s (ended flows name "
-				    "no subnet; N is the count)",
-				    ctx->f.subnet ? "subnet" : "top");
+		if (ctx->f.top >= 0) {
+			weirctl_err("flows --recent N: not with --top (N is the count)");
 			return WC_EXIT_USAGE;
 		}
 		return run_recent(ctx);
@@ -388,7 +424,7 @@ run_flows(struct weirctl_ctx *ctx)
 
 const struct weirctl_cmd weirctl_cmd_flows = {
 	.name = "flows",
-	.args = "[--host IP] [--vlan N] [--subnet SRC>DST] [--port N]\n"
+	.args = "[--host IP] [--vlan N] [--subnet NAME|SRC>DST] [--port N]\n"
 		"                     [--proto tcp|udp|icmp|N] [--app NAME] [--category NAME]\n"
 		"                     [--top N | --recent [N]]",
 	.summary = "flows sorted by bytes, active and recently ended",
@@ -403,6 +439,7 @@ const struct weirctl_cmd weirctl_cmd_flows = {
 	"  --vlan N        flows on VLAN N (0: untagged)\n"
 	"  --subnet S>D    flows initiated in subnet S towards subnet D (names\n"
 	"                  as weirctl subnets shows them; needs the indexes)\n"
+	"  --subnet NAME   flows with subnet NAME at either end\n"
 	"  --port N        flows with N as source or destination port\n"
 	"  --proto P       tcp, udp, icmp, icmp6, sctp, gre or a protocol number\n"
 	"  --app NAME      flows nDPI named NAME, any case: its app (TLS.YouTube)\n"
@@ -412,7 +449,9 @@ const struct weirctl_cmd weirctl_cmd_flows = {
 	"  --top N         stop after N matching flows\n"
 	"  --recent [N]    the last N flows that ended (default 50), newest\n"
 	"                  first, from the flows:ended stream; the filters\n"
-	"                  above but --subnet apply to them\n"
+	"                  above apply to them (--subnet to the src_subnet and\n"
+	"                  dst_subnet they carry; entries of an older engine\n"
+	"                  carry none and are left out, said on stderr)\n"
 	"\n"
 	"When the engine keeps flow indexes (idx:* sets), --host, --vlan,\n"
 	"--subnet, --port (not 0) and --app read only the flows the indexes\n"

@@ -28,6 +28,7 @@ struct hosts_walk {
 	uint64_t n;
 	long top;
 	bool named;		/* a host shown has a name: keep NAME */
+	const char *canon;	/* --host: the address as the engine writes it */
 };
 
 #define HOSTS_NAME_COL 2
@@ -36,7 +37,11 @@ static bool
 host_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
 {
 	const char *at = strrchr(id, '@');
+	const char *canon = arg ? ((struct hosts_walk *)arg)->canon : NULL;
 
+	if (canon && (!at || strlen(canon) != (size_t)(at - id) ||
+		      memcmp(id, canon, (size_t)(at - id))))
+		return false;
 	if (ctx->f.vlan < 0)
 		return true;
 	return at && strtol(at + 1, NULL, 10) == ctx->f.vlan;
@@ -115,9 +120,14 @@ run_hosts(struct weirctl_ctx *ctx)
 		"#", "HOST", "NAME", "VLAN", "SUBNET", "SENT", "RCVD", "TOTAL",
 		"PKTS", "FLOWS", "PEERS", "RATE OUT", "RATE IN", "LAST SEEN"
 	};
+	char canon[INET6_ADDRSTRLEN];
 	struct hosts_walk w = { .top = ctx->f.top };
 	int ret;
 
+	if (ctx->f.host.af) {	/* ids hold inet_ntop's text */
+		inet_ntop(ctx->f.host.af, ctx->f.host.bin, canon, sizeof(canon));
+		w.canon = canon;
+	}
 	if (w.top < 0)
 		w.top = ctx->json ? 0 : 50;
 	weirctl_list_begin(ctx, &w.j, &w.t, hdr, "rllrlrrrrrrrrl");
@@ -129,7 +139,7 @@ run_hosts(struct weirctl_ctx *ctx)
 
 const struct weirctl_cmd weirctl_cmd_hosts = {
 	.name = "hosts",
-	.args = "[--vlan N] [--subnet NAME] [--top N]",
+	.args = "[--host IP] [--vlan N] [--subnet NAME] [--top N]",
 	.summary = "hosts ranked by bytes sent + received",
 	.help =
 	"Lists the hosts (an address on a VLAN) from the most bytes sent and\n"
@@ -137,6 +147,8 @@ const struct weirctl_cmd weirctl_cmd_hosts = {
 	"(--top 0: all); --json prints every host as an array of objects with\n"
 	"all the fields of its hash, numbers as numbers.\n"
 	"\n"
+	"  --host IP       only the hosts of address IP (one a VLAN it was\n"
+	"                  seen on; weirctl host IP shows all their fields)\n"
 	"  --vlan N        only hosts on VLAN N (0: untagged)\n"
 	"  --subnet NAME   only hosts whose subnet is NAME ('remote' for\n"
 	"                  hosts outside every named subnet)\n"
@@ -145,7 +157,7 @@ const struct weirctl_cmd weirctl_cmd_hosts = {
 	"SUBNET is marked '*' for local hosts. RATE OUT/IN are bits per second\n"
 	"over the last publish interval. NAME, the host's reverse DNS name,\n"
 	"is shown when a host listed has one (weir resolve-hosts).\n",
-	.filters = WC_F_VLAN | WC_F_SUBNET | WC_F_TOP,
+	.filters = WC_F_HOST | WC_F_VLAN | WC_F_SUBNET | WC_F_TOP,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_hosts,
 };

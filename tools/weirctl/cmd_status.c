@@ -46,9 +46,12 @@ weirctl_is_drop_counter(const char *name)
 {
 	return !strncmp(name, "drop_", 5) || !strncmp(name, "err_", 4) ||
 	       ends_with(name, "_missed") || ends_with(name, "_nombuf") ||
-	       ends_with(name, "_drops") || ends_with(name, "_errors") ||
+	       ends_with(name, "_drops") || ends_with(name, "_dropped") ||
+	       ends_with(name, "_errors") ||
 	       ends_with(name, "_full") || ends_with(name, "_unmatched") ||
-	       ends_with(name, "_lost_cycles");
+	       ends_with(name, "_lost_cycles") || ends_with(name, "_overflow") ||
+	       ends_with(name, "_orphaned") || !strcmp(name, "collect_refused") ||
+	       !strcmp(name, "collect_too_big");
 }
 
 static void

@@ -5,7 +5,16 @@
  * draws the same numbers as a grid, rows the initiating subnet, columns
  * the responding one, rows and columns ordered by their totals, so the
  * busiest corner is top left. Pairs are few (named subnets squared), so
- * the matrix is built in memory. */
+ * the matrix is built in memory.
+ *
+ * The filters choose pairs from their ids SRC>DST before any hash is
+ * read: --subnet NAME the pairs with NAME at either end (SRC>DST: that
+ * pair); --host IP the pairs with the subnet of the address (the
+ * `subnet` field of its hosts) at either end; --vlan N the pairs that
+ * have flows on VLAN N, which only the engine's flow indexes know (one
+ * SINTERCARD of idx:vlan:N and idx:subnet:PAIR a pair, so only the flows
+ * the engine still holds count). The numbers stay the pairs' own. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +41,10 @@ struct subnets_walk {
 	struct names rows, cols;
 	struct pair *pairs;
 	size_t npairs, cap;
+	long top;
+	struct names ends;	/* --host: its subnets; a pair needs one */
+	struct names picked;	/* --vlan: the pairs with flows on it */
+	bool by_host, by_vlan;
 };
 
 static size_t
@@ -86,6 +99,125 @@ pair_names(const char *id, const redisReply *h, char *src, char *dst,
 	}
 }
 
+static bool
+names_has(const struct names *ns, const char *name, size_t len)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (strlen(ns->name[i]) == len && !memcmp(ns->name[i], name, len))
+			return true;
+	return false;
+}
+
+static bool
+pair_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
+{
+	struct subnets_walk *w = arg;
+	const char *gt = strchr(id, '>'), *want = ctx->f.subnet;
+
+	if (!gt)
+		return !want && !w->by_host && !w->by_vlan;
+	size_t ls = (size_t)(gt - id), ld = strlen(gt + 1);
+
+	if (want && strchr(want, '>') && strcmp(want, id))
+		return false;
+	if (want && !strchr(want, '>') &&
+	    !(strlen(want) == ls && !memcmp(want, id, ls)) && strcmp(want, gt + 1))
+		return false;
+	if (w->by_host && !names_has(&w->ends, id, ls) &&
+	    !names_has(&w->ends, gt + 1, ld))
+		return false;
+	if (w->by_vlan && !names_has(&w->picked, id, strlen(id)))
+		return false;
+	return true;
+}
+
+/* The subnets of the hosts of address --host, over the view. */
+static int
+host_subnets(struct weirctl_ctx *ctx, struct names *out)
+{
+	char canon[INET6_ADDRSTRLEN];
+	struct weirctl_zsum ids;
+	redisReply **hs;
+	int ret;
+
+	inet_ntop(ctx->f.host.af, ctx->f.host.bin, canon, sizeof(canon));
+	ret = weirctl_host_ids(ctx, canon, &ids);
+	if (ret || !ids.n)
+		goto out;
+	hs = calloc(ids.n, sizeof(*hs));
+	if (!hs)
+		abort();
+	ret = weirctl_hashes_merged(ctx, "host:", ids.v, ids.n, hs);
+	for (size_t i = 0; i < ids.n; i++) {
+		const char *sn = hs[i] ? weirctl_hash_get(hs[i], "subnet") : NULL;
+
+		if (!ret && sn && *sn)
+			names_add(out, sn, 0);
+		if (hs[i])
+			freeReplyObject(hs[i]);
+	}
+	free(hs);
+out:
+	weirctl_zsum_free(&ids);
+	return ret;
+}
+
+/* The pairs with flows on VLAN --vlan, from each node's indexes. */
+static int
+vlan_pairs(struct weirctl_ctx *ctx, struct names *out)
+{
+	size_t vw[WEIRCTL_NODES_MAX], nv = weirctl_view(ctx, vw);
+	struct weirctl_pipe p = { 0 };
+	long focus = ctx->focus;
+	int ret = WC_EXIT_OK;
+
+	for (size_t k = 0; k < nv && !ret; k++) {
+		const char *kp = ctx->nodes[vw[k]].keypfx;
+		bool kept, no_flows;
+		redisReply *pairs;
+
+		weirctl_node_focus(ctx, vw[k]);
+		ret = weirctl_flow_indexes_kept(ctx, &kept, &no_flows);
+		if (ret || no_flows)
+			continue;
+		if (!kept) {
+			weirctl_err("subnets --vlan: node %s publishes no flow indexes "
+				    "(%sidx:*), and nothing else says which pairs had "
+				    "flows on a VLAN", ctx->cur_node, kp);
+			ret = WC_EXIT_NODATA;
+			break;
+		}
+		ret = weirctl_zrevrange_scores(ctx, "subnets", 100000, &pairs);
+		if (ret)
+			break;
+		weirctl_pipe_clear(&p);
+		for (size_t i = 0; i < pairs->elements; i += 2)
+			weirctl_pipe_add(&p, "SINTERCARD 2 %sidx:vlan:%ld %sidx:subnet:%b "
+					 "LIMIT 1", kp, ctx->f.vlan, kp,
+					 pairs->element[i]->str, pairs->element[i]->len);
+		if (p.n && weirctl_pipe_run(ctx, (int)vw[k], &p)) {
+			ret = weirctl_redis_fail(ctx, "SINTERCARD");
+		} else {
+			for (size_t i = 0; i < p.n && !ret; i++) {
+				const redisReply *r = p.r[i];
+
+				if (r->type == REDIS_REPLY_ERROR) {
+					weirctl_err("Redis at %s answered SINTERCARD with "
+						    "an error: %s (SINTERCARD needs Redis "
+						    "7.0)", ctx->conn.shown, r->str);
+					ret = WC_EXIT_REDIS;
+				} else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+					names_add(out, pairs->element[2 * i]->str, 0);
+				}
+			}
+		}
+		freeReplyObject(pairs);
+	}
+	weirctl_pipe_free(&p);
+	weirctl_node_restore(ctx, focus);
+	return ret;
+}
+
 static int
 subnet_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 	   const redisReply *h)
@@ -94,6 +226,8 @@ subnet_row(struct weirctl_ctx *ctx, void *arg, const char *id,
 	uint64_t bytes = weirctl_hash_u64(h, "bytes");
 	char src[256], dst[256], b[5][48];
 
+	if (w->top && w->n >= (uint64_t)w->top)
+		return 1;
 	w->n++;
 	pair_names(id, h, src, dst, sizeof(src));
 	if (ctx->f.matrix) {
@@ -263,16 +397,27 @@ run_subnets(struct weirctl_ctx *ctx)
 		"SRC", "DST", "BYTES", "PKTS", "FWD", "REV", "FLOWS", "RATE",
 		"LAST SEEN"
 	};
-	struct subnets_walk w = { 0 };
-	int ret;
+	struct subnets_walk w = { .top = ctx->f.top > 0 ? ctx->f.top : 0,
+				  .by_host = ctx->f.host.af != 0,
+				  .by_vlan = ctx->f.vlan >= 0 };
+	int ret = WC_EXIT_OK;
 
+	if (w.by_host)
+		ret = host_subnets(ctx, &w.ends);
+	if (!ret && w.by_vlan)
+		ret = vlan_pairs(ctx, &w.picked);
+	if (ret) {
+		names_free(&w.ends);
+		names_free(&w.picked);
+		return ret;
+	}
 	if (ctx->json)
 		weirctl_json_init(&w.j, ctx->out);
 	if (ctx->json && !ctx->f.matrix)
 		weirctl_json_begin_arr(&w.j);
 	if (!ctx->json && !ctx->f.matrix)
 		w.t = weirctl_table_new(hdr, "llrrrrrrl");
-	ret = weirctl_walk(ctx, "subnets", "subnet:", NULL, subnet_row, &w);
+	ret = weirctl_walk(ctx, "subnets", "subnet:", pair_id_wanted, subnet_row, &w);
 	if (ctx->f.matrix) {
 		if (ret == WC_EXIT_OK)
 			print_matrix(ctx, &w);
@@ -286,13 +431,16 @@ run_subnets(struct weirctl_ctx *ctx)
 	weirctl_table_free(w.t);
 	names_free(&w.rows);
 	names_free(&w.cols);
+	names_free(&w.ends);
+	names_free(&w.picked);
 	free(w.pairs);
 	return ret;
 }
 
 const struct weirctl_cmd weirctl_cmd_subnets = {
 	.name = "subnets",
-	.args = "[--matrix]",
+	.args = "[--subnet NAME|SRC>DST] [--host IP] [--vlan N] [--top N]\n"
+		"                     [--matrix]",
 	.summary = "traffic between named subnets (list or --matrix)",
 	.help =
 	"Lists the subnet pairs SRC > DST, most bytes first: the flows\n"
@@ -303,8 +451,17 @@ const struct weirctl_cmd weirctl_cmd_subnets = {
 	"  --matrix        the same bytes as a grid: rows are the initiating\n"
 	"                  subnet, columns the responding one, with totals.\n"
 	"                  With --json: {\"rows\":[..],\"columns\":[..],\n"
-	"                  \"bytes\":[[..]]}, null where no flow went.\n",
-	.filters = WC_F_MATRIX,
+	"                  \"bytes\":[[..]]}, null where no flow went.\n"
+	"  --subnet NAME   only the pairs with subnet NAME at either end\n"
+	"                  (SRC>DST: only that pair)\n"
+	"  --host IP       only the pairs with IP's subnet at either end\n"
+	"  --vlan N        only the pairs with flows on VLAN N that the engine\n"
+	"                  still holds (needs its flow indexes)\n"
+	"  --top N         stop after N pairs\n"
+	"\n"
+	"The numbers are the pairs' own, all their traffic: the filters\n"
+	"choose pairs, they do not split them.\n",
+	.filters = WC_F_MATRIX | WC_F_SUBNET | WC_F_HOST | WC_F_VLAN | WC_F_TOP,
 	.flags = WC_CMD_REDIS | WC_CMD_WATCH,
 	.run = run_subnets,
 };

@@ -5,19 +5,25 @@
  * (ADDR@VLAN, either end), VLAN, subnet pair (initiator's subnet >
  * responder's), application (the `application` field) and port (either
  * end, never 0) (docs/redis-keys.md). A filter is then one SINTER of the
- * sets it names; the caller reads the hashes of the ids it gives back,
- * pipelined, and checks every filter on them again (--proto and
- * --category have no set).
+ * sets it names. The ids are ranked before any hash is read: one
+ * ZMSCORE of P flows per thousand ids gives their bytes, so a command
+ * that shows the top 50 of 25,000 matching flows reads 50 hashes, not
+ * 25,000 (cmd_flows.c reads them in rank order and checks every filter
+ * on them again: --proto and --category have no set).
  *
- * Two filters need care:
+ * Three filters need care:
  *  - --host IP without --vlan: the address may be a host on any VLAN, and
  *    a flow's host need not be in P hosts any more (ended flows outlive
  *    idle hosts), so P hosts cannot say which. P vlans can: every VLAN
  *    the engine saw traffic on, a handful. One SUNION of idx:host:IP@V
  *    over them finds the flows (over all 4096 VLAN ids when P vlans is
  *    empty; that costs Redis some 15 ms, the few names well under one).
- *    The other sets are then intersected here, on sorted lists: weirctl
- *    never writes, so there is no SINTERSTORE of the union.
+ *  - --subnet NAME (one name, no '>'): the flows with NAME at either end,
+ *    one SUNION of idx:subnet:NAME>X and idx:subnet:X>NAME over every
+ *    name X that P subnets mentions (a handful: the named subnets and
+ *    'remote'). A pair P subnets never listed is not asked for.
+ *    The unions are intersected with the other sets here, on sorted
+ *    lists: weirctl never writes, so there is no SINTERSTORE.
  *  - --app NAME: the set is named by the application as nDPI spells it
  *    (idx:app:YouTube). NAME is looked up in P apps, any case; NAME may be
  *    a pair (TLS.YouTube), looked up by its application half. A name that
@@ -32,7 +38,8 @@
  * go on (a flow's hash names no subnet) and says so.
  *
  * All of this is about one node (the current one): flows live on one
- * node, and cmd_flows.c asks each node of a merged view in turn. */
+ * node, and cmd_flows.c asks each node of a merged view in turn, then
+ * ranks their flows together. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +48,7 @@
 #include "weirctl.h"
 
 #define VLAN_MAX 4095
+#define KEY_MAX 600
 
 static int
 cmp_str(const void *a, const void *b)
@@ -101,8 +109,8 @@ set_command(struct weirctl_ctx *ctx, int argc, const char **argv,
 }
 
 /* Does the engine keep indexes? See the top of the file. */
-static int
-indexes_kept(struct weirctl_ctx *ctx, bool *kept, bool *no_flows)
+int
+weirctl_flow_indexes_kept(struct weirctl_ctx *ctx, bool *kept, bool *no_flows)
 {
 	redisReply *top, *r;
 	char vlan[16];
@@ -196,16 +204,156 @@ intersect(char **a, size_t *na, char **b, size_t nb)
 	weirctl_ids_free(b, nb);
 }
 
+/* The set names a union reads, growing. */
+struct names {
+	char (*v)[KEY_MAX];
+	size_t n, cap;
+};
+
+static void
+names_add(struct names *ns, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+names_add(struct names *ns, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap ? ns->cap * 2 : 64;
+		ns->v = realloc(ns->v, ns->cap * sizeof(*ns->v));
+		if (!ns->v)
+			abort();
+	}
+	va_start(ap, fmt);
+	vsnprintf(ns->v[ns->n], KEY_MAX, fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i], ns->v[ns->n]))
+			return;	/* asked for already */
+	ns->n++;
+}
+
+/* SUNION of the sets named (none: an empty list). */
+static int
+union_of(struct weirctl_ctx *ctx, const struct names *ns, char ***ids,
+	 size_t *n)
+{
+	const char **argv = calloc(ns->n + 1, sizeof(*argv));
+	size_t *lens = calloc(ns->n + 1, sizeof(*lens));
+	int ret = WC_EXIT_OK;
+
+	if (!argv || !lens)
+		abort();
+	if (!ns->n) {
+		*ids = calloc(1, sizeof(**ids));
+		*n = 0;
+		if (!*ids)
+			abort();
+	} else {
+		argv[0] = "SUNION";
+		lens[0] = 6;
+		for (size_t i = 0; i < ns->n; i++) {
+			argv[i + 1] = ns->v[i];
+			lens[i + 1] = strlen(ns->v[i]);
+		}
+		ret = set_command(ctx, (int)ns->n + 1, argv, lens, ids, n);
+	}
+	free(argv);
+	free(lens);
+	return ret;
+}
+
+/* idx:host:CANON@V for every VLAN V of P vlans (all 4096 without it). */
+static int
+host_sets(struct weirctl_ctx *ctx, const char *canon, struct names *ns)
+{
+	bool vlan_seen[VLAN_MAX + 1] = { false };
+	redisReply *vlans;
+	bool listed;
+	int ret;
+
+	ret = weirctl_zrevrange_scores(ctx, "vlans", VLAN_MAX + 1, &vlans);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < vlans->elements; i += 2) {
+		char *end;
+		long v = strtol(vlans->element[i]->str, &end, 10);
+
+		if (!*end && v >= 0 && v <= VLAN_MAX)
+			vlan_seen[v] = true;
+	}
+	listed = vlans->elements > 0;
+	freeReplyObject(vlans);
+	for (int v = 0; v <= VLAN_MAX; v++)
+		if (!listed || vlan_seen[v])
+			names_add(ns, "%sidx:host:%s@%d", ctx->keypfx, canon, v);
+	return WC_EXIT_OK;
+}
+
+/* idx:subnet:NAME>X and idx:subnet:X>NAME for every name X of P subnets
+ * (NAME>NAME included). */
+static int
+subnet_sets(struct weirctl_ctx *ctx, const char *name, struct names *ns)
+{
+	redisReply *pairs;
+	int ret;
+
+	ret = weirctl_zrevrange_scores(ctx, "subnets", 100000, &pairs);
+	if (ret)
+		return ret;
+	names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, name);
+	for (size_t i = 0; i < pairs->elements; i += 2) {
+		const char *m = pairs->element[i]->str;
+		const char *gt = strchr(m, '>');
+
+		if (!gt)
+			continue;
+		/* both halves are names X */
+		names_add(ns, "%sidx:subnet:%s>%.*s", ctx->keypfx, name,
+			  (int)(gt - m), m);
+		names_add(ns, "%sidx:subnet:%.*s>%s", ctx->keypfx,
+			  (int)(gt - m), m, name);
+		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, gt + 1);
+		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, gt + 1, name);
+	}
+	freeReplyObject(pairs);
+	return WC_EXIT_OK;
+}
+
+/* Intersects *ids (or sets it, the first time) with the union ns. */
+static int
+and_union(struct weirctl_ctx *ctx, const struct names *ns, char ***ids,
+	  size_t *n, bool *have)
+{
+	char **u;
+	size_t nu;
+	int ret = union_of(ctx, ns, &u, &nu);
+
+	if (ret)
+		return ret;
+	if (!*have) {
+		*ids = u;
+		*n = nu;
+		*have = true;
+	} else {
+		intersect(*ids, n, u, nu);
+	}
+	return WC_EXIT_OK;
+}
+
 int
-weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n, bool *used)
+weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n, bool *used,
+		   bool *exact)
 {
 	const struct weirctl_filters *f = &ctx->f;
-	char keys[5][600], canon[INET6_ADDRSTRLEN], *app = NULL;
-	const char *argv[VLAN_MAX + 2];
-	size_t lens[VLAN_MAX + 2];
-	char **hostids = NULL;
-	size_t nkeys = 0, nhost = 0;
-	bool kept, no_flows, host_union;
+	char keys[5][KEY_MAX], canon[INET6_ADDRSTRLEN], *app = NULL;
+	const char *argv[6];
+	size_t lens[6];
+	struct names hosts = { 0 }, subnets = { 0 };
+	size_t nkeys = 0;
+	bool kept, no_flows, have = false;
+	bool subnet_pair = f->subnet && strchr(f->subnet, '>');
 	int ret;
 
 	*ids = NULL;
@@ -216,9 +364,12 @@ weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n, bool *used)
 		if (ret)
 			return ret;
 	}
+	/* What the hashes must still decide: filters without a set. */
+	*exact = f->proto < 0 && !f->category && (!f->app || app) &&
+		 f->port != 0;
 	if (!f->host.af && f->vlan < 0 && !f->subnet && f->port <= 0 && !app)
 		goto out;	/* nothing a set can answer */
-	ret = indexes_kept(ctx, &kept, &no_flows);
+	ret = weirctl_flow_indexes_kept(ctx, &kept, &no_flows);
 	if (ret)
 		goto out;
 	if (no_flows) {
@@ -238,91 +389,160 @@ weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n, bool *used)
 		goto out;
 	}
 
-	host_union = f->host.af && f->vlan < 0;
 	if (f->host.af) {
 		inet_ntop(f->host.af, f->host.bin, canon, sizeof(canon));
-		if (!host_union)
-			snprintf(keys[nkeys++], sizeof(keys[0]), "%sidx:host:%s@%ld",
+		if (f->vlan >= 0)
+			snprintf(keys[nkeys++], KEY_MAX, "%sidx:host:%s@%ld",
 				 ctx->keypfx, canon, f->vlan);
 	} else if (f->vlan >= 0) {
-		snprintf(keys[nkeys++], sizeof(keys[0]), "%sidx:vlan:%ld",
+		snprintf(keys[nkeys++], KEY_MAX, "%sidx:vlan:%ld",
 			 ctx->keypfx, f->vlan);
 	}
-	if (f->subnet)
-		snprintf(keys[nkeys++], sizeof(keys[0]), "%sidx:subnet:%s",
+	if (subnet_pair)
+		snprintf(keys[nkeys++], KEY_MAX, "%sidx:subnet:%s",
 			 ctx->keypfx, f->subnet);
 	if (f->port > 0)
-		snprintf(keys[nkeys++], sizeof(keys[0]), "%sidx:port:%ld",
+		snprintf(keys[nkeys++], KEY_MAX, "%sidx:port:%ld",
 			 ctx->keypfx, f->port);
 	if (app)
-		snprintf(keys[nkeys++], sizeof(keys[0]), "%sidx:app:%s",
+		snprintf(keys[nkeys++], KEY_MAX, "%sidx:app:%s",
 			 ctx->keypfx, app);
 
-	if (host_union) {
-		char (*names)[600] = malloc((VLAN_MAX + 1) * sizeof(*names));
-		bool vlan_seen[VLAN_MAX + 1] = { false };
-		redisReply *vlans;
-		bool listed;
-		int nv = 0;
-
-		if (!names)
-			abort();
-		ret = weirctl_zrevrange_scores(ctx, "vlans", VLAN_MAX + 1, &vlans);
-		if (ret) {
-			free(names);
-			goto out;
-		}
-		for (size_t i = 0; i < vlans->elements; i += 2) {
-			char *end;
-			long v = strtol(vlans->element[i]->str, &end, 10);
-
-			if (!*end && v >= 0 && v <= VLAN_MAX)
-				vlan_seen[v] = true;
-		}
-		listed = vlans->elements > 0;
-		freeReplyObject(vlans);
-		argv[0] = "SUNION";
+	if (nkeys) {
+		argv[0] = "SINTER";
 		lens[0] = 6;
-		for (int v = 0; v <= VLAN_MAX; v++) {
-			if (listed && !vlan_seen[v])
-				continue;
-			snprintf(names[nv], sizeof(names[nv]), "%sidx:host:%s@%d",
-				 ctx->keypfx, canon, v);
-			argv[nv + 1] = names[nv];
-			lens[nv + 1] = strlen(names[nv]);
-			nv++;
+		for (size_t k = 0; k < nkeys; k++) {
+			argv[k + 1] = keys[k];
+			lens[k + 1] = strlen(keys[k]);
 		}
-		ret = set_command(ctx, nv + 1, argv, lens, &hostids, &nhost);
-		free(names);
+		ret = set_command(ctx, (int)nkeys + 1, argv, lens, ids, n);
 		if (ret)
 			goto out;
-		if (!nkeys) {
-			*ids = hostids;
-			*n = nhost;
-			*used = true;
-			hostids = NULL;
+		have = true;
+	}
+	/* The unions, cheapest last: skipped once nothing is left. */
+	if (f->subnet && !subnet_pair && (!have || *n)) {
+		ret = subnet_sets(ctx, f->subnet, &subnets);
+		if (!ret)
+			ret = and_union(ctx, &subnets, ids, n, &have);
+		if (ret)
 			goto out;
-		}
 	}
-	argv[0] = "SINTER";
-	lens[0] = 6;
-	for (size_t k = 0; k < nkeys; k++) {
-		argv[k + 1] = keys[k];
-		lens[k + 1] = strlen(keys[k]);
-	}
-	ret = set_command(ctx, (int)nkeys + 1, argv, lens, ids, n);
-	if (ret)
-		goto out;
-	if (host_union) {
-		intersect(hostids, &nhost, *ids, *n);
-		*ids = hostids;
-		*n = nhost;
-		hostids = NULL;
+	if (f->host.af && f->vlan < 0 && (!have || *n)) {
+		ret = host_sets(ctx, canon, &hosts);
+		if (!ret)
+			ret = and_union(ctx, &hosts, ids, n, &have);
+		if (ret)
+			goto out;
 	}
 	*used = true;
 out:
-	if (hostids)
-		weirctl_ids_free(hostids, nhost);
+	if (ret && *ids) {
+		weirctl_ids_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	free(hosts.v);
+	free(subnets.v);
 	free(app);
 	return ret;
+}
+
+/* Most bytes first; equal bytes by id from the highest, as ZREVRANGE
+ * orders members of equal score, then by node. */
+static int
+cmp_ranked(const void *pa, const void *pb)
+{
+	const struct weirctl_ranked *a = pa, *b = pb;
+	int c;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	c = -strcmp(a->id, b->id);
+	return c ? c : (a->node < b->node ? -1 : a->node > b->node);
+}
+
+int
+weirctl_flow_rank(struct weirctl_ctx *ctx, size_t node, char **ids, size_t n,
+		  struct weirctl_rank *out)
+{
+	const char *kp = ctx->nodes[node].keypfx;
+	struct weirctl_pipe p = { 0 };
+	const char **argv = calloc(WEIRCTL_BATCH + 2, sizeof(*argv));
+	size_t *lens = calloc(WEIRCTL_BATCH + 2, sizeof(*lens));
+	char key[KEY_MAX];
+	int ret = WC_EXIT_OK;
+
+	if (!argv || !lens)
+		abort();
+	if (out->n + n > out->cap) {
+		out->cap = out->n + n + 16;
+		out->v = realloc(out->v, out->cap * sizeof(*out->v));
+		if (!out->v)
+			abort();
+	}
+	snprintf(key, sizeof(key), "%sflows", kp);
+	argv[0] = "ZMSCORE";
+	lens[0] = 7;
+	argv[1] = key;
+	lens[1] = strlen(key);
+	/* one pipeline of ZMSCOREs of a thousand ids each */
+	for (size_t at = 0; at < n; at += WEIRCTL_BATCH) {
+		size_t end = at + WEIRCTL_BATCH < n ? at + WEIRCTL_BATCH : n;
+
+		for (size_t i = at; i < end; i++) {
+			argv[i - at + 2] = ids[i];
+			lens[i - at + 2] = strlen(ids[i]);
+		}
+		weirctl_pipe_addargv(&p, (int)(end - at) + 2, argv, lens);
+	}
+	if (p.n && weirctl_pipe_run(ctx, (int)node, &p)) {
+		ret = weirctl_redis_fail(ctx, "ZMSCORE");
+		goto out;
+	}
+	for (size_t b = 0; b < p.n; b++) {
+		const redisReply *r = p.r[b];
+		size_t at = b * WEIRCTL_BATCH;
+
+		if (r->type != REDIS_REPLY_ARRAY) {
+			weirctl_err("Redis at %s answered ZMSCORE %s with %s",
+				    ctx->conn.shown, key, r->type == REDIS_REPLY_ERROR ?
+				    r->str : "something other than scores");
+			ret = WC_EXIT_REDIS;
+			goto out;
+		}
+		for (size_t i = 0; i < r->elements && at + i < n; i++) {
+			struct weirctl_ranked *x;
+
+			/* nil: the flow left P flows since the sets were read */
+			if (r->element[i]->type != REDIS_REPLY_STRING)
+				continue;
+			x = &out->v[out->n++];
+			x->id = ids[at + i];
+			ids[at + i] = NULL;
+			x->node = node;
+			x->score = weirctl_score_u64(r->element[i]);
+		}
+	}
+out:
+	weirctl_pipe_free(&p);
+	free(argv);
+	free(lens);
+	return ret;
+}
+
+void
+weirctl_rank_sort(struct weirctl_rank *r)
+{
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), cmp_ranked);
+}
+
+void
+weirctl_rank_free(struct weirctl_rank *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].id);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
 }

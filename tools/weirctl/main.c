@@ -279,9 +279,13 @@ main(int argc, char **argv)
 				    &ctx.f);
 	if (ret)
 		return ret;
-	if (want_watch && (!(cmd->flags & WC_CMD_WATCH) || ctx.json)) {
-		weirctl_err("--watch repeats a table: not with --json, nor with "
-			    "%s", cmd->name);
+	if (want_watch && ctx.json) {
+		weirctl_err("--watch repeats a table: not with --json");
+		return WC_EXIT_USAGE;
+	}
+	if (want_watch && !(cmd->flags & WC_CMD_WATCH)) {
+		weirctl_err("--watch repeats a table: %s prints none to repeat",
+			    cmd->name);
 		return WC_EXIT_USAGE;
 	}
 	if (!want_watch && count) {

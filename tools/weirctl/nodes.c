@@ -9,6 +9,19 @@
  * no registry at all it reads node "local", so a single engine's user
  * sees what weirctl always showed.
  *
+ * Not every registered node belongs in that view: the registry keeps a
+ * node until its keys are deleted, so a file run of last week under
+ * another id would be summed with today's engines. Without --node the
+ * view is therefore the nodes that run now (meta state `running`, or no
+ * state: a meta written by hand) plus those that ended within
+ * WEIRCTL_NODES_GAP_MS of the newest update of a running one; with none
+ * running, the newest finished node and the finished nodes that ran
+ * with it or back to back (each ended at most the gap before the
+ * session's earliest start). The others are left out, and weirctl says
+ * on stderr which nodes it merged and which it left out (weirctl(1),
+ * docs/scaling.md). A rerun under the same id needs none of this: it
+ * replaces its own keys.
+ *
  * The view is an array of nodes, each with its key prefix and checked
  * meta hash. Code that reads one node at a time focuses it (its prefix
  * and meta become the current ones and the view narrows to it), which
@@ -234,6 +247,106 @@ keep_published(struct weirctl_ctx *ctx)
 	return WC_EXIT_OK;
 }
 
+void
+weirctl_nodes_pick(const struct weirctl_node_run *r, size_t n, bool *keep)
+{
+	uint64_t ref = 0, start;
+	bool running = false, grew;
+	size_t newest = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = r[i].running;
+		if (r[i].running) {
+			running = true;
+			if (r[i].updated_ms > ref)
+				ref = r[i].updated_ms;
+		}
+		if (r[i].updated_ms > r[newest].updated_ms)
+			newest = i;
+	}
+	if (running) {
+		for (size_t i = 0; i < n; i++)
+			if (!keep[i] && r[i].updated_ms + WEIRCTL_NODES_GAP_MS >= ref)
+				keep[i] = true;
+		return;
+	}
+	if (!n)
+		return;
+	keep[newest] = true;
+	start = r[newest].started_ms ? r[newest].started_ms : r[newest].updated_ms;
+	do {
+		grew = false;
+		for (size_t i = 0; i < n; i++) {
+			if (keep[i] || r[i].updated_ms + WEIRCTL_NODES_GAP_MS < start)
+				continue;
+			keep[i] = grew = true;
+			if (r[i].started_ms && r[i].started_ms < start)
+				start = r[i].started_ms;
+		}
+	} while (grew);
+}
+
+/* The meta hash's state, "running" when it names none. */
+static const char *
+state_of(const redisReply *meta)
+{
+	const char *s = weirctl_hash_get(meta, "state");
+
+	return s && *s ? s : "running";
+}
+
+/* Leaves out the registered nodes weirctl_nodes_pick does not keep, and
+ * says what it merged and what it left out when there was a choice. */
+static void
+pick_registered(struct weirctl_ctx *ctx)
+{
+	struct weirctl_node_run run[WEIRCTL_NODES_MAX];
+	bool keep[WEIRCTL_NODES_MAX];
+	char in[WEIRCTL_NODES_MAX * (WEIRCTL_NODE_ID_MAX + 16)] = "";
+	char out[WEIRCTL_NODES_MAX * (WEIRCTL_NODE_ID_MAX + 64)] = "";
+	size_t k = 0, ni = 0, no = 0;
+
+	if (ctx->nnodes < 2)
+		return;
+	for (size_t i = 0; i < ctx->nnodes; i++) {
+		const redisReply *m = ctx->nodes[i].meta;
+
+		run[i].id = ctx->nodes[i].id;
+		run[i].running = !strcmp(state_of(m), "running");
+		run[i].started_ms = weirctl_hash_u64(m, "started_ms");
+		run[i].updated_ms = weirctl_hash_u64(m, "updated_ms");
+	}
+	weirctl_nodes_pick(run, ctx->nnodes, keep);
+	for (size_t i = 0; i < ctx->nnodes; i++) {
+		const redisReply *m = ctx->nodes[i].meta;
+
+		if (keep[i]) {
+			ni += (size_t)snprintf(in + ni, sizeof(in) - ni, "%s%s (%s)",
+					       k ? ", " : "", ctx->nodes[i].id,
+					       state_of(m));
+			ctx->nodes[k++] = ctx->nodes[i];
+			continue;
+		}
+		char t[48];
+
+		no += (size_t)snprintf(out + no, sizeof(out) - no, "%s%s (%s, last "
+				       "update %s)", no ? ", " : "", ctx->nodes[i].id,
+				       state_of(m), weirctl_fmt_time(
+					       run[i].updated_ms, t, sizeof(t)));
+		freeReplyObject(ctx->nodes[i].meta);
+		ctx->nodes[i].meta = NULL;
+	}
+	ctx->nnodes = k;
+	if (ctx->lenient)	/* weir-web: no terminal to tell */
+		return;
+	if (no)
+		weirctl_err("merging nodes %s; left out %s: ended more than "
+			    "%d s before those ran or ran last (--node ID reads any "
+			    "node)", in, out, WEIRCTL_NODES_GAP_MS / 1000);
+	else
+		weirctl_err("merging nodes %s", in);
+}
+
 int
 weirctl_nodes_select(struct weirctl_ctx *ctx)
 {
@@ -263,6 +376,8 @@ weirctl_nodes_select(struct weirctl_ctx *ctx)
 			goto fail;
 		ctx->nodes[i].meta = ctx->meta;
 	}
+	if (!ctx->node_arg)
+		pick_registered(ctx);
 	ctx->label[0] = '\0';
 	for (size_t i = 0; i < ctx->nnodes; i++)
 		used += (size_t)snprintf(ctx->label + used, sizeof(ctx->label) - used,

@@ -11,8 +11,9 @@
  *
  * Reading is read-only: ZRANGE, ZREVRANGE, HGETALL, ZSCAN, SCAN here and
  * in walk.c and merge.c; elsewhere ZRANGEBYSCORE (history), SINTER,
- * SUNION, SISMEMBER (flow_index.c), XREVRANGE and XREAD (the streams): a
- * user with +@read is enough. */
+ * SUNION, SISMEMBER, ZMSCORE (flow_index.c), SINTERCARD (subnets --vlan),
+ * HGET, XREVRANGE and XREAD (the streams): a user with +@read is
+ * enough. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -596,6 +597,18 @@ suggest_nodes(struct weirctl_ctx *ctx, char *buf, size_t len)
 	}
 }
 
+long
+weirctl_keyspace_major(const char *v)
+{
+	char *end;
+	long major;
+
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	major = strtol(v, &end, 10);
+	return (*end && *end != '.') ? -1 : major;
+}
+
 int
 weirctl_meta_load(struct weirctl_ctx *ctx)
 {
@@ -626,10 +639,9 @@ weirctl_meta_load(struct weirctl_ctx *ctx)
 		return WC_EXIT_NODATA;
 	}
 	const char *v = weirctl_hash_get(m, "version");
-	char *end;
-	long major = v ? strtol(v, &end, 10) : -1;
+	long major = weirctl_keyspace_major(v);
 
-	if (!v || end == v || (*end && *end != '.')) {
+	if (major < 0) {
 		weirctl_err("%smeta at %s has no readable version field (%s): "
 			    "it was not written by weir", ctx->keypfx,
 			    ctx->conn.shown, v ? v : "missing");

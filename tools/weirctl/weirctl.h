@@ -141,6 +141,9 @@ int weirctl_zrevrange_scores(struct weirctl_ctx *ctx, const char *name,
  * "1.2e+17"); negative, NaN or unreadable give 0. */
 uint64_t weirctl_score_u64(const redisReply *score);
 
+/* The major number of a meta `version` field ("1", "1.2"), -1 when it is
+ * missing or unreadable. A reader takes WEIRCTL_KEYSPACE_MAJOR only. */
+long weirctl_keyspace_major(const char *version);
 /* Reads and checks the current node's meta hash into ctx->meta. Returns
  * WC_EXIT_OK, WC_EXIT_NODATA (never published; with ctx->lenient an
  * empty meta and WC_EXIT_OK) or WC_EXIT_REDIS. */
@@ -360,12 +363,30 @@ bool weirctl_node_id_ok(const char *s, size_t n);
  * WEIRCTL_NODES_MAX. 0, or -1 with the reason in err. */
 int weirctl_nodes_check(const char *list, char *err, size_t errlen);
 /* Chooses the nodes of the view and loads their meta hashes: the ids of
- * ctx->node_arg when given (each must have published), else every node
- * registered in PREFIXnodes that has a meta hash, else "local". Sets
+ * ctx->node_arg when given (each must have published), else the nodes
+ * registered in PREFIXnodes that have a meta hash and that
+ * weirctl_nodes_pick keeps (saying on stderr which it merged and left
+ * out, unless ctx->lenient), else "local". Sets
  * ctx->node to the view's label ("a" or "a,b"). Returns WC_EXIT_OK,
  * WC_EXIT_NODATA (no engine published) or WC_EXIT_REDIS. */
 int weirctl_nodes_select(struct weirctl_ctx *ctx);
 void weirctl_nodes_free(struct weirctl_ctx *ctx);
+/* A registered node as weirctl_nodes_pick sees it (from its meta). */
+struct weirctl_node_run {
+	const char *id;
+	bool running;		/* state running, or none (a meta by hand) */
+	uint64_t started_ms, updated_ms;
+};
+/* How close (ms) a finished node's last update must come to the others'
+ * run for a view without --node to merge it. */
+#define WEIRCTL_NODES_GAP_MS 60000
+/* Which of n registered nodes a view without --node reads (keep[i]):
+ * those running and those that ended within the gap of the newest update
+ * of a running one; with none running, the newest finished one and
+ * those that ran with it or back to back (each ended within the gap
+ * before the earliest start of the nodes kept so far). nodes.c's top
+ * says why; weir-alertd and weir-web choose the same way. */
+void weirctl_nodes_pick(const struct weirctl_node_run *r, size_t n, bool *keep);
 /* Makes node i current (keypfx, cur_node, meta, conn.c) and the view that
  * node alone until weirctl_node_unfocus gives the merged view back. */
 void weirctl_node_focus(struct weirctl_ctx *ctx, size_t i);
@@ -528,15 +549,44 @@ int weirctl_host_lists(struct weirctl_ctx *ctx, struct weirctl_json *j,
 
 /* ---- flow_index.c ------------------------------------------------------ */
 
-/* The flows the idx:* sets say match ctx->f (--host, --vlan, --subnet,
- * --port, --app): *ids is a sorted malloc'd array of *n malloc'd ids.
- * *used is false when the sets cannot answer (no such filter given, or
- * the engine publishes no indexes): the caller reads every flow then.
- * Returns WC_EXIT_OK, WC_EXIT_REDIS, or WC_EXIT_NODATA after saying that
- * --subnet has nothing to read without indexes. */
+/* The flows the idx:* sets say match ctx->f (--host, --vlan, --subnet
+ * SRC>DST or NAME, --port, --app): *ids is a sorted malloc'd array of *n
+ * malloc'd ids. *used is false when the sets cannot answer (no such
+ * filter given, or the engine publishes no indexes): the caller reads
+ * every flow then. *exact is false when a filter given has no set
+ * (--proto, --category, --port 0, an --app that is no application), so
+ * some ids may still fail the hash check. Returns WC_EXIT_OK,
+ * WC_EXIT_REDIS, or WC_EXIT_NODATA after saying that --subnet has
+ * nothing to read without indexes. */
 int weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n,
-		       bool *used);
+		       bool *used, bool *exact);
 void weirctl_ids_free(char **ids, size_t n);
+/* Whether the current node keeps the idx:* sets: *kept, or *no_flows
+ * when P flows is empty (nothing to tell by). WC_EXIT_OK/WC_EXIT_REDIS. */
+int weirctl_flow_indexes_kept(struct weirctl_ctx *ctx, bool *kept,
+			      bool *no_flows);
+/* Flow ids of several nodes ranked by their score in P flows (bytes). */
+struct weirctl_ranked {
+	char *id;
+	size_t node;		/* index in ctx->nodes */
+	uint64_t score;
+};
+
+struct weirctl_rank {
+	struct weirctl_ranked *v;
+	size_t n, cap;
+};
+
+/* Adds the ids of node (taken over: set to NULL) with their scores, one
+ * pipelined ZMSCORE of P flows per WEIRCTL_BATCH ids; ids no longer in
+ * P flows are left out (and stay the caller's to free). WC_EXIT_OK or
+ * WC_EXIT_REDIS. */
+int weirctl_flow_rank(struct weirctl_ctx *ctx, size_t node, char **ids,
+		      size_t n, struct weirctl_rank *out);
+/* Most bytes first, then the id from the highest (as ZREVRANGE), then
+ * the node. */
+void weirctl_rank_sort(struct weirctl_rank *r);
+void weirctl_rank_free(struct weirctl_rank *r);
 /* The application want stands for in P apps, spelt as the engine spells
  * it (*out malloc'd), or *out NULL when it is none; want may be any case
  * or a pair MASTER.APP, looked up by its APP half. */

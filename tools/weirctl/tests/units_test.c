@@ -601,6 +601,75 @@ test_merge(void)
 	      weirctl_nodes_check("a:b", err, sizeof(err)), "bad node ids");
 }
 
+/* Which registered nodes a view without --node merges (nodes.c). Times
+ * in seconds below, ms in the struct; the gap is 60 s. */
+static void
+test_pick(void)
+{
+#define S(x) ((uint64_t)(x) * 1000 + 1700000000000ULL)
+	struct {
+		const char *what;
+		struct weirctl_node_run r[4];
+		size_t n;
+		const char *want;	/* '1' kept, '0' left out */
+	} t[] = {
+		{ "two file runs back to back (a, then b 5 s later)",
+		  { { "a", false, S(0), S(100) }, { "b", false, S(105), S(200) } }, 2, "11" },
+		{ "two file runs at once",
+		  { { "a", false, S(0), S(100) }, { "b", false, S(10), S(90) } }, 2, "11" },
+		{ "last week's run under another id: the newest only",
+		  { { "old", false, S(0), S(100) }, { "new", false, S(90000), S(90100) } },
+		  2, "01" },
+		{ "a chain a, b, c back to back, each ended 30 s before the next",
+		  { { "a", false, S(0), S(100) }, { "b", false, S(130), S(1000) },
+		    { "c", false, S(1030), S(2000) } }, 3, "111" },
+		{ "a gap of 61 s breaks the chain",
+		  { { "a", false, S(0), S(100) }, { "b", false, S(161), S(300) } }, 2, "01" },
+		{ "running engines, a file run of yesterday left out",
+		  { { "tap1", true, S(0), S(86400) }, { "tap2", true, S(5), S(86399) },
+		    { "file", false, S(100), S(200) } }, 3, "110" },
+		{ "running engines, one of them stopped 10 s ago",
+		  { { "tap1", true, S(0), S(86400) }, { "tap2", false, S(5), S(86390) } },
+		  2, "11" },
+		{ "metas written by hand (no state, no times): all",
+		  { { "a", true, 0, 0 }, { "b", true, 0, 0 } }, 2, "11" },
+		{ "one node", { { "a", false, S(0), S(1) } }, 1, "1" },
+	};
+#undef S
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool keep[4];
+		char got[5] = "";
+
+		weirctl_nodes_pick(t[i].r, t[i].n, keep);
+		for (size_t k = 0; k < t[i].n; k++)
+			got[k] = keep[k] ? '1' : '0';
+		CHECK(!strcmp(got, t[i].want), "pick: %s: %s, want %s", t[i].what,
+		      got, t[i].want);
+	}
+}
+
+/* weirctl status marks the counters of something lost. */
+static void
+test_drop_counters(void)
+{
+	static const char *const drops[] = {
+		"drop_bad_ipv4", "err_template", "rx_missed", "rx_nombuf",
+		"ring_drops", "events_dropped", "export_dropped", "rx_errors",
+		"series_points_dropped", "flow_deletes_overflow", "dpi_verdicts_orphaned", "collect_refused",
+		"flow_table_full", "flows_unmatched", "publish_lost_cycles",
+	};
+	static const char *const not_drops[] = {
+		"rx_pkts", "dropped_total_x", "publish_ms", "dropped", "flows",
+	};
+
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
+		CHECK(weirctl_is_drop_counter(drops[i]), "%s counts a loss", drops[i]);
+	for (size_t i = 0; i < sizeof(not_drops) / sizeof(not_drops[0]); i++)
+		CHECK(!weirctl_is_drop_counter(not_drops[i]), "%s is no loss",
+		      not_drops[i]);
+}
+
 int
 main(void)
 {
@@ -616,6 +685,8 @@ main(void)
 	test_apps();
 	test_history();
 	test_merge();
+	test_pick();
+	test_drop_counters();
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
 }
