@@ -228,9 +228,14 @@ simple_list(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o
 int
 web_api_vlans(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o)
 {
+	static const char *const forms[] = { "list", "matrix", NULL };
 	struct list_arg a = { .vlan = -1 };
-	int ret;
+	int ret, form = 0;
 
+	if (web_param_choice(c, o, "form", forms, &form) < 0)
+		return o->status;
+	if (form == 1)	/* home VLAN x home VLAN (api_vlan_matrix.c) */
+		return web_vlan_matrix(c, ctx, o);
 	if (weirctl_view_nodes(ctx) <= 1)
 		return simple_list(c, ctx, o, "vlans", "vlans", "vlan:", NULL, 4096);
 	if (top_param(c, o, 4096, &a.left) < 0)

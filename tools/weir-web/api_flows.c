@@ -1,4 +1,5 @@
-/* api_flows.c -- /api/flows, /api/flows/recent and a host's peers.
+/* api_flows.c -- /api/flows, /api/flows/recent, a host's peers, and the
+ * flows the VLAN matrix folds (api_vlan_matrix.c).
  *
  * A filtered flow list is built in two steps. Candidates: when a filter is
  * given and the engine keeps the flow index (P idx:host:ID, idx:vlan:N,
@@ -44,7 +45,12 @@ struct flow_filter {
 	char subnet[WEB_NAME_MAX * 2 + 2];	/* a name or SRC>DST; "" any */
 	char app[WEB_NAME_MAX + 1];	/* "" any */
 	long port;			/* -1 any */
+	int state;			/* -1 any, else an index of state_names */
 };
+
+/* The values of a flow's state field (docs/redis-keys.md), as state=
+ * takes them. */
+static const char *const state_names[] = { "active", "ended", NULL };
 
 struct flow_set {
 	struct flow_row *rows;
@@ -262,6 +268,8 @@ row_matches(const struct flow_row *f, const struct flow_filter *flt)
 		return false;
 	if (flt->port >= 0 && f->sport != (unsigned)flt->port &&
 	    f->dport != (unsigned)flt->port)
+		return false;
+	if (flt->state >= 0 && strcmp(f->state, state_names[flt->state]))
 		return false;
 	return true;
 }
@@ -653,9 +661,11 @@ read_filter(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o
 
 	memset(flt, 0, sizeof(*flt));
 	flt->vlan = flt->port = -1;
+	flt->state = -1;
 	if (web_param_ip(c, o, "host", flt->ip, sizeof(flt->ip)) < 0 ||
 	    web_param_long(c, o, "vlan", 0, 4095, &flt->vlan) < 0 ||
-	    web_param_long(c, o, "port", 0, 65535, &flt->port) < 0)
+	    web_param_long(c, o, "port", 0, 65535, &flt->port) < 0 ||
+	    web_param_choice(c, o, "state", state_names, &flt->state) < 0)
 		return -1;
 	k = web_param_name(c, o, "app", flt->app, sizeof(flt->app));
 	if (k < 0)
@@ -736,6 +746,8 @@ web_api_flows(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out 
 	weirctl_json_raw_num(j, s.truncated ? "true" : "false");
 	kstr(j, "sort", sort_names[sk]);
 	kstr(j, "order", orders[ord]);
+	if (flt.state >= 0)
+		kstr(j, "state", state_names[flt.state]);
 	ku64(j, "page", (uint64_t)page);
 	ku64(j, "per_page", (uint64_t)per_page);
 	ku64(j, "pages", (s.n + (size_t)per_page - 1) / (size_t)per_page);
@@ -756,10 +768,50 @@ web_api_flows_recent(struct MHD_Connection *c, struct weirctl_ctx *ctx,
 {
 	static const char *const strings[] = { "id", "src", "dst", "app",
 		"application", "category", "detection", "state", "end_reason",
-		"src_mac", "dst_mac", "exporter", "server_name", "ja3c", "url",
+		"src_mac", "dst_mac", "exporter", "server_name", "ja3c", "ja3s", "url",
 		"ssh_client", "ssh_server", "risk_text", "confidence", NULL };
 	/* every node's flows:ended, interleaved by time */
 	return web_stream_list(c, ctx, o, "flows:ended", "flows:ended", "flows", strings);
+}
+
+/* ---- the flows, briefly, for the VLAN matrix ---------------------------- */
+
+int
+web_flows_brief(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o,
+		struct web_flow_brief **out, size_t *n, bool *truncated,
+		uint64_t *examined)
+{
+	struct flow_filter flt = { .vlan = -1, .port = -1, .state = -1 };
+	struct flow_set s = { 0 };
+	struct web_flow_brief *b;
+
+	if (web_param_choice(c, o, "state", state_names, &flt.state) < 0)
+		return o->status;
+	if (gather(ctx, &flt, &s)) {
+		free(s.rows);
+		return web_fail(o, 502, "Redis failed while reading flows");
+	}
+	b = calloc(s.n + 1, sizeof(*b));
+	if (!b) {
+		free(s.rows);
+		return web_fail(o, 500, "out of memory");
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		const struct flow_row *f = &s.rows[i];
+
+		memcpy(b[i].src, f->src, sizeof(b[i].src));
+		memcpy(b[i].dst, f->dst, sizeof(b[i].dst));
+		b[i].node = f->node;
+		b[i].vlan = f->vlan;
+		b[i].bytes = f->bytes;
+		b[i].pkts = f->pkts;
+	}
+	*out = b;
+	*n = s.n;
+	*truncated = s.truncated;
+	*examined = s.candidates;
+	free(s.rows);
+	return 200;
 }
 
 /* ---- a host's peers ---------------------------------------------------------- */
@@ -790,7 +842,7 @@ web_flows_peers(struct weirctl_ctx *ctx, struct web_out *o, const char *id,
 		const char *ip)
 {
 	struct weirctl_json *j = &o->j;
-	struct flow_filter flt = { .vlan = -1, .port = -1 };
+	struct flow_filter flt = { .vlan = -1, .port = -1, .state = -1 };
 	struct flow_set s = { 0 };
 	struct peer *p = NULL;
 	size_t np = 0;

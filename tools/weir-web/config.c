@@ -6,6 +6,7 @@
  * and whether it is loopback decides if main.c may use it without an
  * explicit --listen. Also the log line format. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -107,4 +108,28 @@ web_addr_is_loopback(const struct sockaddr_storage *ss)
 		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
 	}
 	return false;
+}
+
+int
+web_origin_parse(const char *text, char *out, size_t len)
+{
+	size_t n = strlen(text);
+	const char *host;
+
+	if (!strncmp(text, "https://", 8))
+		host = text + 8;
+	else if (!strncmp(text, "http://", 7))
+		host = text + 7;
+	else
+		return -1;
+	if (n && text[n - 1] == '/')
+		n--;
+	if (n >= len || (size_t)(host - text) >= n)
+		return -1;
+	for (const char *p = host; p < text + n; p++)
+		if (!(isalnum((unsigned char)*p) || strchr(".-:[]", *p)))
+			return -1;
+	memcpy(out, text, n);
+	out[n] = '\0';
+	return 0;
 }

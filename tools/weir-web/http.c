@@ -236,7 +236,9 @@ form_value(const char *body, const char *key, char *out, size_t len)
 	return false;
 }
 
-/* Origin, when sent, must name this server (the Host the browser used). */
+/* Origin, when sent, must name this server: the Host the browser used
+ * (a reverse proxy must pass it on: proxy_set_header Host $host, or
+ * ProxyPreserveHost On), or the --public-origin the operator gave. */
 static bool
 origin_ok(struct MHD_Connection *c)
 {
@@ -245,6 +247,8 @@ origin_ok(struct MHD_Connection *c)
 	const char *rest;
 
 	if (!origin)
+		return true;
+	if (web_cfg.public_origin[0] && !strcmp(origin, web_cfg.public_origin))
 		return true;
 	if (!host)
 		return false;
@@ -390,7 +394,10 @@ run_api(struct MHD_Connection *c, web_api_fn fn, bool metrics)
 	if (status == 200)
 		status = metrics ? web_metrics(ctx, &o) : fn(c, ctx, &o);
 	fclose(o.f);
-	if (ctx->redis_failures && status == 200)
+	/* A command without any reply is a lost server, not an error it
+	 * answered (502): the first request after Redis went away is 503
+	 * like the ones after it. */
+	if (ctx->redis_failures && (status == 200 || status == 502))
 		status = web_fail(&o, 503, "Redis connection lost: %s",
 				  weirctl_redis_errstr(&ctx->conn));
 	web_store_check(ctx, status);

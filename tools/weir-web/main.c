@@ -5,7 +5,9 @@
  * user (there is no default password: `weir-web --add-user NAME` makes
  * one), and a loopback address unless --listen asked for another one.
  * WEIR_WEB_LISTEN (for service files) may only name a loopback address.
- * Then it serves until SIGINT or SIGTERM. */
+ * Then it serves until SIGINT or SIGTERM; SIGHUP reads the users file
+ * again (a reset password works at once; a file that does not load
+ * leaves the users as they were). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -49,6 +51,8 @@ static const char usage[] =
 "  --static DIR           the built page (default: next to the binary in a\n"
 "                         build tree, else " WEIR_WEB_STATIC ")\n"
 "  --secure-cookie        mark the session cookie Secure (behind a TLS proxy)\n"
+"  --public-origin URL    also accept this Origin at login (https://HOST[:PORT]\n"
+"                         that people open, behind a reverse proxy)\n"
 "  --session-idle SEC     a session unused for SEC seconds ends (default 3600)\n"
 "  --metrics-public       serve /metrics without login\n"
 "  --metrics-token FILE   /metrics also accepts 'Authorization: Bearer TOKEN'\n"
@@ -58,13 +62,15 @@ static const char usage[] =
 "  -h, --help             this text\n"
 "  -V, --version          the version\n";
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
 }
 
 static int
@@ -184,7 +190,7 @@ main(int argc, char **argv)
 		static const char *const valued[] = { "--listen", "--redis",
 			"--node", "--redis-prefix", "--users", "--add-user",
 			"--static", "--metrics-token", "--session-idle",
-			"--threads", "--metrics-hosts", NULL };
+			"--threads", "--metrics-hosts", "--public-origin", NULL };
 		bool known = false;
 
 		for (int k = 0; valued[k]; k++)
@@ -213,6 +219,15 @@ main(int argc, char **argv)
 			web_cfg.static_dir = v;
 		else if (!strcmp(a, "--metrics-token"))
 			token_file = v;
+		else if (!strcmp(a, "--public-origin")) {
+			if (web_origin_parse(v, web_cfg.public_origin,
+					     sizeof(web_cfg.public_origin))) {
+				fprintf(stderr, "weir-web: --public-origin: '%s' is not "
+					"http(s)://HOST[:PORT] (the address people type, "
+					"without a path)\n", v);
+				return 1;
+			}
+		}
 		else if (!strcmp(a, "--session-idle")) {
 			if (parse_uint(a, v, 60, 7 * 86400, &web_cfg.session_idle_s))
 				return 1;
@@ -297,6 +312,7 @@ main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	d = web_http_start();
 	if (!d)
@@ -309,8 +325,20 @@ main(int argc, char **argv)
 		web_cfg.node ? web_cfg.node : "(every registered node, merged)",
 		web_cfg.metrics_public ? ", /metrics public" : "",
 		web_cfg.metrics_token[0] ? ", /metrics bearer token" : "");
-	while (!stopping)
+	while (!stopping) {
 		pause();
+		if (reloading && !stopping) {
+			reloading = 0;
+			users = web_users_load(web_cfg.users_file);
+			if (users > 0)
+				web_log("info", "SIGHUP: %d users loaded from %s", users,
+					web_cfg.users_file);
+			else
+				web_log("error", "SIGHUP: %s did not load (%s): the users "
+					"loaded before stay", web_cfg.users_file,
+					users == 0 ? "no users" : "see above");
+		}
+	}
 	web_log("info", "stopping");
 	MHD_stop_daemon(d);
 	return 0;

@@ -3,13 +3,16 @@
  * The file holds one `name:HASH` line per user (blank lines and lines
  * starting with '#' are skipped). HASH is a crypt(3) string from libxcrypt:
  * yescrypt (`$y$`, Debian's default for /etc/shadow) or SHA-512 (`$6$`);
- * nothing weaker is accepted. It is read once at start-up and never
- * written by the server; `weir-web --add-user` writes it (umask 077,
- * through a temporary file renamed over the old one). There is no default
- * user and no default password. */
+ * nothing weaker is accepted. It is read at start-up and again on SIGHUP
+ * (a reset password works without a restart; a file that does not load
+ * keeps the users already loaded), and never written by the server;
+ * `weir-web --add-user` writes it (umask 077, through a temporary file
+ * renamed over the old one, creating a missing directory with mode 0700).
+ * There is no default user and no default password. */
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,8 +28,10 @@ struct user {
 	char hash[HASH_MAX];
 };
 
-static struct user users[MAX_USERS];
+/* The loaded users, swapped whole by a reload under the lock. */
+static struct user users[MAX_USERS], loading[MAX_USERS];
 static int n_users;
+static pthread_rwlock_t users_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 /* A yescrypt hash of a password nobody knows: checked against when the
  * name is unknown, so both paths cost one crypt(3). Made at load. */
@@ -93,8 +98,8 @@ web_users_load(const char *file)
 	char line[512];
 	int lineno = 0;
 	struct stat st;
+	int nu = 0;
 
-	n_users = 0;
 	if (!f) {
 		if (errno == ENOENT) {
 			web_log("error", "users file %s does not exist: create the "
@@ -140,19 +145,19 @@ web_users_load(const char *file)
 				line, file);
 			goto err_close;
 		}
-		if (n_users == MAX_USERS) {
+		if (nu == MAX_USERS) {
 			web_log("error", "%s: more than %d users", file, MAX_USERS);
 			goto err_close;
 		}
-		for (int i = 0; i < n_users; i++)
-			if (!strcmp(users[i].name, line)) {
+		for (int i = 0; i < nu; i++)
+			if (!strcmp(loading[i].name, line)) {
 				web_log("error", "%s:%d: user %s is there twice", file,
 					lineno, line);
 				goto err_close;
 			}
-		snprintf(users[n_users].name, sizeof(users[n_users].name), "%s", line);
-		snprintf(users[n_users].hash, sizeof(users[n_users].hash), "%s", colon + 1);
-		n_users++;
+		snprintf(loading[nu].name, sizeof(loading[nu].name), "%s", line);
+		snprintf(loading[nu].hash, sizeof(loading[nu].hash), "%s", colon + 1);
+		nu++;
 	}
 	fclose(f);
 	explicit_bzero(line, sizeof(line));
@@ -166,11 +171,16 @@ web_users_load(const char *file)
 			web_users_hash(pw, dummy_hash, sizeof(dummy_hash));
 		}
 	}
-	return n_users;
+	pthread_rwlock_wrlock(&users_lock);
+	memcpy(users, loading, (size_t)nu * sizeof(*users));
+	n_users = nu;
+	pthread_rwlock_unlock(&users_lock);
+	explicit_bzero(loading, sizeof(loading));
+	return nu;
 
 err_close:
 	fclose(f);
-	n_users = 0;
+	explicit_bzero(loading, sizeof(loading));
 	return -1;
 }
 
@@ -178,18 +188,21 @@ bool
 web_users_check(const char *name, const char *password)
 {
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	const char *want = dummy_hash;
+	char want[HASH_MAX];
 	bool found = false, ok = false;
 	const char *h;
 
 	if (!cd)
 		return false;
+	memcpy(want, dummy_hash, sizeof(want));
+	pthread_rwlock_rdlock(&users_lock);
 	for (int i = 0; i < n_users; i++)
 		if (!strcmp(users[i].name, name)) {
-			want = users[i].hash;
+			memcpy(want, users[i].hash, sizeof(want));
 			found = true;
 			break;
 		}
+	pthread_rwlock_unlock(&users_lock);
 	if (want[0]) {
 		h = crypt_r(password, want, cd);
 		ok = h && h[0] == '$' && web_str_eq_ct(h, want);
@@ -200,7 +213,7 @@ web_users_check(const char *name, const char *password)
 }
 
 /* 24 characters from an alphabet without look-alikes (no 0/O, 1/l/I):
- * 24 * log2(56) = 139 bits. */
+ * 57 symbols, 24 * log2(57) = 140 bits. */
 static int
 make_password(char *out, size_t len)
 {
@@ -219,6 +232,37 @@ make_password(char *out, size_t len)
 				out[o++] = alpha[r[i] % na];
 	}
 	out[o] = '\0';
+	return 0;
+}
+
+/* The directory of file and any missing above it, mode 0700 (the
+ * default /etc/weir does not exist on a fresh machine). */
+static int
+make_parent(const char *file)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", file) >= (int)sizeof(dir))
+		return 0;	/* mkstemp says why */
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		bool last = !*p;
+
+		if (*p && *p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			fprintf(stderr, "weir-web: cannot create %s: %s\n", dir, strerror(errno));
+			return -1;
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
 	return 0;
 }
 
@@ -245,6 +289,8 @@ web_users_add(const char *file, const char *name, FILE *out)
 		return 1;
 	}
 	umask(077);
+	if (make_parent(file))
+		return 1;
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		fprintf(stderr, "weir-web: cannot write beside %s: %s\n", file,

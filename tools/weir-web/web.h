@@ -10,7 +10,8 @@
  * address, the log), params.c (every API parameter is
  * validated there before a Redis key is built from it), store.c (one
  * Redis connection per server thread, reusing weirctl's reader), api.c,
- * api_flows.c, api_ts.c (the JSON API) and metrics.c (Prometheus).
+ * api_flows.c, api_vlan_matrix.c, api_ts.c (the JSON API) and metrics.c
+ * (Prometheus).
  *
  * weirctl's static library gives the URL parser, the Redis connection
  * (one server or a Redis Cluster), the choice of nodes and their merged
@@ -44,6 +45,7 @@ struct web_cfg {
 	const char *users_file;
 	const char *static_dir;
 	bool secure_cookie;		/* Secure on the cookie (behind TLS) */
+	char public_origin[256];	/* --public-origin, canonical; "" none */
 	bool metrics_public;
 	char metrics_token[256];	/* empty: no bearer token */
 	unsigned session_idle_s;	/* a session unused this long ends */
@@ -61,6 +63,9 @@ void web_log(const char *level, const char *fmt, ...)
 int web_listen_parse(const char *text, struct sockaddr_storage *ss,
 		     socklen_t *len, char *err, size_t errlen);
 bool web_addr_is_loopback(const struct sockaddr_storage *ss);
+/* --public-origin: http(s)://HOST[:PORT] with no path (one trailing '/'
+ * is dropped) into out. Returns 0 or -1. */
+int web_origin_parse(const char *text, char *out, size_t len);
 
 /* ---- users.c ----------------------------------------------------------- */
 
@@ -211,6 +216,23 @@ int web_subnet_known(struct weirctl_ctx *ctx, const char *name);
  * from its flows, into the current object as "peers". */
 int web_flows_peers(struct weirctl_ctx *ctx, struct web_out *o,
 		    const char *id, const char *ip);
+
+/* api_flows.c, for the VLAN matrix: the flows held on every node of the
+ * view (a state= parameter, active or ended, narrows them), with the same
+ * bounds as /api/flows; *truncated when a bound was hit, *examined the
+ * candidates read. The caller frees *out. Returns 200 or an error. */
+struct web_flow_brief {
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	size_t node;		/* index into ctx->nodes */
+	unsigned vlan;
+	uint64_t bytes, pkts;
+};
+int web_flows_brief(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o,
+		    struct web_flow_brief **out, size_t *n, bool *truncated,
+		    uint64_t *examined);
+
+/* api_vlan_matrix.c: /api/vlans?form=matrix. */
+int web_vlan_matrix(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_out *o);
 
 /* metrics.c: the Prometheus text exposition into o->f. */
 int web_metrics(struct weirctl_ctx *ctx, struct web_out *o);

@@ -14,6 +14,7 @@ reads its exit code and log.
 """
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -72,6 +73,69 @@ def serve_briefly(args, env=None):
 	log = logf.read()
 	logf.close()
 	return running, log, p.returncode
+
+
+def login(port, user, pw, origin=None):
+	import http.client
+	import urllib.parse
+	c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+	h = {"Content-Type": "application/x-www-form-urlencoded"}
+	if origin:
+		h["Origin"] = origin
+	c.request("POST", "/api/login", urllib.parse.urlencode({"user": user, "password": pw}), h)
+	st = c.getresponse().status
+	c.close()
+	return st
+
+
+def check_sighup(ww, d):
+	"""A password reset with --add-user works after SIGHUP, without a
+	restart; SIGHUP does not stop the server; a broken file keeps the
+	users loaded before. Login needs no Redis."""
+	users = os.path.join(d, "users")
+	pw1 = run([ww, "--add-user", "admin", "--users", users]).stdout.strip().splitlines()[-1]
+	port = free_port()
+	logf = tempfile.TemporaryFile(mode="w+")
+	p = subprocess.Popen([ww, "--users", users, "--redis", "redis://127.0.0.1:1", "--listen",
+			      "127.0.0.1:%d" % port, "--public-origin", "https://weir.example.org/"],
+			     stderr=logf, stdout=subprocess.DEVNULL)
+	try:
+		deadline = time.time() + 10
+		while time.time() < deadline:
+			try:
+				if login(port, "nobody", "x") == 401:
+					break
+			except OSError:
+				time.sleep(0.05)
+		check(login(port, "admin", pw1) == 200, "login with the first password")
+		pw2 = run([ww, "--add-user", "admin", "--users", users]).stdout.strip().splitlines()[-1]
+		check(login(port, "admin", pw2) == 401, "the reset password before SIGHUP: 401 (read at start)")
+		p.send_signal(signal.SIGHUP)
+		ok2 = False
+		for _ in range(50):
+			time.sleep(0.1)
+			if login(port, "admin", pw2) == 200:
+				ok2 = True
+				break
+		check(ok2 and p.poll() is None, "after SIGHUP the reset password logs in, the server still runs")
+		check(login(port, "admin", pw1) == 401, "after SIGHUP the old password is refused")
+		with open(users, "a") as f:
+			f.write("broken line\n")
+		p.send_signal(signal.SIGHUP)
+		time.sleep(0.5)
+		check(p.poll() is None and login(port, "admin", pw2) == 200,
+		      "a users file that does not load on SIGHUP keeps the users loaded before")
+		# behind a TLS proxy that passes Host 127.0.0.1:PORT: --public-origin
+		check(login(port, "admin", pw2, origin="https://weir.example.org") == 200,
+		      "--public-origin https://weir.example.org/: that Origin may log in")
+		check(login(port, "admin", pw2, origin="https://evil.example.org") == 403,
+		      "another Origin is still refused (403)")
+	finally:
+		p.terminate()
+		p.wait(timeout=10)
+		logf.close()
+	r = run([ww, "--public-origin", "weir.example.org", "--users", users])
+	check(r.returncode == 1 and "--public-origin" in r.stderr, "--public-origin without a scheme: refused")
 
 
 def main():
@@ -134,6 +198,17 @@ def main():
 	check(r.returncode == 1 and "unknown option" in r.stderr, "unknown option: exit 1")
 	r = run([ww, "--help"])
 	check(r.returncode == 0 and "127.0.0.1:8080" in r.stdout, "--help names the default address 127.0.0.1:8080")
+
+	# a fresh machine: the users file's directory (/etc/weir) is missing
+	with tempfile.TemporaryDirectory() as d:
+		nested = os.path.join(d, "etc", "weir", "web-users")
+		r = run([ww, "--add-user", "admin", "--users", nested])
+		check(r.returncode == 0 and os.path.exists(nested),
+		      "--add-user into a missing directory: creates it (exit %d %s)" % (r.returncode, r.stderr.strip()[-200:]))
+		if os.path.isdir(os.path.dirname(nested)):
+			m = os.stat(os.path.dirname(nested)).st_mode & 0o777
+			check(m == 0o700, "the directory it creates has mode 0700 (got %o)" % m)
+		check_sighup(ww, d)
 
 	if failures:
 		print("%d checks failed" % len(failures))

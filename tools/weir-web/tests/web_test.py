@@ -12,7 +12,10 @@ Cases (--case):
             tshark's numbers, integer for integer; the flow filters (VLAN,
             host, subnet, port, app) return exactly the flows tshark's
             numbers say they should; sorting and paging; a host's detail and
-            peers; /metrics; series and ended flows when the engine
+            peers; every host's DNS names, query counts and last query
+            time against tshark's queries (dns.qry.name); /metrics; series
+            (1s, and the 1m / 5m points of the 24 h / 7 d ranges for the
+            engine and every host) and ended flows when the engine
             publishes them (empty, not an error, when it does not yet);
             alerts: empty, then the keys of docs/alerts.md written by the
             test, read back field by field, in order, filtered by host,
@@ -22,7 +25,13 @@ Cases (--case):
             the parameter; a bad Origin on login -> 403; cookie flags;
             security headers; /metrics with a bearer token or public; the
             login rate limit (429 after 5 failures, even for the right
-            password).
+            password); Redis stopped under a running server -> 503 with a
+            JSON error on every call, restarted on the same port -> 200
+            and tshark's numbers again within a few seconds.
+  collect   exporters and interfaces with data: a NetFlow v9 stream the
+            test builds (web_collect.py) into `weir --collect`; every
+            exporter, interface and weir_interface_bytes_total sample
+            against tshark's decoding of the same datagrams.
   browser   headless Chromium (Debian's, driven by playwright-core) logs
             in, opens every page, applies a filter, and finds tshark's
             numbers on the page (browser.mjs), and the alerts the test
@@ -48,6 +57,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "lib"))
 import weirtest  # noqa: E402
+import web_collect  # noqa: E402
 
 NETS = ["10.0.0.0/8", "192.0.2.0/24", "2001:db8:a::/48"]
 SUBNETS = ["users=10.0.10.0/24", "servers=10.0.20.0/24", "iot=10.0.30.0/24"]
@@ -219,6 +229,28 @@ class Namer:
 		return "remote"
 
 
+def tshark_dns(pcap):
+	"""{(querying address, VLAN): {name: [queries, last_ms]}} from tshark:
+	DNS queries only (dns.flags.response == 0; a DNS message quoted in an
+	ICMP error is not a query), the address the query came from, the
+	outermost VLAN (0: none), the time of the latest query in unix ms."""
+	r = subprocess.run(["tshark", "-r", pcap, "-Y", "dns.flags.response == 0 && !icmp && !icmpv6",
+			    "-T", "fields", "-E", "occurrence=f", "-E", "separator=|",
+			    "-e", "frame.time_epoch", "-e", "ieee8021ad.id", "-e", "vlan.id",
+			    "-e", "ip.src", "-e", "ipv6.src", "-e", "dns.qry.name"],
+			   capture_output=True, text=True, timeout=300, check=True)
+	out = {}
+	for line in r.stdout.splitlines():
+		t, qinq, vlan, src4, src6, name = line.split("|")
+		sec, _, frac = t.partition(".")
+		ms = int(sec) * 1000 + int((frac + "000")[:3])
+		host = (src4 or str(ipaddress.ip_address(src6)), int(qinq or vlan or 0))
+		d = out.setdefault(host, {}).setdefault(name, [0, 0])
+		d[0] += 1
+		d[1] = max(d[1], ms)
+	return out
+
+
 def fkey(f):
 	return (f["src"], int(f["sport"]), f["dst"], int(f["dport"]), int(f["proto"]), int(f["vlan"]))
 
@@ -313,6 +345,7 @@ def case_api(a):
 	      "matrix: each cell is its pair's bytes, nothing else")
 	check(m["row_totals"] == sorted(m["row_totals"], reverse=True), "matrix: busiest rows first")
 	ok("subnets (%d pairs) and the matrix (%dx%d)" % (len(ps), len(m["rows"]), len(m["cols"])))
+	check_vlan_matrix(cl, truth, truth["flows"], {}, "vlans?form=matrix")
 
 	# flows: all of them, then each filter
 	fl, j = all_flows(cl, {})
@@ -393,8 +426,19 @@ def case_api(a):
 		check(sorted(hd["vlans"]) == on, "host %s without vlan: lists VLANs %s" % (ip, on))
 		best = max((h for h in truth["hosts"] if h["ip"] == ip), key=lambda h: h["bytes_sent"] + h["bytes_rcvd"])
 		check(hd["host"]["vlan"] == best["vlan"], "host %s without vlan: shows its busiest VLAN %d" % (ip, best["vlan"]))
-	dns_hosts = [k for k in gh if cl.ok_json("/api/host", {"ip": k[0], "vlan": k[1]})["dns"]]
-	check(len(dns_hosts) > 0, "some host has DNS names")
+	# DNS names: every host's list against tshark's queries from it
+	tdns = tshark_dns(os.path.join(tmp, "office.pcap"))
+	gdns = {}
+	for k in gh:
+		for d in cl.ok_json("/api/host", {"ip": k[0], "vlan": k[1]})["dns"]:
+			gdns.setdefault(k, {})[d["name"]] = [d["count"], d["last_ms"]]
+	dns_hosts = sorted(gdns)
+	check(sum(len(v) for v in tdns.values()) > 0, "tshark sees DNS queries in the capture")
+	check(set(gdns) == set(tdns), "host dns: the hosts with names are the (address, VLAN) pairs tshark "
+	      "sees querying (%d; differ: %s)" % (len(tdns), sorted(set(gdns) ^ set(tdns))[:4]))
+	bad = [(k, gdns.get(k), tdns.get(k)) for k in set(gdns) | set(tdns) if gdns.get(k) != tdns.get(k)]
+	check(not bad, "host dns: every host's names, query counts and last query time (ms) equal tshark's "
+	      "dns.qry.name of its queries (%d hosts differ: %s)" % (len(bad), bad[:2]))
 	st, j = cl.get("/api/host", {"ip": "198.51.100.250"})
 	check(st == 404 and "no host" in j["error"], "host not seen: 404")
 	ok("host detail, peers, apps, DNS names (%d hosts with names)" % len(dns_hosts))
@@ -441,6 +485,7 @@ def case_api(a):
 		check(sum(p[1] for p in tsh["points"]) == busiest["bytes_sent"] + busiest["bytes_rcvd"],
 		      "timeseries of the busiest host: its bytes")
 		ok("time series (%d engine points)" % len(ts["points"]))
+		check_long_series(cl, truth, busiest)
 	else:
 		check(ts["points"] == [], "timeseries: no ts:* keys yet -> empty list")
 		print("note: the engine publishes no time series yet; only the empty answer was checked")
@@ -453,6 +498,7 @@ def case_api(a):
 	else:
 		check(rec["flows"] == [], "flows/recent: no flows:ended yet -> empty list")
 		print("note: the engine publishes no flows:ended stream yet; only the empty answer was checked")
+	check_flow_state(cl, redis, truth)
 	e = cl.ok_json("/api/alerts")
 	check(e["alerts"] == [] and e["skipped"] == 0, "alerts: [] before weir-alertd wrote anything")
 	check(cl.ok_json("/api/alerts/history")["history"] == [], "alerts/history: [] before weir-alertd wrote anything")
@@ -463,6 +509,102 @@ def case_api(a):
 	      "exporters and interfaces: none from a packet capture")
 	web.check_exit()
 	return 1 if failures else 0
+
+
+def check_long_series(cl, truth, busiest):
+	"""The host page's 24 h and 7 d ranges (1m points, last=86400; 5m
+	points, last=604800): the engine's and every host's points add up to
+	tshark's bytes and frames, each point on its interval's start."""
+	T = truth["totals"]
+	for res, step, last in (("1m", 60000, 86400), ("5m", 300000, 7 * 86400)):
+		j = cl.ok_json("/api/timeseries", {"entity": "engine", "res": res, "last": last})
+		pts = j["points"]
+		check(j["interval_ms"] == step and pts and all(p[0] % step == 0 for p in pts),
+		      "timeseries engine %s: points on %d ms boundaries (%s)" % (res, step, [p[0] for p in pts][:3]))
+		check(sum(p[1] for p in pts) == T["bytes"] and sum(p[2] for p in pts) == T["frames"],
+		      "timeseries engine %s: bytes %d and frames %d equal tshark's %d / %d" % (
+			      res, sum(p[1] for p in pts), sum(p[2] for p in pts), T["bytes"], T["frames"]))
+		bad = []
+		for h in truth["hosts"]:
+			e = "host:%s@%d" % (h["ip"], h["vlan"])
+			pts = cl.ok_json("/api/timeseries", {"entity": e, "res": res, "last": last})["points"]
+			got = (sum(p[1] for p in pts), sum(p[2] for p in pts))
+			want = (h["bytes_sent"] + h["bytes_rcvd"], h["pkts_sent"] + h["pkts_rcvd"])
+			if got != want or any(p[0] % step for p in pts):
+				bad.append((e, got, want))
+		check(not bad, "timeseries host:* %s: every host's points add up to its tshark bytes and packets "
+		      "both ways (%d of %d differ: %s)" % (res, len(bad), len(truth["hosts"]), bad[:3]))
+		b = "host:%s@%d" % (busiest["ip"], busiest["vlan"])
+		check(not any(x[0] == b for x in bad), "timeseries %s of the busiest host %s: its bytes" % (res, b))
+	ok("time series 1m (24 h) and 5m (7 d): engine and %d hosts" % len(truth["hosts"]))
+
+
+# ---- the VLAN matrix and the flow state -------------------------------------------
+
+def home_vlans(truth):
+	"""Each address's home VLAN from tshark's per-(address, VLAN) numbers
+	(truth.py counts every frame by its vlan.id): the VLAN on which it sent
+	the most bytes; one that sent nothing: where it received the most; a
+	tie: the lowest VLAN id (docs/api.md, /api/vlans?form=matrix)."""
+	best = {}
+	for h in sorted(truth["hosts"], key=lambda h: h["vlan"]):
+		key = (h["bytes_sent"] > 0, h["bytes_sent"] if h["bytes_sent"] else h["bytes_rcvd"])
+		if h["ip"] not in best or key > best[h["ip"]][0]:
+			best[h["ip"]] = (key, h["vlan"])
+	return {ip: v for ip, (_, v) in best.items()}
+
+
+def check_vlan_matrix(cl, truth, flows, params, what):
+	home = home_vlans(truth)
+	want = {}
+	for f in flows:
+		c = want.setdefault((home[f["src"]], home[f["dst"]]), [0, 0, 0])
+		c[0] += f["bytes"]
+		c[1] += f["pkts"]
+		c[2] += 1
+	m = cl.ok_json("/api/vlans", dict(params, form="matrix"))
+	got = {}
+	for i, r in enumerate(m["rows"]):
+		for k, c in enumerate(m["cols"]):
+			if m["cells_flows"][i][k]:
+				got[(r, c)] = [m["cells"][i][k], m["cells_pkts"][i][k], m["cells_flows"][i][k]]
+	check(got == want, "%s: every cell (home VLAN of src -> of dst) holds tshark's bytes, packets, flows "
+	      "(%d cells, %d across VLANs; differ: %s)" % (what, len(want), sum(1 for r, c in want if r != c),
+							 sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))[:4]))
+	check(m["flows"] == len(flows) and m["truncated"] is False and m["axis_truncated"] is False,
+	      "%s: %d flows folded, not truncated" % (what, len(flows)))
+	check(m["row_totals"] == sorted(m["row_totals"], reverse=True), "%s: busiest rows first" % what)
+	return m
+
+
+def check_flow_state(cl, redis, truth):
+	"""state=active|ended against each flow hash's state field: a capture
+	run ends every flow (flush), then the test marks some active again."""
+	fl, _ = all_flows(cl, {})
+	check(all(f["state"] == "ended" for f in fl), "flows: after a capture run every flow has ended")
+	got, j = all_flows(cl, {"state": "ended"})
+	compare_flows(got, truth["flows"], "flows?state=ended")
+	check(j.get("state") == "ended", "flows?state=ended: the answer names the state")
+	got, _ = all_flows(cl, {"state": "active"})
+	check(got == [], "flows?state=active: none after a capture run (%d)" % len(got))
+	P = "weir:{%s}:" % NODE
+	act = [f for i, f in enumerate(sorted(fl, key=lambda f: f["id"])) if i % 3 == 0]
+	for f in act:
+		redis.cli("HSET", P + "flow:" + f["id"], "state", "active", "end_reason", "")
+	tf = {fkey(f): f for f in truth["flows"]}
+	want_act = [tf[fkey(f)] for f in act]
+	want_end = [f for f in truth["flows"] if fkey(f) not in {fkey(x) for x in act}]
+	got, _ = all_flows(cl, {"state": "active"})
+	compare_flows(got, want_act, "flows?state=active (%d flows marked active)" % len(act))
+	got, _ = all_flows(cl, {"state": "ended"})
+	compare_flows(got, want_end, "flows?state=ended (the rest)")
+	v = act[0]["vlan"]
+	got, j = all_flows(cl, {"state": "active", "vlan": v})
+	compare_flows(got, [f for f in want_act if f["vlan"] == v], "flows?state=active&vlan=%d (%s)" % (v, j["mode"]))
+	check_vlan_matrix(cl, truth, want_act, {"state": "active"}, "vlans?form=matrix&state=active")
+	st, j = cl.get("/api/flows", {"state": "running"})
+	check(st == 400 and j.get("error", "").startswith("state"), "flows?state=running: 400 naming state")
+	ok("flows by state: %d active, %d ended" % (len(want_act), len(want_end)))
 
 
 # ---- weir-alertd's keys, written by the test ------------------------------------
@@ -580,6 +722,78 @@ def check_alerts_api(cl, redis, truth):
 	check(st == 400, "alerts/history?count=0: 400")
 	ok("alerts (4 active, host filter, 5 transitions)")
 	return al
+
+
+# ---- case: collect ---------------------------------------------------------------
+
+def metric_samples(text):
+	"""{name: [(labels, value)]} of a Prometheus text exposition; a line
+	that is not a well-formed sample is a failure."""
+	samples = {}
+	for line in text.splitlines():
+		if line.startswith("#") or not line:
+			continue
+		mm = re.match(r'^([a-z_0-9]+)\{(.*)\} (\d+)$', line)
+		check(mm is not None, "metrics: a well-formed sample: %r" % line[:100])
+		if mm:
+			labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', mm.group(2)))
+			samples.setdefault(mm.group(1), []).append((labels, int(mm.group(3))))
+	return samples
+
+
+def case_collect(a):
+	"""Exporters and interfaces with data: a NetFlow v9 stream built by
+	the test (web_collect.py) into `weir --collect`, and every exporter,
+	interface and weir_interface_bytes_total sample against tshark."""
+	weirtest.need_root()
+	tmp = tempfile.mkdtemp(prefix="weir-web-collect-")
+	atexit.register(shutil.rmtree, tmp, True)
+	redis = weirtest.Redis()
+	truth, built, problems = web_collect.fixture(a, redis, tmp)
+	for p in problems:
+		check(False, p)
+	check(truth["records"] == built, "tshark decodes the %d records the test built (%d)" % (built, truth["records"]))
+	web = Web(a, redis, tmp, node=web_collect.NODE)
+	cl = Client(web)
+	st, _, _ = cl.login()
+	if not check(st == 200, "login"):
+		return 1
+	tx, ti = truth["exporters"], truth["interfaces"]
+	ex = cl.ok_json("/api/exporters")
+	gx = {e["address"]: e for e in ex["exporters"]}
+	check(set(gx) == set(tx) and ex["total"] == len(tx), "exporters: %s, as tshark (got %s)" % (sorted(tx), sorted(gx)))
+	bad = [(k, f, gx[k].get(f), w) for k in tx if k in gx for f, w in tx[k].items() if gx[k].get(f) != w]
+	check(not bad, "exporters: version, datagrams, records, bytes, packets equal tshark's (%s)" % bad[:4])
+	check(all(gx[k].get("errors", 0) == 0 for k in gx), "exporters: no decoding error")
+	ok("exporters (%d, %d records)" % (len(gx), truth["records"]))
+	ifs = cl.ok_json("/api/interfaces")
+	gi = {(i["exporter"], int(i["ifindex"])): i for i in ifs["interfaces"]}
+	check(set(gi) == set(ti), "interfaces: the (exporter, ifIndex) pairs tshark's records name (%d; got %d: %s)" % (
+		len(ti), len(gi), sorted(set(gi) ^ set(ti))[:4]))
+	bad = [(k, f) for k in ti if k in gi for f in ("bytes_in", "bytes_out", "pkts_in", "pkts_out")
+	       if gi[k].get(f, 0) != ti[k].get(f, 0)]
+	check(not bad, "interfaces: bytes and packets in and out equal tshark's INPUT/OUTPUT_SNMP sums (%s)" % bad[:4])
+	check(all(ifs["interfaces"][i]["bytes_in"] + ifs["interfaces"][i]["bytes_out"] >=
+		  ifs["interfaces"][i + 1]["bytes_in"] + ifs["interfaces"][i + 1]["bytes_out"]
+		  for i in range(len(ifs["interfaces"]) - 1)), "interfaces: busiest first")
+	ok("interfaces (%d)" % len(gi))
+	st, hd_, body = cl.req("GET", "/metrics")
+	check(st == 200, "metrics: 200")
+	samples = metric_samples(body.decode())
+	mi = {(l_["exporter"], int(l_["ifindex"]), l_["direction"]): v
+	      for l_, v in samples.get("weir_interface_bytes_total", [])}
+	want = {}
+	for (addr, idx), v in ti.items():
+		want[(addr, idx, "in")] = v.get("bytes_in", 0)
+		want[(addr, idx, "out")] = v.get("bytes_out", 0)
+	check(mi == want, "metrics: weir_interface_bytes_total of every interface and direction equals tshark's (%d samples; differ: %s)" % (
+		len(want), sorted(k for k in set(mi) | set(want) if mi.get(k) != want.get(k))[:4]))
+	s = cl.ok_json("/api/status")
+	check(s["counts"]["exporters"] == len(tx) and s["counts"]["interfaces"] == len(ti),
+	      "status: counts of exporters and interfaces")
+	ok("metrics: weir_interface_bytes_total (%d samples)" % len(mi))
+	web.check_exit()
+	return 1 if failures else 0
 
 
 # ---- case: security ------------------------------------------------------------------
@@ -702,11 +916,68 @@ def case_security(a):
 	check(st == 200 and b"weir_vlan_bytes_total" in body, "--metrics-public: /metrics without login -> 200")
 	st, _, _ = Client(web2).req("GET", "/api/hosts")
 	check(st == 401, "--metrics-public: the API still needs a session")
+	check_redis_restart(web2, redis, truth)
 	web2.check_exit()
 	web.check_exit()
 	log = open(web.log).read()
 	check(web.password not in log, "the password never appears in the log")
 	return 1 if failures else 0
+
+
+def check_redis_restart(web, redis, truth):
+	"""Redis goes away under a running weir-web: every API call and
+	/metrics answer 503 with a JSON error (never a hang, a crash or
+	another status); Redis comes back on the same port with the same data
+	(SAVEd, reloaded): every server thread reconnects (at most every 5 s,
+	docs/api.md) and the numbers are tshark's again."""
+	cl = Client(web)
+	st, _, _ = cl.login()
+	if not check(st == 200, "redis restart: login"):
+		return
+	want = (len(truth["hosts"]), len(truth["flows"]))
+	counts = lambda j: (j["counts"]["hosts"], j["counts"]["flows"])
+	check(counts(cl.ok_json("/api/status")) == want, "redis restart: status counts before")
+	redis.cli("SAVE")
+	redis.proc.kill()
+	redis.proc.wait(timeout=10)
+	# more calls than server threads (4), so every thread meets the loss
+	paths = ["/api/status", "/api/hosts", "/api/host?ip=%s" % truth["hosts"][0]["ip"], "/api/flows",
+		 "/api/vlans", "/api/timeseries?entity=engine", "/metrics"] * 3
+	bad = []
+	for path in paths:
+		t0 = time.time()
+		st, hd, body = cl.req("GET", path)
+		try:
+			err = json.loads(body).get("error", "")
+		except ValueError:
+			err = None
+		if st != 503 or not err or "Redis" not in err or hd.get("content-type") != "application/json" \
+		   or time.time() - t0 > 5:
+			bad.append((path, st, body[:100]))
+	check(not bad, "redis down: %d calls -> 503 with a JSON error naming Redis, each within 5 s "
+	      "(%d did not: %s)" % (len(paths), len(bad), bad[:3]))
+	check(web.proc.poll() is None, "redis down: weir-web still runs")
+	# the same server again: same port, same directory, the saved data
+	redis.proc = subprocess.Popen(
+		["redis-server", "--port", str(redis.port), "--bind", "127.0.0.1", "--save", "",
+		 "--appendonly", "no", "--dir", redis.dir],
+		stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=weirtest.die_with_parent)
+	deadline = time.time() + 10
+	while redis.cli("PING", check=False).strip() != "PONG" and time.time() < deadline:
+		time.sleep(0.05)
+	t0 = time.time()
+	good, seen = 0, []
+	while good < 12 and time.time() - t0 < 20:	# 12 answers in a row: every thread is back
+		st, j = cl.get(paths[good % 6])
+		seen.append(st)
+		good = good + 1 if st == 200 else 0
+		if st != 200:
+			time.sleep(0.25)
+	check(good >= 12 and time.time() - t0 < 12, "redis back: 200 again on every thread within 12 s "
+	      "(%.1f s, statuses %s)" % (time.time() - t0, seen[-20:]))
+	j = cl.ok_json("/api/status")
+	check(counts(j) == want, "redis back: status counts %s equal tshark's %s" % (counts(j), want))
+	ok("redis down -> 503, back -> 200 in %.1f s" % (time.time() - t0))
 
 
 # ---- case: browser -------------------------------------------------------------------
@@ -748,6 +1019,24 @@ def case_browser(a):
 		"frames": truth["totals"]["frames"],
 		"bytes": truth["totals"]["bytes"],
 	}
+	home = home_vlans(truth)
+	cells = {}
+	for f in truth["flows"]:
+		c = cells.setdefault((home[f["src"]], home[f["dst"]]), [0, 0])
+		c[0] += f["bytes"]
+		c[1] += 1
+	(r, c), (b, n) = max(((k, v) for k, v in cells.items() if k[0] != k[1]), key=lambda kv: kv[1][0])
+	expect["vlan_cell"] = {"title": "VLAN %d → VLAN %d" % (r, c), "bytes": b, "flows": n}
+	expect["live_cmd"] = ["setpriv", "--pdeathsig", "KILL", "--", a.weir, "--quiet", "-r",
+			      os.path.join(tmp, "office.pcap"), "--loop", "--redis", redis.url, "--node", NODE,
+			      "-w", "1", "--flow-table-size", "65536", "--eal-mem", "256", "-m", ",".join(NETS)]
+	ctruth, built, problems = web_collect.fixture(a, redis, tmp)
+	for p in problems:
+		check(False, p)
+	cweb = Web(a, redis, tmp, node=web_collect.NODE)
+	expect["collect"] = {"url": cweb.url, "password": cweb.password,
+			     "exporters": {k: v["datagrams"] for k, v in ctruth["exporters"].items()},
+			     "interfaces": len(ctruth["interfaces"])}
 	al = write_alerts(redis, truth)
 	expect["alerts"] = [{"id": al["want"][i]["id"], "rule": al["want"][i]["rule"],
 			     "summary": al["want"][i]["summary"]} for i in al["order"]]
@@ -767,7 +1056,8 @@ def case_browser(a):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["api", "security", "browser"])
+	ap.add_argument("--case", required=True, choices=["api", "security", "browser", "collect"])
+	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--weir-web", required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--gen", required=True)
@@ -777,7 +1067,8 @@ def main():
 	ap.add_argument("--browser-js")
 	a = ap.parse_args()
 	a.static = os.path.normpath(a.static)
-	rc = {"api": case_api, "security": case_security, "browser": case_browser}[a.case](a)
+	rc = {"api": case_api, "security": case_security, "browser": case_browser,
+	      "collect": case_collect}[a.case](a)
 	if failures:
 		print("%d checks failed" % len(failures))
 		return 1

@@ -84,8 +84,19 @@ export default function dashboard(main) {
 			], ev.events, 'No events yet.'));
 	}
 
+	// One error line, above the page, replaced by the next failure and
+	// removed by the next refresh that works.
+	let err = null;
+	const failed = (e) => {
+		if (e.status === 401) return;
+		const box = errorBox(e);
+		box.id = 'dashboard-error';
+		if (err) err.replaceWith(box);
+		else main.prepend(box);
+		err = box;
+	};
 	return {
-		refresh: () => refresh().catch((e) => { if (e.status !== 401) main.prepend(errorBox(e)); }),
+		refresh: () => refresh().then(() => { if (err) { err.remove(); err = null; } }, failed),
 		destroy: () => chart.destroy(),
 	};
 }

@@ -1,5 +1,5 @@
 // flows.js -- every flow weir holds, filtered (host, VLAN, subnet,
-// application, port), sorted and paged by the server, and the flows that
+// application, port, state: active or recently ended), sorted and paged by the server, and the flows that
 // ended most recently. The filters live in the URL (#/flows?vlan=30), so a
 // filtered view can be bookmarked or linked from another page.
 import * as api from '../api.js';
@@ -11,12 +11,14 @@ const SORTS = ['bytes', 'pkts', 'throughput', 'duration', 'first_seen', 'last_se
 
 export default function flows(main, params) {
 	const state = {};
-	for (const k of [...FILTERS, 'sort', 'order', 'page'])
+	for (const k of [...FILTERS, 'state', 'sort', 'order', 'page'])
 		if (params.get(k)) state[k] = params.get(k);
 
 	const inputs = {};
 	const form = h('form', { id: 'flow-filters', class: 'filters' },
 		FILTERS.map((k) => h('label', {}, k, inputs[k] = h('input', { name: k, value: state[k] || '', size: k === 'host' ? 18 : 8 }))),
+		h('label', {}, 'state', inputs.state = h('select', { name: 'state' }, [['', 'all held'], ['active', 'active'], ['ended', 'ended']].map(([v, t]) =>
+			h('option', { value: v, selected: v === (state.state || '') }, t)))),
 		h('label', {}, 'sort', inputs.sort = h('select', { name: 'sort' }, SORTS.map((s) => h('option', { value: s, selected: s === (state.sort || 'bytes') }, s)))),
 		h('label', {}, 'order', inputs.order = h('select', { name: 'order' }, ['desc', 'asc'].map((s) => h('option', { value: s, selected: s === (state.order || 'desc') }, s)))),
 		h('button', { type: 'submit' }, 'Apply'),
