@@ -24,6 +24,7 @@
  *   events.c     rules fed by the events stream (boundary, new-host, ...)
  *   threshold.c  rules on time series and host counters
  *   scan.c       a host contacting many peers or ports
+ *   flowidx.c    the flows of a flow index set (scan, peers/ports)
  *   dnsquiet.c   DNS queries in quiet hours
  *   note.c       a notification: serialised for the outbox, rendered as
  *                JSON, Slack, Discord, text
@@ -71,6 +72,8 @@ int64_t alertd_now_ms(void);
 
 /* "30s", "5m", "2h", "1d", "250ms", bare seconds "30". <0: invalid. */
 int alertd_parse_duration_ms(const char *s, int64_t *out);
+/* The other way: 600000 -> "10m", 5400000 -> "1h30m", 250 -> "250ms". */
+void alertd_fmt_duration(int64_t ms, char *buf, size_t len);
 /* "800M", "1.5k", "42", 1000-based suffixes k M G T. */
 int alertd_parse_quantity(const char *s, double *out);
 /* "00:00-05:00": minutes of the day; from == to is refused. */
@@ -120,6 +123,8 @@ struct alertd_dest {
 	enum alertd_format format;
 	char secret[256];		/* empty: no signature */
 	bool allow_private;
+	int follow_redirects;		/* 0 no, 1 same host (default), 2 any */
+	char redirect_hosts[512];	/* other hosts a redirect may go to */
 	/* syslog */
 	enum alertd_syslog_transport transport;
 	char host[256];
@@ -136,6 +141,8 @@ struct alertd_dest {
 	char user[128];
 	char password[256];
 	bool insecure;			/* do not verify the server certificate */
+	char ca_file[512];		/* CA certificates (PEM); empty: the
+					 * system's */
 };
 
 enum alertd_kind {
@@ -163,7 +170,7 @@ enum alertd_ent {
 };
 enum alertd_metric {
 	ALERTD_M_BITS, ALERTD_M_BYTES, ALERTD_M_PACKETS, ALERTD_M_FLOWS_RATE,
-	ALERTD_M_FLOWS, ALERTD_M_PEERS
+	ALERTD_M_FLOWS, ALERTD_M_PEERS, ALERTD_M_PORTS
 };
 
 enum alertd_group { ALERTD_G_PAIR, ALERTD_G_SRC, ALERTD_G_DST, ALERTD_G_SUBNET };
@@ -525,6 +532,10 @@ struct alertd_ctx {
 	struct alertd_scan_state *scan;
 	struct alertd_dns_state *dns;
 	int64_t last_scan_ms;
+	/* threshold.c: the flows' clock (their last_seen, which is a
+	 * capture's own time when the engine reads a file), advanced by
+	 * this machine's clock between the rounds that see newer flows */
+	int64_t flow_clock_ms, flow_clock_at;
 };
 
 /* ---- nodes.c ----------------------------------------------------------- */
@@ -567,11 +578,36 @@ int alertd_view_hashes(struct alertd_ctx *ctx, const char *hashpfx,
  * without it would be wrong: the round waits). */
 int alertd_view_ensure(struct alertd_ctx *ctx);
 
+/* ---- flowidx.c: the flows of a flow index set on one node --------------- */
+
+struct alertd_flow {
+	int64_t first_ms, last_ms;
+	int port;		/* destination port; -1: none (not TCP, UDP or
+				 * SCTP, or 0: later fragments) */
+	char *src, *dst;
+};
+struct alertd_flows {
+	struct alertd_flow *v;
+	size_t n, cap;
+	alertd_nodeset nodes;	/* nodes that had one kept */
+	int64_t newest_ms;	/* greatest last_seen read, kept or not */
+};
+/* Appends the flows of PREFIX{NODE}idx:IDX ("host:ID", "vlan:N",
+ * "subnet:SRC>DST", "app:NAME") on node k's store that keep accepts
+ * (NULL: every one). -1 on a Redis failure or out of memory. */
+int alertd_flows_read(struct alertd_store *st, size_t k, const char *idx,
+		      bool (*keep)(const struct alertd_flow *f, void *arg),
+		      void *arg, struct alertd_flows *fl);
+void alertd_flows_free(struct alertd_flows *fl);
+
 /* One event through every rule of its type. Returns 0, -1 on a Redis
  * failure (the batch is then not acknowledged). */
 int alertd_events_handle(struct alertd_ctx *ctx, const struct alertd_event *e);
 
-int alertd_threshold_eval(struct alertd_ctx *ctx, int64_t now);
+/* flow_round: also the rules whose metric is counted over the flow
+ * index (peers, ports), which run every scan-interval. */
+int alertd_threshold_eval(struct alertd_ctx *ctx, int64_t now,
+			  bool flow_round);
 
 struct alertd_scan_state *alertd_scan_new(void);
 void alertd_scan_free(struct alertd_scan_state *s);

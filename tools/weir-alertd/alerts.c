@@ -506,8 +506,12 @@ alertd_alerts_tick(struct alertd_alerts *a, struct alertd_changes *out,
 				if (x->st == A_ACTIVE && is_event_kind(x->kind) &&
 				    r->release_after_ms > 0 &&
 				    now - x->last_match_ms >= r->release_after_ms) {
-					release(a, out, conf, r, x, "quiet since",
-						now);
+					char why[48], d[32];
+
+					alertd_fmt_duration(r->release_after_ms, d,
+							    sizeof(d));
+					snprintf(why, sizeof(why), "quiet for %s", d);
+					release(a, out, conf, r, x, why, now);
 					again = true;
 					break;
 				}

@@ -257,6 +257,30 @@ dest_key(struct alertd_parse *p, struct alertd_dest *d, const char *key,
 			if (alertd_parse_bool(val, &d->allow_private))
 				alertd_parse_error(p, "allow-private: '%s' is not "
 						   "yes or no", val);
+		} else if (!strcmp(key, "follow-redirects")) {
+			if (!strcmp(val, "no"))
+				d->follow_redirects = 0;
+			else if (!strcmp(val, "same-host"))
+				d->follow_redirects = 1;
+			else if (!strcmp(val, "yes"))
+				d->follow_redirects = 2;
+			else
+				alertd_parse_error(p, "follow-redirects: '%s' is not "
+						   "no, same-host or yes", val);
+		} else if (!strcmp(key, "redirect-hosts")) {
+			char buf[512], *tok[16];
+			int n = alertd_split_list(val, buf, sizeof(buf), tok, 16);
+
+			for (int i = 0; i < n; i++)
+				if (strpbrk(tok[i], " \t/@?#"))
+					n = -1;
+			if (n < 1)
+				alertd_parse_error(p, "redirect-hosts: one to 16 "
+						   "HOST or HOST:PORT, comma "
+						   "separated");
+			else
+				copy(p, d->redirect_hosts,
+				     sizeof(d->redirect_hosts), key, val);
 		} else {
 			dest_common(p, d, key, val);
 		}
@@ -351,6 +375,12 @@ dest_key(struct alertd_parse *p, struct alertd_dest *d, const char *key,
 			alertd_parse_error(p, "insecure: '%s' is not yes or no", val);
 		else
 			d->insecure = b;
+	} else if (!strcmp(key, "ca-file")) {
+		if (access(val, R_OK))
+			alertd_parse_error(p, "ca-file: cannot read '%s': %s", val,
+					   strerror(errno));
+		else
+			copy(p, d->ca_file, sizeof(d->ca_file), key, val);
 	} else {
 		dest_common(p, d, key, val);
 	}
@@ -369,6 +399,7 @@ dest_defaults(struct alertd_dest *d)
 	d->facility = 16;	/* local0 */
 	strcpy(d->app_name, "weir-alertd");
 	d->starttls = 1;
+	d->follow_redirects = 1;
 }
 
 static void

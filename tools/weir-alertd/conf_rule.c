@@ -195,6 +195,7 @@ parse_metric(struct alertd_parse *p, struct alertd_rule *r, const char *val)
 		{ "bytes/s", ALERTD_M_BYTES }, { "packets/s", ALERTD_M_PACKETS },
 		{ "pps", ALERTD_M_PACKETS }, { "flows/s", ALERTD_M_FLOWS_RATE },
 		{ "flows", ALERTD_M_FLOWS }, { "peers", ALERTD_M_PEERS },
+		{ "ports", ALERTD_M_PORTS },
 	};
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
@@ -203,8 +204,8 @@ parse_metric(struct alertd_parse *p, struct alertd_rule *r, const char *val)
 			return;
 		}
 	alertd_parse_error(p, "metric: '%s' is not bits/s, bytes/s, packets/s, "
-			   "flows/s, flows (in the window) or peers (distinct, "
-			   "hosts only)", val);
+			   "flows/s, flows (in the window), peers or ports "
+			   "(distinct, in the window)", val);
 }
 
 static void
@@ -470,9 +471,15 @@ alertd_rule_finish(struct alertd_parse *p, struct alertd_rule *r)
 			alertd_parse_error(p, "rule %s: critical-above (%g) is below "
 					   "above (%g)", r->name, r->critical_above,
 					   r->above);
-		if (r->metric == ALERTD_M_PEERS && r->ent != ALERTD_ENT_HOST)
-			alertd_parse_error(p, "rule %s: metric peers is counted "
-					   "for hosts only", r->name);
+		if ((r->metric == ALERTD_M_PEERS || r->metric == ALERTD_M_PORTS) &&
+		    (r->ent == ALERTD_ENT_INTERFACE ||
+		     r->ent == ALERTD_ENT_EXPORTER))
+			alertd_parse_error(p, "rule %s: metric %s is counted over "
+					   "the flow index, which interfaces and "
+					   "exporters do not have (host, vlan, "
+					   "subnet and app do)", r->name,
+					   r->metric == ALERTD_M_PEERS ? "peers" :
+					   "ports");
 		if (r->res_1m && r->window_ms < 60000)
 			alertd_parse_error(p, "rule %s: a window shorter than the "
 					   "1m resolution", r->name);

@@ -8,9 +8,16 @@
  * up to `backoff-max`, for `retries` more attempts, so a dead endpoint
  * holds one worker for one timeout at a time and never the others.
  *
+ * One attempt at a time per destination: take() passes over the jobs of a
+ * destination that already has an attempt running, so an endpoint that
+ * accepts and never answers holds one worker for its timeout while the
+ * other workers go on delivering to everyone else (and a destination's
+ * notes still go out in order).
+ *
  * The rate limit is per destination: at most N notes per period (a fixed
  * window); a note over the limit is not sent and says so in its result.
- * Limits are kept by destination name, so a SIGHUP reload keeps them.
+ * Limits and the running count are kept by destination name, so a SIGHUP
+ * reload keeps them.
  *
  * Every job ends with a result (ok, failed after N attempts: why,
  * refused: why, rate-limited) that the worker records at once over its
@@ -43,11 +50,13 @@ struct job {
 	int64_t not_before;
 };
 
-struct limit {
+/* What is kept per destination name. */
+struct dstate {
 	char name[ALERTD_NAME_MAX];
-	int64_t window_start;
+	int64_t window_start;		/* the rate limit's window */
 	unsigned used;
 	unsigned long suppressed;
+	unsigned running;		/* attempts in progress */
 };
 
 #define MAX_WORKERS 64
@@ -66,8 +75,8 @@ struct alertd_deliver {
 	unsigned n_th;
 	unsigned next_worker;
 	uint64_t order;
-	struct limit limits[ALERTD_MAX_DESTS * 4];
-	int n_limits;
+	struct dstate dstates[ALERTD_MAX_DESTS * 4];
+	int n_dstates;
 };
 
 static void
@@ -100,26 +109,47 @@ free_job(struct job *j)
 	free(j);
 }
 
+/* Under the lock: the state kept for destination name; NULL when the
+ * table is full (no limit, no running count: as before there was one). */
+static struct dstate *
+dstate_of(struct alertd_deliver *d, const char *name, int64_t now)
+{
+	const int max = (int)(sizeof(d->dstates) / sizeof(d->dstates[0]));
+	struct dstate *l;
+
+	for (int i = 0; i < d->n_dstates; i++)
+		if (!strcmp(d->dstates[i].name, name))
+			return &d->dstates[i];
+	if (d->n_dstates == max) {
+		/* reuse the slot of a name no longer used (a reload renamed
+		 * destinations): nothing running, no window open */
+		for (int i = 0; i < max; i++) {
+			l = &d->dstates[i];
+			if (!l->running && now - l->window_start > 86400000)
+				goto reuse;
+		}
+		return NULL;
+	}
+	l = &d->dstates[d->n_dstates++];
+reuse:
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->window_start = now;
+	return l;
+}
+
 /* Under the lock: may this destination send one more now? */
 static bool
 limit_take(struct alertd_deliver *d, const struct alertd_dest *dst,
 	   int64_t now)
 {
-	struct limit *l = NULL;
+	struct dstate *l;
 
 	if (!dst->rate_n)
 		return true;
-	for (int i = 0; i < d->n_limits; i++)
-		if (!strcmp(d->limits[i].name, dst->name))
-			l = &d->limits[i];
-	if (!l) {
-		if (d->n_limits == (int)(sizeof(d->limits) / sizeof(d->limits[0])))
-			return true;
-		l = &d->limits[d->n_limits++];
-		memset(l, 0, sizeof(*l));
-		snprintf(l->name, sizeof(l->name), "%s", dst->name);
-		l->window_start = now;
-	}
+	l = dstate_of(d, dst->name, now);
+	if (!l)
+		return true;
 	if (now - l->window_start >= dst->rate_period_ms) {
 		if (l->suppressed)
 			alertd_log("%s: %lu notification%s over its rate limit "
@@ -137,18 +167,41 @@ limit_take(struct alertd_deliver *d, const struct alertd_dest *dst,
 	return true;
 }
 
+/* Under the lock: does job j's destination have an attempt running? */
+static bool
+dest_busy(struct alertd_deliver *d, const struct job *j, int64_t now)
+{
+	struct dstate *l = dstate_of(d, j->note.dest, now);
+
+	return l && l->running;
+}
+
+static void
+dest_running(struct alertd_deliver *d, const struct job *j, int delta)
+{
+	struct dstate *l = dstate_of(d, j->note.dest, alertd_now_ms());
+
+	if (l && (delta > 0 || l->running))
+		l->running += delta;
+}
+
+/* Under the lock: the job due soonest (then the oldest) among those whose
+ * destination is free; NULL and *wait_ms when none may start now. */
 static struct job *
 take(struct alertd_deliver *d, int64_t *wait_ms)
 {
 	struct job **best = NULL;
 	int64_t now = alertd_now_ms();
 
-	*wait_ms = 1000;
-	for (struct job **pp = &d->queue; *pp; pp = &(*pp)->next)
+	*wait_ms = 1000;	/* a finished attempt wakes us before */
+	for (struct job **pp = &d->queue; *pp; pp = &(*pp)->next) {
+		if (dest_busy(d, *pp, now))
+			continue;
 		if (!best || (*pp)->not_before < (*best)->not_before ||
 		    ((*pp)->not_before == (*best)->not_before &&
 		     (*pp)->order < (*best)->order))
 			best = pp;
+	}
 	if (!best)
 		return NULL;
 	if ((*best)->not_before > now) {
@@ -161,6 +214,7 @@ take(struct alertd_deliver *d, int64_t *wait_ms)
 		*best = j->next;
 		d->queued--;
 		d->running++;
+		dest_running(d, j, 1);
 		return j;
 	}
 }
@@ -238,7 +292,9 @@ worker(void *arg)
 			record(d, st, j, text);
 			pthread_mutex_lock(&d->mu);
 			d->running--;
+			dest_running(d, j, -1);
 			free_job(j);
+			pthread_cond_broadcast(&d->work);
 			pthread_cond_broadcast(&d->idle);
 			continue;
 		}
@@ -262,6 +318,7 @@ worker(void *arg)
 			d->queue = j;
 			d->queued++;
 			d->running--;
+			dest_running(d, j, -1);
 			pthread_cond_broadcast(&d->work);
 			continue;
 		}
@@ -283,7 +340,9 @@ worker(void *arg)
 			pthread_mutex_lock(&d->mu);
 		}
 		d->running--;
+		dest_running(d, j, -1);
 		free_job(j);
+		pthread_cond_broadcast(&d->work);
 		pthread_cond_broadcast(&d->idle);
 	}
 	pthread_mutex_unlock(&d->mu);

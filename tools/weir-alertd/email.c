@@ -2,7 +2,8 @@
  *
  * smtp://HOST[:PORT] with `starttls = no | try | yes` (yes refuses to
  * send in clear), or smtps:// for TLS from the first byte; certificates
- * are verified unless `insecure = yes`. The message is RFC 5322 text:
+ * are verified (against `ca-file` when given, else the system's CAs)
+ * unless `insecure = yes`. The message is RFC 5322 text:
  * headers built only from the config (From, To) and from the note with
  * CR, LF and other control characters removed (a name off the wire
  * cannot add a header), then a body of "field: value" lines and the
@@ -184,6 +185,8 @@ alertd_email_send(const struct alertd_dest *d, const struct alertd_note *n,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (d->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, d->ca_file);
 	if (d->user[0]) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, d->user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, d->password);

@@ -439,7 +439,7 @@ evaluate(struct alertd_ctx *ctx, struct alertd_deliver *dl, int64_t now,
 		return;
 	alertd_changes_clear(&ctx->changes);
 	alertd_alerts_tick(ctx->merged, &ctx->changes, ctx->conf, now);
-	if (alertd_threshold_eval(ctx, now) ||
+	if (alertd_threshold_eval(ctx, now, scan) ||
 	    (scan && (alertd_scan_eval(ctx, now) || alertd_dns_eval(ctx, now))) ||
 	    commit(ctx, dl, &ctx->home->store, ctx->merged, NULL, 0)) {
 		alertd_changes_clear(&ctx->changes);

@@ -10,8 +10,11 @@
  * registry is empty, which is what a single engine of old looks like. A
  * node watched stays watched while it is registered (its meta goes for a
  * moment at each engine start).
- * The rules are weirctl's (tools/weirctl/nodes.c), so weir-alertd, weirctl
- * and weir-web see the same nodes.
+ * A node whose meta names a keyspace version we do not read is left out
+ * and said once in the log, as weirctl refuses it. weirctl and weir-web
+ * show by default only the nodes of the newest run (weirctl_nodes_pick);
+ * watching the others too changes nothing here: a finished node writes
+ * no event, and its time series fall out of every rule's window.
  *
  * A node that joins after the first reading of the registry has its
  * consumer group created at the start of its stream: every event it wrote
@@ -240,8 +243,38 @@ alertd_nodes_init(struct alertd_ctx *ctx)
 	return ctx->home ? 0 : -1;
 }
 
-/* The registered nodes that published, sorted, and those watched that
- * are still registered: an engine's start-up purge deletes its meta for
+/* A node whose meta says a keyspace version this weir-alertd does not
+ * read (weirctl_meta_load refuses it the same way): said once a node and
+ * version, then left out at every reading until its version changes. */
+static void
+refuse_version(const char *id, const char *version)
+{
+	static struct {
+		char id[ALERTD_NODE_MAX + 1];
+		char version[24];
+	} said[ALERTD_NODES_MAX];
+	static size_t n_said;
+	size_t i;
+
+	for (i = 0; i < n_said; i++)
+		if (!strcmp(said[i].id, id))
+			break;
+	if (i < n_said && !strncmp(said[i].version, version,
+				   sizeof(said[i].version) - 1))
+		return;
+	if (i == n_said)
+		i = n_said < ALERTD_NODES_MAX ? n_said++ : 0;
+	snprintf(said[i].id, sizeof(said[i].id), "%s", id);
+	snprintf(said[i].version, sizeof(said[i].version), "%s", version);
+	alertd_log("node %s publishes keyspace version %.20s; this weir-alertd "
+		   "reads version %d only: node %s is not watched (use the "
+		   "weir-alertd that came with that weir)", id, version,
+		   WEIRCTL_KEYSPACE_MAJOR, id);
+}
+
+/* The registered nodes that published a keyspace version we read,
+ * sorted, and those watched that are still registered: an engine's
+ * start-up purge deletes its meta for
  * a moment, which must not drop it. -1: Redis failed. */
 static int
 read_registry(struct alertd_ctx *ctx, struct ids *out)
@@ -274,16 +307,15 @@ read_registry(struct alertd_ctx *ctx, struct ids *out)
 		for (size_t k = 0; k < ctx->n_nodes; k++)
 			if (!strcmp(ctx->nodes[k]->id, reg.v[i]))
 				watched = true;
-		if (watched) {
-			ids_add(out, reg.v[i], strlen(reg.v[i]));
-			continue;
-		}
 		snprintf(meta, sizeof(meta), "%s{%s}:meta", ctx->conf->prefix,
 			 reg.v[i]);
-		r = weir_rc_command(ctx->reg, meta, "EXISTS %s", meta);
+		r = weir_rc_command(ctx->reg, meta, "HGET %s version", meta);
 		if (!r)
 			goto fail;
-		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+		if (r->type == REDIS_REPLY_STRING &&
+		    weirctl_keyspace_major(r->str) != WEIRCTL_KEYSPACE_MAJOR)
+			refuse_version(reg.v[i], r->str);	/* not read */
+		else if (r->type == REDIS_REPLY_STRING || watched)
 			ids_add(out, reg.v[i], strlen(reg.v[i]));
 		freeReplyObject(r);
 	}

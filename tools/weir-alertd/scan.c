@@ -6,7 +6,9 @@
  * the host's, and distinct peers and ports are counted exactly over
  * them) are put in order of first_seen, and a window of the rule's length slides over
  * them: the largest number of distinct peers (`dst`) and of distinct
- * destination ports seen inside one window is the host's value. At or
+ * destination ports (TCP, UDP, SCTP; port 0, which the engine gives a
+ * flow of later IP fragments whose first it did not see, is no port)
+ * seen inside one window is the host's value. At or
  * above the rule's `peers` or `ports` the alert is engaged.
  *
  * Times are the flows' own (first_seen), measured from the newest
@@ -19,9 +21,10 @@
  * nodes), their hashes merged (flows summed, last_seen the latest).
  *
  * Cost: one pipelined HGETALL per host and node for the candidates, then
- * SMEMBERS and one pipelined HMGET per flow, per node, for the hosts whose flow count could
- * reach the threshold and changed since the last round (or that have an
- * alert to keep). It runs every scan-interval, not every round. */
+ * (flowidx.c) SMEMBERS and one pipelined HMGET per flow, per node, for
+ * the hosts whose flow count could reach the threshold and changed since
+ * the last round (or that have an alert to keep). It runs every
+ * scan-interval, not every round. */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,108 +137,34 @@ struct verdict {
 	unsigned flows;		/* initiated flows counted */
 };
 
-/* A host's initiated flows, gathered over the nodes. */
-struct gathered {
-	struct item *items;
-	char **dsts;		/* each item's peer, until it is indexed */
-	size_t n, cap;
-	alertd_nodeset nodes;	/* nodes that had one */
+/* Which of a host's flows count: those it started within hold. */
+struct initiated {
+	const char *ip;
+	int64_t since;
 };
 
-/* The flows node k holds for host (its P idx:host:ID), those the host
- * started within hold: one SMEMBERS, one pipeline of HMGETs. A flow
- * lives on one node, so the nodes' lists just add up. */
-static int
-node_flows(struct alertd_store *st, size_t k, const struct alertd_rule *r,
-	   const char *host, const char *ip, int64_t data_now,
-	   struct gathered *g)
+static bool
+keep_initiated(const struct alertd_flow *f, void *arg)
 {
-	redisReply *ids = alertd_cmd(st, "SMEMBERS %sidx:host:%s", st->kp, host);
-	int rc = 0;
+	const struct initiated *w = arg;
 
-	if (!ids)
-		return -1;
-	if (ids->type != REDIS_REPLY_ARRAY || !ids->elements) {
-		freeReplyObject(ids);
-		return 0;
-	}
-	if (g->n + ids->elements > g->cap) {
-		size_t nc = g->n + ids->elements;
-		struct item *ni = realloc(g->items, nc * sizeof(*ni));
-		char **nd;
-
-		if (ni)
-			g->items = ni;
-		nd = ni ? realloc(g->dsts, nc * sizeof(*nd)) : NULL;
-		if (!nd) {
-			freeReplyObject(ids);
-			return -1;
-		}
-		g->dsts = nd;
-		g->cap = nc;
-	}
-	for (size_t i = 0; i < ids->elements; i++)
-		redisAppendCommand(st->c, "HMGET %sflow:%s src dst dport proto "
-				   "first_seen", st->kp, ids->element[i]->str);
-	for (size_t i = 0; i < ids->elements; i++) {
-		redisReply *f = NULL;
-		const redisReply *const *e;
-		struct item *it = &g->items[g->n];
-		long proto;
-
-		if (redisGetReply(st->c, (void **)&f) != REDIS_OK || !f) {
-			alertd_store_drop(st, "reading flows failed");
-			rc = -1;
-			break;
-		}
-		if (f->type != REDIS_REPLY_ARRAY || f->elements != 5) {
-			freeReplyObject(f);
-			continue;
-		}
-		e = (const redisReply *const *)f->element;
-		if (e[0]->type != REDIS_REPLY_STRING ||
-		    e[1]->type != REDIS_REPLY_STRING ||
-		    e[4]->type != REDIS_REPLY_STRING || strcmp(e[0]->str, ip)) {
-			freeReplyObject(f);
-			continue;	/* gone, or not initiated by the host */
-		}
-		it->t = strtoll(e[4]->str, NULL, 10);
-		if (it->t < data_now - r->hold_ms) {
-			freeReplyObject(f);
-			continue;
-		}
-		proto = e[3]->type == REDIS_REPLY_STRING ?
-			strtol(e[3]->str, NULL, 10) : 0;
-		it->port = (proto == 6 || proto == 17 || proto == 132) &&
-			   e[2]->type == REDIS_REPLY_STRING ?
-			   (int)(strtol(e[2]->str, NULL, 10) & 0xffff) : -1;
-		g->dsts[g->n] = strdup(e[1]->str);
-		freeReplyObject(f);
-		if (!g->dsts[g->n]) {
-			rc = -1;
-			break;
-		}
-		g->n++;
-		if (k < 64)
-			g->nodes |= (alertd_nodeset)1 << k;
-	}
-	freeReplyObject(ids);
-	return rc;
+	return !strcmp(f->src, w->ip) && f->first_ms >= w->since;
 }
 
-/* The flows of one host over every node: distinct peers and ports in the
- * busiest window (the nodes' flows together: the distinct counts are
- * exact, not a lower bound). */
+/* The flows of one host over every node (flowidx.c): distinct peers and
+ * ports in the busiest window (the nodes' flows together: the distinct
+ * counts are exact, not a lower bound). */
 static int
 host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	   const char *host, int64_t data_now, struct verdict *out,
 	   char ***peer_names, size_t *n_peer_names, alertd_nodeset *nodes)
 {
 	struct alertd_scan_state *ss = ctx->scan;
-	char ip[64];
-	struct gathered g = { 0 };
-	struct item *items;
-	char **dsts, **uniq = NULL;
+	char ip[64], idx[ALERTD_ENTITY_MAX + 8];
+	struct alertd_flows fl = { 0 };
+	struct initiated w = { .ip = ip, .since = data_now - r->hold_ms };
+	struct item *items = NULL;
+	char **uniq = NULL;
 	size_t n = 0, nu = 0;
 	unsigned *peer_count = NULL;
 	int rc = 0;
@@ -244,33 +173,35 @@ host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	*peer_names = NULL;
 	*n_peer_names = 0;
 	alertd_host_ip(host, ip, sizeof(ip));
+	snprintf(idx, sizeof(idx), "host:%s", host);
 	for (size_t k = 0; k < ctx->n_nodes && !rc; k++)
-		rc = node_flows(&ctx->nodes[k]->store, k, r, host, ip, data_now, &g);
-	items = g.items;
-	dsts = g.dsts;
-	n = g.n;
-	*nodes = g.nodes;
-	if (rc)
+		rc = alertd_flows_read(&ctx->nodes[k]->store, k, idx,
+				       keep_initiated, &w, &fl);
+	n = fl.n;
+	*nodes = fl.nodes;
+	if (rc || !n)
 		goto out;
-	if (!n)
-		goto out;
+	items = malloc(n * sizeof(*items));
 	/* peers by index: sorted distinct addresses, then a search each */
 	uniq = malloc(n * sizeof(*uniq));
-	if (!uniq) {
+	if (!items || !uniq) {
 		rc = -1;
 		goto out;
 	}
-	memcpy(uniq, dsts, n * sizeof(*uniq));
+	for (size_t i = 0; i < n; i++)
+		uniq[i] = fl.v[i].dst;
 	qsort(uniq, n, sizeof(*uniq), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if (!nu || strcmp(uniq[nu - 1], uniq[i]))
 			uniq[nu++] = uniq[i];
 	for (size_t i = 0; i < n; i++) {
-		char **hit = bsearch(&dsts[i], uniq, nu, sizeof(*uniq), cmp_str);
+		char **hit = bsearch(&fl.v[i].dst, uniq, nu, sizeof(*uniq),
+				     cmp_str);
 
+		items[i].t = fl.v[i].first_ms;
+		items[i].port = fl.v[i].port;
 		items[i].peer = (unsigned)(hit - uniq);
 	}
-	/* items and dsts part ways here: the peer index is all we need */
 	qsort(items, n, sizeof(*items), cmp_item);
 	peer_count = calloc(nu, sizeof(*peer_count));
 	if (!peer_count) {
@@ -331,10 +262,7 @@ host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 		}
 	}
 out:
-	if (dsts)
-		for (size_t i = 0; i < n; i++)
-			free(dsts[i]);
-	free(dsts);
+	alertd_flows_free(&fl);
 	free(uniq);
 	free(items);
 	free(peer_count);

@@ -1,21 +1,33 @@
-/* threshold.c -- rules on the time series and the host counters.
+/* threshold.c -- rules on the time series and the flow index.
  *
  * Each round (eval-interval) a threshold rule measures its entity, or
  * every entity its pattern matches (host:10.0.30.*@30), over its window
  * on the merged view of the watched nodes: the points of
  * P ts:RES:ENTITY of every node whose score falls in (now - window, now]
  * summed (a gap is zero traffic, docs/redis-keys.md) and divided by the
- * window, or for `peers` the host hash's distinct-peer count (the
- * greatest node's: distinct peers do not add up). So a host whose
- * traffic two taps share is judged on its whole traffic. The value goes
- * to the lifecycle (alerts.c), which applies `for`, hysteresis and
- * `release-for`; the alert's node says whose data made it ("a,b"). A
- * pattern reads the entity kind's ranking (P hosts, P subnets, ...)
- * summed over the nodes, from the top, at most max-entities members,
- * with one pipelined round trip a node for all the series.
+ * window. So a host whose traffic two taps share is judged on its whole
+ * traffic. The value goes to the lifecycle (alerts.c), which applies
+ * `for`, hysteresis and `release-for`; the alert's node says whose data
+ * made it ("a,b"). A pattern reads the entity kind's ranking (P hosts,
+ * P subnets, ...) summed over the nodes, from the top, at most
+ * max-entities members, with one pipelined round trip a node for all the
+ * series.
  *
- * "now" is this machine's clock: the engine stamps its series with its
- * own, so the two must agree (NTP), as they do on one machine. */
+ * `peers` and `ports` are distinct counts, which no series holds: they
+ * are counted over the entity's flows in the flow index (flowidx.c,
+ * P idx:host|vlan|subnet|app:NAME of every node; interfaces and
+ * exporters have none), those seen within the window: for a host the
+ * addresses at the other end of its flows and their destination ports,
+ * for a VLAN, subnet pair or application the flows' destination
+ * addresses and ports. Reading every flow costs more than a series, so
+ * these rules run every scan-interval. Their window is on the flows'
+ * own clock: the newest last_seen read, advanced by this machine's clock
+ * while nothing newer comes, so a capture file is judged by its own
+ * time and an entity that went quiet falls out of the window.
+ *
+ * "now" of the series is this machine's clock: the engine stamps its
+ * series with its own, so the two must agree (NTP), as they do on one
+ * machine. */
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -46,7 +58,14 @@ static const char *const metric_unit[] = {
 	[ALERTD_M_FLOWS_RATE] = "flows/s",
 	[ALERTD_M_FLOWS] = "flows",
 	[ALERTD_M_PEERS] = "peers",
+	[ALERTD_M_PORTS] = "ports",
 };
+
+static bool
+flow_metric(enum alertd_metric m)
+{
+	return m == ALERTD_M_PEERS || m == ALERTD_M_PORTS;
+}
 
 static bool
 has_glob(const char *s)
@@ -78,7 +97,8 @@ sum_points(const redisReply *r, uint64_t *b, uint64_t *p, uint64_t *f,
 struct measure {
 	uint64_t b, p, f;
 	unsigned points;
-	double peers;
+	unsigned distinct;	/* peers or ports */
+	unsigned flows_in;	/* flows seen within the window */
 	alertd_nodeset nodes;	/* the nodes whose data it holds */
 };
 
@@ -115,29 +135,106 @@ read_series(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	return 0;
 }
 
-/* The hosts' distinct peers: the merged hash's (the greatest node's). */
 static int
-read_peers(struct alertd_ctx *ctx, char *const *ents, size_t n,
-	   struct measure *m)
+cmp_str(const void *a, const void *b)
 {
-	redisReply **h = calloc(n ? n : 1, sizeof(*h));
-	alertd_nodeset *has = calloc(n ? n : 1, sizeof(*has));
-	int rc = -1;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-	if (h && has && !alertd_view_hashes(ctx, "host:", ents, n, h, has)) {
-		for (size_t i = 0; i < n; i++) {
-			const char *v = weirctl_hash_get(h[i], "peers");
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
 
-			m[i].peers = v ? strtod(v, NULL) : 0;
-			m[i].nodes = v ? has[i] : 0;
-		}
-		rc = 0;
+	return x < y ? -1 : x > y;
+}
+
+/* The flows' clock: the newest last_seen seen, or the last value moved
+ * on by the time since, whichever is later. */
+static int64_t
+flow_clock(struct alertd_ctx *ctx, int64_t newest, int64_t now)
+{
+	int64_t c = ctx->flow_clock_ms ?
+		    ctx->flow_clock_ms + (now - ctx->flow_clock_at) : 0;
+
+	if (newest > c)
+		c = newest;
+	ctx->flow_clock_ms = c;
+	ctx->flow_clock_at = now;
+	return c;
+}
+
+/* Distinct peers or ports of one entity's flows seen since `since`. */
+static int
+count_distinct(const struct alertd_rule *r, const char *ent,
+	       const struct alertd_flows *fl, int64_t since, struct measure *m)
+{
+	char ip[64] = "";
+	const char **peer = malloc((fl->n ? fl->n : 1) * sizeof(*peer));
+	int *port = malloc((fl->n ? fl->n : 1) * sizeof(*port));
+	size_t n = 0;
+
+	if (!peer || !port) {
+		free(peer);
+		free(port);
+		return -1;
 	}
-	for (size_t i = 0; h && i < n; i++)
-		if (h[i])
-			freeReplyObject(h[i]);
-	free(h);
-	free(has);
+	if (r->ent == ALERTD_ENT_HOST)
+		alertd_host_ip(ent, ip, sizeof(ip));
+	for (size_t i = 0; i < fl->n; i++) {
+		const struct alertd_flow *f = &fl->v[i];
+
+		if (f->last_ms <= since)
+			continue;
+		m->flows_in++;
+		if (r->metric == ALERTD_M_PEERS)
+			peer[n++] = ip[0] && !strcmp(f->dst, ip) ? f->src : f->dst;
+		else if (f->port >= 0)
+			port[n++] = f->port;
+	}
+	if (r->metric == ALERTD_M_PEERS)
+		qsort(peer, n, sizeof(*peer), cmp_str);
+	else
+		qsort(port, n, sizeof(*port), cmp_int);
+	for (size_t i = 0; i < n; i++)
+		if (!i || (r->metric == ALERTD_M_PEERS ?
+			   strcmp(peer[i], peer[i - 1]) != 0 :
+			   port[i] != port[i - 1]))
+			m->distinct++;
+	m->nodes = m->flows_in ? fl->nodes : 0;
+	free(peer);
+	free(port);
+	return 0;
+}
+
+/* `peers` and `ports`: each entity's flows over the nodes, counted once
+ * the flows' clock is known. */
+static int
+read_flow_counts(struct alertd_ctx *ctx, const struct alertd_rule *r,
+		 char *const *ents, size_t n, struct measure *m, int64_t now)
+{
+	struct alertd_flows *fl = calloc(n ? n : 1, sizeof(*fl));
+	int64_t newest = 0, since;
+	int rc = fl ? 0 : -1;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		char idx[ALERTD_ENTITY_MAX + 16];
+
+		snprintf(idx, sizeof(idx), "%s:%s", ent_prefix[r->ent], ents[i]);
+		for (size_t k = 0; k < ctx->n_nodes && !rc; k++)
+			rc = alertd_flows_read(&ctx->nodes[k]->store, k, idx,
+					       NULL, NULL, &fl[i]);
+		if (fl[i].newest_ms > newest)
+			newest = fl[i].newest_ms;
+	}
+	if (!rc) {
+		since = flow_clock(ctx, newest, now) - r->window_ms;
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = count_distinct(r, ents[i], &fl[i], since, &m[i]);
+	}
+	for (size_t i = 0; fl && i < n; i++)
+		alertd_flows_free(&fl[i]);
+	free(fl);
 	return rc;
 }
 
@@ -175,7 +272,8 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 		n = 1;
 	}
 	m = calloc(n ? n : 1, sizeof(*m));
-	rc = !m ? -1 : r->metric == ALERTD_M_PEERS ? read_peers(ctx, ents, n, m) :
+	rc = !m ? -1 : flow_metric(r->metric) ?
+	     read_flow_counts(ctx, r, ents, n, m, now) :
 	     read_series(ctx, r, ents, n, m, now);
 	if (rc == 0)
 		alertd_alerts_round_begin(al, r);
@@ -192,7 +290,8 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 		case ALERTD_M_BYTES: value = (double)m[i].b / wsec; break;
 		case ALERTD_M_PACKETS: value = (double)m[i].p / wsec; break;
 		case ALERTD_M_FLOWS_RATE: value = (double)m[i].f / wsec; break;
-		case ALERTD_M_PEERS: value = m[i].peers; break;
+		case ALERTD_M_PEERS:
+		case ALERTD_M_PORTS: value = m[i].distinct; break;
 		default: value = (double)m[i].f; break;
 		}
 		snprintf(entity, sizeof(entity), "%s:%s", ent_prefix[r->ent],
@@ -202,9 +301,9 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 		off = value < r->release_below;
 		fmt_value(value, metric_unit[r->metric], vbuf, sizeof(vbuf));
 		fmt_value(r->above, metric_unit[r->metric], tbuf, sizeof(tbuf));
-		if (r->metric == ALERTD_M_PEERS)
-			snprintf(summary, sizeof(summary), "%s has %s (threshold %s)",
-				 entity, vbuf, tbuf);
+		if (flow_metric(r->metric))
+			snprintf(summary, sizeof(summary), "%s had %s within %gs "
+				 "(threshold %s)", entity, vbuf, wsec, tbuf);
 		else
 			snprintf(summary, sizeof(summary), "%s at %s over %gs "
 				 "(threshold %s)", entity, vbuf, wsec, tbuf);
@@ -215,8 +314,10 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 		alertd_obj_num(&o, "value", value);
 		alertd_obj_num(&o, "above", r->above);
 		alertd_obj_num(&o, "release_below", r->release_below);
-		if (r->metric != ALERTD_M_PEERS) {
-			alertd_obj_num(&o, "window_s", wsec);
+		alertd_obj_num(&o, "window_s", wsec);
+		if (flow_metric(r->metric)) {
+			alertd_obj_num(&o, "flows", m[i].flows_in);
+		} else {
 			alertd_obj_str(&o, "resolution", r->res_1m ? "1m" : "1s");
 			alertd_obj_num(&o, "bytes", (double)m[i].b);
 			alertd_obj_num(&o, "packets", (double)m[i].p);
@@ -240,14 +341,17 @@ eval_rule(struct alertd_ctx *ctx, const struct alertd_rule *r, int64_t now)
 }
 
 int
-alertd_threshold_eval(struct alertd_ctx *ctx, int64_t now)
+alertd_threshold_eval(struct alertd_ctx *ctx, int64_t now, bool flow_round)
 {
 	if (alertd_view_ensure(ctx))
 		return -1;
 	for (int i = 0; i < ctx->conf->n_rules; i++) {
 		const struct alertd_rule *r = &ctx->conf->rules[i];
 
-		if (r->kind == ALERTD_K_THRESHOLD && eval_rule(ctx, r, now))
+		if (r->kind != ALERTD_K_THRESHOLD ||
+		    (flow_metric(r->metric) && !flow_round))
+			continue;
+		if (eval_rule(ctx, r, now))
 			return -1;
 	}
 	return 0;

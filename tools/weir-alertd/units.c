@@ -76,6 +76,33 @@ alertd_parse_duration_ms(const char *s, int64_t *out)
 	return 0;
 }
 
+void
+alertd_fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} u[] = { { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		  { "s", 1000 }, { "ms", 1 } };
+	size_t k = 0;
+
+	if (len)
+		buf[0] = 0;
+	if (ms <= 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]) && k < len; i++) {
+		int64_t n = ms / u[i].ms;
+
+		if (!n)
+			continue;
+		k += (size_t)snprintf(buf + k, len - k, "%lld%s", (long long)n,
+				      u[i].unit);
+		ms -= n * u[i].ms;
+	}
+}
+
 int
 alertd_parse_quantity(const char *s, double *out)
 {

@@ -14,16 +14,20 @@ receivers (endpoints.py), all on loopback.
             rate-limited to 5 whose other notes are recorded as
             rate-limited), DNS as a new application (Discord), DNS in quiet
             hours with the names tshark saw, and hosts contacting many
-            peers. Each exactly once; nothing for a quiet window that
-            excludes the capture.
+            peers or destination ports (tshark's SYNs and first UDP
+            datagrams; port 0 of later fragments is no port). Each exactly
+            once; nothing for a quiet window that excludes the capture.
+            What `weirctl alerts` (and --history) shows is what the
+            receivers got.
   restart   the engine replays the capture in a loop. Before weir-alertd
             starts, two "crashed" consumers have read events without
             acknowledging them (one under weir-alertd's own consumer name,
             one under another). weir-alertd is killed (SIGKILL) while a
             webhook request is held unanswered, and started again: every
-            note arrives completed exactly once (the interrupted one is
-            sent again), the events stream has nothing pending, the outbox
-            is empty, and the history holds each transition once.
+            note arrives completed exactly once at the webhook (the
+            interrupted one is sent again), at a syslog TCP receiver and
+            at an SMTP sink, the events stream has nothing pending, the
+            outbox is empty, and the history holds each transition once.
   config    a rules file with errors is refused with each error's
             file:line; a SIGHUP with a broken file keeps the running rules
             (an event still alerts under them); a good reload replaces
@@ -55,10 +59,36 @@ receivers (endpoints.py), all on loopback.
             alerted once.
   safety    webhooks to loopback and to the metadata address without
             allow-private are refused (nothing arrives; the refusal is
-            recorded); a redirect is not followed; a 503 is retried with
-            backoff until it succeeds; a dead endpoint fails after its
-            retries without delaying another destination; syslog over TCP
-            with octet counting; exporter down then up.
+            recorded); a redirect is not followed (follow-redirects = no);
+            a 503 is retried with backoff until it succeeds; a dead
+            endpoint fails after its retries without delaying another
+            destination; syslog over TCP with octet counting; exporter
+            down then up.
+  queue     a destination that accepts and never answers (2 workers, 2 s
+            timeout) delays no other: a burst of 8 reaches 'good' within
+            1.5 s; a silent endpoint times out and is retried after 200 ms
+            then 400 ms (the gaps between its connections).
+  redirects follow-redirects: the same host is followed with the same
+            signed POST, another host only when redirect-hosts names it, at
+            most 3 hops, not a non-http scheme, nothing with 'no'.
+  flowcount the engine on the office capture; thresholds engaged at
+            exactly tshark's distinct peers and ports (over the flows in
+            the window) of a host, VLAN 30, iot>servers and DNS, and never
+            above them; packets/s, flows, flows/s of VLAN 30 and bytes/s of
+            DNS as tshark counts them.
+  flowwindow flows written by the test: peers and ports count only the
+            flows seen within the window (a host's peer is the other end,
+            port 0 is no port), and the alert is released as the window
+            moves past them; peers/ports on an exporter is refused.
+  backends  syslog over a unix datagram socket (RFC 5424, PRI); email with
+            starttls = yes to an aiosmtpd requiring STARTTLS with an
+            openssl-made certificate, verified with ca-file (refused
+            without); boundary rules with app= (the event's app or the
+            flow's read back); a SIGHUP that moves and adds destinations.
+  collect   the engine as a NetFlow v5 collector (exporter-timeout 5 s):
+            exporter: and interface: thresholds at the bytes and packets
+            the test's records hold; the engine's exporter_down once the
+            datagrams stop, released by exporter_up when they resume.
 """
 import argparse
 import ipaddress
@@ -198,6 +228,37 @@ def xfields(out):
 	return res
 
 
+def initiated_ports(pcap):
+	"""Each host's distinct destination ports as tshark reads them, for
+	the flows it started: the dport of its TCP SYNs (no ACK), and of the
+	first UDP datagram of each UDP conversation when it sent it. IP
+	reassembly off: a later fragment carries no UDP header and is not
+	counted (only first fragments are). VLAN: the outer tag (QinQ's
+	S-tag), as the engine keys hosts."""
+	q = subprocess.run(["tshark", "-n", "-r", pcap, "-o", "ip.defragment:FALSE",
+			    "-o", "ipv6.defragment:FALSE",
+			    "-Y", "(tcp.flags.syn == 1 && tcp.flags.ack == 0) || udp",
+			    "-T", "fields", "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst",
+			    "-e", "ipv6.dst", "-e", "ieee8021ad.id", "-e", "vlan.id",
+			    "-e", "tcp.dstport", "-e", "udp.srcport", "-e", "udp.dstport"],
+			   capture_output=True, text=True, timeout=300, check=True)
+	ports, seen = {}, set()
+	for line in q.stdout.splitlines():
+		s4, s6, d4, d6, qinq, vl, tdp, usp, udp_ = (line.split("\t") + [""] * 9)[:9]
+		src = (s4 or s6).split(",")[0]
+		dst = (d4 or d6).split(",")[0]
+		host = "%s@%d" % (src, int((qinq or vl or "0").split(",")[0]))
+		if tdp:
+			ports.setdefault(host, set()).add(int(tdp.split(",")[0]))
+		elif udp_:
+			a, b = (src, int(usp.split(",")[0])), (dst, int(udp_.split(",")[0]))
+			k = (host.split("@")[1],) + ((a, b) if a <= b else (b, a))
+			if k not in seen:
+				seen.add(k)
+				ports.setdefault(host, set()).add(b[1])
+	return ports
+
+
 def hgetall(redis, key):
 	lines = redis.cli("HGETALL", key).splitlines()
 	return dict(zip(lines[0::2], lines[1::2]))
@@ -228,6 +289,11 @@ def case_delivery(args, tmp):
 	busy = {"host:%s@30" % h["ip"]: (h["bytes_sent"] + h["bytes_rcvd"]) / 10.0 for h in t["hosts"]
 		if inside(h["ip"], IOT) and h["vlan"] == 30 and h["bytes_sent"] + h["bytes_rcvd"] > 7000}
 	scanners = {h: len(p) for h, p in peers.items() if len(p) >= scan_k}
+	# distinct destination ports the hosts asked for (a flow of unmatched
+	# later fragments has port 0 in the engine: no port, not counted)
+	ports_k = 3
+	port_scanners = {h: len(p) for h, p in initiated_ports(pcap).items() if len(p) >= ports_k}
+	span = t["totals"]["last_ts"] - t["totals"]["first_ts"]
 	# the DNS names each iot host asked, as tshark reads the queries
 	q = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", "dns.flags.response == 0",
 			    "-T", "fields", "-e", "ip.src", "-e", "vlan.id", "-e", "dns.qry.name"],
@@ -241,8 +307,11 @@ def case_delivery(args, tmp):
 	      "iot>servers %s bytes, %d hosts with >= %d peers" %
 	      (len(pairs), len(ssh_pairs), len(iot_hosts), len(dns_iot), subnet_bytes,
 	       len(scanners), scan_k))
+	print("truth (tshark): %d hosts with >= %d destination ports: %s; %d unmatched later "
+	      "fragments; capture %.0f s" % (len(port_scanners), ports_k, port_scanners,
+					      t["totals"]["frag_unmatched"], span))
 	if not pairs or not ssh_pairs or len(subnet_bytes) != 1 or not dns_iot or not scanners or \
-	   not busy:
+	   not busy or not port_scanners or not t["totals"]["frag_unmatched"] or span > 590:
 		print("the capture does not hold what this test needs")
 		return False
 
@@ -342,7 +411,14 @@ peers = %d
 window = 600s
 hold = 1d
 notify = ops
-""" % scan_k)
+
+[rule port-scanners]
+kind = scan
+ports = %d
+window = 600s
+hold = 1d
+notify = ops
+""" % (scan_k, ports_k))
 	ad = Alertd(args.alertd, tmp, conf, rules)
 	ad.start()
 	ok = endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20)
@@ -461,8 +537,15 @@ notify = ops
 	      "scan: hosts with >= %d distinct peers and their counts" % scan_k,
 	      "got %s want %s" % ({x["entity"]: x["value"] for x in sc}, scanners))
 
+	ps = got("/ops", "port-scanners")
+	check({x["entity"]: x["value"] for x in ps} == port_scanners and
+	      all(x["details"]["ports"] == port_scanners[x["entity"]] for x in ps if x["entity"] in port_scanners),
+	      "scan: hosts with >= %d distinct destination ports as tshark's SYNs and first UDP "
+	      "datagrams give them (port 0 of later fragments not counted)" % ports_k,
+	      "got %s want %s" % ({x["entity"]: x["value"] for x in ps}, port_scanners))
+
 	# nothing else, nothing twice
-	expect_ops = len(pairs) + 2 + 2 * len(busy) + len(dns_iot) + len(scanners)
+	expect_ops = len(pairs) + 2 + 2 * len(busy) + len(dns_iot) + len(scanners) + len(port_scanners)
 	check(len(ops) == expect_ops, "webhook ops: exactly %d requests" % expect_ops, str(len(ops)))
 	check(len(sl.msgs) == len(pairs) + len(iot_hosts), "syslog: exactly %d messages" %
 	      (len(pairs) + len(iot_hosts)), str(len(sl.msgs)))
@@ -471,7 +554,8 @@ notify = ops
 
 	# Redis: active alerts, history, outbox
 	active = int(redis.cli("HLEN", KP + "alerts:active"))
-	engaged = len(pairs) + len(ssh_pairs) + len(iot_hosts) + len(dns_iot) + len(dns_iot) + len(scanners)
+	engaged = len(pairs) + len(ssh_pairs) + len(iot_hosts) + len(dns_iot) + len(dns_iot) + \
+		len(scanners) + len(port_scanners)
 	check(active == engaged, "alerts:active holds the %d engaged alerts" % engaged, str(active))
 	check(int(redis.cli("XLEN", KP + "alerts:history")) == engaged + 2 + 2 * len(busy),
 	      "alerts:history: every engagement, the thresholds' two transitions",
@@ -480,8 +564,171 @@ notify = ops
 	pend = redis.cli("XPENDING", KP + "events", "weir-alertd").split()
 	check(pend and pend[0] == "0", "events: nothing pending in the group", str(pend[:1]))
 	check("failed" not in log, "no failed delivery in the log", log[-2000:])
+	if args.weirctl:
+		shown_vs_received(args, redis, hook, sl, smtp)
 	for x in (hook, sl, smtp):
 		x.stop()
+	return not FAILS
+
+
+def received_notes(hook, sl, smtp):
+	"""Every (alert id, rule, entity, state) that reached a receiver: the
+	JSON webhooks, the Slack and Discord text, syslog and email."""
+	notes = set()
+	for r in hook.requests:
+		j = r["json"]
+		if not j:
+			continue
+		if "rule" in j:
+			notes.add((int(j["id"]), j["rule"], j["entity"], j["state"]))
+			continue
+		text = j.get("text") or j.get("content") or ""
+		m = re.match(r"^\[[A-Z]+\] (\w+) (\S+): .*\nentity: (.*) · alert (\d+) · node ", text, re.S)
+		if m:
+			notes.add((int(m.group(4)), m.group(2), m.group(3), m.group(1)))
+	for m in sl.msgs:
+		f = dict(re.findall(r' (id|rule|entity|state)="([^"]*)"', m))
+		notes.add((int(f["id"]), f["rule"], f["entity"], f["state"]))
+	for m in smtp.msgs:
+		d = m["data"].decode("utf-8", "replace")
+		g = lambda k: re.search(r"^" + k + r":\s+(.*?)\r?$", d, re.M).group(1)	# noqa: E731
+		notes.add((int(g("X-Weir-Alert")), g("rule").split(" ")[0], g("entity"), g("X-Weir-State")))
+	return notes
+
+
+def shown_vs_received(args, redis, hook, sl, smtp):
+	"""What weirctl shows of the alerts a real weir-alertd wrote is what
+	the receivers got: the history is every transition noted, the active
+	list every alert engaged and not released."""
+	notes = received_notes(hook, sl, smtp)
+	hist = weirtest.weirctl_json(args.weirctl, redis.url, "alerts", "--history", "--count", "10000")
+	shown = [(int(h["id"]), h["rule"], h["entity"], h["state"]) for h in hist]
+	check(len(shown) == len(set(shown)) and set(shown) == notes,
+	      "weirctl alerts --history: the %d transitions the receivers got, each once" % len(notes),
+	      "only shown %s; only received %s" % (sorted(set(shown) - notes)[:5],
+						  sorted(notes - set(shown))[:5]))
+	sid = [tuple(int(x) for x in h["stream_id"].split("-")) for h in hist]
+	check(sid == sorted(sid, reverse=True), "weirctl alerts --history: newest first")
+	released = {(i, r, e) for i, r, e, st in notes if st == "released"}
+	want = {(i, r, e) for i, r, e, st in notes if st == "engaged"} - released
+	act = weirtest.weirctl_json(args.weirctl, redis.url, "alerts")
+	rows = [(int(a["id"]), a["rule"], a["entity"]) for a in act]
+	check(len(rows) == len(set(rows)) and set(rows) == want and
+	      all(a["state"] == "active" for a in act),
+	      "weirctl alerts: the %d alerts engaged and not released, active" % len(want),
+	      "only shown %s; only received %s" % (sorted(set(rows) - want)[:5],
+						  sorted(want - set(rows))[:5]))
+	sev = {}
+	for r in hook.requests:
+		if r["json"] and "rule" in r["json"]:
+			sev[int(r["json"]["id"])] = r["json"]["severity"]
+	check(all(a["severity"] == sev[int(a["id"])] for a in act if int(a["id"]) in sev),
+	      "weirctl alerts: severities as the webhook notes said")
+
+
+# ------------------------------------------------------------------ flowcount
+
+
+def case_flowcount(args, tmp):
+	"""Threshold metrics against tshark: distinct peers and ports over a
+	window (the flow index) for a host, a VLAN, a subnet pair and an
+	application, and the series metrics packets/s, flows and flows/s of a
+	VLAN and bytes/s of an application."""
+	weirtest.need_root()
+	pcap = gen_pcap(args, tmp)
+	t = truth(args, pcap)
+	flows = t["flows"]
+
+	def distinct(fs, peer):
+		return (len({peer(f) for f in fs}),
+			len({f["dport"] for f in fs if f["proto"] in (6, 17, 132) and f["dport"] > 0}))
+	hip, hv = "10.0.30.111", 30
+	host_f = [f for f in flows if f["vlan"] == hv and hip in (f["src"], f["dst"])]
+	vlan_f = [f for f in flows if f["vlan"] == 30]
+	sub_f = [f for f in flows if inside(f["src"], IOT) and inside(f["dst"], SERVERS)]
+	dns_f = [f for f in flows if f["dport"] == 53 and f["proto"] in (6, 17)]
+	to_dst = lambda f: f["dst"]	# noqa: E731
+	counts = {
+		"host:%s@%d" % (hip, hv): distinct(host_f, lambda f: f["dst"] if f["src"] == hip else f["src"]),
+		"vlan:30": distinct(vlan_f, to_dst),
+		"subnet:iot>servers": distinct(sub_f, to_dst),
+		"app:DNS": distinct(dns_f, to_dst),
+	}
+	v30 = [v for v in t["vlans"] if v["vlan"] == 30]
+	series = {	# rule: (entity, metric, value over a 10 s window)
+		"vlan-pps": ("vlan:30", "packets/s", v30[0]["pkts"] / 10.0 if v30 else 0),
+		"vlan-flows": ("vlan:30", "flows", float(len(vlan_f))),
+		"vlan-fps": ("vlan:30", "flows/s", len(vlan_f) / 10.0),
+		"dns-bps": ("app:DNS", "bytes/s", sum(f["bytes"] for f in dns_f) / 10.0),
+	}
+	print("truth (tshark): distinct (peers, ports) %s; series %s; capture %.0f s" %
+	      (counts, {k: v[2] for k, v in series.items()},
+	       t["totals"]["last_ts"] - t["totals"]["first_ts"]))
+	if min(min(c) for c in counts.values()) < 1 or not v30 or not dns_f:
+		print("the capture does not hold what this test needs")
+		return False
+	rules = ""
+	want = {}
+	for ent, (peers, ports) in counts.items():
+		for metric, n in (("peers", peers), ("ports", ports)):
+			name = "%s-%s" % (ent.split(":")[0], metric)
+			want[name] = (ent, float(n))
+			# engaged once the count reaches tshark's; `-over` only
+			# when it would count more than tshark
+			for suffix, above in (("", n - 1), ("-over", n)):
+				rules += """[rule %s%s]
+kind = threshold
+entity = %s
+metric = %s
+window = 5m
+above = %d
+notify = t
+""" % (name, suffix, ent, metric, above)
+	for name, (ent, metric, v) in series.items():
+		want[name] = (ent, v)
+		rules += """[rule %s]
+kind = threshold
+entity = %s
+metric = %s
+window = 10s
+above = %.3f
+for = 2s
+notify = t
+""" % (name, ent, metric, v * 0.5)
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+eval-interval = 500ms
+scan-interval = 1s
+[webhook t]
+url = %s
+allow-private = yes
+""" % (redis.url, hook.url("/t")))
+	rules = write(os.path.join(tmp, "alertd.rules"), rules)
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started",
+	      ad.text()[-1000:])
+	weirtest.run_weir(args.weir, engine_args(redis, pcap))
+
+	def engaged():
+		return {r["json"]["rule"]: r["json"] for r in hook.on("/t")
+			if r["json"] and r["json"]["state"] == "engaged"}
+	check(endpoints.wait_until(lambda: set(want) <= set(engaged()), 40),
+	      "every rule engaged within 40 s", str(sorted(set(want) - set(engaged()))))
+	time.sleep(2.5)		# an over-count would show now
+	ad.stop()
+	got = engaged()
+	for name, (ent, v) in sorted(want.items()):
+		x = got.get(name)
+		check(x is not None and x["entity"] == ent and abs(x["value"] - v) < 0.01,
+		      "%s: %s = %g as tshark counts it" % (name, ent, v),
+		      str(x and (x["entity"], x["value"], x["details"])))
+	over = sorted(k for k in got if k.endswith("-over"))
+	check(not over, "no count above tshark's", str([(k, got[k]["value"]) for k in over]))
+	eng = [r["json"]["rule"] for r in hook.on("/t") if r["json"]["state"] == "engaged"]
+	check(len(eng) == len(set(eng)), "each engaged once", str(eng))
+	hook.stop()
 	return not FAILS
 
 
@@ -498,18 +745,24 @@ def case_restart(args, tmp):
 	redis = weirtest.Redis()
 	hold_at = 10
 	hook = endpoints.WebhookReceiver(secret="k2", hold_path="/ops", hold_at=hold_at)
+	tcp = endpoints.SyslogTcp()
+	smtp = endpoints.SmtpSink()
 	engine = subprocess.Popen([args.weir, "--quiet"] + engine_args(redis, pcap, loop=True),
-				  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+				  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+				  preexec_fn=weirtest.die_with_parent)
 	try:
-		return restart_body(args, tmp, redis, hook, engine, pairs, iot_hosts, hold_at)
+		return restart_body(args, tmp, redis, hook, tcp, smtp, engine, pairs, iot_hosts,
+				    hold_at)
 	finally:
 		if engine.poll() is None:
 			engine.kill()
 			engine.wait(20)
 		hook.stop()
+		tcp.stop()
+		smtp.stop()
 
 
-def restart_body(args, tmp, redis, hook, engine, pairs, iot_hosts, hold_at):
+def restart_body(args, tmp, redis, hook, tcp, smtp, engine, pairs, iot_hosts, hold_at):
 	ev = KP + "events"
 	n_events = 0
 
@@ -538,16 +791,23 @@ workers = 1
 url = %s
 secret = k2
 allow-private = yes
-""" % (redis.url, hook.url("/ops")))
+[syslog tcp]
+address = tcp://127.0.0.1:%d
+[email mail]
+url = smtp://127.0.0.1:%d
+starttls = no
+from = weir@example.test
+to = oncall@example.test
+""" % (redis.url, hook.url("/ops"), tcp.port, smtp.port))
 	rules = write(os.path.join(tmp, "alertd.rules"), """[rule iot-to-servers]
 kind = boundary
 from = iot
 to = servers
-notify = ops
+notify = ops, tcp, mail
 [rule iot-new-host]
 kind = new-host
 subnet = iot
-notify = ops
+notify = ops, tcp, mail
 [rule iot-load]
 kind = threshold
 entity = subnet:iot>servers
@@ -555,7 +815,7 @@ metric = bits/s
 window = 3s
 above = 1M
 for = 2s
-notify = ops
+notify = ops, tcp, mail
 """)
 	ad = Alertd(args.alertd, tmp, conf, rules)
 	ad.start()
@@ -564,7 +824,9 @@ notify = ops
 	ad.proc.kill()		# SIGKILL: no clean-up of any kind
 	ad.proc.wait(10)
 	hook.release()
-	print("weir-alertd killed with %d requests received" % len(hook.on("/ops")))
+	print("weir-alertd killed with %d requests, %d syslog messages, %d mails received" %
+	      (len(hook.on("/ops")), len(tcp.msgs), len(smtp.msgs)))
+	check(tcp.msgs and smtp.msgs, "syslog and email had notes before the kill")
 	ad.start()
 	want = len(pairs) + len(iot_hosts) + 1	# and the threshold's release below
 	check(endpoints.wait_until(lambda: len(hook.on("/ops", completed_only=True)) >= want, 60),
@@ -577,9 +839,33 @@ notify = ops
 	check(endpoints.wait_until(lambda: any(r["json"]["state"] == "released" for r in
 					      hook.on("/ops", completed_only=True) if r["json"]), 30),
 	      "threshold released once the engine stopped")
+	total = len(pairs) + len(iot_hosts) + 2
+	check(endpoints.wait_until(lambda: len(tcp.msgs) >= total and len(smtp.msgs) >= total, 30),
+	      "syslog and email: %d notes each" % total, "%d %d" % (len(tcp.msgs), len(smtp.msgs)))
 	time.sleep(3)
 	ad.stop()
 	log = ad.text()
+	want_trans = sorted([("iot-to-servers", p, "engaged") for p in pairs] +
+			    [("iot-new-host", h, "engaged") for h in iot_hosts] +
+			    [("iot-load", "subnet:iot>servers", s) for s in ("engaged", "released")])
+	sl = [(re.search(r' rule="([^"]*)"', m), re.search(r' entity="([^"]*)"', m),
+	       re.search(r' state="([^"]*)"', m)) for m in tcp.msgs]
+	sl = sorted(tuple(x.group(1) if x else None for x in t3) for t3 in sl)
+	check(sl == want_trans and not tcp.bad,
+	      "syslog over TCP: each note exactly once across the kill (%d)" % total,
+	      "got %d, repeated %s, missing %s" % (len(sl), sorted({x for x in sl if sl.count(x) > 1})[:5],
+						  sorted(set(want_trans) - set(sl))[:5]))
+
+	def mail_field(m, name):
+		x = re.search(rb"^" + name + rb":\s+(.*?)\r?$", m["data"], re.M)
+		return x.group(1).decode() if x else None
+	ml = sorted(((mail_field(m, b"rule") or "").split(" ")[0], mail_field(m, b"entity"),
+		     mail_field(m, b"X-Weir-State")) for m in smtp.msgs)
+	ids = [mail_field(m, b"X-Weir-Delivery") for m in smtp.msgs]
+	check(ml == want_trans and len(set(ids)) == len(ids),
+	      "email: each note exactly once across the kill (%d), delivery ids unique" % total,
+	      "got %d, repeated %s, missing %s" % (len(ml), sorted({x for x in ml if ml.count(x) > 1})[:5],
+						  sorted(set(want_trans) - set(ml))[:5]))
 	done = [r for r in hook.on("/ops", completed_only=True)]
 	cut = [r for r in hook.on("/ops") if r["interrupted"]]
 	keys = [r["headers"]["x-weir-delivery"] for r in done]
@@ -738,6 +1024,7 @@ url = http://169.254.169.254/latest/meta-data/
 [webhook redirect]
 url = %s
 allow-private = yes
+follow-redirects = no
 [webhook flaky]
 url = %s
 allow-private = yes
@@ -828,6 +1115,515 @@ notify = good
 	ad.stop()
 	hook.stop()
 	tcp.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ queue
+
+
+def dlv_of(redis, rule, dest):
+	"""The delivery result recorded in the alert hash of rule's (first) alert."""
+	for k in redis.cli("KEYS", KP + "alert:*").split():
+		h = hgetall(redis, k)
+		if h.get("rule") == rule:
+			return h.get("dlv_" + dest, "")
+	return ""
+
+
+def case_queue(args, tmp):
+	"""A destination that accepts and never answers must not delay the
+	others; a silent endpoint times out and is retried with a doubling
+	backoff."""
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	hang = endpoints.SilentHttp()
+	silent = endpoints.SilentHttp()
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+start = all
+eval-interval = 200ms
+workers = 2
+[webhook hang]
+url = %s
+allow-private = yes
+timeout = 2s
+retries = 0
+[webhook good]
+url = %s
+allow-private = yes
+[webhook silent]
+url = %s
+allow-private = yes
+timeout = 300ms
+retries = 2
+backoff = 200ms
+backoff-max = 10s
+""" % (redis.url, hang.url("/h"), hook.url("/good"), silent.url("/s")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule burst]
+kind = boundary
+port = 22
+notify = hang, good
+[rule slow]
+kind = boundary
+port = 23
+notify = silent
+""")
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started")
+	n = 8
+	t0 = time.time()
+	for i in range(n):
+		boundary_event(redis, "10.0.30.%d" % (i + 1), "10.0.20.1")
+	check(endpoints.wait_until(lambda: len(hook.on("/good")) == n, 20),
+	      "good: all %d notes arrived" % n, str(len(hook.on("/good"))))
+	times = [r["t"] - t0 for r in hook.on("/good")]
+	print("good got its notes at %s s; the hung endpoint has %d connections" %
+	      (" ".join("%.2f" % x for x in times), len(hang.accepted)))
+	check(times and max(times) < 1.5,
+	      "a hung destination (2 workers, 2 s timeout) did not delay 'good': all %d within 1.5 s" % n,
+	      str(times))
+	check(len(hang.accepted) <= 2,
+	      "the hung destination has one attempt at a time (%d connections so far)" %
+	      len(hang.accepted))
+
+	# a silent endpoint: 300 ms timeouts, backoff 200 ms then 400 ms
+	boundary_event(redis, "10.0.30.99", "10.0.20.1", dport="23")
+	check(endpoints.wait_until(lambda: dlv_of(redis, "slow", "silent").startswith("failed"), 20),
+	      "silent endpoint: the failure is recorded", dlv_of(redis, "slow", "silent"))
+	res = dlv_of(redis, "slow", "silent")
+	check(res.startswith("failed after 3 attempts") and "Timeout" in res,
+	      "silent endpoint: failed after 3 attempts, timed out", res)
+	acc = silent.accepted
+	gaps = [b - a for a, b in zip(acc, acc[1:])]
+	print("silent endpoint: connections %s s apart" % " ".join("%.3f" % g for g in gaps))
+	check(len(acc) == 3 and gaps[0] >= 0.3 + 0.2 - 0.02 and gaps[1] >= 0.3 + 0.4 - 0.02 and
+	      gaps[1] - gaps[0] >= 0.15 and gaps[1] < 2.0,
+	      "silent endpoint: 3 attempts, each after the 300 ms timeout and a backoff of "
+	      "200 ms then 400 ms", str(gaps))
+	ad.stop()
+	hook.stop()
+	hang.stop()
+	silent.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ backends
+
+
+def make_cert(tmp):
+	"""A self-signed certificate for 127.0.0.1, made by openssl for this run."""
+	cert, key = os.path.join(tmp, "smtp-cert.pem"), os.path.join(tmp, "smtp-key.pem")
+	r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+			    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+			    "-addext", "subjectAltName=IP:127.0.0.1"],
+			   capture_output=True, text=True, timeout=60)
+	if r.returncode != 0:
+		print("SKIP: openssl cannot make a certificate: " + r.stderr[-500:])
+		sys.exit(77)
+	return cert, key
+
+
+def case_backends(args, tmp):
+	"""Syslog over a unix datagram socket; email over STARTTLS required by
+	the server, verified against ca-file (and refused without it); boundary
+	rules with app= (the event's, or the flow's read back); a SIGHUP that
+	changes and adds destinations."""
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	unix = endpoints.SyslogUnix(os.path.join(tmp, "log.sock"))
+	cert, key = make_cert(tmp)
+	smtp = endpoints.SmtpSink(tls=(cert, key))
+	conf_text = """redis = %s
+start = all
+eval-interval = 200ms
+[syslog local]
+address = unix://%s
+facility = local5
+app-name = weir-test
+[email tls]
+url = smtp://127.0.0.1:%d
+starttls = yes
+ca-file = %s
+from = weir@example.test
+to = oncall@example.test
+[email unverified]
+url = smtp://127.0.0.1:%d
+starttls = yes
+retries = 0
+from = weir@example.test
+to = oncall@example.test
+[webhook a]
+url = %s
+allow-private = yes
+""" % (redis.url, unix.path, smtp.port, cert, smtp.port, hook.url("/a"))
+	conf = write(os.path.join(tmp, "alertd.conf"), conf_text)
+	rules_text = """[rule backends]
+kind = boundary
+port = 22
+notify = local, tls, unverified
+[rule ssh-app]
+kind = boundary
+port = 2222
+app = SSH
+notify = a
+[rule youtube-app]
+kind = boundary
+port = 2222
+app = youtube
+notify = a
+"""
+	rules = write(os.path.join(tmp, "alertd.rules"), rules_text)
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started",
+	      ad.text()[-1000:])
+	boundary_event(redis, "10.0.30.1", "10.0.20.1")
+
+	# syslog over the local socket
+	check(endpoints.wait_until(lambda: unix.msgs, 10), "syslog: a datagram on the unix socket")
+	m = unix.msgs[0] if unix.msgs else ""
+	# local5 (21) * 8 + critical (2) = 170
+	check(len(unix.msgs) == 1 and
+	      re.match(r'^<170>1 \S+ \S+ weir-test \d+ engaged \[weir@32473 id="\d+" rule="backends" '
+		       r'kind="boundary" state="engaged" severity="critical" '
+		       r'entity="10.0.30.1>10.0.20.1" node="local"\] forbidden flow ', m) is not None,
+	      "syslog unix://: one RFC 5424 datagram, PRI 170 (local5, critical)", m)
+
+	# email over STARTTLS, required by the server
+	def dlv(dest):
+		return dlv_of(redis, "backends", dest)
+	check(endpoints.wait_until(lambda: dlv("tls") and dlv("unverified"), 20),
+	      "both email results recorded", "%s / %s" % (dlv("tls"), dlv("unverified")))
+	check(dlv("tls").startswith("ok") and len(smtp.msgs) == 1 and smtp.msgs[0]["tls"] and
+	      b"rule:     backends" in smtp.msgs[0]["data"],
+	      "email starttls = yes, certificate verified against ca-file: delivered encrypted",
+	      dlv("tls"))
+	check(dlv("unverified").startswith("failed") and
+	      ("certificate" in dlv("unverified") or "SSL" in dlv("unverified")),
+	      "email starttls = yes without ca-file: the self-signed certificate is refused",
+	      dlv("unverified"))
+
+	# boundary rules with app=: the event's app, then the flow's
+	redis.cli("HSET", KP + "flow:00000000000000bb", "app", "TLS.YouTube", "application", "YouTube")
+	redis.cli("HSET", KP + "flow:00000000000000cc", "app", "Unknown", "application", "Unknown")
+	now = str(int(time.time() * 1000))
+	for flow, src, app in (("00000000000000aa", "10.0.30.2", "SSH"),
+			       ("00000000000000bb", "10.0.30.3", "Unknown"),
+			       ("00000000000000cc", "10.0.30.4", "Unknown")):
+		xadd(redis, "type", "boundary", "ts", now, "rule", "forbid", "src_subnet", "iot",
+		     "dst_subnet", "servers", "flow", flow, "src", src, "dst", "10.0.20.1",
+		     "sport", "40000", "dport", "2222", "proto", "6", "vlan", "30", "app", app)
+	check(endpoints.wait_until(lambda: len(hook.on("/a")) >= 2, 10), "app rules alerted")
+	time.sleep(1)
+	got = sorted((r["json"]["rule"], r["json"]["entity"]) for r in hook.on("/a"))
+	check(got == [("ssh-app", "10.0.30.2>10.0.20.1"), ("youtube-app", "10.0.30.3>10.0.20.1")],
+	      "app = SSH matches the event's app; app = youtube the flow's application (TLS.YouTube) "
+	      "read back; an Unknown flow matches neither", str(got))
+	yt = [r["json"] for r in hook.on("/a") if r["json"]["rule"] == "youtube-app"]
+	check(yt and yt[0]["details"]["app"] == "YouTube", "the details carry the flow's application",
+	      str(yt[:1]))
+
+	# SIGHUP: webhook a moves to /a2, webhook b is added
+	write(conf, conf_text.replace(hook.url("/a"), hook.url("/a2")) + """[webhook b]
+url = %s
+allow-private = yes
+""" % hook.url("/b"))
+	write(rules, rules_text.replace("notify = a\n", "notify = a, b\n"))
+	ad.proc.send_signal(signal.SIGHUP)
+	check(endpoints.wait_until(lambda: "reloaded: 3 rules, 5 destinations" in ad.text(), 10),
+	      "SIGHUP: reloaded with 5 destinations", ad.text()[-800:])
+	n_a = len(hook.on("/a"))
+	xadd(redis, "type", "boundary", "ts", now, "rule", "forbid", "src_subnet", "iot",
+	     "dst_subnet", "servers", "flow", "00000000000000aa", "src", "10.0.30.5", "dst", "10.0.20.1",
+	     "sport", "40000", "dport", "2222", "proto", "6", "vlan", "30", "app", "SSH")
+	check(endpoints.wait_until(lambda: hook.on("/a2") and hook.on("/b"), 10),
+	      "after the reload: the note goes to a's new URL and to b")
+	time.sleep(1)
+	check(len(hook.on("/a")) == n_a and len(hook.on("/a2")) == 1 and len(hook.on("/b")) == 1 and
+	      hook.on("/b")[0]["json"]["entity"] == "10.0.30.5>10.0.20.1",
+	      "the old URL got nothing more; each new destination once",
+	      "%d %d %d" % (len(hook.on("/a")) - n_a, len(hook.on("/a2")), len(hook.on("/b"))))
+	ad.stop()
+	for x in (hook, unix, smtp):
+		x.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ flowwindow
+
+
+def case_flowwindow(args, tmp):
+	"""peers and ports over the window, on flows the test writes itself:
+	only flows seen within the window count, a host's peer is the other
+	end whichever started the flow, port 0 is no port, and once nothing
+	newer comes the window moves on with the clock and the alert is
+	released."""
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	host = "10.0.0.1@0"
+	t = int(time.time() * 1000)
+	flows = [	# id, src, dst, dport, proto, last_seen
+		("f1", "10.0.0.1", "10.0.0.2", 80, 6, t - 20000),	# before the window
+		("f2", "10.0.0.1", "10.0.0.3", 443, 6, t - 2000),
+		("f3", "10.0.0.4", "10.0.0.1", 22, 6, t - 1000),	# towards the host
+		("f4", "10.0.0.1", "10.0.0.3", 53, 17, t - 500),
+		("f5", "10.0.0.1", "10.0.0.9", 0, 17, t),		# later fragments
+	]
+	for fid, src, dst, dport, proto, last in flows:
+		redis.cli("HSET", KP + "flow:" + fid, "src", src, "dst", dst, "sport", "40000",
+			  "dport", str(dport), "proto", str(proto), "first_seen", str(last - 100),
+			  "last_seen", str(last))
+		redis.cli("SADD", KP + "idx:host:" + host, fid)
+	redis.cli("ZADD", KP + "hosts", "1000", host)
+	# peers in the window: 10.0.0.3, 10.0.0.4 (it started f3), 10.0.0.9;
+	# ports: 443, 22, 53 (f5's 0 is none); f1 is older than 10 s
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+eval-interval = 200ms
+scan-interval = 500ms
+[webhook t]
+url = %s
+allow-private = yes
+""" % (redis.url, hook.url("/t")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule peers]
+kind = threshold
+entity = host:%(h)s
+metric = peers
+window = 10s
+above = 2
+notify = t
+[rule ports]
+kind = threshold
+entity = host:%(h)s
+metric = ports
+window = 10s
+above = 2
+notify = t
+[rule any-host-ports]
+kind = threshold
+entity = host:10.0.0.*
+metric = ports
+window = 10s
+above = 3
+notify = t
+""" % {"h": host})
+	r = subprocess.run([args.alertd, "--config", conf, "--rules", write(
+		os.path.join(tmp, "bad.rules"), "[rule x]\nkind = threshold\nentity = exporter:192.0.2.1\n"
+		"metric = ports\nabove = 3\nnotify = t\n"), "--check"], capture_output=True, text=True,
+		timeout=30)
+	check(r.returncode == 2 and "which interfaces and exporters do not have" in r.stderr,
+	      "metric ports on an exporter is refused (no flow index)", r.stderr)
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+
+	def notes(rule, state):
+		return [(x["json"], x["t"]) for x in hook.on("/t") if x["json"]["rule"] == rule and
+			x["json"]["state"] == state]
+	check(endpoints.wait_until(lambda: notes("peers", "engaged") and notes("ports", "engaged"), 10),
+	      "peers and ports engaged", ad.text()[-1000:])
+	for rule in ("peers", "ports"):
+		x = notes(rule, "engaged")[:1]
+		check(x and x[0][0]["value"] == 3 and x[0][0]["details"]["flows"] == 4,
+		      "%s: 3 within the 10 s window, over the 4 flows seen in it" % rule,
+		      str(x and x[0][0]))
+	check(endpoints.wait_until(lambda: notes("peers", "released") and notes("ports", "released"),
+				   20), "released once the window moved past the flows")
+	# below 2 (release-below = above): ports once f2 (443) and f3 (22)
+	# left the window, 8 and 9 s after the newest flow; peers once f4
+	# (10.0.0.3 again) left too, 9.5 s after it
+	for rule, first in (("ports", 9.0), ("peers", 9.5)):
+		x = notes(rule, "released")[:1]
+		after = x[0][1] - t / 1000.0 if x else 0
+		check(x and first - 0.1 <= after <= first + 4 and x[0][0]["value"] == 1,
+		      "%s: released at 1, %.1f s after the newest flow (from %.1f s)" % (rule, after, first),
+		      str(x and x[0][0]))
+	check(not notes("any-host-ports", "engaged"), "a pattern rule above 3 ports: nothing")
+	ad.stop()
+	hook.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ collect
+
+
+def case_collect(args, tmp):
+	"""The engine as a flow collector (--collect, exporter-timeout 5 s):
+	thresholds on exporter: and interface: series against the NetFlow v5
+	records the test built by hand, and the engine's own exporter_down
+	(datagrams stop) and exporter_up (they resume) alerting and releasing."""
+	weirtest.need_root()
+	sys.path.insert(0, os.path.join(TESTLIB, "..", "integration"))
+	import collect_socket	# noqa: E402 (its v5 record, not a copy)
+	import weircollect	# noqa: E402
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver()
+	exp = "127.0.0.2"
+	recs = [(100 + 10 * i, 2 + i % 3) for i in range(40)]	# (bytes, packets)
+	nbytes, npkts = sum(b for b, _ in recs), sum(p for _, p in recs)
+	print("truth (the records sent): %d records from %s, %d bytes, %d packets, "
+	      "input ifIndex 1" % (len(recs), exp, nbytes, npkts))
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+node = c
+eval-interval = 300ms
+[webhook t]
+url = %s
+allow-private = yes
+""" % (redis.url, hook.url("/t")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule exp-down]
+kind = exporter-down
+notify = t
+[rule exp-bytes]
+kind = threshold
+entity = exporter:%(e)s
+metric = bytes/s
+window = 10s
+above = %(b).3f
+for = 1s
+notify = t
+[rule if-pps]
+kind = threshold
+entity = interface:%(e)s#1
+metric = packets/s
+window = 10s
+above = %(p).3f
+for = 1s
+notify = t
+""" % {"e": exp, "b": nbytes / 20.0, "p": npkts / 20.0})
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "c", tmp,
+				    extra=["--exporter-timeout", "5"])
+	try:
+		ad.start()
+		check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started",
+		      ad.text()[-1000:])
+		grams = [(exp, collect_socket.v5_record_datagram(i, "10.9.0.%d" % (i + 1), "10.9.1.1", b, p))
+			 for i, (b, p) in enumerate(recs)]
+		weircollect.send(col.port, grams)
+		t_stop = time.time()
+
+		def notes(rule, state=None):
+			return [r["json"] for r in hook.on("/t") if r["json"]["rule"] == rule and
+				(state is None or r["json"]["state"] == state)]
+		check(endpoints.wait_until(lambda: notes("exp-bytes", "engaged") and
+					   notes("if-pps", "engaged"), 20),
+		      "exporter and interface thresholds engaged")
+		x = notes("exp-bytes", "engaged")[:1]
+		check(x and x[0]["entity"] == "exporter:" + exp and abs(x[0]["value"] - nbytes / 10.0) < 0.01,
+		      "exporter:%s at %g B/s = the %d bytes sent / 10 s" % (exp, nbytes / 10.0, nbytes), str(x))
+		x = notes("if-pps", "engaged")[:1]
+		check(x and x[0]["entity"] == "interface:%s#1" % exp and
+		      abs(x[0]["value"] - npkts / 10.0) < 0.01,
+		      "interface:%s#1 at %g pkt/s = the %d packets sent / 10 s" % (exp, npkts / 10.0, npkts),
+		      str(x))
+		check(endpoints.wait_until(lambda: notes("exp-down", "engaged"), 15),
+		      "the engine's exporter_down alerted once the datagrams stopped")
+		d = notes("exp-down", "engaged")[:1]
+		if d:
+			late = hook.on("/t")[[r["json"] for r in hook.on("/t")].index(d[0])]["t"] - t_stop
+			check(d[0]["entity"] == exp and d[0]["severity"] == "critical" and late >= 5,
+			      "exporter-down: entity %s, critical, %.1f s after the last datagram "
+			      "(exporter-timeout 5 s)" % (exp, late), str(d))
+		weircollect.send(col.port, [(exp, collect_socket.v5_record_datagram(99, "10.9.0.1",
+										      "10.9.1.1", 100, 1))])
+		check(endpoints.wait_until(lambda: notes("exp-down", "released"), 10),
+		      "exporter_up (datagrams resumed) released it")
+		check([x["state"] for x in notes("exp-down")] == ["engaged", "released"],
+		      "exporter-down: engaged and released once each",
+		      str([x["state"] for x in notes("exp-down")]))
+		ad.stop()
+		check(col.stop() == 0, "engine stopped cleanly")
+	finally:
+		col.kill()
+		hook.stop()
+	return not FAILS
+
+
+# ------------------------------------------------------------------ redirects
+
+
+def case_redirects(args, tmp):
+	"""follow-redirects: the same host is followed (the same signed POST),
+	another host only when redirect-hosts names it, at most 3 hops, and
+	never with follow-redirects = no."""
+	redis = weirtest.Redis()
+	hook = endpoints.WebhookReceiver(secret="rk")
+	p = hook.port
+	hook.redirects.update({
+		"/same": (302, "/landed-same"),
+		"/same-no": (302, "/landed-no"),
+		"/other": (307, "http://localhost:%d/landed-other" % p),
+		"/listed": (308, "http://localhost:%d/landed-listed" % p),
+		"/hop1": (302, "/hop2"), "/hop2": (302, "/hop3"), "/hop3": (302, "/hop4"),
+		"/hop4": (302, "/landed-hops"),
+		"/scheme": (302, "ftp://127.0.0.1:%d/x" % p),
+	})
+	dests = ["same", "no", "other", "listed", "hops", "scheme"]
+	conf = write(os.path.join(tmp, "alertd.conf"), """redis = %s
+start = all
+eval-interval = 200ms
+[webhook same]
+url = %s
+secret = rk
+allow-private = yes
+[webhook no]
+url = %s
+secret = rk
+allow-private = yes
+follow-redirects = no
+[webhook other]
+url = %s
+secret = rk
+allow-private = yes
+[webhook listed]
+url = %s
+secret = rk
+allow-private = yes
+redirect-hosts = example.invalid, localhost
+[webhook hops]
+url = %s
+allow-private = yes
+[webhook scheme]
+url = %s
+allow-private = yes
+follow-redirects = yes
+""" % (redis.url, hook.url("/same"), hook.url("/same-no"), hook.url("/other"),
+       hook.url("/listed"), hook.url("/hop1"), hook.url("/scheme")))
+	rules = write(os.path.join(tmp, "alertd.rules"), """[rule r]
+kind = boundary
+notify = %s
+""" % ", ".join(dests))
+	ad = Alertd(args.alertd, tmp, conf, rules)
+	ad.start()
+	check(endpoints.wait_until(lambda: "connected to Redis" in ad.text(), 20), "started")
+	boundary_event(redis, "10.0.30.1", "10.0.20.1")
+	check(endpoints.wait_until(lambda: all(dlv_of(redis, "r", d) for d in dests), 20),
+	      "every destination's result recorded", str({d: dlv_of(redis, "r", d) for d in dests}))
+	res = {d: dlv_of(redis, "r", d) for d in dests}
+	print("results: %s" % res)
+
+	def one(path):
+		return hook.on(path)
+	first, landed = one("/same"), one("/landed-same")
+	check(res["same"].startswith("ok (attempt 1)") and len(first) == 1 and len(landed) == 1,
+	      "same host: the redirect is followed, delivered", res["same"])
+	if first and landed:
+		check(landed[0]["body"] == first[0]["body"] and landed[0]["sig_ok"] is True and
+		      landed[0]["headers"]["x-weir-delivery"] == first[0]["headers"]["x-weir-delivery"],
+		      "same host: the same POST body, signature (checked by the receiver) and delivery id")
+	check("not followed (follow-redirects = no)" in res["no"] and not one("/landed-no"),
+	      "follow-redirects = no: not followed", res["no"])
+	check("not followed" in res["other"] and "redirect-hosts" in res["other"] and
+	      len(one("/other")) == 1 and not one("/landed-other"),
+	      "another host (localhost) is refused, never asked", res["other"])
+	ll = one("/landed-listed")
+	check(res["listed"].startswith("ok") and len(ll) == 1 and ll[0]["sig_ok"] is True,
+	      "a host in redirect-hosts (308 to localhost) is followed, signed", res["listed"])
+	check("more than 3 redirects" in res["hops"] and
+	      [len(one("/hop%d" % i)) for i in (1, 2, 3, 4)] == [1, 1, 1, 1] and
+	      not one("/landed-hops"), "at most 3 hops: the fourth redirect is refused", res["hops"])
+	check("not followed" in res["scheme"] and "ftp" in res["scheme"],
+	      "follow-redirects = yes still refuses a non-http scheme", res["scheme"])
+	ad.stop()
+	hook.stop()
 	return not FAILS
 
 
@@ -1107,6 +1903,18 @@ notify = ops
 	      "central holds it")
 	ids = [r["json"]["id"] for r in hook.on("/ops")]
 	check(len(ids) == len(set(ids)), "alert ids never repeat across nodes", str(ids))
+
+	# a node that publishes keyspace version 2 is not watched (weirctl
+	# refuses it too), and the log says so once, not at every reading
+	redis.cli("HSET", "weir:{v2}:meta", "version", "2")
+	redis.cli("HSET", "weir:nodes", "v2", str(ahead))
+	check(endpoints.wait_until(lambda: "node v2 publishes keyspace version 2" in ad.text(), 10),
+	      "a node of keyspace version 2: said in the log", ad.text()[-1000:])
+	time.sleep(1.5)		# three more readings of the registry
+	watching = [l for l in ad.text().splitlines() if "watching node" in l]
+	check(ad.text().count("publishes keyspace version 2") == 1 and
+	      not [l for l in watching if "v2" in l],
+	      "version 2: said once, never watched", "\n".join(watching[-3:]))
 	ad.stop()
 	hook.stop()
 	return not FAILS
@@ -1118,7 +1926,8 @@ def case_multinode_cluster(args, tmp):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["delivery", "restart", "config", "safety",
+	ap.add_argument("--case", required=True, choices=["delivery", "restart", "config", "safety", "queue", "redirects", "flowcount",
+							  "backends", "collect", "flowwindow",
 							  "multinode", "multinode-cluster", "nodes"])
 	ap.add_argument("--alertd", required=True)
 	ap.add_argument("--weir")

@@ -49,6 +49,16 @@ test_units(void)
 	CHECK(!alertd_parse_duration_ms("30s", &ms) && ms == 30000, "30s");
 	CHECK(!alertd_parse_duration_ms("5m", &ms) && ms == 300000, "5m");
 	CHECK(!alertd_parse_duration_ms("250ms", &ms) && ms == 250, "250ms");
+	{
+		char d[32];
+
+		alertd_fmt_duration(600000, d, sizeof(d));
+		CHECK(!strcmp(d, "10m"), "600000 ms is 10m");
+		alertd_fmt_duration(5400250, d, sizeof(d));
+		CHECK(!strcmp(d, "1h30m250ms"), "5400250 ms is 1h30m250ms");
+		alertd_fmt_duration(86400000, d, sizeof(d));
+		CHECK(!strcmp(d, "1d"), "a day is 1d");
+	}
 	CHECK(!alertd_parse_duration_ms("1.5h", &ms) && ms == 5400000, "1.5h");
 	CHECK(!alertd_parse_duration_ms("2", &ms) && ms == 2000, "bare seconds");
 	CHECK(alertd_parse_duration_ms("5 m", &ms), "blank inside");
@@ -344,6 +354,9 @@ test_lifecycle(void)
 	CHECK(ch.n == 0, "not quiet long enough");
 	alertd_alerts_tick(a, &ch, c, 15000);
 	CHECK(count_state(&ch, "released") == 2, "both released after 10 s quiet");
+	CHECK(ch.n == 2 && !strcmp(ch.v[0].snap.summary, "s (quiet for 10s)") &&
+	      !strcmp(ch.v[1].snap.summary, "s (quiet for 10s)"),
+	      "the released summary says how long it was quiet");
 	alertd_changes_clear(&ch);
 	free(ch.v);
 	alertd_alerts_free(a);

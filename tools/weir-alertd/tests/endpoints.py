@@ -7,7 +7,9 @@ All on loopback, on free ports, started and stopped by the test:
                    standard library's, not weir's), and on chosen paths
                    redirects, fails a given number of times, or holds a
                    chosen request until the test lets it go.
+  SilentHttp       accepts connections and never answers (a hung endpoint).
   SyslogUdp        a UDP socket that records datagrams.
+  SyslogUnix       a unix datagram socket (as /dev/log) that records datagrams.
   SyslogTcp        a TCP listener that reads RFC 6587 octet-counted frames.
   SmtpSink         aiosmtpd (Debian's python3-aiosmtpd) in this process,
                    recording each message with its envelope.
@@ -45,12 +47,14 @@ def wait_until(cond, timeout, step=0.1):
 class WebhookReceiver:
 	"""POST PATH records a request. Behaviours by path:
 	  /redirect*  302 to /target (which must never be asked for)
+	  redirects   {path: (code, location)}: that answer on path
 	  /flaky*     503 for the first `flaky` requests on that path, then 200
 	  hold_path   the hold_at-th request there (1-based) is held until
 	              release() and marked interrupted."""
 
-	def __init__(self, secret=None, flaky=2, hold_path=None, hold_at=0):
+	def __init__(self, secret=None, flaky=2, hold_path=None, hold_at=0, redirects=None):
 		self.secret = secret.encode() if secret else None
+		self.redirects = dict(redirects or {})
 		self.flaky = flaky
 		self.hold_path = hold_path
 		self.hold_at = hold_at
@@ -86,7 +90,10 @@ class WebhookReceiver:
 					outer.release_ev.wait(30)
 					self.close_connection = True
 					return		# no answer: the client is gone by now
-				if self.path.startswith("/redirect"):
+				if self.path in outer.redirects:
+					self.send_response(outer.redirects[self.path][0])
+					self.send_header("Location", outer.redirects[self.path][1])
+				elif self.path.startswith("/redirect"):
 					self.send_response(302)
 					self.send_header("Location", "http://127.0.0.1:%d/target" % outer.port)
 				elif self.path.startswith("/flaky") and k <= outer.flaky:
@@ -124,12 +131,79 @@ class WebhookReceiver:
 		self.srv.server_close()
 
 
+class SilentHttp:
+	"""A TCP listener that accepts every connection and never answers: an
+	endpoint that hangs. Records when each connection came."""
+
+	def __init__(self):
+		self.srv = socket.socket()
+		self.srv.bind(("127.0.0.1", 0))
+		self.srv.listen(64)
+		self.srv.settimeout(0.1)
+		self.port = self.srv.getsockname()[1]
+		self.accepted = []	# times
+		self.conns = []
+		self.stopping = False
+		self.th = threading.Thread(target=self.run, daemon=True)
+		self.th.start()
+
+	def url(self, path="/"):
+		return "http://127.0.0.1:%d%s" % (self.port, path)
+
+	def run(self):
+		while not self.stopping:
+			try:
+				c, _ = self.srv.accept()
+			except socket.timeout:
+				continue
+			except OSError:
+				break
+			self.accepted.append(time.time())
+			self.conns.append(c)	# held open, never read or answered
+
+	def stop(self):
+		self.stopping = True
+		self.th.join(5)
+		for c in self.conns:
+			c.close()
+		self.srv.close()
+
+
 class SyslogUdp:
 	def __init__(self):
 		self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 		self.sock.bind(("127.0.0.1", 0))
 		self.sock.settimeout(0.2)
 		self.port = self.sock.getsockname()[1]
+		self.msgs = []
+		self.stopping = False
+		self.th = threading.Thread(target=self.run, daemon=True)
+		self.th.start()
+
+	def run(self):
+		while not self.stopping:
+			try:
+				d = self.sock.recv(65536)
+			except socket.timeout:
+				continue
+			except OSError:
+				break
+			self.msgs.append(d.decode("utf-8", "replace"))
+
+	def stop(self):
+		self.stopping = True
+		self.th.join(5)
+		self.sock.close()
+
+
+class SyslogUnix:
+	"""A unix datagram socket (as /dev/log) that records datagrams."""
+
+	def __init__(self, path):
+		self.path = path
+		self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		self.sock.bind(path)
+		self.sock.settimeout(0.2)
 		self.msgs = []
 		self.stopping = False
 		self.th = threading.Thread(target=self.run, daemon=True)
@@ -206,7 +280,11 @@ class SyslogTcp:
 
 
 class SmtpSink:
-	def __init__(self):
+	"""tls: (certfile, keyfile) to offer STARTTLS and require it before
+	any mail (aiosmtpd's require_starttls); each message records whether
+	its session was encrypted."""
+
+	def __init__(self, tls=None):
 		try:
 			from aiosmtpd.controller import Controller
 		except ImportError:
@@ -219,11 +297,18 @@ class SmtpSink:
 			async def handle_DATA(self, server, session, envelope):
 				outer.msgs.append({"from": envelope.mail_from,
 						   "rcpt": list(envelope.rcpt_tos),
-						   "data": envelope.content})
+						   "data": envelope.content,
+						   "tls": session.ssl is not None})
 				return "250 OK"
 
+		kw = {}
+		if tls:
+			import ssl
+			ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+			ctx.load_cert_chain(tls[0], tls[1])
+			kw = {"tls_context": ctx, "require_starttls": True}
 		self.port = free_port()
-		self.ctl = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+		self.ctl = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kw)
 		self.ctl.start()
 
 	def stop(self):
