@@ -1,14 +1,19 @@
 /* collect.c -- flow-export records into the worker's flow table.
  *
- * A datagram for a collector port (diverted from a DPDK port, or handed over
- * by the UDP socket collector) reaches the worker that owns its exporter:
- * the symmetric hash on addresses keeps one exporter on one worker, so
- * template state needs no lock. This file keeps that worker's exporter
- * table (bounded by max-exporters: more are dropped and counted) and turns
- * each decoded record into a flow-table update, so exported flows feed the
- * same hosts, VLANs and subnet pairs as captured ones. It also carries the
- * decoders' template events to the control thread and installs the
- * templates it sends back (template sharing, tmpl_share.h). */
+ * A datagram for a collector port reaches the worker that owns its
+ * exporter, by a hash of the exporter's address alone
+ * (weir_xflow_owner, udp_collector.h): the UDP socket collector hashes so,
+ * the software distributor too, and a worker that a multi-queue port gave
+ * another worker's datagram (RSS hashes UDP ports) steers it there
+ * (worker.c xflow_divert). So one exporter's templates and sequence
+ * numbers live on one worker and need no lock. This file keeps that
+ * worker's exporter table (bounded by max-exporters: a new exporter takes
+ * the slot of one silent past exporter-timeout, else it is dropped and
+ * counted) and turns each decoded record into a flow-table update (times
+ * checked against arrival), so exported flows feed the same hosts, VLANs
+ * and subnet pairs as captured ones. It also carries the decoders'
+ * template events to the control thread and installs the templates it
+ * sends back (template sharing, tmpl_share.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +29,10 @@ struct weir_exporter_table {
 	struct weir_iface *ifs;       /* IFACE_SLOTS, open addressing, never removed */
 	uint32_t n_ifs;
 	uint64_t ifs_full;
+	uint64_t no_evict_until_ms;   /* full, and no exporter silent enough before then */
 };
+
+#define IFACE_GONE UINT32_MAX       /* an evicted exporter's interface: matches nothing */
 
 int
 weir_worker_xflow_init(struct weir_worker *w)
@@ -116,6 +124,41 @@ iface_get(struct weir_worker *w, struct weir_exporter *ex, uint32_t ifindex)
 	return NULL;
 }
 
+/* The table is full: the exporter silent longest, if that is longer than
+ * exporter-timeout, makes room (its decoder state freed, its interfaces
+ * forgotten), so a flood from random (spoofed) sources cannot keep real
+ * exporters out for good. Its slot is reused: flows still in the table
+ * from it are then shown with the new exporter. NULL if none is silent
+ * enough (and then no scan again until one could be). */
+static struct weir_exporter *
+exporter_evict(struct weir_worker *w)
+{
+	struct weir_exporter_table *t = w->exporters;
+	uint64_t now = w->now_ms, timeout = (uint64_t)w->cfg->exporter_timeout_s * 1000;
+	if (now < t->no_evict_until_ms)
+		return NULL;
+	struct weir_exporter *old = NULL;
+	uint64_t old_ms = UINT64_MAX;
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint64_t seen = t->ex[i].last_seen_ms ? t->ex[i].last_seen_ms : t->ex[i].first_seen_ms;
+		if (seen < old_ms) {
+			old_ms = seen;
+			old = &t->ex[i];
+		}
+	}
+	if (!old || old_ms + timeout > now) {
+		t->no_evict_until_ms = old ? old_ms + timeout : now + 1000;
+		return NULL;
+	}
+	uint32_t e = (uint32_t)(old - t->ex) + 1;
+	for (uint32_t i = 0; i < IFACE_SLOTS; i++)
+		if (t->ifs[i].exporter == e)
+			__atomic_store_n(&t->ifs[i].exporter, IFACE_GONE, __ATOMIC_RELEASE);
+	weir_nf_state_free(old);	/* the control thread reads old->sf: kept, reset below */
+	w->st.exporters_evicted++;
+	return old;
+}
+
 static struct weir_exporter *
 exporter_get(struct weir_worker *w, const uint8_t addr[16])
 {
@@ -123,16 +166,22 @@ exporter_get(struct weir_worker *w, const uint8_t addr[16])
 	for (uint32_t i = 0; i < t->n; i++)	/* few exporters per worker */
 		if (!memcmp(t->ex[i].addr, addr, 16))
 			return &t->ex[i];
-	if (t->n >= t->max) {
+	struct weir_exporter *e = t->n < t->max ? &t->ex[t->n] : exporter_evict(w);
+	if (!e) {
 		w->st.exporters_full++;
 		return NULL;
 	}
-	struct weir_exporter *e = &t->ex[t->n];
+	struct weir_sflow_state *sf = e < &t->ex[t->n] ? e->sf : NULL;	/* evicted: reuse */
 	memset(e, 0, sizeof(*e));
+	if (sf) {
+		weir_sflow_state_reset(sf);
+		e->sf = sf;
+	}
 	memcpy(e->addr, addr, 16);
 	e->lim = &w->cfg->xlim;
 	e->first_seen_ms = w->now_ms;
-	__atomic_store_n(&t->n, t->n + 1, __ATOMIC_RELEASE);
+	if (e == &t->ex[t->n])
+		__atomic_store_n(&t->n, t->n + 1, __ATOMIC_RELEASE);
 	return e;
 }
 
@@ -153,6 +202,42 @@ add_counts(struct weir_worker *w, struct weir_flow *f, int dir, uint64_t bytes, 
 	weir_agg_fold_counts(&w->agg, f, b, p, 0);
 }
 
+/* An exporter's clock is not trusted: a start or end more than an hour
+ * after the record arrived, or before 2000, is counted (BAD_TIMESTAMP, once
+ * per record) and replaced by the arrival time, so a flow cannot be dated
+ * where the sweep and host expiry never reach it; and nothing ends after
+ * it arrived. */
+#define XFLOW_AHEAD_MS  3600000ull
+#define XFLOW_EPOCH_MS  946684800000ull    /* 2000-01-01T00:00:00Z */
+
+static void
+record_times(struct weir_worker *w, struct weir_exporter *ex, const struct weir_flow_rec *r,
+	     uint64_t *first, uint64_t *last)
+{
+	uint64_t now = w->now_ms, s = r->start_ms, e = r->end_ms;
+	int bad = 0;
+	if (s && (s < XFLOW_EPOCH_MS || s > now + XFLOW_AHEAD_MS)) {
+		s = 0;
+		bad = 1;
+	}
+	if (e && (e < XFLOW_EPOCH_MS || e > now + XFLOW_AHEAD_MS)) {
+		e = 0;
+		bad = 1;
+	}
+	if (bad)
+		weir_xerr(ex, WEIR_XERR_BAD_TIMESTAMP);
+	/* an exporter's clock a little ahead of ours (less than
+	 * XFLOW_AHEAD_MS) is taken as it is: the record's own times are the
+	 * truth readers compare with, and the flow's idle sweep is put off by
+	 * at most that skew */
+	s = s ? s : now;
+	e = e ? e : s;
+	if (s > e)
+		s = e;
+	*first = weir_ms48(s);
+	*last = weir_ms48(e);
+}
+
 static void
 on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 {
@@ -160,8 +245,8 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	struct weir_flow_key k;
 	int dir = weir_flow_key_make(&k, r->src, r->sport, r->dst, r->dport, r->proto, r->vlan);
 	uint32_t h = weir_flow_hash(&k);
-	uint64_t first = weir_ms48(r->start_ms ? r->start_ms : w->now_ms);
-	uint64_t last = r->end_ms ? weir_ms48(r->end_ms) : first;
+	uint64_t first, last;
+	record_times(w, ex, r, &first, &last);
 
 	struct weir_flow *f = weir_flow_table_lookup(&w->ft, &k, h);
 	if (!f) {
@@ -176,16 +261,22 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 		f->sub_init = (uint16_t)(weir_subnet_lookup(w->cfg, r->src) + 1);
 		f->sub_resp = (uint16_t)(weir_subnet_lookup(w->cfg, r->dst) + 1);
 		w->xinfo[weir_flow_index(&w->ft, f)] = (struct weir_flow_xinfo){
-			.in_if = r->in_if, .out_if = r->out_if,
+			.in_if = r->in_if, .out_if = r->out_if, .vrf = r->vrf_in,
 			.exporter = (uint32_t)(ex - w->exporters->ex) + 1, .source = r->source,
 		};
 		f->state |= WEIR_FLOWST_XFLOW;
 		w->st.flows_created++;
-		/* no payload: nDPI guesses from protocol, ports and addresses */
-		if (w->dpi && weir_dpi_guess(w->dpi, r->proto, r->src, r->sport, r->dst,
-					     r->dport, &w->dpi_res) == 1)
+		/* no payload: the exporter's application id if it sent one,
+		 * else nDPI guesses from protocol, ports and addresses */
+		if (w->dpi && (weir_dpi_exporter_app(w->dpi, r->proto, r->app_engine,
+						     r->app_selector, &w->dpi_res) == 1 ||
+			       weir_dpi_guess(w->dpi, r->proto, r->src, r->sport, r->dst,
+					      r->dport, &w->dpi_res) == 1))
 			weir_worker_dpi_verdict(w, f);
 	}
+	static const struct weir_flow_route no_route;
+	if (memcmp(&r->route, &no_route, sizeof(no_route)))	/* the router's latest word */
+		w->xinfo[weir_flow_index(&w->ft, f)].route = r->route;
 	f->tcp_flags |= r->tcp_flags;
 	if (first < weir_flow_first(f))
 		weir_flow_set_first(f, first);
@@ -195,7 +286,11 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 		memcpy(dir ? f->bmac : f->amac, r->smac, 6);
 	if (r->pkts)
 		f->state |= WEIR_FLOWST_SEEN_A << dir;	/* a packet after it takes no MAC */
+	if (r->rev_pkts)
+		f->state |= WEIR_FLOWST_SEEN_A << !dir;
 	add_counts(w, f, dir, r->bytes, r->pkts);	/* last: it may fold, with the above */
+	if (r->rev_bytes | r->rev_pkts)	/* RFC 5103 biflow: the other direction */
+		add_counts(w, f, !dir, r->rev_bytes, r->rev_pkts);
 	weir_flow_mark_dirty(&w->ft, f);
 	w->st.xflow_records++;
 
@@ -204,10 +299,14 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	if (r->in_if && (i = iface_get(w, ex, r->in_if))) {
 		i->bytes_in += r->bytes;
 		i->pkts_in += r->pkts;
+		i->bytes_out += r->rev_bytes;	/* a biflow's reverse left by it */
+		i->pkts_out += r->rev_pkts;
 	}
 	if (r->out_if && (i = iface_get(w, ex, r->out_if))) {
 		i->bytes_out += r->bytes;
 		i->pkts_out += r->pkts;
+		i->bytes_in += r->rev_bytes;
+		i->pkts_in += r->rev_pkts;
 	}
 }
 

@@ -48,6 +48,7 @@ static int set_watch(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_forbid(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_resolve(struct weir_config *c, const char *v, char *e, size_t n);
 static int set_export(struct weir_config *c, const char *v, char *e, size_t n);
+static int set_exporter_allow(struct weir_config *c, const char *v, char *e, size_t n);
 
 static const struct key keys[] = {
 	{"config", 'c', K_STR, OFF(config_file), SZ(config_file), 0, 0, NULL, "",
@@ -147,13 +148,21 @@ static const struct key keys[] = {
 	{"forbid", 0, K_FN, 0, 0, 0, 0, set_forbid, "",
 	 "SRC>DST", "the same, marked as a violation (rule=forbid), e.g. iot>servers"},
 	{"exporter-timeout", 0, K_UINT, OFF(exporter_timeout_s), 4, 5, 86400, NULL, "60",
-	 "SEC", "an exporter silent this long gets an exporter_down event"},
+	 "SEC", "an exporter silent this long gets an exporter_down event, and may be evicted for a new "
+		"one when max-exporters is reached"},
+	{"exporter-allow", 0, K_FN, 0, 0, 0, 0, set_exporter_allow, "",
+	 "CIDR,...", "take flow export only from these addresses (repeatable); datagrams from others are "
+		     "dropped before decoding and counted (collect_refused); default: from anyone"},
+	{"collect-rcvbuf", 0, K_UINT, OFF(collect_rcvbuf), 4, 65536, 1u << 30, NULL, "33554432",
+	 "BYTES", "receive buffer of each --collect socket (above net.core.rmem_max only as root)"},
 	{"resolve-hosts", 'n', K_FN, 0, 0, 0, 0, set_resolve, "local",
 	 "none|local|all", "reverse-DNS names for hosts (as ntopng -n): none, hosts inside local-networks, or all"},
 	{"resolve-rate", 0, K_UINT, OFF(resolve_rate), 4, 1, 100000, NULL, "20",
 	 "N", "reverse-DNS queries per second at most"},
 	{"resolve-ttl", 0, K_UINT, OFF(resolve_ttl_s), 4, 10, 86400 * 7, NULL, "3600",
 	 "SEC", "how long a name (or its absence) is kept before asking again"},
+	{"resolve-server", 0, K_STR, OFF(resolve_server), SZ(resolve_server), 0, 0, NULL, "",
+	 "HOST[:PORT],...", "DNS servers for reverse lookups instead of /etc/resolv.conf's"},
 	{"quiet", 'q', K_BOOL, OFF(quiet), 0, 0, 1, NULL, "no",
 	 NULL, "no periodic status line"},
 	{"log-interval", 0, K_UINT, OFF(log_interval_s), 4, 1, 86400, NULL, "5",
@@ -276,6 +285,28 @@ add_subnet(struct weir_config *c, const char *name, const char *cidr, int local,
 	snprintf(s->cidr, sizeof(s->cidr), "%s", cidr);
 	s->local = (uint8_t)local;
 	c->n_subnets++;
+	return 0;
+}
+
+static int
+set_exporter_allow(struct weir_config *c, const char *v, char *e, size_t n)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		const size_t max = sizeof(c->exporter_allow) / sizeof(c->exporter_allow[0]);
+		struct weir_subnet *a = &c->exporter_allow[c->n_exporter_allow];
+		if (c->n_exporter_allow >= max) {
+			snprintf(e, n, "exporter-allow: more than %zu prefixes; use wider ones", max);
+			return -1;
+		}
+		if (weir_cidr_parse(tok, a->prefix, &a->bits) != 0) {
+			snprintf(e, n, "exporter-allow: '%s' is not an address or CIDR (10.0.0.0/8, 2001:db8::/32)", tok);
+			return -1;
+		}
+		snprintf(a->cidr, sizeof(a->cidr), "%s", tok);
+		c->n_exporter_allow++;
+	}
 	return 0;
 }
 
@@ -894,6 +925,8 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	for (unsigned i = 0; i < c->n_collect; i++)
 		fprintf(out, "collect = udp://%s%s%s:%u\n", strchr(c->collect[i].addr, ':') ? "[" : "",
 			c->collect[i].addr, strchr(c->collect[i].addr, ':') ? "]" : "", c->collect[i].port);
+	for (unsigned i = 0; i < c->n_exporter_allow; i++)
+		fprintf(out, "exporter-allow = %s\n", c->exporter_allow[i].cidr);
 	for (unsigned i = 0; i < c->n_exports; i++)
 		fprintf(out, "export = ipfix://%s%s%s:%u\n", strchr(c->exports[i].addr, ':') ? "[" : "",
 			c->exports[i].addr, strchr(c->exports[i].addr, ':') ? "]" : "", c->exports[i].port);
@@ -913,21 +946,36 @@ weir_config_dump(const struct weir_config *c, FILE *out)
 	}
 }
 
+static int
+in_prefix(const struct weir_subnet *s, const uint8_t addr[16])
+{
+	int full = s->bits / 8, rem = s->bits % 8;
+	if (memcmp(addr, s->prefix, (size_t)full) != 0)
+		return 0;
+	return !rem || !((addr[full] ^ s->prefix[full]) & (uint8_t)(0xff << (8 - rem)));
+}
+
 int
 weir_subnet_lookup(const struct weir_config *c, const uint8_t addr[16])
 {
 	int best = -1, best_bits = -1;
 	for (unsigned i = 0; i < c->n_subnets; i++) {
 		const struct weir_subnet *s = &c->subnets[i];
-		if ((int)s->bits <= best_bits)
-			continue;
-		int full = s->bits / 8, rem = s->bits % 8;
-		if (memcmp(addr, s->prefix, (size_t)full) != 0)
-			continue;
-		if (rem && ((addr[full] ^ s->prefix[full]) & (uint8_t)(0xff << (8 - rem))))
+		if ((int)s->bits <= best_bits || !in_prefix(s, addr))
 			continue;
 		best = (int)i;
 		best_bits = s->bits;
 	}
 	return best;
+}
+
+int
+weir_exporter_allowed(const struct weir_config *c, const uint8_t addr[16])
+{
+	if (!c->n_exporter_allow)
+		return 1;
+	for (unsigned i = 0; i < c->n_exporter_allow; i++)
+		if (in_prefix(&c->exporter_allow[i], addr))
+			return 1;
+	return 0;
 }

@@ -49,6 +49,8 @@ struct ctl_xerr {
 	uint64_t datagrams;          /* at the last change */
 	uint64_t changed_ms;
 	int up;
+	struct weir_ratelimit rl;    /* its error lines: one noisy exporter hides no other */
+	uint64_t pass;               /* the last log_exporter_errors pass that met it */
 };
 
 static uint64_t
@@ -133,6 +135,7 @@ flow_sig(const struct weir_flow_snap *s)
 	h = sig_bytes(h, s->bmac, 6);
 	h = sig_mix(h, (uint64_t)s->in_if | (uint64_t)s->out_if << 32);
 	h = sig_bytes(h, s->exporter_addr, 16);
+	h = sig_bytes(h, &s->route, sizeof(s->route));
 	return h | 1;	/* 0 means never written */
 }
 
@@ -191,9 +194,10 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 	weir_redis_route(c->redis, c->prefix);	/* a cycle's keys all share {node} */
 	c->started_ms = wall_ms();
 	c->need_full = 1;
-	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days);
+	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days, cfg->publish_interval_ms);
 	c->events = weir_events_new(c->prefix, 10000);
-	c->rdns = weir_rdns_new((enum weir_rdns_mode)cfg->resolve, cfg->resolve_rate, cfg->resolve_ttl_s);
+	c->rdns = weir_rdns_new((enum weir_rdns_mode)cfg->resolve, cfg->resolve_rate, cfg->resolve_ttl_s,
+				cfg->resolve_server, 0);
 	c->idx_add = weir_set_batch_new("SADD");
 	c->idx_rem = weir_set_batch_new("SREM");
 	if (!c->ts || !c->events || !c->rdns || !c->idx_add || !c->idx_rem) {
@@ -316,14 +320,28 @@ add_peer(struct ctl_host *h, const uint8_t addr[16])
 	h->dirty = 1;
 }
 
+/* Queue the DEL, ZREM and index removals of a flow leaving the view.
+ * While Redis is away the queue is bounded (flow-history entries): past
+ * that, the deletions are not listed and the next connection purges the
+ * node's keys and rewrites everything instead. */
 static void
-forget_flow(struct weir_control *c, struct ctl_flow *f)
+note_deleted(struct weir_control *c, struct ctl_flow *f)
 {
+	if (!c->purged)
+		return;	/* nothing written yet: the first connection purges */
+	if (c->deleted_overflow || (!c->redis_ok && c->n_deleted >= c->cfg->flow_history)) {
+		c->deleted_overflow = 1;
+		c->deletes_overflow++;
+		return;
+	}
 	if (c->n_deleted == c->cap_deleted) {
 		size_t cap = c->cap_deleted ? c->cap_deleted * 2 : 1024;
 		struct deleted_flow *d = realloc(c->deleted, cap * sizeof(*d));
-		if (!d)
-			return;	/* keep it in the view rather than leak a Redis key */
+		if (!d) {	/* a Redis key may leak: purge and rewrite */
+			c->deleted_overflow = 1;
+			c->deletes_overflow++;
+			return;
+		}
 		c->deleted = d;
 		c->cap_deleted = cap;
 	}
@@ -335,6 +353,12 @@ forget_flow(struct weir_control *c, struct ctl_flow *f)
 		.ha = f->ha, .hb = f->hb,
 		.app = indexed && f->dpi ? f->dpi->app : f->indexed_app,
 	};
+}
+
+static void
+forget_flow(struct weir_control *c, struct ctl_flow *f)
+{
+	note_deleted(c, f);
 	if (f->ended)
 		DL_DELETE(c->ended, f);
 	HASH_DEL(c->flows, f);
@@ -400,6 +424,11 @@ export_ended(struct weir_control *c)
 void
 weir_control_drain(struct weir_control *c)
 {
+	/* verdicts before and after: a worker sends one before its flow's
+	 * last snapshot, so most find their flow still in the view; those
+	 * sent meanwhile reach held IPFIX records (export_ended), and the
+	 * few whose flow already left become orphans (drop_orphans) */
+	weir_ctl_apps_drain(c);
 	for (unsigned int i = 0; i < c->n_workers; i++) {
 		const struct weir_flow_snap *s;
 		struct weir_spsc_ring *r = &c->w[i]->snaps;
@@ -706,6 +735,29 @@ addr_field(struct weir_control *c, struct weir_redis *r, struct ctl_flow *f, con
  * comes. The hash Redis holds is the same either way: HSET only adds or
  * overwrites, and what is left out was written with the same value by a
  * committed cycle. */
+/* A flow's path as its router reported it (sFlow 1002/1003, route in
+ * flow.h): only what was given. */
+static void
+route_fields(struct weir_redis *r, const struct weir_flow_route *rt)
+{
+	static const uint8_t zero[16];
+	char t[64];
+	if (memcmp(rt->next_hop, zero, 16)) {
+		weir_ctl_addr_text(rt->next_hop, t, sizeof(t));
+		weir_redis_hset_str(r, "next_hop", t);
+	}
+	if (rt->src_mask || rt->dst_mask) {
+		weir_redis_hset_u64(r, "src_mask", rt->src_mask);
+		weir_redis_hset_u64(r, "dst_mask", rt->dst_mask);
+	}
+	if (rt->src_as || rt->dst_as || rt->src_peer_as || rt->dst_peer_as) {
+		weir_redis_hset_u64(r, "src_as", rt->src_as);
+		weir_redis_hset_u64(r, "dst_as", rt->dst_as);
+		weir_redis_hset_u64(r, "src_peer_as", rt->src_peer_as);
+		weir_redis_hset_u64(r, "dst_peer_as", rt->dst_peer_as);
+	}
+}
+
 static void
 publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 {
@@ -726,8 +778,8 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 	weir_redis_zbatch_start(r, zkey);
 	struct ctl_flow *f, *tf;
 	HASH_ITER(hh, c->flows, f, tf) {
-		if (!f->dirty && !full)
-			continue;
+		if ((!f->dirty && !full) || !f->have_snap)
+			continue;	/* no snapshot: a verdict alone, nothing to show */
 		const struct weir_flow_snap *s = &f->s;
 		int ai = s->a_is_init;
 		int fw = ai ? 0 : 1, rv = 1 - fw;
@@ -760,6 +812,9 @@ publish_flows(struct weir_control *c, struct weir_redis *r, int full)
 				}
 				weir_redis_hset_u64(r, "in_if", s->in_if);
 				weir_redis_hset_u64(r, "out_if", s->out_if);
+				if (s->vrf)
+					weir_redis_hset_u64(r, "vrf", s->vrf);
+				route_fields(r, &s->route);
 			}
 		}
 		weir_redis_hset_u64(r, "bytes", s->bytes[0] + s->bytes[1]);
@@ -822,11 +877,33 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 				weir_redis_hset_u64(r, f, e->err[k]);
 			}
 			weir_redis_hset_u64(r, "sampling", e->sampling);
+			struct weir_sflow_summary sf;
+			if (weir_sflow_summary(e, &sf)) {
+				weir_redis_hset_u64(r, "sflow_drops", e->sflow_drops);
+				weir_redis_hset_u64(r, "sflow_pool_pkts", sf.pool_pkts);
+				weir_redis_hset_u64(r, "sflow_flow_samples", sf.flow_samples);
+				weir_redis_hset_u64(r, "sflow_counter_samples", sf.counter_samples);
+				weir_redis_hset_u64(r, "sflow_samples_skipped", sf.samples_skipped);
+				weir_redis_hset_u64(r, "sflow_records_skipped", sf.records_skipped);
+				weir_redis_hset_u64(r, "sflow_sources_evicted", sf.sources_evicted);
+			}
 			weir_redis_hset_u64(r, "first_seen", e->first_seen_ms);
 			weir_redis_hset_u64(r, "last_seen", e->last_seen_ms);
 			weir_redis_hset_end(r);
 			weir_redis_zadd(r, zkey, e->records, addr);
 		}
+	}
+	/* exporters a worker evicted (collect.c exporter_evict) leave Redis */
+	struct ctl_xerr *x, *tx;
+	HASH_ITER(hh, c->xerrs, x, tx) {
+		if (x->pass == c->xerr_pass)
+			continue;
+		weir_ctl_addr_text(x->addr, addr, sizeof(addr));
+		snprintf(key, sizeof(key), "%sexporter:%s", c->prefix, addr);
+		weir_redis_cmdf(r, "DEL %s", key);
+		weir_redis_cmdf(r, "ZREM %s %s", zkey, addr);
+		HASH_DEL(c->xerrs, x);
+		free(x);
 	}
 }
 
@@ -938,6 +1015,10 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "flows_left_view", c->flows_dropped_view);
 	weir_redis_hset_u64(r, "dist_drops", t.dist_drops);
 	weir_redis_hset_u64(r, "xflow_datagrams", t.xflow_datagrams);
+	weir_redis_hset_u64(r, "xflow_steered", t.xflow_steered);
+	weir_redis_hset_u64(r, "xflow_steer_drops", t.xflow_steer_drops);
+	weir_redis_hset_u64(r, "collect_refused", t.collect_refused + c->udp.refused);
+	weir_redis_hset_u64(r, "exporters_evicted", t.exporters_evicted);
 	weir_redis_hset_u64(r, "dpi_flows", t.dpi_flows);
 	weir_redis_hset_u64(r, "dpi_detected", t.dpi_detected);
 	weir_redis_hset_u64(r, "dpi_gave_up", t.dpi_gave_up);
@@ -945,6 +1026,7 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "dpi_pkts", t.dpi_pkts);
 	weir_redis_hset_u64(r, "dpi_msg_drops", t.dpi_msg_drops);
 	weir_redis_hset_i64(r, "dpi_mem_bytes", (int64_t)t.dpi_mem);
+	weir_redis_hset_u64(r, "hostdns_dropped", c->hostdns_dropped);
 	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
 	weir_redis_hset_u64(r, "collect_datagrams", t.collect_datagrams);
 	weir_redis_hset_u64(r, "idle_sleeps", t.idle_sleeps);
@@ -968,15 +1050,21 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "agg_alloc_failed", agg_fail);
 	weir_redis_hset_u64(r, "hosts_expired_workers", hosts_expired);
 	weir_redis_hset_u64(r, "hosts", HASH_COUNT(c->hosts));
-	weir_redis_hset_u64(r, "events_sent", weir_events_sent(c->events));
+	/* this cycle counted as landed: the hash lands with it or not at all */
+	weir_redis_hset_u64(r, "events_sent", weir_events_sent_if_ok(c->events));
 	weir_redis_hset_u64(r, "events_dropped", weir_events_dropped(c->events));
 	weir_redis_hset_u64(r, "series", weir_ts_entities(c->ts));
+	weir_redis_hset_u64(r, "series_points_dropped", weir_ts_dropped(c->ts));
+	weir_redis_hset_u64(r, "flow_deletes_overflow", c->deletes_overflow);
+	weir_redis_hset_u64(r, "dpi_verdicts_orphaned", c->verdicts_orphaned);
 	struct weir_rdns_stats ds;
 	weir_rdns_stats(c->rdns, &ds);
 	weir_redis_hset_u64(r, "rdns_queries", ds.queries);
 	weir_redis_hset_u64(r, "rdns_answers", ds.answers);
 	weir_redis_hset_u64(r, "rdns_failures", ds.failures);
 	weir_redis_hset_u64(r, "rdns_rate_limited", ds.rate_limited);
+	weir_redis_hset_u64(r, "rdns_cache_full", ds.cache_full);
+	weir_redis_hset_u64(r, "rdns_cached", ds.cached);
 	if (c->ipfix) {	/* IPFIX re-export */
 		const struct weir_ipfix_export_stats *xs = weir_ipfix_export_stats(c->ipfix);
 		weir_redis_hset_u64(r, "export_records", xs->records);
@@ -984,7 +1072,7 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 		weir_redis_hset_u64(r, "export_errors", xs->send_errors);
 		weir_redis_hset_u64(r, "export_dropped", xs->dropped);
 	}
-	weir_redis_hset_u64(r, "publish_cycles", rs->cycles_ok);
+	weir_redis_hset_u64(r, "publish_cycles", rs->cycles_ok + 1);	/* this one, as above */
 	weir_redis_hset_u64(r, "publish_errors", rs->cycles_failed);
 	weir_redis_hset_u64(r, "publish_lost_cycles", c->lost_total);
 	weir_redis_hset_u64(r, "publish_lag_ms", c->publish_lag_ms);
@@ -1005,6 +1093,8 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 		weir_redis_hset_u64(r, f, c->w[i]->st.rx_pkts);
 		snprintf(f, sizeof(f), "w%u_flows_active", i);
 		weir_redis_hset_u64(r, f, c->w[i]->st.flows_active);
+		snprintf(f, sizeof(f), "w%u_dpi_mem_bytes", i);
+		weir_redis_hset_i64(r, f, (int64_t)c->w[i]->st.dpi_mem);
 	}
 	weir_redis_hset_end(r);
 
@@ -1024,24 +1114,30 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 /* At the first connection, delete the previous run's picture of the
  * present (hosts, flows, aggregates, indexes, health) so it does not mix
  * with ours. History survives a restart: time series (ts:*), the events
- * and ended-flow streams, and weir-alertd's alert:* / alerts:* keys. */
-static void
-purge_node(struct weir_control *c)
+ * and ended-flow streams, and weir-alertd's alert:* / alerts:* keys.
+ * in_cycle: as the first command of the open MULTI, so that the purge and
+ * the full rewrite after it land together or not at all (a purge sent
+ * alone to a frozen Redis could run after the rewrite). */
+static int
+purge_node(struct weir_control *c, int in_cycle)
 {
-	char pattern[256];
-	snprintf(pattern, sizeof(pattern), "%s*", c->prefix);
-	/* Lua keeps it one round trip and atomic; the prefix is our own. It is
-	 * the declared key, so in a Redis Cluster the script runs on the master
-	 * of the node's slot, where every key it matches lives (one hash tag). */
-	weir_redis_simple(c->redis,
-		"EVAL %s 1 %s %s",
+	static const char lua[] =
 		"local n=0 local cur='0' local p=KEYS[1] "
 		"local keep={p..'ts:', p..'events', p..'flows:ended', p..'alert'} "
 		"repeat local r=redis.call('SCAN',cur,'MATCH',ARGV[1],'COUNT',1000) cur=r[1] "
 		"for _,k in ipairs(r[2]) do local skip=false "
 		"for _,q in ipairs(keep) do if string.sub(k,1,#q)==q then skip=true end end "
-		"if not skip then redis.call('UNLINK',k) n=n+1 end end until cur=='0' return n",
-		c->prefix, pattern);
+		"if not skip then redis.call('UNLINK',k) n=n+1 end end until cur=='0' return n";
+	char pattern[256];
+	snprintf(pattern, sizeof(pattern), "%s*", c->prefix);
+	/* Lua keeps it one round trip and atomic; the prefix is our own. It is
+	 * the declared key, so in a Redis Cluster the script runs on the master
+	 * of the node's slot, where every key it matches lives (one hash tag). */
+	if (in_cycle) {
+		weir_redis_cmdf(c->redis, "EVAL %s 1 %s %s", lua, c->prefix, pattern);
+		return 0;
+	}
+	return weir_redis_simple(c->redis, "EVAL %s 1 %s %s", lua, c->prefix, pattern);
 }
 
 /* The cycle landed: what it wrote is what Redis holds. */
@@ -1111,6 +1207,7 @@ drop_events(struct weir_control *c, uint64_t now_ms)
 		{ "collect_ring_full", c->udp.ring_full },
 		{ "collect_no_mbuf", c->udp.no_mbuf },
 		{ "collect_too_big", c->udp.too_big },
+		{ "xflow_steer_drops", W(xflow_steer_drops) },
 	};
 #undef W
 	struct ctl_drops *d = &c->drops;
@@ -1127,6 +1224,32 @@ drop_events(struct weir_control *c, uint64_t now_ms)
 	}
 }
 
+/* A verdict kept for a flow whose snapshot never came: the flow ended and
+ * left the view before its verdict was read (workers snapshot every flow
+ * that moved twice a cycle, so ten cycles is no first snapshot late).
+ * Without this it would stay for ever, counted in flow-history, pushing
+ * real flows out. */
+static void
+drop_orphans(struct weir_control *c)
+{
+	struct ctl_flow *f, *tf;
+	HASH_ITER(hh, c->flows, f, tf) {
+		if (f->have_snap)
+			continue;
+		if (!f->snapless_cycle) {
+			f->snapless_cycle = c->cycle;
+			continue;
+		}
+		if (c->cycle - f->snapless_cycle < 10)	/* a first snapshot comes within one */
+			continue;
+		HASH_DEL(c->flows, f);
+		weir_ctl_apps_free_flow(f);
+		free(f);
+		c->n_flows--;
+		c->verdicts_orphaned++;
+	}
+}
+
 void
 weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 {
@@ -1135,6 +1258,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 		weir_ipfix_export_flush(c->ipfix, now_ms);	/* IPFIX re-export */
 	log_exporter_errors(c);
 	sum_aggregates(c);
+	drop_orphans(c);
 	rates(c, now_ms);
 	weir_ts_begin(c->ts, now_ms);
 	weir_ctl_observe(c);
@@ -1147,12 +1271,18 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 		c->need_full = 1;
 		c->lost_since_ok++;
 		c->lost_total++;
+		weir_events_committed(c->events, 0);	/* bounds the queue while away */
 		return;
 	}
 	if (!c->purged) {
-		purge_node(c);
+		purge_node(c, 0);
 		c->purged = 1;
 	}
+	/* more flows left the view while Redis was away than we keep
+	 * deletions for: clear the picture and write it all again */
+	int repurge = c->deleted_overflow;
+	if (repurge)
+		c->need_full = 1;
 	if (fresh)	/* the node registry readers merge over (docs/scaling.md) */
 		weir_redis_simple(c->redis, "HSET %snodes %s %llu", c->cfg->redis_prefix,
 				  c->cfg->node, (unsigned long long)c->started_ms);
@@ -1161,6 +1291,8 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	uint64_t t0 = wall_ms();
 	struct weir_redis *r = c->redis;
 	weir_redis_begin(r);
+	if (repurge)
+		purge_node(c, 1);
 	publish_hosts(c, r, c->need_full);
 	publish_vlans_pairs(c, r, c->need_full);
 	publish_flows(c, r, c->need_full);
@@ -1169,6 +1301,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	publish_interfaces(c, r);
 	weir_ts_publish(c->ts, r, strcmp(c->state, "running") != 0);
 	if (c->lost_since_ok) {
+		c->last_outage = (uint64_t)c->lost_since_ok;
 		char lost[24];
 		snprintf(lost, sizeof(lost), "%d", c->lost_since_ok);
 		weir_events_add(c->events, now_ms, "health", "what", "redis_back", "lost_cycles", lost, NULL);
@@ -1180,6 +1313,8 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	weir_events_committed(c->events, ok);
 	if (ok) {
 		clear_dirty(c);
+		if (repurge)
+			c->deleted_overflow = 0;
 		c->need_full = 0;
 		c->redis_ok = 1;
 		c->lost_since_ok = 0;
@@ -1207,6 +1342,7 @@ static void
 log_exporter_errors(struct weir_control *c)
 {
 	char addr[64], why[512];
+	c->xerr_pass++;
 	for (unsigned int wi = 0; wi < c->n_workers; wi++) {
 		uint32_t n;
 		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n);
@@ -1220,6 +1356,7 @@ log_exporter_errors(struct weir_control *c)
 				memcpy(x->addr, ex[i].addr, 16);
 				HASH_ADD(hh, c->xerrs, addr, 16, x);
 			}
+			x->pass = c->xerr_pass;
 			addr_of_exporter_events(c, x, &ex[i]);
 			size_t len = 0;
 			uint64_t total = 0;
@@ -1232,13 +1369,16 @@ log_exporter_errors(struct weir_control *c)
 								(unsigned long long)(now - x->err[k]));
 					total += now - x->err[k];
 				}
-				x->err[k] = now;
 			}
-			if (!total)
+			/* Limited per exporter; what a held-back line would have
+			 * said is in the next one (x->err moves only when printed). */
+			uint64_t held;
+			if (!total || !weir_ratelimit_ok(&x->rl, 10000, &held))
 				continue;
+			memcpy(x->err, ex[i].err, sizeof(x->err));
 			weir_ctl_addr_text(ex[i].addr, addr, sizeof(addr));
-			WEIR_LOG_RL(WEIR_LOG_WARN, 10000, "exporter %s: %llu datagram(s) or record(s) refused: %s "
-				    "(weirctl exporters shows the totals)", addr, (unsigned long long)total, why);
+			weir_log(WEIR_LOG_WARN, "exporter %s: %llu datagram(s) or record(s) refused: %s "
+				 "(weirctl exporters shows the totals)", addr, (unsigned long long)total, why);
 		}
 	}
 }
@@ -1313,6 +1453,12 @@ weir_control_redis_ok(const struct weir_control *c)
 	return c->redis_ok;
 }
 
+uint64_t
+weir_control_last_outage(const struct weir_control *c)
+{
+	return c->last_outage;
+}
+
 struct weir_events *
 weir_control_events(struct weir_control *c)
 {
@@ -1340,7 +1486,7 @@ weir_control_status_line(struct weir_control *c, char *buf, size_t len)
 		 (unsigned long long)c->ports.imissed, (unsigned long long)flows,
 		 (unsigned long long)full, HASH_COUNT(c->hosts), (unsigned long long)drops,
 		 c->redis_ok ? "ok" : "DOWN", (unsigned long long)rs->cycles_ok,
-		 (unsigned long long)rs->cycles_failed,
+		 (unsigned long long)c->lost_total,	/* = health's publish_lost_cycles */
 		 snapdrop ? " | flow view drops " : "", snapdrop ? "yes" : "");
 	if (!c->redis_ok && rs->last_error[0]) {
 		size_t l = strlen(buf);

@@ -53,6 +53,8 @@ const char *weir_control_redis_name(const struct weir_control *c);
 
 /* Redis reachable at the last cycle? */
 int weir_control_redis_ok(const struct weir_control *c);
+/* Publish cycles lost in the last outage, once Redis is back. */
+uint64_t weir_control_last_outage(const struct weir_control *c);
 
 /* The events stream, for events the main loop notices (a stalled worker). */
 struct weir_events *weir_control_events(struct weir_control *c);

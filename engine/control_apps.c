@@ -22,7 +22,8 @@
 #include "flow_snap.h"
 #include "worker.h"
 
-#define HOST_DNS_MAX 256        /* names kept per host; more are counted */
+#define HOST_DNS_MAX 256        /* names kept per host: a new one replaces
+				 * the least asked (counted) */
 
 struct intern {
 	UT_hash_handle hh;
@@ -50,6 +51,13 @@ struct host_dns {
 	uint64_t count, last_ms;
 	uint64_t pub_count;         /* count committed (0: never) */
 	char name[];                /* the key */
+};
+
+/* A name replaced in a host's full list that a committed cycle wrote:
+ * to be removed from hostdns:ID and hostdnslast:ID. */
+struct dns_gone {
+	struct dns_gone *next;
+	char name[];
 };
 
 static const char *
@@ -135,6 +143,45 @@ attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
 		host_app_add(c, f, weir_ctl_flow_host(c, f, 1), a, bytes, pkts);
 }
 
+/* h's list of names is full: drop the least asked (the longest unasked
+ * among those), so that the list keeps the names asked most. Redis loses
+ * it with the next cycle that lands. */
+static void
+dns_replace_least(struct weir_control *c, struct ctl_host *h)
+{
+	struct host_dns *d, *t, *least = NULL;
+	HASH_ITER(hh, h->dns, d, t)
+		if (!least || d->count < least->count ||
+		    (d->count == least->count && d->last_ms < least->last_ms))
+			least = d;
+	if (!least)
+		return;
+	if (least->pub_count) {
+		size_t n = strlen(least->name) + 1;
+		struct dns_gone *g = malloc(sizeof(*g) + n);
+		if (g) {	/* without it Redis keeps a stale name: harmless */
+			memcpy(g->name, least->name, n);
+			g->next = h->dns_gone;
+			h->dns_gone = g;
+		}
+	}
+	HASH_DEL(h->dns, least);
+	free(least);
+	h->n_dns--;
+	h->dns_dropped++;
+	c->hostdns_dropped++;
+}
+
+static void
+dns_gone_free(struct ctl_host *h)
+{
+	while (h->dns_gone) {
+		struct dns_gone *g = h->dns_gone;
+		h->dns_gone = g->next;
+		free(g);
+	}
+}
+
 static void
 count_dns(struct weir_control *c, struct ctl_flow *f)
 {
@@ -148,10 +195,8 @@ count_dns(struct weir_control *c, struct ctl_flow *f)
 	struct host_dns *d;
 	HASH_FIND_STR(h->dns, name, d);
 	if (!d) {
-		if (h->n_dns >= HOST_DNS_MAX) {
-			h->dns_dropped++;
-			return;
-		}
+		if (h->n_dns >= HOST_DNS_MAX)
+			dns_replace_least(c, h);
 		size_t n = strlen(name) + 1;
 		d = calloc(1, sizeof(*d) + n);
 		if (!d)
@@ -207,6 +252,7 @@ weir_ctl_apps_verdict(struct weir_control *c, struct ctl_flow *f, const struct w
 	d->risk = r->risk;
 	d->host = dup_or_null(r->host);
 	d->ja3c = dup_or_null(r->ja3c);
+	d->ja3s = dup_or_null(r->ja3s);
 	d->url = dup_or_null(r->url);
 	d->ssh_client = dup_or_null(r->ssh_client);
 	d->ssh_server = dup_or_null(r->ssh_server);
@@ -256,14 +302,15 @@ weir_ctl_apps_drain(struct weir_control *c)
 	}
 }
 
-static const char *
-method_name(const struct ctl_flow *f)
+const char *
+weir_ctl_detection_name(const struct ctl_dpi *d)
 {
-	if (!f->dpi)
+	if (!d)
 		return "none";
-	switch (f->dpi->method) {
+	switch (d->method) {
 	case WEIR_DPI_METHOD_DPI: return "dpi";
 	case WEIR_DPI_METHOD_GUESS: return "guess";
+	case WEIR_DPI_METHOD_EXPORTER: return "exporter";
 	default: return "none";
 	}
 }
@@ -275,7 +322,7 @@ weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f)
 	weir_redis_hset_str(r, "app", d ? d->name : "Unknown");
 	weir_redis_hset_str(r, "application", d ? d->app : "Unknown");
 	weir_redis_hset_str(r, "category", d ? d->category : "Unspecified");
-	weir_redis_hset_str(r, "detection", method_name(f));
+	weir_redis_hset_str(r, "detection", weir_ctl_detection_name(d));
 	if (!d)
 		return;
 	if (d->confidence[0])
@@ -284,6 +331,8 @@ weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f)
 		weir_redis_hset_str(r, "server_name", d->host);
 	if (d->ja3c)
 		weir_redis_hset_str(r, "ja3c", d->ja3c);
+	if (d->ja3s)
+		weir_redis_hset_str(r, "ja3s", d->ja3s);
 	if (d->url)
 		weir_redis_hset_str(r, "url", d->url);
 	if (d->ssh_client)
@@ -364,6 +413,17 @@ weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct 
 	snprintf(key, sizeof(key), "%shostdns:%s", c->prefix, h->id);
 	char lkey[256];
 	snprintf(lkey, sizeof(lkey), "%shostdnslast:%s", c->prefix, h->id);
+	/* first the names replaced since (one may be back: written below) */
+	for (struct dns_gone *g = h->dns_gone; g; g = g->next) {
+		weir_redis_cmd_start(r, "ZREM");
+		weir_redis_arg_str(r, key);
+		weir_redis_arg_str(r, g->name);
+		weir_redis_cmd_end(r);
+		weir_redis_cmd_start(r, "HDEL");
+		weir_redis_arg_str(r, lkey);
+		weir_redis_arg_str(r, g->name);
+		weir_redis_cmd_end(r);
+	}
 	struct host_dns *d, *dt;
 	HASH_ITER(hh, h->dns, d, dt) {
 		if (!full && d->count == d->pub_count)
@@ -404,6 +464,7 @@ weir_ctl_apps_clear_dirty(struct weir_control *c)
 		struct host_dns *d, *dt;
 		HASH_ITER(hh, h->dns, d, dt)
 			d->pub_count = d->count;
+		dns_gone_free(h);
 	}
 }
 
@@ -415,6 +476,7 @@ weir_ctl_apps_free_flow(struct ctl_flow *f)
 		return;
 	free(d->host);
 	free(d->ja3c);
+	free(d->ja3s);
 	free(d->url);
 	free(d->ssh_client);
 	free(d->ssh_server);
@@ -428,6 +490,7 @@ weir_ctl_apps_free_host(struct ctl_host *h)
 {
 	WEIR_HASH_FREE_ALL(h->apps, struct host_app);
 	WEIR_HASH_FREE_ALL(h->dns, struct host_dns);
+	dns_gone_free(h);
 }
 
 void

@@ -68,7 +68,9 @@ struct ctl_host {
 	struct host_app *apps;       /* bytes per application (control_apps.c) */
 	struct host_dns *dns;        /* names queried (control_apps.c) */
 	uint32_t n_dns;
-	uint64_t dns_dropped;
+	uint64_t dns_dropped;        /* names replaced by a newer one (list full) */
+	struct dns_gone *dns_gone;   /* replaced names Redis still holds: the next
+				      * landed cycle removes them (control_apps.c) */
 	int apps_dirty;
 	int announced;               /* new_host event sent */
 	char *name;                  /* reverse DNS, NULL if none */
@@ -107,7 +109,7 @@ struct ctl_dpi {
 	uint8_t  dns_rsp;
 	uint16_t dns_rcode;
 	uint64_t risk;
-	char *host, *ja3c, *url, *ssh_client, *ssh_server, *risk_text;
+	char *host, *ja3c, *ja3s, *url, *ssh_client, *ssh_server, *risk_text;
 };
 
 struct ctl_flow {
@@ -122,6 +124,7 @@ struct ctl_flow {
 	int indexed;                 /* in the idx:* sets: both as of the last committed cycle */
 	int streamed;                /* its end is in flows:ended */
 	int have_snap;
+	uint64_t snapless_cycle;     /* a verdict without snapshot since (control.c drop_orphans) */
 	int dirty;
 	int ended;
 	struct ctl_flow *prev, *next;   /* ended list, oldest first */
@@ -137,7 +140,7 @@ struct ctl_flow {
 };
 
 /* The loss counters a `drops` health event reports, and what was said. */
-#define CTL_DROP_COUNTERS 11
+#define CTL_DROP_COUNTERS 12
 struct ctl_drops {
 	uint64_t said[CTL_DROP_COUNTERS];	/* value the last event reported */
 	uint64_t said_ms[CTL_DROP_COUNTERS];
@@ -164,6 +167,7 @@ struct weir_control {
 	struct ctl_pair *pairs;
 	struct ctl_flow *flows;
 	struct ctl_xerr *xerrs;         /* errors already logged, exporter up/down */
+	uint64_t xerr_pass;             /* log_exporter_errors passes: an entry not met in one was evicted */
 	struct weir_ts *ts;
 	struct weir_events *events;
 	struct weir_rdns *rdns;
@@ -176,7 +180,12 @@ struct weir_control {
 	uint64_t n_flows;
 	struct deleted_flow *deleted;   /* flows to DEL, ZREM and unindex */
 	struct weir_set_batch *idx_add, *idx_rem;  /* a cycle's index updates (set_batch.h) */
-	size_t n_deleted, cap_deleted;
+	size_t n_deleted, cap_deleted;  /* at most flow-history, then: */
+	int deleted_overflow;           /* purge and rewrite all at reconnection */
+	uint64_t deletes_overflow;      /* flows forgotten past that bound */
+	uint64_t hostdns_dropped;       /* DNS names that left a host's full list */
+	uint64_t last_outage;           /* cycles lost before Redis was last back */
+	uint64_t verdicts_orphaned;     /* verdicts of flows already gone (drop_orphans) */
 	uint64_t flows_dropped_view;    /* left the view (history cap) */
 	struct weir_ipfix_export *ipfix;  /* IPFIX re-export of ended flows, NULL if none */
 	struct weir_tmpl_share *tshare;   /* v9/IPFIX template sharing, NULL if off */
@@ -198,6 +207,8 @@ void weir_ctl_apps_publish(struct weir_control *c, struct weir_redis *r, int ful
 void weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r,
 				struct ctl_host *h, int full);
 void weir_ctl_apps_flow_fields(struct weir_redis *r, const struct ctl_flow *f);
+/* A verdict's `detection` value: dpi, guess, exporter or none (d NULL). */
+const char *weir_ctl_detection_name(const struct ctl_dpi *d);
 void weir_ctl_apps_free_flow(struct ctl_flow *f);
 void weir_ctl_apps_free_host(struct ctl_host *h);
 void weir_ctl_apps_free(struct weir_control *c);

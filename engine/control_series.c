@@ -251,6 +251,8 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	weir_ctl_addr_text(ai ? s->key.a : s->key.b, a, sizeof(a));
 	weir_ctl_addr_text(ai ? s->key.b : s->key.a, b, sizeof(b));
 	const struct ctl_dpi *d = f->dpi;
+	const char *src_subnet, *dst_subnet;
+	flow_subnets(c, f, &src_subnet, &dst_subnet);
 	weir_redis_cmd_start(r, "XADD");
 	weir_redis_arg_str(r, key);
 	weir_redis_arg_str(r, "MAXLEN");
@@ -260,6 +262,8 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	arg_pair(r, "id", id);
 	arg_pair(r, "src", a);
 	arg_pair(r, "dst", b);
+	arg_pair(r, "src_subnet", src_subnet);
+	arg_pair(r, "dst_subnet", dst_subnet);
 	arg_pair_u64(r, "sport", ai ? s->key.pa : s->key.pb);
 	arg_pair_u64(r, "dport", ai ? s->key.pb : s->key.pa);
 	arg_pair_u64(r, "proto", s->key.proto);
@@ -279,8 +283,7 @@ weir_ctl_stream_ended(struct weir_control *c, struct weir_redis *r, struct ctl_f
 	arg_pair(r, "app", d ? d->name : "Unknown");
 	arg_pair(r, "application", d ? d->app : "Unknown");
 	arg_pair(r, "category", d ? d->category : "Unspecified");
-	arg_pair(r, "detection", !d ? "none" : d->method == WEIR_DPI_METHOD_DPI ? "dpi" :
-		 d->method == WEIR_DPI_METHOD_GUESS ? "guess" : "none");
+	arg_pair(r, "detection", weir_ctl_detection_name(d));
 	arg_pair(r, "server_name", d && d->host ? d->host : "");
 	weir_redis_cmd_end(r);
 	f->streamed = 1;

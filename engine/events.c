@@ -1,7 +1,9 @@
 /* events.c -- see events.h. A FIFO of events, each a type and a few
  * name/value pairs copied into one allocation; sent oldest first with
  * XADD ... MAXLEN ~ 100000, removed only once the cycle carrying them was
- * committed. */
+ * committed. A burst (34k new hosts in one cycle) is sent whole: the bound
+ * applies only after a cycle that did not land, so memory stays bounded by
+ * max_queued plus one cycle's news while Redis is away. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +69,6 @@ copy(char **p, const char *s)
 void
 weir_events_add(struct weir_events *e, uint64_t ts_ms, const char *type, ...)
 {
-	if (e->queued >= e->max) {
-		e->dropped++;
-		return;
-	}
 	const char *kv[2 * WEIR_EVENT_MAX_FIELDS];
 	char tsbuf[24];
 	int n = 0;
@@ -135,6 +133,13 @@ weir_events_committed(struct weir_events *e, int ok)
 {
 	if (!ok) {
 		e->in_flight = 0;
+		while (e->queued > e->max && e->q) {	/* newest first */
+			struct event *ev = e->q->prev;	/* utlist: head->prev is the tail */
+			DL_DELETE(e->q, ev);
+			free(ev);
+			e->queued--;
+			e->dropped++;
+		}
 		return;
 	}
 	while (e->in_flight && e->q) {
@@ -157,4 +162,10 @@ uint64_t
 weir_events_sent(const struct weir_events *e)
 {
 	return e->sent;
+}
+
+uint64_t
+weir_events_sent_if_ok(const struct weir_events *e)
+{
+	return e->sent + e->in_flight;
 }

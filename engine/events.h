@@ -1,7 +1,8 @@
 /* events.h -- the engine's events stream (docs/redis-keys.md, "Events").
  * The control thread adds events as it notices them; they are sent in the
- * next publish cycle with XADD, kept while Redis is away (bounded), and
- * counted when that bound is hit. */
+ * next publish cycle with XADD, however many there are. Only a cycle that
+ * did not land (Redis away or failing) bounds the queue: what is beyond
+ * max_queued then is dropped, newest first, and counted. */
 #ifndef WEIR_EVENTS_H
 #define WEIR_EVENTS_H
 
@@ -20,7 +21,13 @@ void weir_events_add(struct weir_events *e, uint64_t ts_ms, const char *type, ..
 	__attribute__((sentinel));
 
 void weir_events_publish(struct weir_events *e, struct weir_redis *r);
+/* The cycle carrying them was committed (1), or lost or never sent (0):
+ * then the queue is cut back to max_queued. */
 void weir_events_committed(struct weir_events *e, int ok);
+
+/* Sent so far, counting those of the cycle being committed: the health
+ * hash written in that same cycle is exact if it lands. */
+uint64_t weir_events_sent_if_ok(const struct weir_events *e);
 
 uint64_t weir_events_dropped(const struct weir_events *e);
 uint64_t weir_events_sent(const struct weir_events *e);

@@ -29,7 +29,9 @@ struct weir_flow_snap {
 	uint16_t worker;           /* (its application travels as a struct weir_dpi_msg) */
 	uint32_t in_if, out_if;
 	uint32_t exporter;         /* worker exporter index + 1, 0 if captured */
+	uint32_t vrf;              /* flow-export ingress VRF id, 0 if none */
 	uint8_t  exporter_addr[16];
+	struct weir_flow_route route;   /* sFlow extended router/gateway (flow.h) */
 };
 
 /* A worker's verdict on a flow's application, for the control thread. */

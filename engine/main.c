@@ -281,6 +281,19 @@ main(int argc, char **argv)
 		}
 	}
 	struct rte_mempool *xmp = NULL;
+	if (cfg.n_collect || (nports && cfg.n_collector_ports && n > 1)) {
+		/* datagrams from the sockets, and those a worker steers to the
+		 * worker of their exporter (worker.c xflow_divert): several producers */
+		for (unsigned int i = 0; i < n; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "weir_xf%u", i);
+			w[i]->xflow_ring = rte_ring_create(name, 4096, (int)rte_socket_id(), RING_F_SC_DEQ);
+			if (!w[i]->xflow_ring) {
+				weir_log(WEIR_LOG_ERR, "cannot create ring %s: %s", name, rte_strerror(rte_errno));
+				return 2;
+			}
+		}
+	}
 	if (cfg.n_collect) {
 		/* datagrams up to 9000 bytes in one mbuf, behind their header */
 		xmp = rte_pktmbuf_pool_create("weir_xflow", 8191, 256, 0,
@@ -290,16 +303,6 @@ main(int argc, char **argv)
 			weir_log(WEIR_LOG_ERR, "cannot allocate the collector's buffers (%s): raise --eal-mem",
 				 rte_strerror(rte_errno));
 			return 2;
-		}
-		for (unsigned int i = 0; i < n; i++) {
-			char name[32];
-			snprintf(name, sizeof(name), "weir_xf%u", i);
-			w[i]->xflow_ring = rte_ring_create(name, 4096, (int)rte_socket_id(),
-							   RING_F_SP_ENQ | RING_F_SC_DEQ);
-			if (!w[i]->xflow_ring) {
-				weir_log(WEIR_LOG_ERR, "cannot create ring %s: %s", name, rte_strerror(rte_errno));
-				return 2;
-			}
 		}
 	}
 	if (nports == 0 && !cfg.n_collect) {
@@ -407,7 +410,10 @@ main(int argc, char **argv)
 			if (ok != redis_was_ok) {
 				char line[512];
 				weir_control_status_line(ctl, line, sizeof(line));
-				if (ok)
+				if (ok && weir_control_last_outage(ctl))
+					weir_log(WEIR_LOG_INFO, "Redis back after %llu lost cycles: publishing to Redis",
+						 (unsigned long long)weir_control_last_outage(ctl));
+				else if (ok)
 					weir_log(WEIR_LOG_INFO, "publishing to Redis");
 				else
 					weir_log(WEIR_LOG_WARN, "Redis unavailable, still capturing; retrying: %s", line);

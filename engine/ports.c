@@ -149,7 +149,8 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 		/* frames larger than one mbuf (jumbo, TSO-merged captures) arrive
-		 * as chains; the parser reads the first segment, bytes count all */
+		 * as chains; the parser reads the first segment, bytes count all,
+		 * and nDPI gets the whole frame copied (worker.c dpi_feed) */
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 		int rc = rte_eth_dev_configure(port, (uint16_t)nq, (uint16_t)ntx, &conf);

@@ -1,4 +1,8 @@
-/* rdns.c -- see rdns.h. */
+/* rdns.c -- see rdns.h. The cache is a hash by address plus a list in
+ * order of last use: when it holds max_entries, the least recently used
+ * entry makes room (expired ones sort there by themselves; evicting a name
+ * still valid is counted as cache_full), so a network with more hosts
+ * than the cache keeps resolving new ones. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -7,8 +11,10 @@
 
 #include <ares.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "weir/pkt.h"
+#include "log.h"
 #include "rdns.h"
 
 #define MAX_ENTRIES 200000
@@ -16,6 +22,7 @@
 struct entry {
 	uint8_t addr[16];
 	UT_hash_handle hh;
+	struct entry *prev, *next;  /* lru, least recently used first */
 	uint64_t asked_ms;
 	int pending;
 	char *name;                 /* NULL: not answered; "" no name */
@@ -31,12 +38,15 @@ struct weir_rdns {
 	uint64_t ttl_ms;
 	uint64_t window_ms;
 	uint32_t in_window;
+	uint32_t max_entries;
 	struct entry *cache;
+	struct entry *lru;
 	struct weir_rdns_stats st;
 };
 
 struct weir_rdns *
-weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s)
+weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s, const char *server,
+	      uint32_t max_entries)
 {
 	struct weir_rdns *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -44,6 +54,7 @@ weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s)
 	r->mode = mode;
 	r->per_sec = per_sec;
 	r->ttl_ms = (uint64_t)ttl_s * 1000;
+	r->max_entries = max_entries ? max_entries : MAX_ENTRIES;
 	if (mode == WEIR_RDNS_NONE)
 		return r;
 	struct ares_options o;
@@ -53,6 +64,14 @@ weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s)
 	if (ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS &&
 	    ares_init_options(&r->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) == ARES_SUCCESS)
 		r->ok = 1;
+	/* resolve-server: these servers instead of /etc/resolv.conf's */
+	if (r->ok && server && server[0] && ares_set_servers_ports_csv(r->ch, server) != ARES_SUCCESS) {
+		weir_log(WEIR_LOG_WARN, "resolve-server %s: not a list of HOST[:PORT]; "
+			 "host names are not resolved", server);
+		ares_destroy(r->ch);
+		ares_library_cleanup();
+		r->ok = 0;
+	}
 	return r;
 }
 
@@ -69,6 +88,7 @@ weir_rdns_free(struct weir_rdns *r)
 	struct entry *e, *t;
 	HASH_ITER(hh, r->cache, e, t) {
 		HASH_DEL(r->cache, e);
+		DL_DELETE(r->lru, e);
 		free(e->name);
 		free(e);
 	}
@@ -106,6 +126,27 @@ answered(void *arg, int status, int timeouts, struct hostent *h)
 	free(q);
 }
 
+/* Room for one more: the least recently used entry goes. A pending one's
+ * answer then finds nothing to fill (answered() looks it up by address). */
+static void
+evict(struct weir_rdns *r, uint64_t now_ms)
+{
+	struct entry *e = r->lru;
+	if (!e)
+		return;
+	if (e->pending) {
+		if (r->pending)
+			r->pending--;
+		r->st.cache_full++;
+	} else if (now_ms < e->asked_ms + r->ttl_ms) {
+		r->st.cache_full++;	/* still valid: the cache is too small */
+	}
+	HASH_DEL(r->cache, e);
+	DL_DELETE(r->lru, e);
+	free(e->name);
+	free(e);
+}
+
 const char *
 weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t now_ms)
 {
@@ -113,12 +154,12 @@ weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t 
 		return NULL;
 	struct entry *e;
 	HASH_FIND(hh, r->cache, addr, 16, e);
+	if (e) {	/* most recently used last */
+		DL_DELETE(r->lru, e);
+		DL_APPEND(r->lru, e);
+	}
 	if (e && (e->pending || now_ms < e->asked_ms + r->ttl_ms))
 		return e->name;
-	if (!e && HASH_COUNT(r->cache) >= MAX_ENTRIES) {
-		r->st.cache_full++;
-		return NULL;
-	}
 	if (now_ms >= r->window_ms + 1000) {
 		r->window_ms = now_ms;
 		r->in_window = 0;
@@ -131,6 +172,8 @@ weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t 
 	if (!q)
 		return NULL;
 	if (!e) {
+		if (HASH_COUNT(r->cache) >= r->max_entries)
+			evict(r, now_ms);
 		e = calloc(1, sizeof(*e));
 		if (!e) {
 			free(q);
@@ -138,6 +181,7 @@ weir_rdns_name(struct weir_rdns *r, const uint8_t addr[16], int local, uint64_t 
 		}
 		memcpy(e->addr, addr, 16);
 		HASH_ADD(hh, r->cache, addr, 16, e);
+		DL_APPEND(r->lru, e);
 	}
 	e->pending = 1;
 	r->pending++;

@@ -3,8 +3,8 @@
  * The control thread asks for names as it publishes hosts; queries run
  * asynchronously through c-ares inside the control thread's own loop (no
  * extra thread, nothing blocks), rate-limited, cached with a TTL, bounded
- * in entries. Names come from the network: they are stored as host fields,
- * never used in key names. */
+ * in entries (least recently used out first). Names come from the network:
+ * they are stored as host fields, never used in key names. */
 #ifndef WEIR_RDNS_H
 #define WEIR_RDNS_H
 
@@ -15,10 +15,16 @@ enum weir_rdns_mode { WEIR_RDNS_NONE = 0, WEIR_RDNS_LOCAL, WEIR_RDNS_ALL };
 struct weir_rdns;
 
 struct weir_rdns_stats {
-	uint64_t queries, answers, failures, rate_limited, cache_full, cached;
+	uint64_t queries, answers, failures, rate_limited;
+	uint64_t cache_full;        /* names evicted before their TTL (or their answer) */
+	uint64_t cached;
 };
 
-struct weir_rdns *weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s);
+/* server: "HOST[:PORT],..." to ask instead of /etc/resolv.conf's servers
+ * (resolve-server), NULL or "" for those; max_entries: cache size, 0 for
+ * the default (200,000). */
+struct weir_rdns *weir_rdns_new(enum weir_rdns_mode mode, uint32_t per_sec, uint32_t ttl_s,
+				const char *server, uint32_t max_entries);
 void weir_rdns_free(struct weir_rdns *r);
 
 /* The name of addr if known ("" if it has none), NULL if not (yet): a query

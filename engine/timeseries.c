@@ -5,8 +5,11 @@
  * point is written when its interval closes and only if something happened
  * in it (readers read a gap as zero), so an idle entity costs nothing in
  * Redis. Points not yet committed (Redis down) stay pending, bounded per
- * entity, and go out with the next cycle that lands. Retention: each
- * series gets an expiry of its retention on every write, and is trimmed with
+ * entity, and go out with the next cycle that lands: per-cycle points up to
+ * twice the longest reconnect backoff (5 s, drivers/redis) worth of cycles,
+ * so a reconnection loses none; past the bound the oldest go, counted
+ * (series_points_dropped). The pending arrays grow only while Redis is
+ * away. Retention: each series gets an expiry of its retention on every write, and is trimmed with
  * ZREMRANGEBYSCORE when its minute closes, so neither a busy entity nor a
  * vanished one grows without bound. */
 #include <stdio.h>
@@ -21,7 +24,9 @@ enum { R_1S, R_1M, R_5M, R_N };
 static const char *const res_name[R_N] = { "1s", "1m", "5m" };
 static const uint64_t res_ms[R_N] = { 0, 60000, 300000 };
 
-#define MAX_PENDING 4          /* closed points waiting for Redis, per resolution */
+#define MAX_PENDING_LONG 4     /* closed 1 min / 5 min points waiting for Redis */
+#define BACKOFF_MAX_MS 5000    /* drivers/redis/redis_sink.c's longest reconnect wait */
+#define MAX_PENDING_1S 64     /* per-cycle points, whatever the interval */
 
 struct point {
 	uint64_t t, b, p, f;
@@ -32,8 +37,8 @@ struct series {
 	uint64_t last[3];               /* bytes, pkts, flows totals */
 	uint64_t start[R_N];            /* open interval start */
 	uint64_t acc[R_N][3];
-	struct point pend[R_N][MAX_PENDING];
-	uint8_t n_pend[R_N];
+	struct point *pend[R_N];        /* closed points waiting for Redis */
+	uint8_t n_pend[R_N], cap_pend[R_N];
 	uint8_t sent[R_N];              /* pending points in the cycle being sent */
 	uint8_t touched;
 	char name[];
@@ -43,16 +48,20 @@ struct weir_ts {
 	char prefix[160];
 	uint64_t keep_ms[R_N];
 	uint64_t now, prev_now;
-	uint64_t dropped;               /* points lost to MAX_PENDING */
+	uint8_t max_pend[R_N];
+	uint64_t dropped;               /* points lost to max_pend */
 	struct series *all;
 };
 
 struct weir_ts *
-weir_ts_new(const char *prefix, uint32_t retention_days)
+weir_ts_new(const char *prefix, uint32_t retention_days, uint32_t interval_ms)
 {
 	struct weir_ts *ts = calloc(1, sizeof(*ts));
 	if (!ts)
 		return NULL;
+	uint32_t n = 2 * BACKOFF_MAX_MS / (interval_ms ? interval_ms : 1000) + 4;
+	ts->max_pend[R_1S] = n < MAX_PENDING_1S ? (uint8_t)n : MAX_PENDING_1S;
+	ts->max_pend[R_1M] = ts->max_pend[R_5M] = MAX_PENDING_LONG;
 	snprintf(ts->prefix, sizeof(ts->prefix), "%s", prefix);
 	uint64_t day = 86400000ull, ret = (uint64_t)retention_days * day;
 	ts->keep_ms[R_1S] = 3600000ull;
@@ -69,6 +78,8 @@ weir_ts_free(struct weir_ts *ts)
 	struct series *s, *t;
 	HASH_ITER(hh, ts->all, s, t) {
 		HASH_DEL(ts->all, s);
+		for (int r = 0; r < R_N; r++)
+			free(s->pend[r]);
 		free(s);
 	}
 	free(ts);
@@ -78,6 +89,12 @@ uint64_t
 weir_ts_entities(const struct weir_ts *ts)
 {
 	return HASH_COUNT(ts->all);
+}
+
+uint64_t
+weir_ts_dropped(const struct weir_ts *ts)
+{
+	return ts->dropped;
 }
 
 void
@@ -92,9 +109,22 @@ pend(struct weir_ts *ts, struct series *s, int r, uint64_t t, const uint64_t v[3
 {
 	if (!(v[0] | v[1] | v[2]))
 		return;
-	if (s->n_pend[r] == MAX_PENDING) {
+	if (s->n_pend[r] == s->cap_pend[r] && s->cap_pend[r] < ts->max_pend[r]) {
+		unsigned cap = s->cap_pend[r] ? 2u * s->cap_pend[r] : 2;
+		cap = cap < ts->max_pend[r] ? cap : ts->max_pend[r];
+		struct point *p = realloc(s->pend[r], cap * sizeof(*p));
+		if (p) {
+			s->pend[r] = p;
+			s->cap_pend[r] = (uint8_t)cap;
+		}
+	}
+	if (!s->cap_pend[r]) {
+		ts->dropped++;
+		return;
+	}
+	if (s->n_pend[r] == s->cap_pend[r]) {
 		/* Redis has been away for a while: keep the newest */
-		memmove(&s->pend[r][0], &s->pend[r][1], (MAX_PENDING - 1) * sizeof(struct point));
+		memmove(&s->pend[r][0], &s->pend[r][1], (size_t)(s->n_pend[r] - 1) * sizeof(struct point));
 		s->n_pend[r]--;
 		if (s->sent[r])
 			s->sent[r]--;
@@ -214,6 +244,11 @@ weir_ts_committed(struct weir_ts *ts, int ok)
 				s->n_pend[k] -= s->sent[k];
 			}
 			s->sent[k] = 0;
+			if (ok && !s->n_pend[k] && s->cap_pend[k] > 2) {	/* the outage is over */
+				free(s->pend[k]);
+				s->pend[k] = NULL;
+				s->cap_pend[k] = 0;
+			}
 		}
 	}
 }

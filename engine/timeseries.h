@@ -10,7 +10,9 @@
 
 struct weir_ts;
 
-struct weir_ts *weir_ts_new(const char *prefix, uint32_t retention_days);
+/* interval_ms: the publish interval, which sizes how many per-cycle points
+ * are kept for a Redis that is away (timeseries.c). */
+struct weir_ts *weir_ts_new(const char *prefix, uint32_t retention_days, uint32_t interval_ms);
 void weir_ts_free(struct weir_ts *ts);
 
 /* Start a cycle at now_ms (wall time). */
@@ -31,5 +33,7 @@ void weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final);
 void weir_ts_committed(struct weir_ts *ts, int ok);
 
 uint64_t weir_ts_entities(const struct weir_ts *ts);
+/* Closed points never sent: Redis was away longer than they are kept. */
+uint64_t weir_ts_dropped(const struct weir_ts *ts);
 
 #endif

@@ -49,6 +49,9 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
 	if (!w->frags)
 		goto err_free_snaps;
+	w->lin = malloc(WEIR_LIN_MAX);
+	if (!w->lin)
+		goto err_free_frags;
 	/* the detection slot of each flow under detection (WEIR_FLOWST_DETECTING) */
 	if (cfg->dpi && !(w->dpi_slot = weir_flow_side_alloc(&w->ft, sizeof(*w->dpi_slot))))
 		goto err_free_frags;
@@ -74,6 +77,7 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 err_free_slots:
 	weir_flow_side_free(&w->ft, w->dpi_slot, sizeof(*w->dpi_slot));
 err_free_frags:
+	free(w->lin);
 	free(w->frags);
 err_free_snaps:
 	weir_spsc_ring_free(&w->dpi_out);
@@ -91,6 +95,7 @@ weir_worker_fini(struct weir_worker *w)
 	weir_worker_xflow_fini(w);
 	weir_spsc_ring_free(&w->tmpl_in);
 	weir_spsc_ring_free(&w->tmpl_out);
+	free(w->lin);
 	free(w->frags);
 	weir_flow_side_free(&w->ft, w->dpi_slot, sizeof(*w->dpi_slot));
 	weir_spsc_ring_free(&w->dpi_out);
@@ -170,9 +175,12 @@ snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end en
 		s->in_if = x->in_if;
 		s->out_if = x->out_if;
 		s->exporter = x->exporter;
+		s->vrf = x->vrf;
+		s->route = x->route;
 	} else {
 		s->source = 0;
-		s->in_if = s->out_if = s->exporter = 0;
+		s->in_if = s->out_if = s->exporter = s->vrf = 0;
+		memset(&s->route, 0, sizeof(s->route));
 	}
 	weir_spsc_ring_push(&w->snaps);
 }
@@ -392,20 +400,74 @@ flow_mark(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta
 	weir_flow_mark_dirty(&w->ft, f);
 }
 
-/* Account a packet whose key, hash and direction are known. */
+/* A frame longer than one mbuf (a jumbo frame; a capture's TSO-merged
+ * segment: net_pcap chains what exceeds the 2048-byte data room) made
+ * contiguous in w->lin, at most WEIR_LIN_MAX bytes, and parsed again
+ * there. Only for what must see the whole frame: nDPI (a certificate, a
+ * long ClientHello) and a parse the first segment alone could not
+ * finish. Returns the copy (NULL if the chain is shorter than pkt_len). */
+static const uint8_t * __attribute__((cold, noinline))
+parse_chained(struct weir_worker *w, const struct rte_mbuf *mb, struct weir_pkt_meta *m,
+	      enum weir_parse_result *r)
+{
+	uint32_t n = rte_pktmbuf_pkt_len(mb);
+	if (n > WEIR_LIN_MAX)
+		n = WEIR_LIN_MAX;
+	const uint8_t *p = rte_pktmbuf_read(mb, 0, n, w->lin);
+	*r = p ? weir_parse_frame(&w->cfg->parse, p, n, m) : WEIR_PARSE_NON_IP;
+	return p;
+}
+
+/* Parse a received frame: its first segment, where the headers are (a
+ * chain is parsed whole if they straddle). Offsets in *m hold for the
+ * mbuf; lengths may stop at the first segment's end. */
+static inline enum weir_parse_result
+parse_mbuf(struct weir_worker *w, const struct rte_mbuf *mb, struct weir_pkt_meta *m)
+{
+	enum weir_parse_result r = weir_parse_frame(&w->cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
+						    rte_pktmbuf_data_len(mb), m);
+	if (unlikely(r != WEIR_PARSE_OK && mb->nb_segs > 1))
+		parse_chained(w, mb, m, &r);
+	return r;
+}
+
+/* Hand one packet of f (under detection) to nDPI: the whole L3 packet,
+ * from the linear copy if the frame is chained. */
+static inline void
+dpi_feed(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta *m,
+	 const struct rte_mbuf *mb, const uint8_t *frame, int dir, uint64_t ts_ms)
+{
+	const uint8_t *l3 = frame + m->l3_off;
+	uint16_t l3_len = m->l3_len;
+	if (unlikely(mb && mb->nb_segs > 1)) {
+		struct weir_pkt_meta whole;
+		enum weir_parse_result r;
+		const uint8_t *p = parse_chained(w, mb, &whole, &r);
+		if (r == WEIR_PARSE_OK) {
+			l3 = p + whole.l3_off;
+			l3_len = whole.l3_len;
+		}
+	}
+	if (weir_dpi_process(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)], l3, l3_len,
+			     ts_ms, dir == !(f->state & WEIR_FLOWST_A_INIT) ? 1 : 0, &w->dpi_res) == 1)
+		weir_worker_dpi_verdict(w, f);
+}
+
+/* Account a packet whose key, hash and direction are known. frame_len is
+ * the whole frame's (pkt_len for an mbuf chain); mb, if not NULL, is the
+ * frame's mbuf (frame is its first segment). */
 static inline void
 account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
-	      uint32_t h, int dir, const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
+	      uint32_t h, int dir, const struct rte_mbuf *mb, const uint8_t *frame, uint32_t frame_len,
+	      uint64_t ts_ms)
 {
 	struct weir_flow *f = weir_flow_table_lookup(&w->ft, k, h);
 	if (unlikely(!f) && !(f = flow_start(w, m, k, h, dir, ts_ms)))
 		return;
 	/* nDPI sees a flow's first packets only; later IP fragments carry no
 	 * L4 header and are not fed (as ndpiReader does) */
-	if (unlikely(f->state & WEIR_FLOWST_DETECTING) && !(m->flags & WEIR_PKT_FRAG_LATER) &&
-	    weir_dpi_process(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)], frame + m->l3_off, m->l3_len,
-			     ts_ms, dir == !(f->state & WEIR_FLOWST_A_INIT) ? 1 : 0, &w->dpi_res) == 1)
-		weir_worker_dpi_verdict(w, f);
+	if (unlikely(f->state & WEIR_FLOWST_DETECTING) && !(m->flags & WEIR_PKT_FRAG_LATER))
+		dpi_feed(w, f, m, mb, frame, dir, ts_ms);
 	if (unlikely(f->new_pkts[dir] == UINT16_MAX || f->new_bytes[dir] > UINT32_MAX - frame_len))
 		fold_early(w, f);
 	f->new_bytes[dir] += frame_len;
@@ -425,7 +487,7 @@ weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 {
 	struct weir_flow_key k;
 	int dir = key_of(w, m, ts_ms, &k);
-	account_keyed(w, m, &k, weir_flow_hash(&k), dir, frame, frame_len, ts_ms);
+	account_keyed(w, m, &k, weir_flow_hash(&k), dir, NULL, frame, frame_len, ts_ms);
 }
 
 static inline int
@@ -435,6 +497,75 @@ is_collector_port(const struct weir_config *cfg, uint16_t port)
 		if (cfg->collector_ports[i] == port)
 			return 1;
 	return 0;
+}
+
+static unsigned int xflow_burst(struct weir_worker *w);
+
+/* A datagram for a collector port: decoded here if this worker owns its
+ * exporter (weir_xflow_owner, the hash the UDP collector uses), else the
+ * mbuf itself, trimmed to a struct weir_xflow_hdr and the payload, goes
+ * through the owner's xflow ring: RSS hashes UDP ports, so an exporter
+ * sending from several source ports would otherwise split its templates
+ * and data over cores. A full ring drops and counts (reading a file, we
+ * wait, taking our own ring meanwhile so two workers cannot wait on each
+ * other). Returns 1 if the mbuf was handed over. */
+static int
+xflow_divert(struct weir_worker *w, struct rte_mbuf *mb, const struct weir_pkt_meta *m, uint64_t ts)
+{
+	w->st.xflow_datagrams++;
+	if (!weir_exporter_allowed(w->cfg, m->src)) {
+		w->st.collect_refused++;
+		return 0;
+	}
+	/* a datagram longer than one mbuf (a jumbo export) is a chain: made
+	 * contiguous in w->lin here, or by the owner when it takes it */
+	uint32_t len = m->payload_len;
+	const uint8_t *p = rte_pktmbuf_mtod_offset(mb, const uint8_t *, m->payload_off);
+	if (unlikely(mb->nb_segs > 1)) {	/* m's lengths stop at the first segment */
+		struct weir_pkt_meta whole;
+		enum weir_parse_result pr;
+		const uint8_t *f = parse_chained(w, mb, &whole, &pr);
+		if (pr != WEIR_PARSE_OK || whole.payload_off != m->payload_off) {
+			w->st.xflow_steer_drops++;
+			return 0;
+		}
+		p = f + whole.payload_off;
+		len = whole.payload_len;
+	}
+	unsigned int to = w->n_workers > 1 ? weir_xflow_owner(m->src, w->n_workers) : w->id;
+	struct rte_ring *r = to != w->id ? w->peers[to]->xflow_ring : NULL;
+	if (!r) {
+		w->now_ms = ts > w->now_ms ? ts : w->now_ms;
+		weir_worker_xflow(w, m->src, m->sport, p, len);
+		return 0;
+	}
+	uint8_t src[16];
+	uint16_t sport = m->sport;
+	memcpy(src, m->src, 16);
+	if (!rte_pktmbuf_adj(mb, m->payload_off)) {
+		w->st.xflow_steer_drops++;
+		return 0;
+	}
+	struct weir_xflow_hdr *x = (struct weir_xflow_hdr *)rte_pktmbuf_prepend(mb, sizeof(*x));
+	if (!x) {
+		w->st.xflow_steer_drops++;
+		return 0;
+	}
+	memcpy(x->src, src, 16);
+	x->sport = sport;
+	x->steered = 1;
+	x->len = len;
+	x->ts_ms = ts;
+	while (rte_ring_mp_enqueue(r, mb) != 0) {
+		if (!w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+			w->st.xflow_steer_drops++;
+			return 0;
+		}
+		if (w->xflow_ring)
+			xflow_burst(w);
+	}
+	w->st.xflow_steered++;
+	return 1;
 }
 
 /* A burst in four passes, as DPDK's bulk hash lookups do, so that the
@@ -460,8 +591,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
 		struct rte_mbuf *mb = pkts[i];
-		enum weir_parse_result r = weir_parse_frame(&cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
-							    rte_pktmbuf_data_len(mb), &meta[i]);
+		enum weir_parse_result r = parse_mbuf(w, mb, &meta[i]);
 		w->st.parse[r]++;
 		bytes += rte_pktmbuf_pkt_len(mb);
 		if (r == WEIR_PARSE_OK)
@@ -486,11 +616,8 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(m->proto == 17 && m->payload_off &&
 			     !(m->flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
 			     cfg->n_collector_ports && is_collector_port(cfg, m->dport))) {
-			w->now_ms = now;
-			weir_worker_xflow(w, m->src, m->sport,
-					  rte_pktmbuf_mtod_offset(mb, const uint8_t *, m->payload_off),
-					  m->payload_len);
-			w->st.xflow_datagrams++;
+			if (xflow_divert(w, mb, m, now))
+				pkts[i] = NULL;		/* the owner frees it */
 			continue;
 		}
 		tsa[i] = ts;
@@ -504,7 +631,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (unsigned int j = 0; j < nk; j++) {
 		unsigned int i = todo[j];
 		w->st.parsed++;
-		account_keyed(w, &meta[i], &key[i], hash[i], dir[i],
+		account_keyed(w, &meta[i], &key[i], hash[i], dir[i], pkts[i],
 			      rte_pktmbuf_mtod(pkts[i], const uint8_t *), rte_pktmbuf_pkt_len(pkts[i]), tsa[i]);
 	}
 	w->now_ms = now;
@@ -523,9 +650,12 @@ distribute(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++) {
 		struct weir_pkt_meta m;
 		unsigned int to = 0;
-		if (weir_parse_frame(&w->cfg->parse, rte_pktmbuf_mtod(pkts[i], const uint8_t *),
-				     rte_pktmbuf_data_len(pkts[i]), &m) == WEIR_PARSE_OK)
-			to = weir_sym_hash(&m) % w->n_workers;
+		if (parse_mbuf(w, pkts[i], &m) == WEIR_PARSE_OK)
+			/* flow export goes to its exporter's worker (xflow_divert) */
+			to = m.proto == 17 && m.payload_off && w->cfg->n_collector_ports &&
+			     !(m.flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
+			     is_collector_port(w->cfg, m.dport) ? weir_xflow_owner(m.src, w->n_workers)
+								 : weir_sym_hash(&m) % w->n_workers;
 		if (to == w->id)
 			pkts[keep++] = pkts[i];
 		else
@@ -558,8 +688,15 @@ xflow_burst(struct weir_worker *w)
 	unsigned int n = rte_ring_sc_dequeue_burst(w->xflow_ring, (void **)mb, WEIR_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], const struct weir_xflow_hdr *);
-		weir_worker_xflow(w, x->src, x->sport, (const uint8_t *)(x + 1), x->len);
-		w->st.collect_datagrams++;
+		if (x->ts_ms > w->now_ms)	/* a peer steered it from a capture file */
+			w->now_ms = x->ts_ms;
+		const uint8_t *p = (const uint8_t *)(x + 1);
+		if (unlikely(mb[i]->nb_segs > 1))	/* a steered jumbo datagram */
+			p = rte_pktmbuf_read(mb[i], sizeof(*x), x->len, w->lin);
+		if (p)
+			weir_worker_xflow(w, x->src, x->sport, p, x->len);
+		if (!x->steered)
+			w->st.collect_datagrams++;
 	}
 	if (n)
 		rte_pktmbuf_free_bulk(mb, n);
@@ -666,8 +803,19 @@ weir_worker_main(void *arg)
 		while ((n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL)))
 			weir_worker_burst(w, pkts, (uint16_t)n);
 	}
-	while (w->xflow_ring && xflow_burst(w))
-		;
+	/* peers with rx queues may steer datagrams to us in their last
+	 * bursts: take them until every such peer is done (bounded) */
+	__atomic_store_n(&w->rx_quiet, 1, __ATOMIC_RELEASE);
+	for (int tries = 0; w->xflow_ring && tries < 2000; tries++) {
+		int busy = 0;
+		for (unsigned int i = 0; i < w->n_workers; i++)
+			busy |= w->peers[i]->n_rxq && !__atomic_load_n(&w->peers[i]->rx_quiet, __ATOMIC_ACQUIRE);
+		while (xflow_burst(w))
+			;
+		if (!busy)
+			break;
+		rte_delay_us_sleep(500);
+	}
 	weir_worker_flush(w);
 	dpi_stats(w);
 	if (w->dpi) {

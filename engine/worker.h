@@ -24,6 +24,7 @@
 #define WEIR_BURST      32
 #define WEIR_MAX_RXQ    16
 #define WEIR_FRAG_SLOTS 4096
+#define WEIR_LIN_MAX    65535	/* longest chained frame made contiguous (the snaplen) */
 
 struct weir_rxq {
 	uint16_t port;
@@ -56,6 +57,10 @@ struct weir_worker_stats {
 	uint64_t collect_datagrams;        /* from the UDP socket collector */
 	uint64_t xflow_records;
 	uint64_t exporters_full;
+	uint64_t xflow_steered;            /* collector-port datagrams handed to their exporter's worker */
+	uint64_t xflow_steer_drops;        /* ... whose ring was full: dropped */
+	uint64_t exporters_evicted;        /* silent past exporter-timeout, removed for a new one */
+	uint64_t collect_refused;          /* from an address outside exporter-allow: dropped */
 	uint64_t tmpl_msg_drops;           /* template sharing: events the ring to control had no room for */
 	uint64_t tmpl_installed;           /* templates installed from the control thread's answers */
 	uint64_t tmpl_refused;             /* answers the decoder refused (bad record, limits) */
@@ -105,6 +110,8 @@ struct weir_worker {
 	struct weir_dpi *dpi;              /* NULL: application detection off */
 	struct weir_dpi_result dpi_res;    /* scratch for the verdict being made */
 	struct weir_frag_slot *frags;
+	uint8_t *lin;                      /* WEIR_LIN_MAX bytes: a chained frame (nb_segs > 1)
+					    * copied whole for the parser and nDPI */
 	struct weir_exporter_table *exporters;   /* flow-export state (collect.c) */
 	int32_t *dpi_slot;                 /* [flow index] its nDPI slot while WEIR_FLOWST_DETECTING */
 	struct weir_flow_xinfo *xinfo;     /* [flow index] if WEIR_FLOWST_XFLOW (collect.c) */
@@ -122,6 +129,7 @@ struct weir_worker {
 	int stop __attribute__((aligned(64)));  /* finish: end every flow, fold, set done */
 	int done;
 	int collect_only;                  /* no rx queues: serve the input ring only */
+	int rx_quiet;                      /* written by the worker: its last burst is done, it steers no more */
 	uint64_t stalls;                   /* written by the control thread: stalls seen */
 };
 

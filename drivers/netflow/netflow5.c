@@ -103,8 +103,13 @@ weir_nfv5_decode(struct weir_exporter *ex, const uint8_t *p, size_t len,
 	uint32_t secs = nf_be32(p + 8), nsecs = nf_be32(p + 12);
 	uint32_t seq = nf_be32(p + 16);
 	uint32_t engine = (uint32_t)p[20] << 8 | p[21];
-	/* Interval 0 means unsampled (or unknown): the exporter's default. */
-	uint32_t rate = nf_be16(p + 22) & 0x3fff;
+	/* Mode 0 is unsampled: the interval means nothing, the exporter's
+	 * default applies. A sampling mode with interval 0 is a rate we do
+	 * not know (BAD_INPUTS #25): counted, and the default applies. */
+	uint16_t smp = nf_be16(p + 22);
+	uint32_t rate = smp >> 14 ? smp & 0x3fffu : 0;
+	if (unlikely(smp >> 14 && !rate))
+		weir_xerr(ex, WEIR_XERR_SAMPLING_MISSING);
 	if (!rate)
 		rate = weir_nf_limits(ex)->default_sampling;
 	if (!rate)

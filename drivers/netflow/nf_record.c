@@ -55,8 +55,12 @@ acc_field(struct weir_exporter *ex, struct nf_acc *a, unsigned int role,
 		a->name[role - NF_R_IFNAME] = p;
 		a->name_len[role - NF_R_IFNAME] = len;
 		break;
-	case NF_R_APP_ID:	/* keep the low 32 bits */
-		a->v[role] = len > 4 ? nf_be32(p + len - 4) : nf_beN(p, len);
+	case NF_R_VRF_NAME:	/* not used yet: present only */
+		break;
+	case NF_R_APP_ID:	/* the low 32 bits; RFC 6759's engine id (the first
+				 * byte) in bits 32-39 and the length in 40-47 */
+		a->v[role] = (len > 4 ? nf_be32(p + len - 4) : nf_beN(p, len)) |
+			     (len ? (uint64_t)p[0] << 32 : 0) | (uint64_t)(len < 255 ? len : 255) << 40;
 		break;
 	default:
 		a->v[role] = nf_beN(p, len);
@@ -139,41 +143,115 @@ rec_time(const struct nf_acc *a, const struct nf_ctx *ctx,
 				      (uint32_t)(ctx->export_ms - init), t);
 }
 
-/* The rate this record states itself, 0 if none. */
+/* The rate this record states itself, 0 if none. *zero is set when it
+ * has a rate field and every one says 0 (BAD_INPUTS #25: counted by the
+ * caller, the fallback rate applies). */
 static uint32_t
-own_rate(const struct nf_acc *a)
+own_rate(const struct nf_acc *a, bool *zero)
 {
 	uint64_t r = 0;
+	bool stated = false;
 
-	if (HAS(a, NF_R_SAMPLING) && a->v[NF_R_SAMPLING])
+	if (HAS(a, NF_R_SAMPLING)) {
+		stated = true;
 		r = a->v[NF_R_SAMPLING];
-	else if (HAS(a, NF_R_SAMPLER_RANDOM) && a->v[NF_R_SAMPLER_RANDOM])
+	}
+	if (!r && HAS(a, NF_R_SAMPLER_RANDOM)) {
+		stated = true;
 		r = a->v[NF_R_SAMPLER_RANDOM];
-	else if (HAS(a, NF_R_PKT_INTERVAL) && a->v[NF_R_PKT_INTERVAL]) {
+	}
+	if (!r && HAS(a, NF_R_SAMPLING_POP) && HAS(a, NF_R_SAMPLING_SIZE)) {
+		/* samplingSize n out of samplingPopulation N (309/310, RFC
+		 * 7014/5477): 1 in N/n. Checked before 305, which IOS XR sends
+		 * as 1 beside them. */
+		uint64_t n = a->v[NF_R_SAMPLING_SIZE], pop = a->v[NF_R_SAMPLING_POP];
+		stated = true;
+		r = n ? pop / n : 0;
+	}
+	if (!r && HAS(a, NF_R_PKT_INTERVAL)) {
 		/* select `interval` packets, skip `space`: 1 in (i+s)/i */
 		uint64_t i = a->v[NF_R_PKT_INTERVAL];
 		uint64_t s = HAS(a, NF_R_PKT_SPACE) ? a->v[NF_R_PKT_SPACE] : 0;
-		r = (i + s) / i;
+		stated = true;
+		r = i ? (i + s) / i : 0;
 	}
+	/* samplingAlgorithm 0 with interval 0 (H3C) says unsampled, as v5
+	 * mode 0 does: nothing missing. */
+	*zero = stated && !r &&
+		!(HAS(a, NF_R_SAMPLING_ALGO) && a->v[NF_R_SAMPLING_ALGO] == 0);
 	return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
+/* The interface a record was sampled on: its output interface when the
+ * exporter says it was metered on egress, else its input interface. */
+static bool
+rec_ifindex(const struct nf_acc *a, uint32_t *ifx)
+{
+	unsigned int role = HAS(a, NF_R_DIRECTION) && a->v[NF_R_DIRECTION] == 1
+			    ? NF_R_OUT_IF : NF_R_IN_IF;
+
+	if (!HAS(a, role))
+		return false;
+	*ifx = (uint32_t)a->v[role];
+	return true;
+}
+
+static uint32_t
+if_rate_find(const struct nf_domain *d, uint32_t ifx)
+{
+	for (unsigned int i = 0; i < d->n_if_rates; i++)
+		if (d->if_rates[i].ifindex == ifx)
+			return d->if_rates[i].rate;
+	return 0;
+}
+
+/* Sampling of a flow record: its own, its sampler's, its interface's
+ * (options scoped by interface), the domain's (options scoped by the
+ * system, a sampler, or nothing), else the configured default. */
 static uint32_t
 rec_rate(struct weir_exporter *ex, const struct nf_acc *a,
 	 const struct nf_domain *d)
 {
-	uint32_t r = own_rate(a);
+	bool zero;
+	uint32_t r = own_rate(a, &zero), ifx;
 
+	if (unlikely(zero))
+		weir_xerr(ex, WEIR_XERR_SAMPLING_MISSING);
 	if (r)
 		return r;
 	if (d && HAS(a, NF_R_SAMPLER_ID))
 		for (unsigned int i = 0; i < d->n_samplers; i++)
 			if (d->samplers[i].id == a->v[NF_R_SAMPLER_ID])
 				return d->samplers[i].rate;
+	if (d && d->n_if_rates && rec_ifindex(a, &ifx) &&
+	    (r = if_rate_find(d, ifx)) != 0)
+		return r;
 	if (d && d->sampling)
 		return d->sampling;
 	r = weir_nf_limits(ex)->default_sampling;	/* BAD_INPUTS #25 */
 	return r ? r : 1;
+}
+
+/* Remember the rate options data gave interface ifx; a full table reuses
+ * its slots in turn, so an interface flood cannot grow it. */
+static void
+if_rate_set(struct nf_domain *d, uint32_t ifx, uint32_t rate)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_if_rates; i++)
+		if (d->if_rates[i].ifindex == ifx)
+			break;
+	if (i == d->n_if_rates) {
+		if (d->n_if_rates < NF_MAX_IF_RATES) {
+			d->n_if_rates++;
+		} else {
+			i = d->if_rate_next;
+			d->if_rate_next = (uint8_t)((i + 1) % NF_MAX_IF_RATES);
+		}
+	}
+	d->if_rates[i].ifindex = ifx;
+	d->if_rates[i].rate = rate;
 }
 
 /* Options data: sampling per domain and sampler, boot time, if names. */
@@ -181,9 +259,17 @@ static void
 options_apply(struct weir_exporter *ex, const struct nf_acc *a,
 	      struct nf_domain *d, const struct weir_flow_sink *out)
 {
-	uint32_t rate = own_rate(a);
+	bool zero;
+	uint32_t rate = own_rate(a, &zero);
 
-	if (d && rate) {
+	if (unlikely(zero))
+		weir_xerr(ex, WEIR_XERR_SAMPLING_MISSING);
+	/* Scoped by an interface alone: that interface's rate. Scoped by a
+	 * sampler (which records name), the system, or nothing: the domain's,
+	 * the fallback of records that match no sampler or interface. */
+	if (d && rate && HAS(a, NF_R_SCOPE_IF) && !HAS(a, NF_R_SAMPLER_ID)) {
+		if_rate_set(d, (uint32_t)a->v[NF_R_SCOPE_IF], rate);
+	} else if (d && rate) {
 		d->sampling = rate;
 		if (HAS(a, NF_R_SAMPLER_ID)) {
 			uint64_t id = a->v[NF_R_SAMPLER_ID];
@@ -266,6 +352,9 @@ flow_emit(struct weir_exporter *ex, const struct nf_acc *a,
 	r.out_if = (uint32_t)a->v[NF_R_OUT_IF];
 	r.direction = HAS(a, NF_R_DIRECTION) ? (uint8_t)a->v[NF_R_DIRECTION] : 0xff;
 	r.app_id = (uint32_t)a->v[NF_R_APP_ID];
+	r.app_engine = (uint8_t)(a->v[NF_R_APP_ID] >> 32);
+	size_t app_len = (size_t)(a->v[NF_R_APP_ID] >> 40);	/* selector: after the engine */
+	r.app_selector = app_len > 4 ? r.app_id : app_len > 1 ? r.app_id & (0xffffffu >> 8 * (4 - app_len)) : 0;
 	memcpy(r.smac, HAS(a, NF_R_SMAC) ? a->smac : a->post_smac, 6);
 	memcpy(r.dmac, HAS(a, NF_R_DMAC) ? a->dmac : a->post_dmac, 6);
 	r.vlan = (uint16_t)(HAS(a, NF_R_VLAN) ? a->v[NF_R_VLAN]
@@ -286,11 +375,23 @@ flow_emit(struct weir_exporter *ex, const struct nf_acc *a,
 			r.dport = (uint16_t)((a->v[ty] & 0xff) << 8 | (a->v[co] & 0xff));
 	}
 
+	r.vrf_in = (uint32_t)a->v[NF_R_VRF_IN];
+	r.vrf_out = (uint32_t)a->v[NF_R_VRF_OUT];
+
+	/* Deltas (1, 2) are preferred over totals (85, 86) when a record has
+	 * both. A record of totals alone is taken as the flow's whole count:
+	 * right for exporters that report a flow once when it ends (YAF,
+	 * softflowd, pf), an overcount for a permanent cache that exports
+	 * the same flow's growing total again (docs/exporters.md). */
 	uint64_t bytes = first_of(a, NF_R_OCTETS, NF_R_OCTETS_TOTAL, NF_R_OUT_OCTETS);
 	uint64_t pkts = first_of(a, NF_R_PKTS, NF_R_PKTS_TOTAL, NF_R_OUT_PKTS);
+	uint64_t rbytes = first_of(a, NF_R_REV_OCTETS, NF_R_REV_OCTETS_TOTAL, NF_R_SKIP);
+	uint64_t rpkts = first_of(a, NF_R_REV_PKTS, NF_R_REV_PKTS_TOTAL, NF_R_SKIP);
 	r.sampling = rec_rate(ex, a, d);
 	r.bytes = weir_nf_scale(bytes, r.sampling);
 	r.pkts = weir_nf_scale(pkts, r.sampling);
+	r.rev_bytes = weir_nf_scale(rbytes, r.sampling);
+	r.rev_pkts = weir_nf_scale(rpkts, r.sampling);
 
 	r.start_ms = rec_time(a, ctx, d, false);
 	r.end_ms = rec_time(a, ctx, d, true);
@@ -306,8 +407,8 @@ weir_nf_deliver(struct weir_exporter *ex, struct weir_flow_rec *r,
 		const struct weir_flow_sink *out)
 {
 	ex->records++;
-	ex->bytes += r->bytes;
-	ex->pkts += r->pkts;
+	ex->bytes += r->bytes + r->rev_bytes;
+	ex->pkts += r->pkts + r->rev_pkts;
 	ex->sampling = r->sampling;
 	if (out && out->rec)
 		out->rec(out->ctx, ex, r);
@@ -345,9 +446,8 @@ weir_nf_data_set(struct weir_exporter *ex, const struct nf_tmpl *t,
 			n++;
 		}
 	}
-	/* Fewer bytes than a record: padding if zero (BAD_INPUTS #15). */
-	if (off < len && !nf_all_zero(p + off, len - off))
-		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
+	/* Fewer bytes than a record: padding, or counted (#15). */
+	weir_nf_set_tail(ex, p + off, len - off);
 	return n;
 }
 

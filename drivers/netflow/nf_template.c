@@ -190,7 +190,8 @@ tmpl_same(const struct nf_tmpl *a, const struct nf_tmpl *b)
 	    a->n_scope != b->n_scope)
 		return false;
 	for (unsigned int i = 0; i < a->n_fields; i++)
-		if (a->f[i].type != b->f[i].type || a->f[i].len != b->f[i].len)
+		if (a->f[i].type != b->f[i].type || a->f[i].len != b->f[i].len ||
+		    a->f[i].pen != b->f[i].pen)
 			return false;
 	return true;
 }
@@ -370,6 +371,7 @@ static const struct nf_ie nf_ies[] = {
 	[28]  = { NF_R_DST6,           K_ADDR6 },
 	[32]  = { NF_R_ICMP_TC4,       K_UINT },
 	[34]  = { NF_R_SAMPLING,       K_UINT },
+	[35]  = { NF_R_SAMPLING_ALGO,  K_UINT },
 	[48]  = { NF_R_SAMPLER_ID,     K_UINT },
 	[50]  = { NF_R_SAMPLER_RANDOM, K_UINT },
 	[56]  = { NF_R_SMAC,           K_MAC },
@@ -400,11 +402,16 @@ static const struct nf_ie nf_ies[] = {
 	[177] = { NF_R_ICMP_C4,        K_UINT },
 	[178] = { NF_R_ICMP_T6,        K_UINT },
 	[179] = { NF_R_ICMP_C6,        K_UINT },
+	[234] = { NF_R_VRF_IN,         K_UINT },
+	[235] = { NF_R_VRF_OUT,        K_UINT },
+	[236] = { NF_R_VRF_NAME,       K_STR },
 	[243] = { NF_R_DOT1Q_VLAN,     K_UINT },
 	[245] = { NF_R_DOT1Q_CVLAN,    K_UINT },
 	[302] = { NF_R_SAMPLER_ID,     K_UINT },
 	[305] = { NF_R_PKT_INTERVAL,   K_UINT },
 	[306] = { NF_R_PKT_SPACE,      K_UINT },
+	[309] = { NF_R_SAMPLING_SIZE,  K_UINT },
+	[310] = { NF_R_SAMPLING_POP,   K_UINT },
 };
 
 static const uint8_t nf_role_kind[NF_R__MAX] = {
@@ -413,7 +420,7 @@ static const uint8_t nf_role_kind[NF_R__MAX] = {
 	K(NF_R_SRC6, K_ADDR6), K(NF_R_DST6, K_ADDR6),
 	K(NF_R_SMAC, K_MAC), K(NF_R_DMAC, K_MAC),
 	K(NF_R_POST_SMAC, K_MAC), K(NF_R_POST_DMAC, K_MAC),
-	K(NF_R_IFNAME, K_STR), K(NF_R_IFDESCR, K_STR),
+	K(NF_R_IFNAME, K_STR), K(NF_R_IFDESCR, K_STR), K(NF_R_VRF_NAME, K_STR),
 	K(NF_R_APP_ID, K_BYTES),
 	K(NF_R_START_NTP, K_NTP), K(NF_R_END_NTP, K_NTP),
 #undef K
@@ -436,13 +443,32 @@ weir_nf_len_ok(unsigned int role, size_t len)
 /* What a field is to us. A known field whose length cannot hold it (an
  * IPv4 address of 50 bytes, BAD_INPUTS #1) is skipped by its length and
  * counted; length 0 (Juniper SRX, #6) is skipped quietly. */
+/* RFC 5103 reverse counters (PEN 29305, same IE numbers): the counts of
+ * a biflow's other direction (YAF, nProbe). */
 static uint8_t
-field_role(struct weir_exporter *ex, uint16_t type, uint32_t pen,
-	   uint16_t len, bool ipfix)
+reverse_role(uint16_t type)
 {
-	if (pen || type >= sizeof(nf_ies) / sizeof(nf_ies[0]))
-		return NF_R_SKIP;
-	uint8_t role = nf_ies[type].role;
+	switch (type) {
+	case 1:		return NF_R_REV_OCTETS;
+	case 2:		return NF_R_REV_PKTS;
+	case 85:	return NF_R_REV_OCTETS_TOTAL;
+	case 86:	return NF_R_REV_PKTS_TOTAL;
+	default:	return NF_R_SKIP;
+	}
+}
+
+static uint8_t
+field_role(struct weir_exporter *ex, uint16_t type, bool enterprise,
+	   uint32_t pen, uint16_t len, bool ipfix)
+{
+	uint8_t role;
+
+	if (enterprise)
+		role = pen == NF_PEN_REVERSE ? reverse_role(type) : NF_R_SKIP;
+	else if (type < sizeof(nf_ies) / sizeof(nf_ies[0]))
+		role = nf_ies[type].role;
+	else
+		role = NF_R_SKIP;
 	if (role == NF_R_SKIP || len == 0)
 		return NF_R_SKIP;
 	if (ipfix && len == NF_VARLEN)
@@ -617,12 +643,11 @@ v9_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 				f->role = f->type == 2 && f->len >= 1 && f->len <= 8
 					  ? NF_R_SCOPE_IF : NF_R_SKIP;
 			else
-				f->role = field_role(ex, f->type, 0, f->len, false);
+				f->role = field_role(ex, f->type, false, 0, f->len, false);
 		}
 		n += tmpl_insert(ex, t, now_ms, out, r, rec_len, opt ? 1 : 0);
 	}
-	if (off < len && !nf_all_zero(p + off, len - off))
-		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
+	weir_nf_set_tail(ex, p + off, len - off);
 	return n;
 }
 
@@ -725,14 +750,18 @@ ipfix_template_set(struct weir_exporter *ex, const struct nf_ctx *ctx, bool opt,
 			} else {
 				q += 4;
 			}
-			f->type = ty & 0x7fff;
-			f->role = field_role(ex, f->type, pen | (ty & 0x8000),
+			f->type = ty;		/* a new PEN is a new template */
+			f->pen = pen;
+			f->role = field_role(ex, ty & 0x7fff, ty & 0x8000, pen,
 					     f->len, true);
+			/* an interface in the scope: options about it (G5) */
+			if (i < n_scope && (f->role == NF_R_IN_IF ||
+					    f->role == NF_R_OUT_IF))
+				f->role = NF_R_SCOPE_IF;
 		}
 		n += tmpl_insert(ex, t, now_ms, out, r, q, opt ? 3 : 2);
 	}
-	if (off < len && !nf_all_zero(p + off, len - off))
-		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
+	weir_nf_set_tail(ex, p + off, len - off);
 	return n;
 }
 

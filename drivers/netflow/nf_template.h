@@ -34,6 +34,7 @@
 #define NF_BUCKETS	256	/* template hash buckets, power of two */
 #define NF_MAX_DOMAINS	64	/* per exporter; least recently seen is reused */
 #define NF_MAX_SAMPLERS	16	/* per domain */
+#define NF_MAX_IF_RATES	32	/* interface-scoped sampling rates per domain */
 #define NF_IFNAME_MAX	64
 
 /* What a template field means to us; everything else is skipped by length. */
@@ -56,19 +57,28 @@ enum nf_role {
 	NF_R_START_DUS, NF_R_END_DUS,		/* 158/159, us before export time */
 	NF_R_SYS_INIT_MS,			/* 160 */
 	NF_R_SAMPLING,				/* 34 samplingInterval */
+	NF_R_SAMPLING_ALGO,			/* 35 samplingAlgorithm, 0 none */
 	NF_R_SAMPLER_RANDOM,			/* 50 samplerRandomInterval */
 	NF_R_PKT_INTERVAL, NF_R_PKT_SPACE,	/* 305/306 */
+	NF_R_SAMPLING_SIZE, NF_R_SAMPLING_POP,	/* 309/310: n out of N */
 	NF_R_SAMPLER_ID,			/* 48 samplerId, 302 selectorId */
 	NF_R_IFNAME, NF_R_IFDESCR,		/* 82/83 */
-	NF_R_SCOPE_IF,				/* v9 options scope type 2 (interface) */
+	NF_R_SCOPE_IF,				/* options scope: an interface */
+	NF_R_REV_OCTETS, NF_R_REV_OCTETS_TOTAL,	/* RFC 5103 (PEN 29305) 1, 85 */
+	NF_R_REV_PKTS, NF_R_REV_PKTS_TOTAL,	/* 29305/2, 29305/86 */
+	NF_R_VRF_IN, NF_R_VRF_OUT,		/* 234/235 ingress/egressVRFID */
+	NF_R_VRF_NAME,				/* 236 VRFname (options data) */
 	NF_R__MAX
 };
 
 struct nf_field {
-	uint16_t type;
+	uint32_t pen;		/* IPFIX enterprise number, 0 for IANA fields */
+	uint16_t type;		/* with the enterprise bit 0x8000 as sent */
 	uint16_t len;		/* NF_VARLEN for IPFIX variable length */
 	uint8_t  role;		/* enum nf_role */
 };
+
+#define NF_PEN_REVERSE	29305	/* RFC 5103: reverse-direction IEs */
 
 struct nf_tmpl {
 	struct nf_tmpl *next;	/* hash chain */
@@ -111,6 +121,12 @@ struct nf_sampler {
 	uint32_t rate;
 };
 
+/* A sampling rate options data gave one interface (interface scope). */
+struct nf_if_rate {
+	uint32_t ifindex;
+	uint32_t rate;
+};
+
 /* Per (version, domain): sequence, sampling and clock state. For v5 the
  * domain is engine_type << 8 | engine_id. */
 struct nf_domain {
@@ -119,12 +135,15 @@ struct nf_domain {
 	uint64_t sys_init_ms;	/* IPFIX systemInitTimeMilliseconds, 0 unknown */
 	uint32_t id;
 	uint32_t seq_next;	/* expected next sequence number */
-	uint32_t sampling;	/* from options data, 0 unknown */
+	uint32_t sampling;	/* from options data not scoped by interface, 0 unknown */
 	uint8_t  version;
 	uint8_t  seq_valid;
 	uint8_t  n_samplers;
 	uint8_t  sampler_next;	/* slot reused when the table is full */
+	uint8_t  n_if_rates;
+	uint8_t  if_rate_next;	/* slot reused when the table is full */
 	struct nf_sampler samplers[NF_MAX_SAMPLERS];
+	struct nf_if_rate if_rates[NF_MAX_IF_RATES];
 };
 
 /* A WEIR_TMPL_WANTED recently raised, so a stream of data sets for one
@@ -147,6 +166,9 @@ struct weir_nf_state {
 	struct nf_asked asked[NF_ASKED_SLOTS];
 	uint8_t  installing;	/* inside weir_nf_template_install: raise no event */
 	uint64_t install_age_ms;
+	uint64_t padding;	/* sets ending in non-zero bytes shorter than a
+				 * record and than 4 (RFC 3954 5.3, RFC 7011
+				 * 3.3.1 padding): noted, not an error */
 };
 
 /* ex->lim, or the defaults when the engine gave none. */
@@ -265,6 +287,22 @@ nf_all_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
+}
+
+/* The n bytes after the last record (or template) of a set, fewer than a
+ * record: padding if zero, or if fewer than 4 whatever they hold (RFC
+ * 3954 5.3 pads to 4 bytes; RFC 7011 3.3.1 says padding SHOULD be zero,
+ * and MikroTik, Cisco WLC and nProbe pad with garbage): noted in
+ * nf->padding. Anything longer is counted TRAILING_BYTES (#15). */
+static inline void
+weir_nf_set_tail(struct weir_exporter *ex, const uint8_t *p, size_t n)
+{
+	if (n == 0 || nf_all_zero(p, n))
+		return;
+	if (n < 4 && ex->nf)
+		ex->nf->padding++;
+	else
+		weir_xerr(ex, WEIR_XERR_TRAILING_BYTES);
 }
 
 #endif

@@ -73,6 +73,29 @@ weir_sflow_state_free(struct weir_exporter *ex)
 	ex->sf = NULL;
 }
 
+void
+weir_sflow_state_reset(struct weir_sflow_state *sf)
+{
+	memset(sf, 0, sizeof(*sf));
+}
+
+int
+weir_sflow_summary(const struct weir_exporter *ex, struct weir_sflow_summary *s)
+{
+	const struct weir_sflow_state *sf = ex->sf;
+	if (!sf)
+		return 0;
+	*s = (struct weir_sflow_summary){
+		.flow_samples = sf->st.flow_samples,
+		.counter_samples = sf->st.counter_samples,
+		.pool_pkts = sf->st.pool_pkts,
+		.samples_skipped = sf->st.samples_skipped,
+		.records_skipped = sf->st.records_skipped,
+		.sources_evicted = sf->st.sources_evicted,
+	};
+	return 1;
+}
+
 /* What the records of one flow sample told us, gathered before the record
  * is built (records come in any order). */
 struct fs_ctx {
@@ -89,6 +112,10 @@ struct fs_ctx {
 	struct sflow_ipv4_rec ip4;
 	struct sflow_ipv6_rec ip6;
 	uint16_t sw_vlan;         /* extended switch src_vlan */
+	/* extended router / gateway (sflow_route.c) */
+	uint8_t  have_router, have_gateway;
+	struct weir_flow_route route;
+	uint8_t  bgp_next_hop[16];
 };
 
 /* Raw packet header record. Returns -1 if refused (counted). */
@@ -227,7 +254,21 @@ flow_records(struct weir_exporter *ex, struct fs_ctx *c, const uint8_t *p,
 			}
 			break;
 		}
-		default:	/* 1002 router, 1003 gateway, user, ...: not ours */
+		case SFLOW_REC_EXT_ROUTER:
+			if (c->have_router)
+				break;
+			if (weir_sflow_ext_router(&c->route, p, rlen) < 0)
+				return weir_xerr(ex, WEIR_XERR_SFLOW_BAD_RECORD);
+			c->have_router = 1;
+			break;
+		case SFLOW_REC_EXT_GATEWAY:
+			if (c->have_gateway)
+				break;
+			if (weir_sflow_ext_gateway(&c->route, p, rlen, c->bgp_next_hop) < 0)
+				return weir_xerr(ex, WEIR_XERR_SFLOW_BAD_RECORD);
+			c->have_gateway = 1;
+			break;
+		default:	/* user, MPLS, NAT, ...: not ours */
 			ex->sf->st.records_skipped++;
 			break;
 		}
@@ -317,6 +358,9 @@ fill_rec(struct weir_flow_rec *r, const struct fs_ctx *c)
 	}
 	if (!r->vlan && c->have_sw)
 		r->vlan = c->sw_vlan;
+	r->route = c->route;
+	if (c->have_gateway && !c->have_router)
+		memcpy(r->route.next_hop, c->bgp_next_hop, 16);
 }
 
 /* An interface value: only format 0 is an ifIndex. */

@@ -246,6 +246,13 @@ struct sflow_seq_slot *weir_sflow_slot(struct weir_sflow_state *sf,
 				       uint32_t ds_type, uint32_t ds_index,
 				       int *fresh);
 
+/* sflow_route.c: an extended router (1002) / gateway (1003) record body
+ * into rt (the gateway's BGP next hop into bgp_next_hop). 0, or -1 when a
+ * length or count does not fit the record (rt untouched). */
+int weir_sflow_ext_router(struct weir_flow_route *rt, const uint8_t *p, size_t len);
+int weir_sflow_ext_gateway(struct weir_flow_route *rt, const uint8_t *p, size_t len,
+			   uint8_t bgp_next_hop[16]);
+
 /* sflow_counters.c: one counter sample body (after its 8-byte header).
  * Returns 0, or -1 when the sample was refused (already counted). */
 int weir_sflow_counters_decode(struct weir_exporter *ex,

@@ -21,15 +21,16 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "log.h"
 #include "udp_collector.h"
 #include "worker.h"
 
 #define BATCH 64
-#define RCVBUF (32 << 20)
 
 struct weir_udp_collector {
 	int fd[WEIR_MAX_COLLECT];
 	unsigned int n_fd;
+	const struct weir_config *cfg;
 	struct weir_worker **w;
 	unsigned int n_workers;
 	struct rte_mempool *mp;
@@ -40,7 +41,7 @@ struct weir_udp_collector {
 };
 
 static int
-open_socket(const struct weir_collect *col, char *err, size_t errlen)
+open_socket(const struct weir_collect *col, uint32_t rcvbuf, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -64,12 +65,19 @@ open_socket(const struct weir_collect *col, char *err, size_t errlen)
 		snprintf(err, errlen, "collect %s:%u: socket: %s", col->addr, col->port, strerror(errno));
 		return -1;
 	}
-	int one = 1, zero = 0, buf = RCVBUF;
+	int one = 1, zero = 0, buf = (int)rcvbuf;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	/* past net.core.rmem_max when we may (root), else what the kernel allows */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		int got = 0;
+		socklen_t gl = sizeof(got);
+		/* the kernel reports twice what it will hold for data */
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < buf)
+			weir_log(WEIR_LOG_WARN, "collect %s:%u: receive buffer %d bytes, not the %d of collect-rcvbuf "
+				 "(raise net.core.rmem_max, or run as root)", col->addr, col->port, got / 2, buf);
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
@@ -151,10 +159,17 @@ read_socket(struct weir_udp_collector *c, unsigned int k)
 			}
 			struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], struct weir_xflow_hdr *);
 			to_mapped(&from[i], x->src, &x->sport);
+			if (!weir_exporter_allowed(c->cfg, x->src)) {
+				c->st.refused++;
+				rte_pktmbuf_free(mb[i]);
+				continue;
+			}
 			x->len = msgs[i].msg_len;
+			x->ts_ms = 0;
+			x->steered = 0;
 			mb[i]->data_len = (uint16_t)(sizeof(*x) + x->len);
 			mb[i]->pkt_len = mb[i]->data_len;
-			unsigned int t = weir_agg_host_hash(x->src, 0) % c->n_workers;
+			unsigned int t = weir_xflow_owner(x->src, c->n_workers);
 			if (rte_ring_enqueue(c->w[t]->xflow_ring, mb[i]) != 0) {
 				c->st.ring_full++;
 				rte_pktmbuf_free(mb[i]);
@@ -199,11 +214,12 @@ weir_udp_collector_start(const struct weir_config *cfg, struct weir_worker **w, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	c->cfg = cfg;
 	c->w = w;
 	c->n_workers = n;
 	c->mp = mp;
 	for (unsigned int i = 0; i < cfg->n_collect; i++) {
-		int fd = open_socket(&cfg->collect[i], err, errlen);
+		int fd = open_socket(&cfg->collect[i], cfg->collect_rcvbuf, err, errlen);
 		if (fd < 0)
 			goto err_close;
 		c->fd[c->n_fd++] = fd;

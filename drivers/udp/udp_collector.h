@@ -12,17 +12,28 @@
 #include <rte_mempool.h>
 
 #include "weir/config.h"
+#include "agg.h"
 
 struct weir_worker;
 struct weir_udp_collector;
 
-/* What travels in front of the datagram in each mbuf. */
+/* What travels in front of the datagram in each mbuf (from this thread,
+ * or from a worker that steers a datagram a DPDK port gave it). */
 struct weir_xflow_hdr {
 	uint8_t  src[16];          /* exporter address, v4-mapped for IPv4 */
 	uint16_t sport;
-	uint16_t pad;
+	uint16_t steered;          /* 1: from a worker (a DPDK port), 0: from a socket */
 	uint32_t len;              /* datagram bytes that follow */
+	uint64_t ts_ms;            /* arrival (packet time from a capture file); 0: the worker's clock */
 };
+
+/* The worker that owns an exporter: every path that hands a datagram to a
+ * worker (this thread, a DPDK port's queue, the distributor) uses it. */
+static inline unsigned int
+weir_xflow_owner(const uint8_t src[16], unsigned int n_workers)
+{
+	return weir_agg_host_hash(src, 0) % n_workers;
+}
 
 struct weir_udp_stats {
 	uint64_t datagrams;        /* handed to workers */
@@ -31,6 +42,7 @@ struct weir_udp_stats {
 	uint64_t no_mbuf;          /* pool empty: left in the kernel, which may drop */
 	uint64_t ring_full;        /* the worker was behind: dropped */
 	uint64_t kernel_drops;     /* SO_RXQ_OVFL: the socket buffer overflowed */
+	uint64_t refused;          /* from an address outside exporter-allow: dropped */
 	uint64_t errors;
 };
 

@@ -404,6 +404,39 @@ weir_dpi_guess(struct weir_dpi *d, uint8_t proto,
 	return 1;
 }
 
+/* RFC 6759 section 4.1: Classification Engine IDs */
+#define ENGINE_IANA_L3 1
+#define ENGINE_IANA_L4 3
+
+int
+weir_dpi_exporter_app(struct weir_dpi *d, uint8_t proto, uint8_t engine,
+		      uint32_t selector, struct weir_dpi_result *res)
+{
+	ndpi_protocol p = { NDPI_PROTOCOL_UNKNOWN, NDPI_PROTOCOL_UNKNOWN,
+			    NDPI_PROTOCOL_CATEGORY_UNSPECIFIED };
+
+	if (engine == 0)
+		return 0;
+	/* by port or protocol alone: no address may add its own match */
+	if (engine == ENGINE_IANA_L4 && selector <= UINT16_MAX)
+		p = ndpi_guess_undetected_protocol(d->ndpi, NULL, proto, 0, (uint16_t)selector,
+						   0, (uint16_t)selector);
+	else if (engine == ENGINE_IANA_L3 && selector <= UINT8_MAX)
+		p = ndpi_guess_undetected_protocol(d->ndpi, NULL, (uint8_t)selector, 0, 0, 0, 0);
+	weir_dpi_result_fill(d->ndpi, NULL, p, WEIR_DPI_METHOD_EXPORTER, NULL, res);
+	if (res->method == WEIR_DPI_METHOD_NONE) {
+		/* nothing nDPI knows: the exporter's own id, as it sent it */
+		snprintf(res->name, sizeof(res->name), "%u:%u", engine, selector);
+		memcpy(res->app_name, res->name, sizeof(res->app_name));
+	} else {		/* as weir_dpi_guess() says of a guess */
+		res->confidence_id = NDPI_CONFIDENCE_MATCH_BY_PORT;
+		snprintf(res->confidence, sizeof(res->confidence), "%s",
+			 ndpi_confidence_get_name(NDPI_CONFIDENCE_MATCH_BY_PORT));
+	}
+	res->method = WEIR_DPI_METHOD_EXPORTER;
+	return 1;
+}
+
 const struct weir_dpi_counters *
 weir_dpi_counters(const struct weir_dpi *d)
 {

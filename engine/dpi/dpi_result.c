@@ -84,6 +84,9 @@ fill_flow_meta(ndpi_protocol p, struct ndpi_flow_struct *flow,
 		copy_str(res->ja3c, sizeof(res->ja3c),
 			 flow->protos.tls_quic.ja3_client,
 			 sizeof(flow->protos.tls_quic.ja3_client));
+		copy_str(res->ja3s, sizeof(res->ja3s),
+			 flow->protos.tls_quic.ja3_server,
+			 sizeof(flow->protos.tls_quic.ja3_server));
 		if (flow->protos.tls_quic.ssl_version) {
 			res->tls_version_known = 1;
 			res->tls_version = flow->protos.tls_quic.ssl_version;

@@ -94,10 +94,14 @@ struct weir_config {
 	uint8_t  watch_forbid[32];     /* 1: forbid (a violation), 0: watch */
 	unsigned n_watch;
 	uint32_t exporter_timeout_s;
+	struct weir_subnet exporter_allow[64];   /* exporter-allow: only these send (none given: all) */
+	unsigned n_exporter_allow;
+	uint32_t collect_rcvbuf;       /* --collect sockets' receive buffer, bytes */
 	/* reverse DNS */
 	int      resolve;              /* 0 none, 1 local hosts, 2 all */
 	uint32_t resolve_rate;
 	uint32_t resolve_ttl_s;
+	char     resolve_server[256];  /* "HOST[:PORT],...", "" for /etc/resolv.conf's */
 	/* operations */
 	int      quiet;
 	uint32_t log_interval_s;
@@ -122,6 +126,10 @@ void weir_config_dump(const struct weir_config *cfg, FILE *out);
 
 /* Longest-prefix match over cfg->subnets; -1 if none. */
 int weir_subnet_lookup(const struct weir_config *cfg, const uint8_t addr[16]);
+
+/* 1 if flow export from addr (v4-mapped for IPv4) is taken: exporter-allow
+ * is empty or holds it. */
+int weir_exporter_allowed(const struct weir_config *cfg, const uint8_t addr[16]);
 
 /* Parse "10.0.0.0/8" or "2001:db8::/32" into prefix/bits. 0 ok, -1 bad. */
 int weir_cidr_parse(const char *text, uint8_t prefix[16], uint8_t *bits);

@@ -47,6 +47,8 @@ enum weir_dpi_method {
 	WEIR_DPI_METHOD_GUESS = 1,   /* by port or address after giving up,
 				      * or weir_dpi_guess() without payload */
 	WEIR_DPI_METHOD_NONE = 2,    /* unknown */
+	WEIR_DPI_METHOD_EXPORTER = 3, /* the exporter's application id (IPFIX
+				      * 95), weir_dpi_exporter_app() */
 };
 
 #define WEIR_DPI_NAME_LEN   64
@@ -76,6 +78,7 @@ struct weir_dpi_result {
 	char host[WEIR_DPI_HOST_LEN];        /* TLS/QUIC SNI, HTTP Host, DNS query,
 					      * DHCP hostname */
 	char ja3c[33];                       /* TLS/QUIC JA3 client hash */
+	char ja3s[33];                       /* TLS JA3 server hash (ServerHello) */
 	char url[WEIR_DPI_URL_LEN];          /* HTTP URL (host + path) */
 	char ssh_client[WEIR_DPI_BANNER_LEN];
 	char ssh_server[WEIR_DPI_BANNER_LEN];
@@ -133,6 +136,17 @@ int weir_dpi_guess(struct weir_dpi *d, uint8_t proto,
 		   const uint8_t src[16], uint16_t sport,
 		   const uint8_t dst[16], uint16_t dport,
 		   struct weir_dpi_result *res);
+
+/* The application of a flow-export record that carries an application id
+ * (IPFIX IE 95, RFC 6759: Classification Engine ID, Selector ID). Engine
+ * 3 (IANA-L4: the selector is a port) and 1 (IANA-L3: an IP protocol
+ * number) are what nDPI's guess gives for that port (with the record's
+ * protocol) or protocol; anything else, and a port or protocol nDPI does
+ * not know, is named "ENGINE:SELECTOR" in decimal (e.g. "13:453", an NBAR
+ * id), category Unspecified. res->method is EXPORTER. Returns 1, or 0 if
+ * engine is 0 (no application id: res untouched). */
+int weir_dpi_exporter_app(struct weir_dpi *d, uint8_t proto, uint8_t engine,
+			  uint32_t selector, struct weir_dpi_result *res);
 
 const struct weir_dpi_counters *weir_dpi_counters(const struct weir_dpi *d);
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "weir/pkt.h"
+#include "weir/flow.h"
 
 /* Reasons a datagram, set or record was refused. Decoders may append. */
 #define WEIR_FOREACH_XERR(_)                                             \
@@ -76,12 +77,23 @@ struct weir_flow_rec {
 	uint32_t in_if;
 	uint32_t out_if;
 	uint32_t sampling;         /* rate that was applied (1 = unsampled) */
-	uint32_t app_id;           /* exporter's application id (IPFIX 95), 0 if none */
+	uint32_t app_id;           /* exporter's application id (IPFIX 95), its low
+	                            * 32 bits; 0 if none */
+	uint32_t app_selector;     /* ... as RFC 6759 splits it: the Selector ID
+	                            * (low 32 bits) of ... */
+	uint8_t  app_engine;       /* ... Classification Engine ID app_engine (the
+	                            * first byte; 0 if none: 0 is not an engine) */
 	uint64_t bytes;            /* scaled */
 	uint64_t pkts;             /* scaled */
 	uint64_t start_ms;         /* unix ms; 0 if unknown */
 	uint64_t end_ms;
 	uint32_t frame_len;        /* sFlow: the sampled frame's length; else 0 */
+	uint32_t vrf_in;           /* ingressVRFID (IPFIX/v9 234), 0 if none */
+	uint32_t vrf_out;          /* egressVRFID (235), 0 if none */
+	uint64_t rev_bytes;        /* RFC 5103 biflow: the other direction's (dst to
+	                            * src) counts, scaled like bytes; 0 if none */
+	uint64_t rev_pkts;
+	struct weir_flow_route route;   /* sFlow extended router/gateway; zero if none */
 };
 
 /* Interface counters (sFlow counter samples, IPFIX interface stats). */
@@ -238,5 +250,17 @@ int weir_nf_template_install(struct weir_exporter *ex, uint8_t version, uint32_t
 /* Free everything the decoders hang off ex (templates, pending data). */
 void weir_nf_state_free(struct weir_exporter *ex);
 void weir_sflow_state_free(struct weir_exporter *ex);
+
+/* sFlow figures of one exporter, for the control thread (plain reads of
+ * aligned words while the owning worker writes them). ex->sf is never
+ * freed while the engine runs: an evicted exporter's is reset in place. */
+struct weir_sflow_summary {
+	uint64_t flow_samples, counter_samples;
+	uint64_t pool_pkts;          /* packets the samplers saw (sample_pool increases) */
+	uint64_t samples_skipped, records_skipped;
+	uint64_t sources_evicted;    /* sequence slots recycled, table full */
+};
+int  weir_sflow_summary(const struct weir_exporter *ex, struct weir_sflow_summary *s);  /* 0: no sFlow */
+void weir_sflow_state_reset(struct weir_sflow_state *sf);
 
 #endif

@@ -132,6 +132,16 @@ weir_flow_set_first(struct weir_flow *f, uint64_t ms)
 	f->first_hi = (uint16_t)(ms >> 32);
 }
 
+/* What a router said about a flow's path (sFlow extended router 1002 and
+ * gateway 1003). Zero fields were not given. */
+struct weir_flow_route {
+	uint8_t  next_hop[16];     /* 1002 IP next hop (else 1003's BGP next hop); v4-mapped */
+	uint8_t  src_mask, dst_mask;   /* 1002 prefix lengths (IPv4 0-32, IPv6 0-128) */
+	uint16_t pad;
+	uint32_t src_as, dst_as;   /* 1003: source AS; the last AS of the path */
+	uint32_t src_peer_as, dst_peer_as;   /* 1003: peer AS; the first AS of the path */
+};
+
 /* What a flow-export flow carries besides the counters: the exporter's
  * interfaces, the exporter, the record format. In a side array indexed
  * like the flows (collect.c), touched only by such flows. */
@@ -140,6 +150,8 @@ struct weir_flow_xinfo {
 	uint32_t out_if;
 	uint32_t exporter;         /* index into the worker's exporter table + 1 */
 	uint32_t source;           /* enum weir_rec_src */
+	uint32_t vrf;              /* ingress VRF id (IPFIX/v9 234), 0 if none */
+	struct weir_flow_route route;   /* export.h; the latest record's that had one */
 };
 
 #endif

@@ -13,7 +13,9 @@
             and are counted (publish_lost_cycles, and one `redis_back` event
             saying how many), publishing resumes by itself after SIGCONT,
             and the hosts republished equal tshark's decoding of every
-            datagram sent, before and during the freeze.
+            datagram sent, before and during the freeze; so do the 1 s
+            (per-cycle) series of every host, unless series_points_dropped
+            says points were lost.
   sighup    a live engine reloads its configuration on SIGHUP: a `forbid`
             rule added to the file starts producing boundary events, the
             counters go on from where they were (nothing reset), and a file
@@ -21,10 +23,17 @@
   bigcycle  a publish cycle far larger than the command timeout (20k hosts,
             --redis-timeout 10 ms) still lands: EXEC, which runs the whole
             transaction, gets time in proportion to the cycle.
-  restart   a live engine (a capture replayed in a loop) loses its Redis,
-            which comes back empty: the engine reconnects, counts the lost
-            cycles, and rewrites its whole state (hosts reappear without any
-            new traffic being needed for them).
+  restart   a live engine collecting paced NetFlow v5 loses its Redis
+            (killed), records keep coming during the outage (a third
+            exporter starts then), the sending stops, and Redis comes back
+            empty: hosts, flows and idx:host/idx:vlan equal tshark's
+            decoding of every record sent, the outage's new_host and
+            exporter_up events arrive, one redis_back event's lost_cycles
+            equals publish_lost_cycles, and the log says the same number.
+  purge     Redis frozen while far more flows leave the view (flow-history
+            40) than the engine keeps deletions for: at the reconnection it
+            purges and rewrites, no key of a gone flow is left (flow:*,
+            `flows`, idx:*), and the overflow is counted.
 """
 import argparse
 import json
@@ -109,53 +118,120 @@ def case_late(args, pcap, t):
 	return ok
 
 
-def case_restart(args, pcap, t):
-	redis = weirtest.Redis()
-	p = subprocess.Popen([args.weir, "-r", pcap, "--loop", "--redis", redis.url,
-			      "--node", "rs", "--publish-interval", "200", "--eal-mem", "256",
-			      "--flow-table-size", "65536"],
-			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-			     preexec_fn=weirtest.die_with_parent)
-	ok = True
-	try:
-		deadline = time.time() + 20
-		while time.time() < deadline and not redis.cli("EXISTS", "weir:{rs}:meta", check=False).strip() == "1":
-			time.sleep(0.2)
-		port = redis.port
-		redis.proc.kill()
-		redis.proc.wait()
-		time.sleep(1.5)		# a few cycles lost
-		redis.proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-					       "--save", "", "--appendonly", "no", "--dir", redis.dir],
-					      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def restart_redis_empty(redis):
+	"""A new, empty redis-server on the port the old one had."""
+	redis.proc = subprocess.Popen(["redis-server", "--port", str(redis.port), "--bind", "127.0.0.1",
+				       "--save", "", "--appendonly", "no", "--dir", redis.dir],
+				      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
 				      preexec_fn=weirtest.die_with_parent)
-		deadline = time.time() + 20
-		n = 0
-		while time.time() < deadline:
-			n = int(redis.cli("ZCARD", "weir:{rs}:hosts", check=False).strip() or 0)
-			if n >= len(t["hosts"]):
-				break
-			time.sleep(0.2)
-		h = {}
-		raw = redis.cli("HGETALL", "weir:{rs}:health", check=False).split("\n")
-		for i in range(0, len(raw) - 1, 2):
-			h[raw[i]] = raw[i + 1]
-		print("after the restart: %d hosts back (capture has %d), redis_reconnects %s, "
-		      "publish_errors %s" % (n, len(t["hosts"]), h.get("redis_reconnects"), h.get("publish_errors")))
-		if n < len(t["hosts"]):
-			ok = False
-		if int(h.get("redis_reconnects", 0)) < 1:
-			print("the reconnect was not counted")
-			ok = False
-	finally:
-		p.send_signal(signal.SIGTERM)
-		try:
-			p.wait(timeout=30)
-		except subprocess.TimeoutExpired:
-			p.kill()
-			ok = False
-	if p.returncode != 0:
-		print("engine exit %s after SIGTERM: %s" % (p.returncode, p.stderr.read()[-1000:]))
+	deadline = time.time() + 10
+	while time.time() < deadline and redis.cli("PING", check=False).strip() != "PONG":
+		time.sleep(0.05)
+
+
+def stream(redis, key):
+	"""Every entry of a stream as a dict of its fields."""
+	raw = weirtest.resp(redis.port, [["XRANGE", key, "-", "+"]])[0] or []
+	return [dict(zip(f[0::2], f[1::2])) for _, f in raw]
+
+
+def case_restart(args, pcap, t):
+	"""NetFlow v5 from three exporters at a steady pace; Redis is killed,
+	the third exporter starts during the outage (its hosts are new), the
+	sending stops, Redis comes back empty. Truth is tshark's decoding of
+	every datagram sent."""
+	import export_truth
+	import nfstream
+	import weircollect
+	import shutil
+	if not shutil.which("tshark"):
+		print("SKIP: tshark is not installed")
+		sys.exit(weirtest.SKIP)
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-restart-")
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "rs", tmp, extra=["--redis-timeout", "500"])
+	addrs = ["127.0.0.%d" % (i + 41) for i in range(3)]
+	streams = [nfstream.v5_stream(i, 50 if i < 2 else 30, seed=6) for i in range(3)]
+	pre = nfstream.interleave({a: streams[i][:30] for i, a in enumerate(addrs[:2])})
+	during = nfstream.interleave({a: streams[i][30 if i < 2 else 0:] for i, a in enumerate(addrs)})
+	ok = True
+	nfstream.PacedSender(col.port, pre, rate=40).run()
+	col.wait_settled(datagrams=len(pre), timeout=20)
+	redis.proc.kill()
+	redis.proc.wait()
+	t0 = time.monotonic()
+	nfstream.PacedSender(col.port, during, rate=40).run()
+	time.sleep(max(0.0, 3.0 - (time.monotonic() - t0)))
+	restart_redis_empty(redis)
+	outage = time.monotonic() - t0
+	ex, secs, settled = col.wait_settled(datagrams=len(pre) + len(during), timeout=30)
+	print("Redis down %.1f s, %d of %d datagrams sent meanwhile; after the restart %d taken (%.1f s)" % (
+		outage, len(during), len(pre) + len(during), sum(e.get("datagrams", 0) for e in ex), secs))
+	ok &= settled
+	h = health(redis, "rs")
+	grams = [g for _, g in pre + during]
+	tr = export_truth.CflowTruth(grams, 5, tmp, name="restart")
+	fails = weircollect.compare_hosts(tr.hosts(), col.json("hosts"), "restart")
+	flows = col.json("flows")
+	fails += export_truth.compare_flows(tr.flows(), export_truth.weir_flows(flows), "restart")
+	# idx:host:IP@0 holds the flows of IP: as conversations, those the records have
+	conv_of = {f["id"]: (f["proto"], frozenset(((f["src"], f["sport"]), (f["dst"], f["dport"]))))
+		   for f in flows}
+	want_idx = {}
+	for proto, ends in tr.flows():
+		for ip, _ in ends:
+			want_idx.setdefault("host:%s@0" % ip, set()).add((proto, ends))
+	keys = sorted(k for k in weirtest.resp(redis.port, [["KEYS", "weir:{rs}:idx:host:*"]])[0])
+	members = weirtest.resp(redis.port, [["SMEMBERS", k] for k in keys])
+	got_idx = {k[len("weir:{rs}:idx:"):]: {conv_of.get(i) for i in m} for k, m in zip(keys, members)}
+	if got_idx != want_idx:
+		bad = sorted(set(got_idx) ^ set(want_idx)) or \
+			[k for k in want_idx if got_idx.get(k) != want_idx[k]]
+		fails.append("idx:host:* differ from the records' hosts and conversations (%d keys), e.g. %s" % (
+			len(bad), bad[:3]))
+	vlan0 = set(weirtest.resp(redis.port, [["SMEMBERS", "weir:{rs}:idx:vlan:0"]])[0])
+	if vlan0 != set(conv_of):
+		fails.append("idx:vlan:0 has %d flows, the flows list %d" % (len(vlan0), len(conv_of)))
+	for line in fails[:10]:
+		print(line)
+	print("after the restart: %d hosts, %d conversations, %d idx:host sets vs the records: %s" % (
+		len(tr.hosts()), len(tr.flows()), len(want_idx), "equal" if not fails else "%d differ" % len(fails)))
+	ok &= not fails
+	# events: the outage's news came through, and one redis_back that says how many cycles were lost
+	ev = stream(redis, "weir:{rs}:events")
+	back = [int(e["lost_cycles"]) for e in ev if e.get("what") == "redis_back"]
+	lost = int(h.get("publish_lost_cycles", -1))
+	# a failed cycle every 200 ms while down, then until the backoff (<= 5 s) lets it reconnect
+	lo, hi = int(outage * 1000 / 200 * 0.7), int((outage + 5.5) * 1000 / 200)
+	print("redis_back events %s, publish_lost_cycles %d (plausible %d..%d)" % (back, lost, lo, hi))
+	if back != [lost] or not lo <= lost <= hi:
+		print("want one redis_back event whose lost_cycles equals publish_lost_cycles")
+		ok = False
+	pre_hosts = set(export_truth.CflowTruth([g for _, g in pre], 5, tmp, name="restart-pre").hosts())
+	new_in_outage = {"%s@0" % ip for ip in tr.hosts() if ip not in pre_hosts}
+	new_ev = {e["host"] for e in ev if e.get("type") == "new_host"}
+	up = [e["exporter"] for e in ev if e.get("type") == "exporter_up"]
+	print("new_host events after the restart: %d (hosts first seen during the outage: %d); exporter_up %s" % (
+		len(new_ev), len(new_in_outage), up))
+	if new_ev != new_in_outage or not new_in_outage or up != [addrs[2]]:
+		ok = False
+	rc = col.stop()
+	with open(col.log.name) as f:
+		log = f.read()
+	said = "Redis back after %d lost cycles" % lost
+	if said not in log:
+		print("the log does not say %r:\n%s" % (said, log[-1500:]))
+		ok = False
+	import re
+	final = re.findall(r"final: .*redis ok, \d+ cycles, (\d+) lost", log)
+	print("the final status line says %s lost" % final)
+	if final != [str(lost)]:	# the same count as publish_lost_cycles
+		ok = False
+	if int(h.get("redis_reconnects", 0)) < 1:
+		print("the reconnect was not counted")
+		ok = False
+	if rc != 0:
+		print("engine exit %s after SIGTERM" % rc)
 		ok = False
 	return ok
 
@@ -219,9 +295,80 @@ def case_slow(args, pcap, t):
 	print("hosts republished after the freeze vs tshark: %s" % (
 		"%d equal" % len(truth) if not fails else "%d differ" % len(fails)))
 	ok &= not fails
+	ok &= series_through_freeze(redis, "sl", truth)
 	rc = col.stop()
 	if rc != 0:
 		print("engine exit %s after SIGTERM" % rc)
+		ok = False
+	return ok
+
+
+def series_through_freeze(redis, node, truth):
+	"""The per-cycle (1 s) points of every host add up to tshark's totals
+	although a dozen cycles were lost: their points waited for Redis.
+	Only if the engine says it dropped points may they fall short."""
+	keys = ["weir:{%s}:ts:1s:host:%s@0" % (node, ip) for ip in sorted(truth)]
+	pts = weirtest.resp(redis.port, [["ZRANGE", k, "0", "-1"] for k in keys])
+	short = 0
+	for ip, members in zip(sorted(truth), pts):
+		got = sum(int(m.split(":")[1]) for m in members)
+		if got != truth[ip][0] + truth[ip][1]:
+			short += 1
+	dropped = int(health(redis, node).get("series_points_dropped", 0))
+	print("1 s host series through the freeze: %d of %d hosts sum to tshark's bytes; "
+	      "series_points_dropped %d" % (len(truth) - short, len(truth), dropped))
+	if short and not dropped:
+		print("points were lost and the health hash does not say so")
+	return not short or dropped > 0
+
+
+def case_purge(args, pcap, t):
+	"""Redis frozen (its keys kept) while many more flows end and leave the
+	view (flow-history 40) than the engine lists deletions for: at the
+	reconnection it purges the node's keys and rewrites everything, so no
+	flow:* key, no `flows` member and no idx:* member outlives its flow;
+	the overflow is counted (flow_deletes_overflow)."""
+	import nfstream
+	import weircollect
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-purge-")
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "pg", tmp,
+				    extra=["--redis-timeout", "300", "--flow-history", "40", "--idle-timeout", "1"])
+	grams = nfstream.interleave({"127.0.0.51": nfstream.v5_stream(0, 100, seed=8)})
+	ok = True
+	nfstream.PacedSender(col.port, grams[:20], rate=40).run()
+	col.wait_settled(datagrams=20, timeout=20)
+	redis.proc.send_signal(signal.SIGSTOP)
+	t0 = time.monotonic()
+	nfstream.PacedSender(col.port, grams[20:], rate=40).run()
+	time.sleep(max(0.0, 6.0 - (time.monotonic() - t0)))	# they all go idle
+	redis.proc.send_signal(signal.SIGCONT)
+	ex, secs, settled = col.wait_settled(datagrams=len(grams), timeout=30)
+	time.sleep(1.5)		# idle flows of the last datagrams leave the view too
+	h = health(redis, "pg")
+	n = int(h.get("flow_deletes_overflow", 0))
+	keys = set(weirtest.resp(redis.port, [["KEYS", "weir:{pg}:flow:*"]])[0])
+	ids = {k.rsplit(":", 1)[1] for k in keys}
+	zset = set(weirtest.resp(redis.port, [["ZRANGE", "weir:{pg}:flows", "0", "-1"]])[0])
+	idx = weirtest.resp(redis.port, [["KEYS", "weir:{pg}:idx:*"]])[0]
+	stale = set()
+	for m in weirtest.resp(redis.port, [["SMEMBERS", k] for k in idx]):
+		stale |= set(m) - zset
+	print("after the freeze: %d flow keys, %d in `flows`, %d idx sets with %d ids of gone flows; "
+	      "flow_deletes_overflow %d, flows_left_view %s" % (len(keys), len(zset), len(idx), len(stale), n,
+								h.get("flows_left_view")))
+	if not settled or ids != zset or stale or n == 0:
+		print("want no leftover of a gone flow, and the overflow counted")
+		ok = False
+	# what is left is the 40 flows that ended last, each as the records say
+	import export_truth
+	tr = export_truth.CflowTruth([g for _, g in grams], 5, tmp, name="purge").flows()
+	got = export_truth.weir_flows(col.json("flows"))
+	wrong = [k for k in got if got[k] != tr.get(k)]
+	print("%d flows in the view (flow-history 40), %d not as the records say" % (len(got), len(wrong)))
+	if len(zset) != 40 or len(got) != 40 or wrong:
+		ok = False
+	if col.stop() != 0:
 		ok = False
 	return ok
 
@@ -304,7 +451,8 @@ def case_bigcycle(args, pcap, t):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "bigcycle", "restart"], required=True)
+	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "bigcycle", "restart", "purge"],
+			required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -317,7 +465,7 @@ def main():
 		       check=True, timeout=300, capture_output=True)
 	t = truth(args, pcap)
 	ok = {"auth": case_auth, "late": case_late, "slow": case_slow, "sighup": case_sighup, "bigcycle": case_bigcycle,
-	      "restart": case_restart}[args.case](args, pcap, t)
+	      "restart": case_restart, "purge": case_purge}[args.case](args, pcap, t)
 	return 0 if ok else 1
 
 

@@ -95,10 +95,14 @@ def nf_truth(root, name, g, version):
 	recs, _ = check_groups.tshark_truth(os.path.join(root, g["records_file"]), version)
 	if name in check_groups.REFUSED:
 		recs = []
-	recs = list(recs) + list(check_groups.DIFFERENCES.get(name, []))
+	recs = list(recs) + check_groups.differences(name)
 	hosts = {}
 	for tup, rate in recs:
-		weircollect.add_record(hosts, tup[0], tup[1], tup[5] * rate, tup[6] * rate)
+		# bytes, packets (5, 6) include an RFC 5103 biflow's reverse
+		# counts (10, 11), which went from the destination to the source
+		weircollect.add_record(hosts, tup[0], tup[1], (tup[5] - tup[10]) * rate,
+				       (tup[6] - tup[11]) * rate)
+		weircollect.add_record(hosts, tup[1], tup[0], tup[10] * rate, tup[11] * rate)
 	return len(recs), hosts, dict(check_groups.EXPECTED_ERRORS.get(name, {}))
 
 

@@ -35,6 +35,9 @@ PKTS_RE = re.compile(r"\[(\d+) pkts/(\d+) bytes (?:<->|->) (\d+) pkts/(\d+) byte
 CONF_RE = re.compile(r"\[Confidence: ([^\]]+)\]")
 JA3_RE = re.compile(r"\[JA3C: ([0-9a-f]{32})")
 HOST_RE = re.compile(r"\[Hostname/SNI: ([^\]]*)\]")
+JA3S_RE = re.compile(r"\[JA3S: ([0-9a-f]{32})")
+CAT_RE = re.compile(r"\[cat: ([^\]/]*)/\d+\]")
+RISK_RE = re.compile(r"\[Risk: ((?:\*\* .+? \*\*)+)\]")
 TOT_RE = re.compile(r"^(\S[^\t]*)\t(\d+)\t(\d+)\t(\d+)$")
 DPI_RE = re.compile(r"^DPI Packets \((TCP|UDP)\):\s+(\d+)")
 
@@ -93,12 +96,18 @@ def parse_reader(text):
         conf = CONF_RE.search(line)
         ja3 = JA3_RE.search(line)
         host = HOST_RE.search(line)
+        ja3s = JA3S_RE.search(line)
+        cat = CAT_RE.search(line)
+        risk = RISK_RE.search(line)
         rec = {"name": name, "tunnel": tunnel,
                "pkts": int(pk.group(1)) + int(pk.group(3)),
                "bytes": int(pk.group(2)) + int(pk.group(4)),
                "conf": conf.group(1) if conf else "",
                "ja3c": ja3.group(1) if ja3 else "",
                "host": host.group(1) if host else "",
+               "ja3s": ja3s.group(1) if ja3s else "",
+               "cat": cat.group(1) if cat else "",
+               "risks": set(re.findall(r"\*\* (.+?) \*\*", risk.group(1))) if risk else set(),
                "line": line.strip()}
         key = flow_key(l4, a, b, int(vlan or 0))
         flows.setdefault(key, []).append(rec)
@@ -262,11 +271,13 @@ def check_gen(dpi_pcap, gen, build_dir):
         for k, v in want.items():
             if o.get(k) != v:
                 fails.append(f"{a}->{b} {k}: want {v!r} got {o.get(k)!r}")
-    # JA3 client hashes must equal ndpiReader's for every TLS/QUIC flow.
+    # JA3 client and server hashes must equal ndpiReader's for every TLS/QUIC flow.
     for key, recs in rf.items():
         r = recs[0]
         if r["ja3c"] and key in of and of[key][0]["ja3c"] != r["ja3c"]:
             fails.append(f"JA3C {sorted(key[1])}: ndpiReader {r['ja3c']} ours {of[key][0]['ja3c']}")
+        if r["ja3s"] and key in of and of[key][0].get("ja3s") != r["ja3s"]:
+            fails.append(f"JA3S {sorted(key[1])}: ndpiReader {r['ja3s']} ours {of[key][0].get('ja3s')}")
     if stats.get("ndpi_bytes_not_freed") != 0 or stats.get("slots_used") != 0:
         fails.append(f"leak: {stats}")
     if stats.get("flows_detected", 0) + stats.get("flows_gave_up", 0) != n_ref:

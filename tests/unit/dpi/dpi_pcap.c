@@ -165,6 +165,7 @@ print_flow(const struct flow *f)
 	       f->at_end ? "at_end" : "in_flow", r->pkts, f->pkts, f->bytes);
 	put_field("host", r->host);
 	put_field("ja3c", r->ja3c);
+	put_field("ja3s", r->ja3s);
 	put_field("url", r->url);
 	put_field("ssh_client", r->ssh_client);
 	put_field("ssh_server", r->ssh_server);

@@ -12,7 +12,8 @@
  *   {"t":"rec", ...}       each flow record, bytes/pkts as delivered (scaled)
  *   {"t":"ifname", ...}    each interface name from options data
  *   {"t":"exporter", ...}  per exporter at the end: counters, errors, held
- *                          data, and the memory left after weir_nf_state_free
+ *                          data, set padding noted, and the memory left
+ *                          after weir_nf_state_free
  *
  * The caller (check_groups.py) compares these with tshark's decoding. */
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ on_rec(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	       "\"pkts\":%llu,\"sampling\":%u,\"start_ms\":%llu,\"end_ms\":%llu,"
 	       "\"in_if\":%u,\"out_if\":%u,\"vlan\":%u,\"vlan_inner\":%u,"
 	       "\"direction\":%u,\"tcp_flags\":%u,\"app_id\":%u,\"source\":%u,"
+	       "\"rev_bytes\":%llu,\"rev_pkts\":%llu,\"vrf_in\":%u,\"vrf_out\":%u,"
 	       "\"smac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
 	       "\"dmac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}\n",
 	       e, s, d, r->sport, r->dport, r->proto,
@@ -60,6 +62,8 @@ on_rec(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	       r->sampling, (unsigned long long)r->start_ms,
 	       (unsigned long long)r->end_ms, r->in_if, r->out_if, r->vlan,
 	       r->vlan_inner, r->direction, r->tcp_flags, r->app_id, r->source,
+	       (unsigned long long)r->rev_bytes, (unsigned long long)r->rev_pkts,
+	       r->vrf_in, r->vrf_out,
 	       r->smac[0], r->smac[1], r->smac[2], r->smac[3], r->smac[4], r->smac[5],
 	       r->dmac[0], r->dmac[1], r->dmac[2], r->dmac[3], r->dmac[4], r->dmac[5]);
 }
@@ -205,12 +209,13 @@ main(int argc, char **argv)
 		addr_str(ex->addr, a, sizeof(a));
 		printf("{\"t\":\"exporter\",\"addr\":\"%s\",\"datagrams\":%llu,"
 		       "\"records\":%llu,\"seq_lost\":%llu,\"seq_resets\":%llu,"
-		       "\"templates\":%u,\"pending\":%u,\"errors\":{",
+		       "\"templates\":%u,\"pending\":%u,\"padding\":%llu,\"errors\":{",
 		       a, (unsigned long long)ex->datagrams,
 		       (unsigned long long)ex->records,
 		       (unsigned long long)ex->seq_lost,
 		       (unsigned long long)ex->seq_resets, ex->templates,
-		       weir_nf_pending_count(ex));
+		       weir_nf_pending_count(ex),
+		       (unsigned long long)(ex->nf ? ex->nf->padding : 0));
 		const char *sep = "";
 		for (int e = 0; e < WEIR_XERR__MAX; e++) {
 			if (ex->err[e]) {

@@ -3,7 +3,8 @@
  * One test per row of BAD_INPUTS.md that concerns NetFlow/IPFIX (1-17,
  * 19, 20, 25, 26) and per engine behaviour the captures cannot show
  * (data before template, redefinition, withdrawal, exporter restart,
- * template floods, expiry, the template sharing events and installs). Each datagram is built here field by field, so
+ * template floods, expiry, the template sharing events and installs,
+ * sampling scopes, RFC 5103 biflows, VRF ids, set padding). Each datagram is built here field by field, so
  * the expected values are the bytes written next to them; each test checks
  * the named error counter, the records delivered and their fields. Run
  * under ASan/UBSan, an over-read or leak fails the test too.
@@ -295,6 +296,23 @@ test_v5_sampling_zero(void)	/* BAD_INPUTS #25 */
 	CHECK_EQ(recs[0].bytes, 80 * 16);
 	lim.default_sampling = 1;
 	CHECK_EQ(errs(&ex), 0);
+	/* mode 0 (top 2 bits) is unsampled: an interval beside it means
+	 * nothing */
+	v5_hdr(&b, 1, 1000, 1, 0x0064);
+	v5_rec(&b, 2, 80, 900, 1000);
+	reset_sink();
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(recs[0].sampling, 1);
+	CHECK_EQ(recs[0].bytes, 80);
+	CHECK_EQ(errs(&ex), 0);
+	/* mode 2 (random) with interval 0: a rate we do not know, counted */
+	v5_hdr(&b, 1, 1000, 2, 0x8000);
+	v5_rec(&b, 2, 80, 900, 1000);
+	reset_sink();
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(recs[0].sampling, 1);
+	CHECK_EQ(ex.err[WEIR_XERR_SAMPLING_MISSING], 1);
+	CHECK_EQ(errs(&ex), 1);
 	weir_nf_state_free(&ex);
 }
 
@@ -572,6 +590,7 @@ test_v9_options(void)	/* sampling from options data, interface names, #5 */
 	CHECK_EQ(feed(&ex, &b, NOW), 1);
 	CHECK_EQ(recs[0].sampling, 1);
 	CHECK_EQ(recs[0].bytes, 100);
+	CHECK_EQ(ex.err[WEIR_XERR_SAMPLING_MISSING], 1);	/* and counted */
 	weir_nf_state_free(&ex);
 }
 
@@ -634,21 +653,23 @@ test_v9_id_switch_and_redefinition(void)	/* BAD_INPUTS #11, #12 */
 	CHECK_EQ(feed(&ex, &b, NOW), 0);
 	CHECK_EQ(n_recs, 0);
 	CHECK_EQ(ex.templates, 1);
-	/* and back to a data template, of another layout: IPv6 + octets */
+	/* and back to a data template, of another layout: IPv6 + octets +
+	 * input interface */
 	v9_hdr(&b, 10000, 2, 1);
 	s = set_begin(&b, 0);
-	put16(&b, 300); put16(&b, 2);
+	put16(&b, 300); put16(&b, 3);
 	put16(&b, 27); put16(&b, 16);
 	put16(&b, 1); put16(&b, 8);
+	put16(&b, 10); put16(&b, 4);
 	set_end(&b, s);
 	s = set_begin(&b, 300);
 	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-	putn(&b, v6, 16); put64(&b, 5000000000ull);
+	putn(&b, v6, 16); put64(&b, 5000000000ull); put32(&b, 1);
 	set_end(&b, s);
 	reset_sink();
 	CHECK_EQ(feed(&ex, &b, NOW), 1);
 	CHECK(memcmp(recs[0].src, v6, 16) == 0);
-	CHECK_EQ(recs[0].bytes, 5000000000ull * 10);	/* 1:10 from the options above */
+	CHECK_EQ(recs[0].bytes, 5000000000ull * 10);	/* 1:10 on interface 1, above */
 	CHECK_EQ(ex.templates, 1);
 	CHECK(ex.mem_bytes < mem1 + 64);
 	CHECK_EQ(errs(&ex), 0);
@@ -1142,6 +1163,8 @@ test_ipfix_times_and_fields(void)
 	CHECK_EQ(r->dport, 0x0800);		/* echo request */
 	CHECK_EQ(r->direction, 1);
 	CHECK_EQ(r->app_id, 0x11223344);
+	CHECK_EQ(r->app_engine, 3);		/* RFC 6759: IANA-L4 ... */
+	CHECK_EQ(r->app_selector, 0x11223344);	/* ... selector 00 11 22 33 44, low 32 bits */
 	CHECK_EQ(r->in_if, 5);
 	CHECK_EQ(r->out_if, 6);
 	CHECK_EQ(r->bytes, 777);		/* octetTotalCount without 1 */
@@ -1475,6 +1498,282 @@ test_template_sharing(void)
 	CHECK_EQ(b2.mem_bytes, 0);
 }
 
+/* ---- sampling scopes, biflows, VRFs, padding --------------------------- */
+
+static void
+test_ipfix_sampling_n_of_N(void)	/* IEs 309/310; #25 */
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	/* As IOS XR sends it (pmacct test 104): options 257, scope
+	 * selectorId (302, 2 bytes), samplingPacketInterval (305) 1,
+	 * samplingSize (309) 1, samplingPopulation (310) 256: 1 in 256. */
+	ipfix_hdr(&b, 0, 0);
+	s = set_begin(&b, 3);
+	put16(&b, 257); put16(&b, 4); put16(&b, 1);
+	put16(&b, 302); put16(&b, 2);
+	put16(&b, 305); put16(&b, 4);
+	put16(&b, 309); put16(&b, 4);
+	put16(&b, 310); put16(&b, 4);
+	set_end(&b, s);
+	s = set_begin(&b, 2);		/* 300: src4, octets, packets, selectorId */
+	put16(&b, 300); put16(&b, 4);
+	put16(&b, 8); put16(&b, 4); put16(&b, 1); put16(&b, 4);
+	put16(&b, 2); put16(&b, 4); put16(&b, 302); put16(&b, 2);
+	put16(&b, 301); put16(&b, 3);	/* 301: src4, samplingSize, samplingPopulation, */
+	put16(&b, 8); put16(&b, 4); put16(&b, 309); put16(&b, 4);
+	put16(&b, 310); put16(&b, 4);	/* no counters: 0 bytes, fine */
+	set_end(&b, s);
+	s = set_begin(&b, 257);
+	put16(&b, 1); put32(&b, 1); put32(&b, 1); put32(&b, 256);
+	set_end(&b, s);
+	s = set_begin(&b, 300);
+	putn(&b, A1, 4); put32(&b, 72); put32(&b, 1); put16(&b, 1);
+	set_end(&b, s);
+	/* the record's own: 2 out of 10 -> 1 in 5; then 0 out of 10 */
+	s = set_begin(&b, 301);
+	putn(&b, A1, 4); put32(&b, 2); put32(&b, 10);
+	putn(&b, A2, 4); put32(&b, 0); put32(&b, 10);
+	set_end(&b, s);
+	ipfix_end(&b);
+	CHECK_EQ(feed(&ex, &b, NOW), 3);
+	CHECK_EQ(n_recs, 3);
+	CHECK_EQ(recs[0].sampling, 256);
+	CHECK_EQ(recs[0].bytes, 72 * 256);
+	CHECK_EQ(recs[0].pkts, 256);
+	CHECK_EQ(recs[1].sampling, 5);
+	CHECK_EQ(recs[2].sampling, 256);	/* the domain's (selector 1's) rate */
+	CHECK_EQ(ex.err[WEIR_XERR_SAMPLING_MISSING], 1);
+	CHECK_EQ(errs(&ex), 1);
+	weir_nf_state_free(&ex);
+}
+
+/* v9 template 300: src4, input if, output if, direction, octets
+ * (4+4+4+1+4 = 17 bytes a record) */
+static void
+v9_tmpl_if(struct buf *b)
+{
+	size_t s = set_begin(b, 0);
+	put16(b, 300); put16(b, 5);
+	put16(b, 8); put16(b, 4);
+	put16(b, 10); put16(b, 4);
+	put16(b, 14); put16(b, 4);
+	put16(b, 61); put16(b, 1);
+	put16(b, 1); put16(b, 4);
+	set_end(b, s);
+}
+
+static void
+v9_rec_if(struct buf *b, uint32_t in_if, uint32_t out_if, uint8_t dir)
+{
+	putn(b, A1, 4); put32(b, in_if); put32(b, out_if); put8(b, dir); put32(b, 100);
+}
+
+/* v9 options data of template id, scope type `scope` (1 system, 2
+ * interface; 4 bytes), SAMPLING_INTERVAL */
+static void
+v9_rate(struct buf *b, uint16_t id, uint16_t scope, uint32_t value, uint32_t rate)
+{
+	size_t s = set_begin(b, 1);
+	put16(b, id); put16(b, 4); put16(b, 4);
+	put16(b, scope); put16(b, 4);
+	put16(b, 34); put16(b, 4);
+	set_end(b, s);
+	s = set_begin(b, id);
+	put32(b, value); put32(b, rate);
+	set_end(b, s);
+}
+
+static void
+test_v9_sampling_per_interface(void)	/* options scoped by interface */
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	v9_hdr(&b, 10000, 0, 1);
+	v9_rate(&b, 260, 2, 1, 10);		/* interface 1: 1 in 10 */
+	v9_rate(&b, 261, 2, 2, 20);		/* interface 2: 1 in 20 */
+	v9_tmpl_if(&b);
+	s = set_begin(&b, 300);
+	v9_rec_if(&b, 1, 2, 0);
+	v9_rec_if(&b, 2, 1, 0);
+	v9_rec_if(&b, 3, 1, 0);			/* no rate for interface 3 */
+	v9_rec_if(&b, 3, 2, 1);			/* egress: sampled on output 2 */
+	set_end(&b, s);
+	CHECK_EQ(feed(&ex, &b, NOW), 4);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(recs[0].sampling, 10);
+	CHECK_EQ(recs[0].bytes, 1000);
+	CHECK_EQ(recs[1].sampling, 20);
+	CHECK_EQ(recs[2].sampling, 1);
+	CHECK_EQ(recs[3].sampling, 20);
+	/* a system-scoped rate is the fallback; interfaces keep theirs */
+	v9_hdr(&b, 10000, 1, 1);
+	v9_rate(&b, 262, 1, 0, 5);
+	s = set_begin(&b, 300);
+	v9_rec_if(&b, 3, 1, 0);
+	v9_rec_if(&b, 1, 2, 0);
+	set_end(&b, s);
+	reset_sink();
+	CHECK_EQ(feed(&ex, &b, NOW), 2);
+	CHECK_EQ(recs[0].sampling, 5);
+	CHECK_EQ(recs[1].sampling, 10);
+	/* an interface flood is bounded: slots are reused, memory is flat */
+	uint32_t mem = ex.mem_bytes;
+	for (uint32_t i = 0; i < 3 * NF_MAX_IF_RATES; i++) {
+		v9_hdr(&b, 10000, 2 + i, 1);
+		v9_rate(&b, 260, 2, 100 + i, 7);
+		feed(&ex, &b, NOW);
+	}
+	CHECK_EQ(ex.mem_bytes, mem);
+	struct nf_domain *d = weir_nf_domain_get(&ex, NF_V9, 1, NOW);
+	CHECK(d && d->n_if_rates == NF_MAX_IF_RATES);
+	CHECK_EQ(errs(&ex), 0);
+	weir_nf_state_free(&ex);
+	CHECK_EQ(ex.mem_bytes, 0);
+}
+
+static void
+test_ipfix_biflow(void)	/* RFC 5103 reverse counters; template PENs */
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	/* 310: src4, dst4, octets, packets, reverse octets, reverse packets;
+	 * 311: the same with totals (85/86, 8 bytes) */
+	ipfix_hdr(&b, 0, 1);
+	s = set_begin(&b, 2);
+	put16(&b, 310); put16(&b, 6);
+	put16(&b, 8); put16(&b, 4); put16(&b, 12); put16(&b, 4);
+	put16(&b, 1); put16(&b, 4); put16(&b, 2); put16(&b, 4);
+	put16(&b, 0x8001); put16(&b, 4); put32(&b, NF_PEN_REVERSE);
+	put16(&b, 0x8002); put16(&b, 4); put32(&b, NF_PEN_REVERSE);
+	put16(&b, 311); put16(&b, 6);
+	put16(&b, 8); put16(&b, 4); put16(&b, 12); put16(&b, 4);
+	put16(&b, 85); put16(&b, 8); put16(&b, 86); put16(&b, 8);
+	put16(&b, 0x8055); put16(&b, 8); put32(&b, NF_PEN_REVERSE);
+	put16(&b, 0x8056); put16(&b, 8); put32(&b, NF_PEN_REVERSE);
+	set_end(&b, s);
+	s = set_begin(&b, 310);
+	putn(&b, A1, 4); putn(&b, A2, 4); put32(&b, 80); put32(&b, 2); put32(&b, 40); put32(&b, 1);
+	set_end(&b, s);
+	s = set_begin(&b, 311);
+	putn(&b, A2, 4); putn(&b, A1, 4); put64(&b, 132); put64(&b, 2); put64(&b, 200); put64(&b, 3);
+	set_end(&b, s);
+	ipfix_end(&b);
+	CHECK_EQ(feed(&ex, &b, NOW), 2);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(recs[0].bytes, 80);
+	CHECK_EQ(recs[0].pkts, 2);
+	CHECK_EQ(recs[0].rev_bytes, 40);
+	CHECK_EQ(recs[0].rev_pkts, 1);
+	CHECK_EQ(recs[1].bytes, 132);
+	CHECK_EQ(recs[1].rev_bytes, 200);
+	CHECK_EQ(recs[1].rev_pkts, 3);
+	CHECK_EQ(ex.bytes, 80 + 40 + 132 + 200);
+	CHECK_EQ(ex.pkts, 2 + 1 + 2 + 3);
+	/* 310 again with the last two fields of PEN 9 instead: not a refresh
+	 * but a new template, whose fields we do not know */
+	ipfix_hdr(&b, 2, 1);
+	s = set_begin(&b, 2);
+	put16(&b, 310); put16(&b, 6);
+	put16(&b, 8); put16(&b, 4); put16(&b, 12); put16(&b, 4);
+	put16(&b, 1); put16(&b, 4); put16(&b, 2); put16(&b, 4);
+	put16(&b, 0x8001); put16(&b, 4); put32(&b, 9);
+	put16(&b, 0x8002); put16(&b, 4); put32(&b, 9);
+	set_end(&b, s);
+	s = set_begin(&b, 310);
+	putn(&b, A1, 4); putn(&b, A2, 4); put32(&b, 80); put32(&b, 2); put32(&b, 40); put32(&b, 1);
+	set_end(&b, s);
+	ipfix_end(&b);
+	reset_sink();
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(recs[0].bytes, 80);
+	CHECK_EQ(recs[0].rev_bytes, 0);
+	CHECK_EQ(recs[0].rev_pkts, 0);
+	CHECK_EQ(ex.templates, 2);
+	CHECK_EQ(errs(&ex), 0);
+	weir_nf_state_free(&ex);
+	CHECK_EQ(ex.mem_bytes, 0);
+}
+
+static void
+test_v9_vrf(void)	/* ingressVRFID 234, egressVRFID 235 */
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	v9_hdr(&b, 10000, 0, 1);
+	s = set_begin(&b, 0);
+	put16(&b, 300); put16(&b, 4);
+	put16(&b, 8); put16(&b, 4); put16(&b, 1); put16(&b, 4);
+	put16(&b, 234); put16(&b, 4); put16(&b, 235); put16(&b, 4);
+	set_end(&b, s);
+	s = set_begin(&b, 300);
+	putn(&b, A1, 4); put32(&b, 60); put32(&b, 0x60000000); put32(&b, 0x60000001);
+	set_end(&b, s);
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(recs[0].vrf_in, 0x60000000);
+	CHECK_EQ(recs[0].vrf_out, 0x60000001);
+	weir_nf_state_free(&ex);
+}
+
+static void
+test_set_padding(void)	/* non-zero padding < 4 bytes: noted, no error */
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	/* MikroTik: 2 bytes 6b ab after the records of a data set */
+	v9_hdr(&b, 10000, 0, 1);
+	v9_tmpl256(&b, 256);
+	s = set_begin(&b, 256);
+	v9_rec256(&b, 1, 1, 1, 1, 1);
+	put8(&b, 0x6b); put8(&b, 0xab);
+	set_end(&b, s);
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(ex.nf->padding, 1);
+	/* Cisco WLC: an options template set ending in 2d 67 */
+	v9_hdr(&b, 10000, 1, 1);
+	s = set_begin(&b, 1);
+	put16(&b, 260); put16(&b, 4); put16(&b, 4);
+	put16(&b, 1); put16(&b, 4); put16(&b, 34); put16(&b, 4);
+	put8(&b, 0x2d); put8(&b, 0x67);
+	set_end(&b, s);
+	CHECK_EQ(feed(&ex, &b, NOW), 0);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(ex.nf->padding, 2);
+	CHECK(weir_nf_tmpl_find(ex.nf, NF_V9, 1, 260) != NULL);
+	/* 4 bytes or more that are not zero are not padding */
+	v9_hdr(&b, 10000, 2, 1);
+	s = set_begin(&b, 256);
+	v9_rec256(&b, 1, 1, 1, 1, 1);
+	put32(&b, 0x0d000100);
+	set_end(&b, s);
+	CHECK_EQ(feed(&ex, &b, NOW), 1);
+	CHECK_EQ(ex.err[WEIR_XERR_TRAILING_BYTES], 1);
+	CHECK_EQ(ex.nf->padding, 2);
+	weir_nf_state_free(&ex);
+}
+
 int
 main(void)
 {
@@ -1501,6 +1800,11 @@ main(void)
 	test_ipfix_times_and_fields();
 	test_ipfix_sequence_and_length();
 	test_template_sharing();
+	test_ipfix_sampling_n_of_N();
+	test_v9_sampling_per_interface();
+	test_ipfix_biflow();
+	test_v9_vrf();
+	test_set_padding();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;

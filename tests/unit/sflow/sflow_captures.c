@@ -280,6 +280,60 @@ mac(const char *s, uint8_t out[6])
 
 /* ---- per-sample checks ---- */
 
+/* Extended router (1002) and gateway (1003): the next hop (the router's,
+ * else the gateway's BGP next hop), both masks, the source and peer AS,
+ * and of the AS path its first and last AS. tshark files the path and the
+ * communities alike under sflow_245.dstAS: the path is all but the last
+ * communityEntries of them. No such record: the route is all zero. */
+static unsigned long routes_checked;
+
+static void
+check_route(const char *grp, unsigned int k, const char *L, const struct weir_flow_rec *r)
+{
+	char b[64];
+	struct weir_flow_route want;
+	int ri = -1, gi = -1, nh = 0;
+	uint64_t v = 0;
+	memset(&want, 0, sizeof(want));
+	for (unsigned int i = 0; gt(L, "sflow_245.flow_record_format", i, b, sizeof(b)); i++) {
+		if (!strcmp(b, "1002") && ri < 0)
+			ri = nh++;
+		else if (!strcmp(b, "1003") && gi < 0)
+			gi = nh++;
+	}
+	if (ri >= 0 || gi >= 0) {
+		if (gt(L, "sflow_245.nexthop", ri >= 0 ? (unsigned int)ri : (unsigned int)gi, b, sizeof(b)))
+			mapped(b, want.next_hop);
+		if (ri >= 0 && gt_u64(L, "sflow_245.nexthop.src_mask", 0, &v))
+			want.src_mask = (uint8_t)v;
+		if (ri >= 0 && gt_u64(L, "sflow_245.nexthop.dst_mask", 0, &v))
+			want.dst_mask = (uint8_t)v;
+	}
+	if (gi >= 0) {
+		uint64_t comm = 0;
+		gt_u64(L, "sflow_245.srcAS", 0, &v);
+		want.src_as = (uint32_t)v;
+		gt_u64(L, "sflow_245.peerAS", 0, &v);
+		want.src_peer_as = (uint32_t)v;
+		gt_u64(L, "sflow_245.communityEntries", 0, &comm);
+		unsigned int n = gt_count(L, "sflow_245.dstAS");
+		unsigned int path = n >= comm ? n - (unsigned int)comm : 0;
+		if (path) {
+			gt_u64(L, "sflow_245.dstAS", 0, &v);
+			want.dst_peer_as = (uint32_t)v;
+			gt_u64(L, "sflow_245.dstAS", path - 1, &v);
+			want.dst_as = (uint32_t)v;
+		}
+	}
+	CHECK(memcmp(&r->route, &want, sizeof(want)) == 0,
+	      "%s flow %u: route masks %u/%u as %u>%u peers %u/%u, tshark %u/%u as %u>%u peers %u/%u "
+	      "(or the next hop differs)", grp, k, r->route.src_mask, r->route.dst_mask, r->route.src_as,
+	      r->route.dst_as, r->route.src_peer_as, r->route.dst_peer_as, want.src_mask, want.dst_mask,
+	      want.src_as, want.dst_as, want.src_peer_as, want.dst_peer_as);
+	if (ri >= 0 || gi >= 0)
+		routes_checked++;
+}
+
 static void
 check_flow(const char *grp, unsigned int k, const char *L, const struct weir_flow_rec *r)
 {
@@ -349,6 +403,8 @@ check_flow(const char *grp, unsigned int k, const char *L, const struct weir_flo
 		CHECK(r->vlan == vl, "%s flow %u: vlan %u, tshark extended switch %" PRIu64,
 		      grp, k, r->vlan, vl);
 	}
+
+	check_route(grp, k, L, r);
 
 	/* L3/L4 from the sampled header (the outermost: tunnels not decapsulated) */
 	uint8_t a[16];
@@ -679,7 +735,7 @@ main(void)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("all sFlow capture groups match tshark; %lu truncated datagrams refused by name\n",
-	       truncations_checked);
+	printf("all sFlow capture groups match tshark; %lu extended router/gateway samples; "
+	       "%lu truncated datagrams refused by name\n", routes_checked, truncations_checked);
 	return 0;
 }

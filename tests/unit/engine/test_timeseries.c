@@ -1,0 +1,209 @@
+/* test_timeseries.c -- engine/timeseries.c against a clock the test
+ * moves and a Redis that only records what it is told (the weir_redis_*
+ * calls timeseries.c makes are defined here), so days of retention and a
+ * long outage take no time: the expiry every series gets (PEXPIRE = its
+ * retention, --data-retention days for 5 min, at most 7 days for 1 min, one
+ * hour for 1 s), the trimming of points older than that
+ * (ZREMRANGEBYSCORE with the right bound, once a minute), the points kept
+ * while Redis is away (all of them up to the bound, the newest past it,
+ * the rest counted), and the sums. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/redis.h"
+#include "timeseries.h"
+#include "check.h"
+
+/* ---- a recording Redis: each command as one space-separated line */
+#define MAX_CMDS 100000
+struct weir_redis {
+	char *cmd[MAX_CMDS];
+	int n;
+	char cur[1024];
+	size_t len;
+};
+
+void
+weir_redis_cmd_start(struct weir_redis *r, const char *verb)
+{
+	r->len = (size_t)snprintf(r->cur, sizeof(r->cur), "%s", verb);
+}
+
+void
+weir_redis_arg(struct weir_redis *r, const char *s, size_t len)
+{
+	r->len += (size_t)snprintf(r->cur + r->len, sizeof(r->cur) - r->len, " %.*s", (int)len, s);
+}
+
+void
+weir_redis_arg_u64(struct weir_redis *r, uint64_t v)
+{
+	r->len += (size_t)snprintf(r->cur + r->len, sizeof(r->cur) - r->len, " %llu", (unsigned long long)v);
+}
+
+void
+weir_redis_cmd_end(struct weir_redis *r)
+{
+	if (r->n < MAX_CMDS)
+		r->cmd[r->n++] = strdup(r->cur);
+}
+
+char *
+weir_redis_put_u64(char *p, uint64_t v)
+{
+	return p + sprintf(p, "%llu", (unsigned long long)v);
+}
+
+static void
+reset(struct weir_redis *r)
+{
+	for (int i = 0; i < r->n; i++)
+		free(r->cmd[i]);
+	r->n = 0;
+}
+
+/* The argument after "VERB KEY" of the last such command, 0 if none. */
+static unsigned long long
+last_arg(const struct weir_redis *r, const char *verb_key, int skip)
+{
+	size_t n = strlen(verb_key);
+	for (int i = r->n - 1; i >= 0; i--) {
+		if (strncmp(r->cmd[i], verb_key, n) || r->cmd[i][n] != ' ')
+			continue;
+		const char *p = r->cmd[i] + n;
+		for (int k = 0; k < skip; k++)
+			p = strchr(p + 1, ' ');
+		while (*p == ' ' || *p == '(')
+			p++;
+		return strtoull(p, NULL, 10);
+	}
+	return 0;
+}
+
+static int
+count(const struct weir_redis *r, const char *prefix)
+{
+	int k = 0;
+	for (int i = 0; i < r->n; i++)
+		k += !strncmp(r->cmd[i], prefix, strlen(prefix));
+	return k;
+}
+
+/* Bytes of the ZADDed points of key: member T:BYTES:PKTS:FLOWS. */
+static unsigned long long
+zadd_bytes(const struct weir_redis *r, const char *key)
+{
+	char want[256];
+	unsigned long long sum = 0;
+	snprintf(want, sizeof(want), "ZADD %s ", key);
+	for (int i = 0; i < r->n; i++) {
+		if (strncmp(r->cmd[i], want, strlen(want)))
+			continue;
+		const char *m = strrchr(r->cmd[i], ' ') + 1;
+		unsigned long long t, b;
+		if (sscanf(m, "%llu:%llu", &t, &b) == 2)
+			sum += b;
+	}
+	return sum;
+}
+
+#define DAY 86400000ull
+#define T0 1700000080000ull	/* 40 s into a minute */
+
+static struct weir_redis rec;
+
+/* One cycle at now: the engine's total is bytes; ok: Redis took it. */
+static void
+cycle(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok)
+{
+	weir_ts_begin(ts, now);
+	weir_ts_observe(ts, "engine", bytes, bytes / 100, 0, 1);
+	weir_ts_publish(ts, &rec, 0);
+	weir_ts_committed(ts, ok);
+}
+
+static void
+retention(uint32_t days, uint64_t keep_1m, uint64_t keep_5m)
+{
+	struct weir_ts *ts = weir_ts_new("t:", days, 1000);
+	uint64_t now = T0, total = 0;
+	reset(&rec);
+	for (int i = 0; i < 30; i++) {	/* across a minute boundary */
+		total += 1000;
+		cycle(ts, now, total, 1);
+		now += 1000;
+	}
+	CHECK_EQ(last_arg(&rec, "PEXPIRE t:ts:1s:engine", 0), 3600000);
+	CHECK_EQ(last_arg(&rec, "PEXPIRE t:ts:1m:engine", 0), keep_1m);
+	/* the minute closed: its point, its expiry, and the old points trimmed */
+	CHECK_EQ(count(&rec, "ZADD t:ts:1m:engine "), 1);
+	CHECK_EQ(last_arg(&rec, "ZREMRANGEBYSCORE t:ts:1m:engine", 1), T0 + 20000 - keep_1m);
+	/* the 1 s series is trimmed once a minute too, by an hour */
+	CHECK_EQ(last_arg(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine", 1), T0 + 21000 - 3600000);
+	CHECK_EQ(count(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine"), 1);
+	/* a day and more later, with five-minute points closing */
+	now += days * DAY;
+	for (int i = 0; i < 320; i++) {
+		total += 1000;
+		cycle(ts, now, total, 1);
+		now += 1000;
+	}
+	CHECK_EQ(last_arg(&rec, "PEXPIRE t:ts:5m:engine", 0), keep_5m);
+	CHECK(count(&rec, "ZREMRANGEBYSCORE t:ts:5m:engine") >= 1);
+	uint64_t bound = last_arg(&rec, "ZREMRANGEBYSCORE t:ts:5m:engine", 1);
+	CHECK(bound > T0 + days * DAY - keep_5m && bound < now - keep_5m);
+	/* every point of the day-ago minute is older than the 1 min bound */
+	CHECK(last_arg(&rec, "ZREMRANGEBYSCORE t:ts:1m:engine", 1) > T0 + 60000);
+	/* sums: every byte is in exactly one 1 s point (the first is the
+	 * whole total, from zero) */
+	CHECK_EQ(count(&rec, "ZADD t:ts:1s:engine "), 350);
+	CHECK_EQ(zadd_bytes(&rec, "t:ts:1s:engine"), total);
+	weir_ts_free(ts);
+}
+
+/* Redis away for `lost` cycles at interval ms, then back: the 1 s points
+ * are all sent if they fit the bound, else the newest, the others counted. */
+static void
+outage(uint32_t interval, int lost, int want_kept)
+{
+	struct weir_ts *ts = weir_ts_new("t:", 30, interval);
+	uint64_t now = T0, total = 0;
+	cycle(ts, now, 0, 1);
+	reset(&rec);
+	for (int i = 0; i < lost; i++) {
+		now += interval;
+		total += 500;
+		cycle(ts, now, total, 0);
+	}
+	reset(&rec);	/* what the lost cycles sent never landed */
+	now += interval;
+	total += 500;
+	cycle(ts, now, total, 1);
+	int kept = count(&rec, "ZADD t:ts:1s:engine ");
+	CHECK_EQ(kept, want_kept);
+	CHECK_EQ(weir_ts_dropped(ts), (uint64_t)(lost + 1 - want_kept));
+	CHECK_EQ(zadd_bytes(&rec, "t:ts:1s:engine"), (uint64_t)want_kept * 500);
+	/* after it, one point a cycle again */
+	reset(&rec);
+	now += interval;
+	total += 500;
+	cycle(ts, now, total, 1);
+	CHECK_EQ(count(&rec, "ZADD t:ts:1s:engine "), 1);
+	weir_ts_free(ts);
+}
+
+int
+main(void)
+{
+	retention(1, DAY, DAY);		/* --data-retention 1 */
+	retention(30, 7 * DAY, 30 * DAY);	/* the default */
+	/* 5 s of backoff, twice, in cycles, + 4: 1 s cycles keep 14 points,
+	 * 200 ms cycles 54, 100 ms cycles the cap of 64 */
+	outage(1000, 10, 11);
+	outage(1000, 20, 14);
+	outage(200, 50, 51);
+	outage(200, 70, 54);
+	outage(100, 100, 64);
+	return CHECK_DONE();
+}
