@@ -26,6 +26,14 @@ decoding of the same export stream.
    packets == tshark's sums.
 5. A second reference: the same datagrams sent to nfcapd, read back with
    nfdump -o json: the same record count, and weir's hosts == its sums.
+6. The original capture as the truth (unsampled export must add up to the
+   traffic itself): the capture is cut down with tshark to the frames
+   softflowd's parser takes as they are (untagged Ethernet, IPv4 -- and
+   IPv6 for v9/IPFIX -- with no fragment, tunnel, MPLS or PPPoE), that
+   file is exported by softflowd into a second engine, and every host's
+   bytes and packets must equal tshark's sums over those frames of the IP
+   length (IPv4 total length; IPv6 payload length + 40), which is what
+   NetFlow counts.
 
 Usage: softflowd_interop.py --version 5|9|10 --weir W --weirctl C --gen G
 Exit 77 (skip) without root, softflowd, tshark, scapy or redis-server.
@@ -60,6 +68,50 @@ def softflowd(pcap, port, version, tmp):
 	if r.returncode != 0:
 		print("FAIL: softflowd exit %d: %s" % (r.returncode, r.stderr[-2000:]))
 		sys.exit(1)
+
+
+PLAIN = ("not vlan and not mpls and not pppoes and not gre and not vxlan and not ipv6.fragment"
+	 " and not (ip.flags.mf == 1 or ip.frag_offset > 0) and not icmp.ext and not ip.proto == 41"
+	 " and not ip.proto == 4 and not ipv6.nxt == 41 and not ipv6.nxt == 4")
+
+
+def capture_truth(pcap, v6):
+	"""{ip: [bytes sent, rcvd, pkts sent, rcvd]}: softflowd's byte rule
+	(wire length less the 14-byte Ethernet header), by tshark."""
+	from weircollect import add_record
+	out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-E", "separator=\t",
+			      "-E", "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e", "frame.len",
+			      "-e", "ipv6.src", "-e", "ipv6.dst"],
+			     capture_output=True, text=True, timeout=120, check=True).stdout
+	truth = {}
+	for line in out.splitlines():
+		f = line.split("\t")
+		if f[0]:
+			add_record(truth, f[0], f[1], int(f[2]) - 14, 1)
+		elif f[3] and v6:
+			add_record(truth, f[3], f[4], int(f[2]) - 14, 1)
+	return truth
+
+
+def versus_capture(a, pcap, redis, tmp, label):
+	v6 = a.version != 5
+	plain = os.path.join(tmp, "plain.pcap")
+	filt = PLAIN + ("" if v6 else " and ip")
+	subprocess.run(["tshark", "-r", pcap, "-F", "pcap", "-w", plain, "-Y", "(ip or ipv6) and " + filt],
+		       check=True, capture_output=True, timeout=120)
+	truth = capture_truth(plain, v6)
+	col = weircollect.Collector(a.weir, a.weirctl, redis, "sfc%d-%d" % (a.version, os.getpid()), tmp)
+	softflowd(plain, col.port, a.version, tmp)
+	_, waited, settled = col.wait_settled()
+	col.stop()
+	hosts = col.json("hosts")
+	fails = []
+	if not settled:
+		fails.append("%s on the plain capture: counters still moving after %.1f s" % (label, waited))
+	fails += weircollect.compare_hosts(truth, hosts, label + " vs the original capture")
+	print("%s vs the original capture: %d hosts, every one equal to tshark's sums%s" % (
+		label, len(truth), "" if not fails else " -- NOT: see FAIL lines"))
+	return fails
 
 
 def main():
@@ -144,6 +196,7 @@ def main():
 		      "%d flows; engine up in %.2f s, settled in %.2f s, whole engine run %.2f s" % (
 			      label, len(rx.grams), len(recs), want_bytes, want_pkts, want_tmpl,
 			      len(hosts), len(flows), col.start_s, waited, t_engine))
+		fails += versus_capture(a, pcap, redis, tmp, label)
 		redis.stop()
 	for f in fails:
 		print("FAIL " + f)
