@@ -158,7 +158,9 @@ read_socket(struct weir_udp_collector *c, unsigned int k)
 				continue;
 			}
 			struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], struct weir_xflow_hdr *);
-			to_mapped(&from[i], x->src, &x->sport);
+			uint16_t sport;
+			to_mapped(&from[i], x->src, &sport);
+			x->sport = sport;
 			if (!weir_exporter_allowed(c->cfg, x->src)) {
 				c->st.refused++;
 				rte_pktmbuf_free(mb[i]);

@@ -25,7 +25,8 @@ struct weir_xflow_hdr {
 	uint16_t steered;          /* 1: from a worker (a DPDK port), 0: from a socket */
 	uint32_t len;              /* datagram bytes that follow */
 	uint64_t ts_ms;            /* arrival (packet time from a capture file); 0: the worker's clock */
-};
+} __attribute__((packed));         /* a worker prepends it to a received frame's UDP payload,
+				    * wherever that starts (2-byte aligned at best) */
 
 /* The worker that owns an exporter: every path that hands a datagram to a
  * worker (this thread, a DPDK port's queue, the distributor) uses it. */
