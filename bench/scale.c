@@ -204,22 +204,12 @@ set_up(struct scale_set *s, const struct scale_map *mp)
 {
 	unsigned int nq = s->mode == RSS ? s->n : 1;
 	struct rte_eth_conf conf;
-	uint8_t key[52];
 	struct rte_eth_dev_info info;
 	memset(&conf, 0, sizeof(conf));
 	if (rte_eth_dev_info_get(s->port, &info) != 0 || nq > info.max_rx_queues)
 		return -1;
-	if (nq > 1) {	/* as weir_ports_setup; net_null takes the settings, never hashes */
-		weir_rss_sym_key(key, sizeof(key));
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_key = key;
-		conf.rx_adv_conf.rss_conf.rss_key_len =
-			info.hash_key_size && info.hash_key_size <= sizeof(key) ? info.hash_key_size : 40;
-		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-		if (!conf.rx_adv_conf.rss_conf.rss_hf)
-			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-	}
+	if (nq > 1)	/* as weir_ports_setup; net_null takes the settings, never hashes */
+		weir_rss_conf(&conf, &info);
 	if (rte_eth_dev_configure(s->port, (uint16_t)nq, 1, &conf) < 0)
 		return -1;
 	for (unsigned int q = 0; q < nq; q++) {

@@ -110,6 +110,20 @@ weir_rss_sym_key(uint8_t *key, size_t len)
 		key[i] = i & 1 ? 0x5a : 0x6d;
 }
 
+void
+weir_rss_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info)
+{
+	weir_rss_sym_key(sym_key, sizeof(sym_key));
+	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf->rx_adv_conf.rss_conf.rss_key = sym_key;
+	conf->rx_adv_conf.rss_conf.rss_key_len =
+		info->hash_key_size && info->hash_key_size <= sizeof(sym_key) ? info->hash_key_size : 40;
+	conf->rx_adv_conf.rss_conf.rss_hf =
+		(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info->flow_type_rss_offloads;
+	if (!conf->rx_adv_conf.rss_conf.rss_hf)
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+}
+
 int
 weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 		 struct weir_worker **w, unsigned int n_workers)
@@ -119,7 +133,6 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 	int ts_off = -1;
 	uint64_t ts_flag = 0;
 
-	weir_rss_sym_key(sym_key, sizeof(sym_key));
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
 		struct rte_eth_conf conf;
@@ -136,16 +149,8 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 			nq = n_workers;
 		unsigned int ntx = nq < info.max_tx_queues ? nq : info.max_tx_queues;
 		memset(&conf, 0, sizeof(conf));
-		if (nq > 1) {
-			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-			conf.rx_adv_conf.rss_conf.rss_key = sym_key;
-			conf.rx_adv_conf.rss_conf.rss_key_len =
-				info.hash_key_size && info.hash_key_size <= sizeof(sym_key) ? info.hash_key_size : 40;
-			conf.rx_adv_conf.rss_conf.rss_hf =
-				(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-			if (!conf.rx_adv_conf.rss_conf.rss_hf)
-				conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-		}
+		if (nq > 1)
+			weir_rss_conf(&conf, &info);
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 		/* frames larger than one mbuf (jumbo, TSO-merged captures) arrive

@@ -23,6 +23,13 @@ void weir_ports_stop(void);
  * bytes of it: weir-bench's scale scenario hashes with it as a NIC would. */
 void weir_rss_sym_key(uint8_t *key, size_t len);
 
+/* For a port configured with nq > 1 queues: symmetric RSS over IP, TCP and
+ * UDP with that key, as far as the device (info) can hash; left without
+ * RSS (mq_mode NONE) if it hashes none of them. */
+struct rte_eth_conf;
+struct rte_eth_dev_info;
+void weir_rss_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info);
+
 /* Sum of the ports' counters. */
 struct weir_port_counters;
 void weir_ports_counters(struct weir_port_counters *pc);

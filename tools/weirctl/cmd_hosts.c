@@ -196,6 +196,20 @@ print_host(struct weirctl_ctx *ctx, struct weirctl_json *j, const char *id,
 }
 
 int
+weirctl_host_hashes(struct weirctl_ctx *ctx, const char *canon,
+		    struct weirctl_zsum *ids, redisReply ***hs)
+{
+	*hs = NULL;
+	int ret = weirctl_host_ids(ctx, canon, ids);
+	if (ret || !ids->n)
+		return ret;
+	*hs = calloc(ids->n, sizeof(**hs));
+	if (!*hs)
+		abort();
+	return weirctl_hashes_merged(ctx, "host:", ids->v, ids->n, *hs);
+}
+
+int
 weirctl_host_ids(struct weirctl_ctx *ctx, const char *canon,
 		 struct weirctl_zsum *out)
 {
@@ -305,13 +319,9 @@ run_host(struct weirctl_ctx *ctx)
 	}
 	/* Every ADDR@VLAN of the address, on every node of the view, each
 	 * one host whose hash merges the nodes' (merge.c). */
-	ret = weirctl_host_ids(ctx, canon, &ids);
-	if (ret || !ids.n)
-		goto out;
-	hs = calloc(ids.n, sizeof(*hs));
+	ret = weirctl_host_hashes(ctx, canon, &ids, &hs);
 	if (!hs)
-		abort();
-	ret = weirctl_hashes_merged(ctx, "host:", ids.v, ids.n, hs);
+		goto out;
 	for (size_t i = 0; i < ids.n && ret == WC_EXIT_OK; i++)
 		if (hs[i] && hs[i]->elements)
 			ret = print_host(ctx, &j, ids.v[i].m, hs[i], !found++);

@@ -141,13 +141,9 @@ host_subnets(struct weirctl_ctx *ctx, struct names *out)
 	int ret;
 
 	inet_ntop(ctx->f.host.af, ctx->f.host.bin, canon, sizeof(canon));
-	ret = weirctl_host_ids(ctx, canon, &ids);
-	if (ret || !ids.n)
-		goto out;
-	hs = calloc(ids.n, sizeof(*hs));
+	ret = weirctl_host_hashes(ctx, canon, &ids, &hs);
 	if (!hs)
-		abort();
-	ret = weirctl_hashes_merged(ctx, "host:", ids.v, ids.n, hs);
+		goto out;
 	for (size_t i = 0; i < ids.n; i++) {
 		const char *sn = hs[i] ? weirctl_hash_get(hs[i], "subnet") : NULL;
 

@@ -541,6 +541,13 @@ extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 int weirctl_host_ids(struct weirctl_ctx *ctx, const char *canon,
 		     struct weirctl_zsum *out);
 
+/* cmd_hosts.c: weirctl_host_ids, then each id's host hash merged over the
+ * nodes that have it: *hs (ids->n entries, NULL for none found, each to
+ * freeReplyObject, the array to free) is NULL when there is no id. The
+ * caller frees ids (weirctl_zsum_free) whatever the result. */
+int weirctl_host_hashes(struct weirctl_ctx *ctx, const char *canon,
+			struct weirctl_zsum *ids, redisReply ***hs);
+
 /* host_lists.c: under `host IP`, the applications and DNS names of host
  * id; with --json, the keys "apps" and "dns_names" of the current
  * object. Returns WC_EXIT_OK or WC_EXIT_REDIS. */
