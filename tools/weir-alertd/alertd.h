@@ -599,6 +599,8 @@ int alertd_flows_read(struct alertd_store *st, size_t k, const char *idx,
 		      bool (*keep)(const struct alertd_flow *f, void *arg),
 		      void *arg, struct alertd_flows *fl);
 void alertd_flows_free(struct alertd_flows *fl);
+/* qsort/bsearch order of an array of C strings (peers of the flows) */
+int alertd_cmp_str(const void *a, const void *b);
 
 /* One event through every rule of its type. Returns 0, -1 on a Redis
  * failure (the batch is then not acknowledged). */

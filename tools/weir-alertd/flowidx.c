@@ -120,6 +120,12 @@ alertd_flows_read(struct alertd_store *st, size_t k, const char *idx,
 	return rc;
 }
 
+int
+alertd_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
 alertd_flows_free(struct alertd_flows *fl)
 {

@@ -125,12 +125,6 @@ cmp_item(const void *a, const void *b)
 	return x->t < y->t ? -1 : x->t > y->t;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct verdict {
 	unsigned peers, ports;
 	int64_t from, to;	/* the window that gave the most */
@@ -190,13 +184,13 @@ host_flows(struct alertd_ctx *ctx, const struct alertd_rule *r,
 	}
 	for (size_t i = 0; i < n; i++)
 		uniq[i] = fl.v[i].dst;
-	qsort(uniq, n, sizeof(*uniq), cmp_str);
+	qsort(uniq, n, sizeof(*uniq), alertd_cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if (!nu || strcmp(uniq[nu - 1], uniq[i]))
 			uniq[nu++] = uniq[i];
 	for (size_t i = 0; i < n; i++) {
 		char **hit = bsearch(&fl.v[i].dst, uniq, nu, sizeof(*uniq),
-				     cmp_str);
+				     alertd_cmp_str);
 
 		items[i].t = fl.v[i].first_ms;
 		items[i].port = fl.v[i].port;

@@ -136,12 +136,6 @@ read_series(struct alertd_ctx *ctx, const struct alertd_rule *r,
 }
 
 static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -193,7 +187,7 @@ count_distinct(const struct alertd_rule *r, const char *ent,
 			port[n++] = f->port;
 	}
 	if (r->metric == ALERTD_M_PEERS)
-		qsort(peer, n, sizeof(*peer), cmp_str);
+		qsort(peer, n, sizeof(*peer), alertd_cmp_str);
 	else
 		qsort(port, n, sizeof(*port), cmp_int);
 	for (size_t i = 0; i < n; i++)

@@ -110,8 +110,9 @@ redirect_allowed(const struct alertd_dest *d, const char *to, char *why,
 	}
 	if (d->follow_redirects == 2)
 		return true;
-	if (!strcasecmp(h1, h0) &&
-	    (!strcmp(p1, p0) || !strcmp(p1, strcasecmp(s1, "https") ? "80" : "443")))
+	/* the port of the original, or the new scheme's default */
+	bool port_ok = !strcmp(p1, p0) || !strcmp(p1, strcasecmp(s1, "https") ? "80" : "443");
+	if (!strcasecmp(h1, h0) && port_ok)
 		return true;
 	n = d->redirect_hosts[0] ? alertd_split_list(d->redirect_hosts, buf,
 						     sizeof(buf), tok, 16) : 0;
@@ -122,9 +123,7 @@ redirect_allowed(const struct alertd_dest *d, const char *to, char *why,
 			*colon = 0;
 			if (!strcasecmp(tok[i], h1) && !strcmp(colon + 1, p1))
 				return true;
-		} else if (!strcasecmp(tok[i], h1) &&
-			   (!strcmp(p1, p0) ||
-			    !strcmp(p1, strcasecmp(s1, "https") ? "80" : "443"))) {
+		} else if (!strcasecmp(tok[i], h1) && port_ok) {
 			return true;
 		}
 	}
