@@ -278,15 +278,6 @@ flow_records(struct weir_exporter *ex, struct fs_ctx *c, const uint8_t *p,
 	return 0;
 }
 
-static void
-v4_mapped(uint8_t dst[16], const uint8_t v4[4])
-{
-	memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	memcpy(dst + 12, v4, 4);
-}
-
 /* The length, without FCS, that one sampled packet stands for.
  *
  * sflow_version_5.txt, sampled_header: "frame_length: Original length of
@@ -342,8 +333,8 @@ fill_rec(struct weir_flow_rec *r, const struct fs_ctx *c)
 		r->vlan = m->vlan;
 		r->vlan_inner = m->vlan_inner;
 	} else if (c->have_ip4) {
-		v4_mapped(r->src, c->ip4.src);
-		v4_mapped(r->dst, c->ip4.dst);
+		sflow_v4_mapped(r->src, c->ip4.src);
+		sflow_v4_mapped(r->dst, c->ip4.dst);
 		r->proto = (uint8_t)c->ip4.proto;
 		r->sport = (uint16_t)c->ip4.sport;
 		r->dport = (uint16_t)c->ip4.dport;
@@ -515,7 +506,7 @@ weir_sflow_decode(struct weir_exporter *ex, const uint8_t *p, size_t len,
 	if (unlikely(len < SFLOW_HDR_FIXED + alen + SFLOW_HDR_TAIL))
 		return weir_xerr(ex, WEIR_XERR_SHORT_DATAGRAM);
 	if (alen == 4)
-		v4_mapped(a.addr, p + SFLOW_HDR_FIXED);
+		sflow_v4_mapped(a.addr, p + SFLOW_HDR_FIXED);
 	else
 		memcpy(a.addr, p + SFLOW_HDR_FIXED, 16);
 	off = SFLOW_HDR_FIXED + alen;

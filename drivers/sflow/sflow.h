@@ -184,6 +184,16 @@ sflow_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* An IPv4 address as the engine keeps it: ::ffff:a.b.c.d */
+static inline void
+sflow_v4_mapped(uint8_t dst[16], const uint8_t v4[4])
+{
+	memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	memcpy(dst + 12, v4, 4);
+}
+
 /* Byte-swap an array of n 32-bit words in place (XDR structs). */
 static inline void
 sflow_swap32(void *v, size_t n)

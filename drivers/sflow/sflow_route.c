@@ -28,13 +28,10 @@ route_addr(const uint8_t *p, size_t len, uint8_t out[16])
 	size_t alen = type == SFLOW_ADDR_IP4 ? 4 : type == SFLOW_ADDR_IP6 ? 16 : 0;
 	if (!alen || len - 4 < alen)
 		return 0;
-	memset(out, 0, 16);
-	if (alen == 4) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, p + 4, 4);
-	} else {
+	if (alen == 4)
+		sflow_v4_mapped(out, p + 4);
+	else
 		memcpy(out, p + 4, 16);
-	}
 	return 4 + alen;
 }
 
