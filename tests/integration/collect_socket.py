@@ -28,28 +28,21 @@ so the truth is what was written into them, and reads weirctl's JSON:
               gateway (source/peer AS, first and last AS of the path) data.
 
 Usage: collect_socket.py --case C --weir W --weirctl C
-Exit 77 (skip) without root or redis-server.
+Exit 77 (skip) without root or redis-server; case ipv6 also without IPv6.
 """
-import argparse
 import os
 import socket
 import struct
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import weirtest  # noqa: E402
 import weircollect  # noqa: E402
-
-FAILS = []
-
-
-def check(ok, what):
-	print("%s: %s" % ("ok  " if ok else "FAIL", what))
-	if not ok:
-		FAILS.append(what)
+import nfstream  # noqa: E402
+from weirtest import check  # noqa: E402
+from nfstream import ix_set, ix_message, sflow_record  # noqa: E402
 
 
 # IPFIX (RFC 7011) with one template: sourceIPv4Address 8, destinationIPv4Address 12,
@@ -60,13 +53,8 @@ IX_REC = sum(n for _, n in IX_FIELDS)
 IX_TID = 300
 
 
-def ix_set(set_id, body):
-	return struct.pack("!HH", set_id, 4 + len(body)) + body
-
-
 def ix_template():
-	return ix_set(2, struct.pack("!HH", IX_TID, len(IX_FIELDS)) +
-		      b"".join(struct.pack("!HH", t, n) for t, n in IX_FIELDS))
+	return nfstream.ix_template(IX_TID, IX_FIELDS)
 
 
 def ix_record(src, dst, nbytes, pkts, start_ms, end_ms):
@@ -74,19 +62,10 @@ def ix_record(src, dst, nbytes, pkts, start_ms, end_ms):
 		struct.pack("!QQ", start_ms, end_ms))
 
 
-def ix_message(seq, sets, export_s=None, domain=1):
-	body = b"".join(sets)
-	return struct.pack("!HHIII", 10, 16 + len(body), int(time.time()) if export_s is None else export_s,
-			   seq, domain) + body
-
-
 def v5_record_datagram(seq, src, dst, nbytes, pkts):
-	"""One NetFlow v5 record (times relative to now)."""
-	up = 100000
-	h = struct.pack("!HHIIIIBBH", 5, 1, up, int(time.time()), 0, seq, 0, 0, 0)
-	return h + struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", socket.inet_aton(src), socket.inet_aton(dst),
-			       bytes(4), 1, 2, pkts, nbytes, up - 5000, up - 1000, 1000, 2000, 0, 0, 17,
-			       0, 0, 0, 0, 0, 0)
+	"""One NetFlow v5 record, UDP 1000 -> 2000, exported now (its times
+	relative to now). tools/weir-alertd/tests/alertd_test.py uses it too."""
+	return nfstream.v5_datagram(seq, [(src, dst, 1000, 2000, 17, pkts, nbytes)], export_s=int(time.time()))
 
 
 def send_from(src, port, grams, dst="127.0.0.1", family=socket.AF_INET):
@@ -193,7 +172,7 @@ def case_sizes(a, redis, tmp):
 def case_ipv6(a, redis, tmp):
 	if not socket.has_ipv6:
 		print("SKIP: no IPv6")
-		return
+		return weirtest.SKIP
 	p6 = weircollect.free_udp_port()
 	col = weircollect.Collector(a.weir, a.weirctl, redis, "v6", tmp,
 				    extra=["--collect", "udp://[::1]:%d" % p6])
@@ -254,27 +233,15 @@ def case_evict(a, redis, tmp):
 	check(ev == 4, "exporters_evicted 4 (%r)" % ev)
 
 
-def sflow_datagram(seq, samples, agent="192.0.2.7"):
-	body = b"".join(samples)
-	return struct.pack("!II4sIIII", 5, 1, socket.inet_aton(agent), 0, seq, 1000, len(samples)) + body
-
-
-def sflow_flow_sample(seq, pool, drops, records, rate=100, index=3):
-	body = struct.pack("!IIIIIIII", seq, index, rate, pool, drops, index, 4, len(records)) + b"".join(records)
-	return struct.pack("!II", 1, len(body)) + body
-
-
-def sflow_record(fmt, body):
-	return struct.pack("!II", fmt, len(body)) + body
-
-
 def sflow_header(src, dst, sport, dport, payload=64):
+	"""The sampled frame's first 42 bytes (Ethernet, IPv4, UDP headers) of
+	a UDP datagram with `payload` bytes."""
 	ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + payload, 1, 0, 64, 17, 0,
 			 socket.inet_aton(src), socket.inet_aton(dst))
 	frame = bytes.fromhex("020000000001020000000002") + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport,
 											  8 + payload, 0)
 	frame_len = 14 + 20 + 8 + payload + 4	# with the FCS, stripped 4
-	return sflow_record(1, struct.pack("!IIII", 1, frame_len, 4, len(frame)) + frame + bytes((-len(frame)) % 4))
+	return nfstream.sflow_raw_header(frame, frame_len, stripped=4)
 
 
 def case_sflow(a, redis, tmp):
@@ -285,9 +252,10 @@ def case_sflow(a, redis, tmp):
 	gateway = sflow_record(1003, struct.pack("!I4sIIII", 1, socket.inet_aton("198.51.100.1"), 65000, 64500, 64501, 1) +
 			       struct.pack("!IIIII", 2, 3, 64510, 64511, 64512) +	# AS_SEQUENCE of 3
 			       struct.pack("!III", 2, 0xfde80001, 0xfde80002) + struct.pack("!I", 100))
-	g1 = sflow_datagram(1, [sflow_flow_sample(1, 1000, 5, [sflow_header("10.4.0.1", "10.4.0.2", 5000, 53), router,
-								     gateway])])
-	g2 = sflow_datagram(2, [sflow_flow_sample(2, 3000, 12, [sflow_header("10.4.0.1", "10.4.0.2", 5000, 53)])])
+	g1 = nfstream.sflow_datagram(1, [nfstream.sflow_flow_sample(
+		1, 1000, 5, [sflow_header("10.4.0.1", "10.4.0.2", 5000, 53), router, gateway])])
+	g2 = nfstream.sflow_datagram(2, [nfstream.sflow_flow_sample(
+		2, 3000, 12, [sflow_header("10.4.0.1", "10.4.0.2", 5000, 53)])])
 	send_from("127.0.0.35", col.port, [g1, g2])
 	ok = wait_for(lambda: (exporters_by_addr(col).get("127.0.0.35") or {}).get("records") == 2)
 	col.stop()
@@ -317,27 +285,5 @@ def case_rcvbuf(a, redis, tmp):
 	check(rb == [6000000], "the --collect socket's receive buffer is 2 x 3000000 (ss: %s)" % rb)
 
 
-def main():
-	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True)
-	ap.add_argument("--weir", required=True)
-	ap.add_argument("--weirctl", required=True)
-	a = ap.parse_args()
-	weirtest.need_root()
-	fn = globals().get("case_" + a.case)
-	if not fn:
-		print("unknown case %s" % a.case)
-		return 2
-	with tempfile.TemporaryDirectory(prefix="weir-collect-") as tmp:
-		redis = weirtest.Redis()
-		try:
-			fn(a, redis, tmp)
-		finally:
-			redis.stop()
-	for f in FAILS:
-		print("FAIL:", f)
-	return 1 if FAILS else 0
-
-
 if __name__ == "__main__":
-	sys.exit(main())
+	sys.exit(weirtest.run_cases(globals(), "weir-collect-"))

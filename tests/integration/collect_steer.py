@@ -77,7 +77,7 @@ def main():
 			sent = live.send_pcap(ns, pcap, tx)
 			deadline = time.time() + 20
 			while time.time() < deadline:
-				ex = live.hgetall(redis, "weir:{%s}:exporter:%s" % (node, EXPORTER))
+				ex = redis.hgetall("weir:{%s}:exporter:%s" % (node, EXPORTER))
 				if int(ex.get("datagrams", 0) or 0) >= len(grams):
 					break
 				time.sleep(0.2)
@@ -86,7 +86,7 @@ def main():
 				return 1
 		finally:
 			live.sh("ip", "netns", "del", ns, check=False)
-		health = live.hgetall(redis, "weir:{%s}:health" % node)
+		health = redis.hgetall("weir:{%s}:health" % node)
 		per = [int(health.get("w%d_rx_pkts" % i, 0) or 0) for i in range(2)]
 		print("sent %d frames; per worker rx %s; steered %s" % (sent, per, health.get("xflow_steered")))
 		if sent != len(grams) or min(per) == 0:

@@ -20,36 +20,27 @@ thread in:
   file  the queries in a capture, `weir -r`, two workers: one publish at the
         end, so no replaced name ever reached Redis.
   live  the queries written into a veth pair in a namespace of the test's
-        own, `weir -i` on the other end, in two rounds with publishes in
+        own (engine_live.py's), `weir -i` on the other end, in two rounds with publishes in
         between: the 300 names first (256 published), then the 10 popular
         ones, each of which replaces a published name that Redis must lose.
 
 Usage: engine_hostdns.py --case C --weir W --weirctl C
 """
-import argparse
 import os
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, HERE)
 import weirtest  # noqa: E402
+import engine_live as live  # noqa: E402
+from weirtest import check  # noqa: E402
 
-FAILS = []
 CLIENT, RESOLVER = "10.53.0.7", "10.53.0.1"
 ONCE, POPULAR, KEEP = 300, 10, 256
-
-
-def check(ok, what):
-	print("%s: %s" % ("ok  " if ok else "FAIL", what))
-	if not ok:
-		FAILS.append(what)
-	return ok
 
 
 def dns(qid, name, answer):
@@ -91,8 +82,7 @@ def read_back(redis, node):
 		      "WITHSCORES").split()
 	z = {z[i]: int(float(z[i + 1])) for i in range(0, len(z), 2)}
 	last = set(redis.cli("--raw", "HKEYS", "weir:{%s}:hostdnslast:%s" % (node, hid)).split())
-	h = redis.cli("--raw", "HGETALL", "weir:{%s}:health" % node).split("\n")
-	return z, last, dict(zip(h[0::2], h[1::2]))
+	return z, last, redis.hgetall("weir:{%s}:health" % node)
 
 
 def case_file(a, redis, tmp):
@@ -119,10 +109,6 @@ while d:
 """
 
 
-def sh(*cmd, check=True):
-	return subprocess.run(list(cmd), capture_output=True, text=True, timeout=30, check=check)
-
-
 def wait_for(fn, timeout):
 	end = time.monotonic() + timeout
 	while time.monotonic() < end:
@@ -134,22 +120,11 @@ def wait_for(fn, timeout):
 
 
 def case_live(a, redis, tmp):
-	tag = str(os.getpid() % 100000)
-	ns, ea, eb = "weirhd%s" % tag, "whda%s" % tag, "whdb%s" % tag
-	sh("ip", "netns", "del", ns, check=False)
-	sh("ip", "netns", "add", ns)
+	ns, ea, eb = live.make_veth(str(os.getpid() % 100000))
 	p = None
 	try:
-		sh("ip", "-n", ns, "link", "add", ea, "type", "veth", "peer", "name", eb)
-		for d in (ea, eb):
-			sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % d)
-			sh("ip", "-n", ns, "link", "set", d, "up")
-		log = open(os.path.join(tmp, "weir.log"), "w")
-		p = subprocess.Popen(["ip", "netns", "exec", ns, a.weir, "-i", ea, "--redis", "unix://" + redis.sock,
-				      "--node", "hl", "--eal-mem", "256", "--publish-interval", "200", "-q"],
-				     stdout=log, stderr=subprocess.STDOUT, preexec_fn=weirtest.die_with_parent)
-		up = wait_for(lambda: redis.cli("--raw", "HGET", "weir:{hl}:meta", "state").strip() == "running", 30)
-		if not check(up, "the engine runs on %s" % ea):
+		p, log = live.start_engine(a, redis, "hl", ["-i", ea, "-q"], tmp, ns)
+		if not check(p is not None, "the engine runs on %s" % ea):
 			return
 		frames = query_frames()
 		for rnd, want in ((1, lambda z: len(z) == KEEP),
@@ -157,14 +132,13 @@ def case_live(a, redis, tmp):
 			path = os.path.join(tmp, "round%d" % rnd)
 			with open(path, "wb") as f:
 				f.write(b"".join(struct.pack("!H", len(fr)) + fr for r, fr in frames if r == rnd))
-			sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", SEND, eb, path)
+			live.sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", SEND, eb, path)
 			got = wait_for(lambda: want(read_back(redis, "hl")[0]), 20)
 			if not check(got, "round %d published" % rnd):
 				z, _, h = read_back(redis, "hl")
 				print("  %d names; health rx_pkts %s dpi_detected %s flows_active %s" % (
 					len(z), h.get("rx_pkts"), h.get("dpi_detected"), h.get("flows_active")))
-		p.send_signal(signal.SIGTERM)
-		check(p.wait(timeout=60) == 0, "the engine exits 0 on SIGTERM")
+		check(live.stop_engine(p, log, "hl"), "the engine exits 0 on SIGTERM")
 		z, last, h = read_back(redis, "hl")
 		check(h.get("rx_pkts") == str(len(frames)), "the engine received the %d frames sent (%s)" % (
 			len(frames), h.get("rx_pkts")))
@@ -172,7 +146,7 @@ def case_live(a, redis, tmp):
 	finally:
 		if p and p.poll() is None:
 			p.kill()
-		sh("ip", "netns", "del", ns, check=False)
+		live.sh("ip", "netns", "del", ns, check=False)
 
 
 def judge(z, last, h):
@@ -190,23 +164,5 @@ def judge(z, last, h):
 	      "health hostdns_dropped %s, want %d" % (h.get("hostdns_dropped"), ONCE + POPULAR - KEEP))
 
 
-def main():
-	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["file", "live"])
-	ap.add_argument("--weir", required=True)
-	ap.add_argument("--weirctl", required=True)
-	a = ap.parse_args()
-	weirtest.need_root()
-	with tempfile.TemporaryDirectory(prefix="weir-hostdns-") as tmp:
-		redis = weirtest.Redis()
-		try:
-			globals()["case_" + a.case](a, redis, tmp)
-		finally:
-			redis.stop()
-	for f in FAILS:
-		print("FAIL:", f)
-	return 1 if FAILS else 0
-
-
 if __name__ == "__main__":
-	sys.exit(main())
+	sys.exit(weirtest.run_cases(globals(), "weir-hostdns-"))

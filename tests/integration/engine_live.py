@@ -47,11 +47,6 @@ def sh(*cmd, check=True):
 	return subprocess.run(list(cmd), capture_output=True, text=True, timeout=30, check=check)
 
 
-def hgetall(redis, key):
-	out = redis.cli("HGETALL", key, check=False).split("\n")
-	return dict(zip(out[0::2], out[1::2]))
-
-
 def start_engine(args, redis, node, extra, tmp, ns=None):
 	log = open(os.path.join(tmp, "weir-%s.log" % node), "w")
 	# in a namespace, Redis through its unix socket (a path, seen from any)
@@ -62,7 +57,7 @@ def start_engine(args, redis, node, extra, tmp, ns=None):
 			     stdout=log, stderr=subprocess.STDOUT, preexec_fn=weirtest.die_with_parent)
 	deadline = time.time() + 30
 	while time.time() < deadline and p.poll() is None:
-		if hgetall(redis, "weir:{%s}:meta" % node).get("state") == "running":
+		if redis.hgetall("weir:{%s}:meta" % node).get("state") == "running":
 			return p, log
 		time.sleep(0.2)
 	log.flush()
@@ -148,7 +143,7 @@ def case_afpacket(args):
 			deadline = time.time() + 30
 			rxp = 0
 			while time.time() < deadline:
-				rxp = int(hgetall(redis, "weir:{%s}:health" % node).get("rx_pkts", 0) or 0)
+				rxp = int(redis.hgetall("weir:{%s}:health" % node).get("rx_pkts", 0) or 0)
 				if rxp >= frames:
 					break
 				time.sleep(0.2)
@@ -196,7 +191,7 @@ def case_vdevs(args):
 		if not stop_engine(p, log, node):
 			ok = False
 			continue
-		meta = hgetall(redis, "weir:{%s}:meta" % node)
+		meta = redis.hgetall("weir:{%s}:meta" % node)
 		h = evt.health(weirtest.weirctl_json(args.weirctl, redis.url, "status", node=node))
 		rxp = h.get("rx_pkts", 0)
 		sum_ = h.get("parsed_pkts", 0) + h.get("non_ip", 0) + h.get("parse_drops", 0)

@@ -25,13 +25,11 @@ what nDPI guesses for that tuple when it gives up, and its confidence.
 Usage: engine_xflow_apps.py --case C --weir W --weirctl C
 Exit 77 (skip) without root, redis-server or ndpiReader.
 """
-import argparse
 import os
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,17 +37,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "unit", "dpi"))
 import weirtest  # noqa: E402
 import weircollect  # noqa: E402
+import nfstream  # noqa: E402
 import check_ndpi  # noqa: E402
+from weirtest import check  # noqa: E402
+from nfstream import ix_set, ix_template  # noqa: E402
 
-FAILS = []
 EXPORT_S = int(time.time())
-
-
-def check(ok, what):
-	print("%s: %s" % ("ok  " if ok else "FAIL", what))
-	if not ok:
-		FAILS.append(what)
-	return ok
 
 
 # ---- frames and the truth pcap ----------------------------------------------
@@ -109,34 +102,20 @@ def ndpireader_truth(tmp, tuples):
 # ---- export datagrams --------------------------------------------------------
 
 def v5(seq, recs):
-	"""NetFlow v5: recs of (proto, src, sport, dst, dport)."""
-	up = 100000
-	h = struct.pack("!HHIIIIBBH", 5, len(recs), up, EXPORT_S, 0, seq, 0, 0, 0)
-	body = b"".join(struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", socket.inet_aton(s), socket.inet_aton(d),
-				    bytes(4), 1, 2, 3, 180, up - 5000, up - 1000, sp, dp, 0,
-				    0x02 if p == 6 else 0, p, 0, 0, 0, 0, 0, 0)
-			for p, s, sp, d, dp in recs)
-	return h + body
-
-
-def ix_set(set_id, body):
-	return struct.pack("!HH", set_id, 4 + len(body)) + body
+	"""NetFlow v5: recs of (proto, src, sport, dst, dport), 3 packets and
+	180 bytes each, a TCP record's flags SYN only."""
+	return nfstream.v5_datagram(seq, [(s, d, sp, dp, p, 3, 180) for p, s, sp, d, dp in recs],
+				    export_s=EXPORT_S, tcp_flags=0x02)
 
 
 def ipfix(seq, sets):
-	body = b"".join(sets)
-	return struct.pack("!HHIII", 10, 16 + len(body), EXPORT_S, seq, 1) + body
+	return nfstream.ix_message(seq, sets, export_s=EXPORT_S)
 
 
 # sourceIPv4Address, destinationIPv4Address, sourceTransportPort,
 # destinationTransportPort, protocolIdentifier, octetDeltaCount,
 # packetDeltaCount, flowStartMilliseconds, flowEndMilliseconds
 IX_FIELDS = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8), (152, 8), (153, 8)]
-
-
-def ix_template(tid, fields):
-	return ix_set(2, struct.pack("!HH", tid, len(fields)) +
-		      b"".join(struct.pack("!HH", t, n) for t, n in fields))
 
 
 def ix_record(p, s, sp, d, dp, app=None):
@@ -151,16 +130,13 @@ def ix_record(p, s, sp, d, dp, app=None):
 def sflow(seq, recs):
 	"""sFlow v5: one flow sample (raw packet header, Ethernet) per record,
 	sampling rate 1."""
-	samples = b""
+	samples = []
 	for i, t in enumerate(recs):
 		hdr = frame(*t)
-		pad = hdr + bytes(-len(hdr) % 4)
-		rec = struct.pack("!IIII", 1, len(hdr) + 4, 0, len(hdr)) + pad
-		rec = struct.pack("!II", 1, len(rec)) + rec
-		body = struct.pack("!IIIIIIII", seq * 100 + i, 1, 1, seq * 100 + i, 0, 1, 2, 1) + rec
-		samples += struct.pack("!II", 1, len(body)) + body
-	return struct.pack("!II4sIIII", 5, 1, socket.inet_aton("127.0.0.1"), 0, seq, 100000,
-			   len(recs)) + samples
+		rec = nfstream.sflow_raw_header(hdr, len(hdr) + 4, stripped=0)
+		samples.append(nfstream.sflow_flow_sample(seq * 100 + i, seq * 100 + i, 0, [rec], rate=1,
+							  index=1, output=2))
+	return nfstream.sflow_datagram(seq, samples, agent="127.0.0.1", uptime_ms=100000)
 
 
 # ---- cases ---------------------------------------------------------------------
@@ -251,26 +227,5 @@ def case_appid(a, redis, tmp):
 	      "app 13:453 counts 1 flow, 180 bytes: %s" % nbar)
 
 
-def main():
-	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["guess", "appid"])
-	ap.add_argument("--weir", required=True)
-	ap.add_argument("--weirctl", required=True)
-	a = ap.parse_args()
-	weirtest.need_root()
-	if subprocess.run(["which", "ndpiReader"], capture_output=True).returncode != 0:
-		print("SKIP: ndpiReader is not installed (libndpi-bin)")
-		return weirtest.SKIP
-	with tempfile.TemporaryDirectory(prefix="weir-xapps-") as tmp:
-		redis = weirtest.Redis()
-		try:
-			globals()["case_" + a.case](a, redis, tmp)
-		finally:
-			redis.stop()
-	for f in FAILS:
-		print("FAIL:", f)
-	return 1 if FAILS else 0
-
-
 if __name__ == "__main__":
-	sys.exit(main())
+	sys.exit(weirtest.run_cases(globals(), "weir-xapps-", tools={"ndpiReader": "libndpi-bin"}))

@@ -24,6 +24,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import weirtest  # noqa: E402
+from weirtest import check  # noqa: E402
 
 DST_MAC = bytes.fromhex("020000000002")
 SRC_MAC = bytes.fromhex("020000000001")
@@ -135,13 +136,6 @@ def main():
 	a = ap.parse_args()
 	weirtest.need_root()
 	tmp = tempfile.mkdtemp(prefix="weir-malformed-")
-	failures = []
-
-	def check(cond, what, detail=""):
-		print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else
-							  "\n     " + str(detail)[:1500]))
-		if not cond:
-			failures.append(what)
 	try:
 		pcap = os.path.join(tmp, "malformed.pcap")
 		want, total, good_len = build(pcap)
@@ -172,8 +166,8 @@ def main():
 		      "hosts: the 5 good frames only (%d bytes each)" % good_len, got)
 	finally:
 		shutil.rmtree(tmp, ignore_errors=True)
-	if failures:
-		print("%d checks failed" % len(failures))
+	if weirtest.FAILS:
+		print("%d checks failed" % len(weirtest.FAILS))
 		return 1
 	print("all malformed-packet checks passed")
 	return 0

@@ -31,9 +31,9 @@ decoding of the same export stream.
    softflowd's parser takes as they are (untagged Ethernet, IPv4 -- and
    IPv6 for v9/IPFIX -- with no fragment, tunnel, MPLS or PPPoE), that
    file is exported by softflowd into a second engine, and every host's
-   bytes and packets must equal tshark's sums over those frames of the IP
-   length (IPv4 total length; IPv6 payload length + 40), which is what
-   NetFlow counts.
+   bytes and packets must equal tshark's sums over those frames of the
+   wire length less the 14-byte Ethernet header (frame.len - 14:
+   softflowd's byte rule).
 
 Usage: softflowd_interop.py --version 5|9|10 --weir W --weirctl C --gen G
 Exit 77 (skip) without root, softflowd, tshark, scapy or redis-server.
@@ -78,7 +78,6 @@ PLAIN = ("not vlan and not mpls and not pppoes and not gre and not vxlan and not
 def capture_truth(pcap, v6):
 	"""{ip: [bytes sent, rcvd, pkts sent, rcvd]}: softflowd's byte rule
 	(wire length less the 14-byte Ethernet header), by tshark."""
-	from weircollect import add_record
 	out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-E", "separator=\t",
 			      "-E", "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e", "frame.len",
 			      "-e", "ipv6.src", "-e", "ipv6.dst"],
@@ -87,9 +86,9 @@ def capture_truth(pcap, v6):
 	for line in out.splitlines():
 		f = line.split("\t")
 		if f[0]:
-			add_record(truth, f[0], f[1], int(f[2]) - 14, 1)
+			weircollect.add_record(truth, f[0], f[1], int(f[2]) - 14, 1)
 		elif f[3] and v6:
-			add_record(truth, f[3], f[4], int(f[2]) - 14, 1)
+			weircollect.add_record(truth, f[3], f[4], int(f[2]) - 14, 1)
 	return truth
 
 

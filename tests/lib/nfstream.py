@@ -1,6 +1,7 @@
 """nfstream.py -- NetFlow streams built field by field, sent at a pace, for
 the engine's fault tests (tests/integration/engine_faults.py,
-engine_redis_faults.py).
+engine_redis_faults.py), and the NetFlow v5, IPFIX and sFlow datagrams the
+collector tests build by hand (collect_socket.py, engine_xflow_apps.py).
 
 Those tests need traffic that keeps arriving while something goes wrong
 (a stalled worker, a frozen Redis) and still has an exact answer at the
@@ -11,7 +12,7 @@ truth is tshark's decoding of the very same datagrams
 (tests/interop/export_truth.py), never anything weir computed.
 
 Byte layouts: drivers/netflow (v5: 24-byte header, 48-byte records; v9:
-RFC 3954).
+RFC 3954; IPFIX: RFC 7011), drivers/sflow (sFlow v5).
 """
 import random
 import socket
@@ -22,14 +23,16 @@ import time
 EXPORT_S = 1700000000
 
 
-def v5_datagram(seq, records, uptime_ms=100000, engine_id=0):
-	"""records: [(src, dst, sport, dport, proto, pkts, bytes)], at most 30."""
-	h = struct.pack("!HHIIIIBBH", 5, len(records), uptime_ms, EXPORT_S, 0, seq, 0, engine_id, 0)
+def v5_datagram(seq, records, uptime_ms=100000, engine_id=0, export_s=EXPORT_S, tcp_flags=0x18):
+	"""records: [(src, dst, sport, dport, proto, pkts, bytes)], at most 30;
+	input ifIndex 1, output 2, each flow from 5 s to 1 s before export_s,
+	tcp_flags on TCP records (0 on the others)."""
+	h = struct.pack("!HHIIIIBBH", 5, len(records), uptime_ms, export_s, 0, seq, 0, engine_id, 0)
 	body = b""
 	for src, dst, sport, dport, proto, pkts, nbytes in records:
 		body += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", socket.inet_aton(src), socket.inet_aton(dst),
 				    bytes(4), 1, 2, pkts, nbytes, uptime_ms - 5000, uptime_ms - 1000,
-				    sport, dport, 0, 0x18 if proto == 6 else 0, proto, 0, 0, 0, 0, 0, 0)
+				    sport, dport, 0, tcp_flags if proto == 6 else 0, proto, 0, 0, 0, 0, 0, 0)
 	return h + body
 
 
@@ -70,6 +73,52 @@ def v9_data(tid, layout, records):
 			else:
 				out += val[t]
 	return flowset(tid, out)
+
+
+# IPFIX (RFC 7011). Sets are not padded: a test sizing a message to the
+# byte (collect_socket.py's 9216-byte case) pads its records itself.
+
+def ix_set(set_id, body):
+	return struct.pack("!HH", set_id, 4 + len(body)) + body
+
+
+def ix_template(tid, fields):
+	"""A template set: fields [(information element, length)]."""
+	return ix_set(2, struct.pack("!HH", tid, len(fields)) +
+		      b"".join(struct.pack("!HH", t, n) for t, n in fields))
+
+
+def ix_message(seq, sets, export_s=None, domain=1):
+	"""An IPFIX message; export time now unless export_s."""
+	body = b"".join(sets)
+	return struct.pack("!HHIII", 10, 16 + len(body), int(time.time()) if export_s is None else export_s,
+			   seq, domain) + body
+
+
+# sFlow v5 (sFlow.org, sflow_version_5.txt): an IPv4 agent, flow samples
+# (format 1) of flow records.
+
+def sflow_datagram(seq, samples, agent="192.0.2.7", uptime_ms=1000):
+	body = b"".join(samples)
+	return struct.pack("!II4sIIII", 5, 1, socket.inet_aton(agent), 0, seq, uptime_ms, len(samples)) + body
+
+
+def sflow_flow_sample(seq, pool, drops, records, rate=100, index=3, output=4):
+	"""Source id and input interface `index`, output interface `output`."""
+	body = struct.pack("!IIIIIIII", seq, index, rate, pool, drops, index, output,
+			   len(records)) + b"".join(records)
+	return struct.pack("!II", 1, len(body)) + body
+
+
+def sflow_record(fmt, body):
+	return struct.pack("!II", fmt, len(body)) + body
+
+
+def sflow_raw_header(frame, frame_len, stripped):
+	"""A raw packet header record (format 1) holding an Ethernet frame that
+	was frame_len bytes on the wire, `stripped` of them removed."""
+	return sflow_record(1, struct.pack("!IIII", 1, frame_len, stripped, len(frame)) + frame +
+			    bytes((-len(frame)) % 4))
 
 
 def random_records(rng, n, src_net, dst_net, hosts=40):

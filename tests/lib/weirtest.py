@@ -3,7 +3,9 @@
 A real redis-server on a free loopback port in a temporary directory (never
 the machine's own 6379), the engine run on a capture the way a user runs it
 (`weir -r FILE --redis URL`), and weirctl's JSON. Every wait is bounded;
-servers are killed when the test ends, whatever happens.
+servers are killed when the test ends, whatever happens. check() and
+run_cases() are the ok/FAIL lines and the `--case` main() of the tests
+made of cases.
 """
 import atexit
 import json
@@ -79,6 +81,11 @@ class Redis:
 		if check and r.returncode != 0:
 			raise RuntimeError("redis-cli %s: %s" % (args, r.stderr))
 		return r.stdout
+
+	def hgetall(self, key):
+		"""The hash at KEY as a dict ({} when it is not there)."""
+		raw = self.cli("HGETALL", key, check=False).splitlines()
+		return dict(zip(raw[0::2], raw[1::2]))
 
 	def stop(self):
 		if self.proc and self.proc.poll() is None:
@@ -283,6 +290,53 @@ def need_root():
 	if os.geteuid() != 0:
 		print("SKIP: DPDK needs root for its memory set-up (run the tests as root, as CI does)")
 		sys.exit(SKIP)
+
+
+FAILS = []
+
+
+def check(ok, what, detail=None):
+	"""One assertion: an "ok" or "FAIL" line (with DETAIL when it fails);
+	a failure is kept in FAILS for run_cases() to count. Returns ok."""
+	print("%s: %s" % ("ok  " if ok else "FAIL", what))
+	if not ok:
+		if detail is not None and detail != "":
+			print("      %s" % str(detail)[:1500])
+		FAILS.append(what)
+	return ok
+
+
+def run_cases(scope, prefix, root=True, tools=None):
+	"""main() of a test made of cases: `--case C --weir W --weirctl C`
+	runs scope["case_C"](args, redis, tmpdir) (scope: the test module's
+	globals()) with a redis-server and a temporary directory of its own,
+	then prints every check() that failed. Skips (SKIP) without root when
+	`root`, or without a program of `tools` ({program: package}); a case
+	that returns SKIP skips. Returns the exit code."""
+	import argparse
+	ap = argparse.ArgumentParser()
+	ap.add_argument("--case", required=True,
+			choices=sorted(k[5:] for k in scope if k.startswith("case_")))
+	ap.add_argument("--weir", required=True)
+	ap.add_argument("--weirctl", required=True)
+	a = ap.parse_args()
+	if root:
+		need_root()
+	for prog, pkg in (tools or {}).items():
+		if not shutil.which(prog):
+			print("SKIP: %s is not installed (%s)" % (prog, pkg))
+			return SKIP
+	with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+		redis = Redis()
+		try:
+			rc = scope["case_" + a.case](a, redis, tmp)
+		finally:
+			redis.stop()
+	for f in FAILS:
+		print("FAIL:", f)
+	if FAILS:
+		return 1
+	return SKIP if rc == SKIP else 0
 
 
 def run_weir(weir, args, timeout=300, check=True):

@@ -11,8 +11,10 @@
  * One attempt at a time per destination: take() passes over the jobs of a
  * destination that already has an attempt running, so an endpoint that
  * accepts and never answers holds one worker for its timeout while the
- * other workers go on delivering to everyone else (and a destination's
- * notes still go out in order).
+ * other workers go on delivering to everyone else. A destination's notes
+ * go out in the order they came unless one is retried: a job put back
+ * with its backoff has a later not_before than the jobs queued after it
+ * (0, new), so those go first and the retried note arrives after them.
  *
  * The rate limit is per destination: at most N notes per period (a fixed
  * window); a note over the limit is not sent and says so in its result.
@@ -27,8 +29,9 @@
  * of one Redis round trip; receivers that must not see a repeat can drop
  * it by its X-Weir-Delivery id. A result Redis did not take goes to the
  * main thread, which records it later. A job left when the process stops
- * stays in the outbox and is sent at the next start. Jobs are taken in
- * the order they came, first the ones due. A job knows its home, the
+ * stays in the outbox and is sent at the next start. Among the jobs that
+ * are due, take() starts the one with the earliest not_before, then the
+ * oldest. A job knows its home, the
  * node whose keys hold its alert and outbox entry; a worker points its
  * connection there before recording. */
 #include <errno.h>

@@ -31,7 +31,9 @@ receivers (endpoints.py), all on loopback.
   config    a rules file with errors is refused with each error's
             file:line; a SIGHUP with a broken file keeps the running rules
             (an event still alerts under them); a good reload replaces
-            them and releases the alerts of rules that went away.
+            them and releases the alerts of rules that went away; an
+            event rule's alert is released after its release-after with
+            "(quiet for 3s)" at the end of its summary.
   multinode two engines, --node a and --node b, each read one half of the
             office capture (gen_traffic.py --profile office --seed 21, cut
             by time as tools/weirctl/tests/multinode_test.py cuts it) into
@@ -257,11 +259,6 @@ def initiated_ports(pcap):
 				seen.add(k)
 				ports.setdefault(host, set()).add(b[1])
 	return ports
-
-
-def hgetall(redis, key):
-	lines = redis.cli("HGETALL", key).splitlines()
-	return dict(zip(lines[0::2], lines[1::2]))
 
 
 # ------------------------------------------------------------------ delivery
@@ -509,7 +506,7 @@ notify = ops
 	      "rate limit: 5 of %d new-host notes sent to 'limited'" % len(iot_hosts), str(len(lim)))
 	limited = 0
 	for k in redis.cli("KEYS", KP + "alert:*").split():
-		h = hgetall(redis, k)
+		h = redis.hgetall(k)
 		if h.get("rule") == "iot-new-host" and h.get("dlv_limited", "").startswith("rate-limited"):
 			limited += 1
 	check(limited == len(iot_hosts) - 5, "rate limit: the other %d recorded as rate-limited" %
@@ -985,6 +982,7 @@ kind = boundary
 from = iot
 to = servers
 port = 22
+release-after = 3s
 notify = ops
 """)
 	ad.proc.send_signal(signal.SIGHUP)
@@ -1000,6 +998,14 @@ notify = ops
 	boundary_event(redis, "10.0.30.3", "10.0.20.3", dport="80")
 	time.sleep(1.5)
 	check(len(hook.on("/ops")) == 5, "the new rule's port filter holds")
+	# release-after = 3s: released once quiet that long, and its summary says so
+	check(endpoints.wait_until(lambda: len(hook.on("/ops")) == 6, 10), "rule 'new' released when quiet")
+	eng, rel = hook.on("/ops")[4], hook.on("/ops")[5:6]
+	rel = rel[0] if rel else {"json": {}, "t": 0}
+	check(rel["json"].get("rule") == "new" and rel["json"].get("state") == "released" and
+	      rel["json"].get("summary", "").endswith(" (quiet for 3s)") and rel["t"] - eng["t"] >= 2.5,
+	      "rule 'new' released %.1f s after engaging, summary ending in (quiet for 3s)" % (
+		      rel["t"] - eng["t"]), str(rel["json"]))
 	ad.stop()
 	hook.stop()
 	return not FAILS
@@ -1074,7 +1080,7 @@ notify = good
 
 	def dlv(rule, dest):
 		for k in redis.cli("KEYS", KP + "alert:*").split():
-			h = hgetall(redis, k)
+			h = redis.hgetall(k)
 			if h.get("rule") == rule:
 				return h.get("dlv_" + dest, "")
 		return ""
@@ -1124,7 +1130,7 @@ notify = good
 def dlv_of(redis, rule, dest):
 	"""The delivery result recorded in the alert hash of rule's (first) alert."""
 	for k in redis.cli("KEYS", KP + "alert:*").split():
-		h = hgetall(redis, k)
+		h = redis.hgetall(k)
 		if h.get("rule") == rule:
 			return h.get("dlv_" + dest, "")
 	return ""

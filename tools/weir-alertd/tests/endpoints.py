@@ -9,7 +9,7 @@ All on loopback, on free ports, started and stopped by the test:
                    chosen request until the test lets it go.
   SilentHttp       accepts connections and never answers (a hung endpoint).
   SyslogUdp        a UDP socket that records datagrams.
-  SyslogUnix       a unix datagram socket (as /dev/log) that records datagrams.
+  SyslogUnix       the same on a unix datagram socket (as /dev/log).
   SyslogTcp        a TCP listener that reads RFC 6587 octet-counted frames.
   SmtpSink         aiosmtpd (Debian's python3-aiosmtpd) in this process,
                    recording each message with its envelope.
@@ -170,11 +170,19 @@ class SilentHttp:
 
 
 class SyslogUdp:
-	def __init__(self):
-		self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-		self.sock.bind(("127.0.0.1", 0))
+	"""A datagram socket that records what it receives: UDP on a free
+	loopback port, or a unix datagram socket bound at `path`."""
+
+	def __init__(self, path=None):
+		self.path = path
+		if path is None:
+			self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+			self.sock.bind(("127.0.0.1", 0))
+			self.port = self.sock.getsockname()[1]
+		else:
+			self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+			self.sock.bind(path)
 		self.sock.settimeout(0.2)
-		self.port = self.sock.getsockname()[1]
 		self.msgs = []
 		self.stopping = False
 		self.th = threading.Thread(target=self.run, daemon=True)
@@ -196,33 +204,11 @@ class SyslogUdp:
 		self.sock.close()
 
 
-class SyslogUnix:
+class SyslogUnix(SyslogUdp):
 	"""A unix datagram socket (as /dev/log) that records datagrams."""
 
 	def __init__(self, path):
-		self.path = path
-		self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-		self.sock.bind(path)
-		self.sock.settimeout(0.2)
-		self.msgs = []
-		self.stopping = False
-		self.th = threading.Thread(target=self.run, daemon=True)
-		self.th.start()
-
-	def run(self):
-		while not self.stopping:
-			try:
-				d = self.sock.recv(65536)
-			except socket.timeout:
-				continue
-			except OSError:
-				break
-			self.msgs.append(d.decode("utf-8", "replace"))
-
-	def stop(self):
-		self.stopping = True
-		self.th.join(5)
-		self.sock.close()
+		super().__init__(path)
 
 
 class SyslogTcp:
