@@ -371,18 +371,6 @@ fill_subnets(struct weirctl_ctx *ctx, struct flow_set *s, size_t from)
 	return ret;
 }
 
-static bool
-subnet_matches(const struct flow_row *f, const char *subnet)
-{
-	const char *gt = strchr(subnet, '>');
-
-	if (gt)
-		return strlen(f->src_subnet) == (size_t)(gt - subnet) &&
-		       !strncmp(f->src_subnet, subnet, (size_t)(gt - subnet)) &&
-		       !strcmp(f->dst_subnet, gt + 1);
-	return !strcmp(f->src_subnet, subnet) || !strcmp(f->dst_subnet, subnet);
-}
-
 /* The idx keys of one filter, into keys[]: returns how many (0 when the
  * filter is not given), -1 on error. */
 static int
@@ -525,7 +513,9 @@ gather_node(struct weirctl_ctx *ctx, const struct flow_filter *flt,
 
 		ret = fill_subnets(ctx, s, from);
 		for (size_t i = from; ret == 0 && i < s->n; i++)
-			if (subnet_matches(&s->rows[i], flt->subnet))
+			if (weirctl_subnet_match(flt->subnet, s->rows[i].src_subnet,
+						 strlen(s->rows[i].src_subnet),
+						 s->rows[i].dst_subnet))
 				s->rows[o++] = s->rows[i];
 		if (ret == 0)
 			s->n = o;
@@ -801,7 +791,6 @@ web_flows_brief(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_ou
 
 		memcpy(b[i].src, f->src, sizeof(b[i].src));
 		memcpy(b[i].dst, f->dst, sizeof(b[i].dst));
-		b[i].node = f->node;
 		b[i].vlan = f->vlan;
 		b[i].bytes = f->bytes;
 		b[i].pkts = f->pkts;

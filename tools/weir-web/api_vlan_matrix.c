@@ -255,7 +255,7 @@ web_vlan_matrix(struct MHD_Connection *c, struct weirctl_ctx *ctx, struct web_ou
 	for (size_t i = 0; i < ne; i++)
 		na += !i || strcmp(e[i - 1].addr, e[i].addr);
 	nvl = na ? LOOKUPS_MAX / na : 0;
-	homes_bounded = z.n > nvl;
+	homes_bounded = na && z.n > nvl;	/* no flows: nothing was left out */
 	if (nvl > z.n)
 		nvl = z.n;
 	struct end *all = calloc(ne + na * nvl + 1, sizeof(*all));

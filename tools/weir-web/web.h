@@ -223,7 +223,6 @@ int web_flows_peers(struct weirctl_ctx *ctx, struct web_out *o,
  * candidates read. The caller frees *out. Returns 200 or an error. */
 struct web_flow_brief {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	size_t node;		/* index into ctx->nodes */
 	unsigned vlan;
 	uint64_t bytes, pkts;
 };

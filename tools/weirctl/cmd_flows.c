@@ -299,7 +299,7 @@ flows_indexed(struct weirctl_ctx *ctx, struct flows_walk *w)
 static bool
 ended_wanted(struct weirctl_ctx *ctx, void *arg, const redisReply *fields)
 {
-	const char *want = ctx->f.subnet, *gt;
+	const char *want = ctx->f.subnet;
 	const char *s, *d;
 
 	if (!flow_matches(&ctx->f, fields))
@@ -312,11 +312,7 @@ ended_wanted(struct weirctl_ctx *ctx, void *arg, const redisReply *fields)
 		(*(size_t *)arg)++;
 		return false;
 	}
-	gt = strchr(want, '>');
-	if (!gt)
-		return !strcmp(s, want) || !strcmp(d, want);
-	return strlen(s) == (size_t)(gt - want) && !memcmp(s, want, strlen(s)) &&
-	       !strcmp(d, gt + 1);
+	return weirctl_subnet_match(want, s, strlen(s), d);
 }
 
 static int

@@ -37,7 +37,7 @@ static bool
 host_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
 {
 	const char *at = strrchr(id, '@');
-	const char *canon = arg ? ((struct hosts_walk *)arg)->canon : NULL;
+	const char *canon = ((struct hosts_walk *)arg)->canon;
 
 	if (canon && (!at || strlen(canon) != (size_t)(at - id) ||
 		      memcmp(id, canon, (size_t)(at - id))))

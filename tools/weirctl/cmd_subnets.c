@@ -118,10 +118,7 @@ pair_id_wanted(struct weirctl_ctx *ctx, void *arg, const char *id)
 		return !want && !w->by_host && !w->by_vlan;
 	size_t ls = (size_t)(gt - id), ld = strlen(gt + 1);
 
-	if (want && strchr(want, '>') && strcmp(want, id))
-		return false;
-	if (want && !strchr(want, '>') &&
-	    !(strlen(want) == ls && !memcmp(want, id, ls)) && strcmp(want, gt + 1))
+	if (want && !weirctl_subnet_match(want, id, ls, gt + 1))
 		return false;
 	if (w->by_host && !names_has(&w->ends, id, ls) &&
 	    !names_has(&w->ends, gt + 1, ld))

@@ -28,19 +28,6 @@ struct vlans_walk {
 	bool *wanted;		/* [VLANS], NULL: every VLAN */
 };
 
-static long
-vlan_of_host_id(const char *id)
-{
-	const char *at = strrchr(id, '@');
-	char *end;
-	long v;
-
-	if (!at)
-		return -1;
-	v = strtol(at + 1, &end, 10);
-	return *end || v < 0 || v >= VLANS ? -1 : v;
-}
-
 /* Keeps in wanted the VLANs of the hosts of address --host. */
 static int
 vlans_of_address(struct weirctl_ctx *ctx, bool *wanted)
@@ -55,7 +42,7 @@ vlans_of_address(struct weirctl_ctx *ctx, bool *wanted)
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < ids.n; i++) {
-		long v = vlan_of_host_id(ids.v[i].m);
+		long v = weirctl_host_id_vlan(ids.v[i].m);
 
 		if (v >= 0)
 			seen[v] = true;
@@ -111,7 +98,7 @@ vlans_of_subnet(struct weirctl_ctx *ctx, bool *wanted)
 			}
 			for (size_t i = at; i < end; i++) {
 				const redisReply *r = p.r[i - at];
-				long v = vlan_of_host_id(all->element[i]->str);
+				long v = weirctl_host_id_vlan(all->element[i]->str);
 
 				if (v >= 0 && r->type == REDIS_REPLY_STRING &&
 				    !strcmp(r->str, ctx->f.subnet))

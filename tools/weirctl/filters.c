@@ -409,3 +409,16 @@ weirctl_app_matches(const char *want, const char *app, const char *application)
 		!strncasecmp(want, app, (size_t)(dot - app))) ||
 	       !strcasecmp(want, dot + 1);
 }
+
+bool
+weirctl_subnet_match(const char *want, const char *src, size_t srclen,
+		     const char *dst)
+{
+	const char *gt = strchr(want, '>');
+
+	if (gt)
+		return srclen == (size_t)(gt - want) && !memcmp(src, want, srclen) &&
+		       !strcmp(dst, gt + 1);
+	return (strlen(want) == srclen && !memcmp(want, src, srclen)) ||
+	       !strcmp(dst, want);
+}

@@ -6,10 +6,10 @@
  * responder's), application (the `application` field) and port (either
  * end, never 0) (docs/redis-keys.md). A filter is then one SINTER of the
  * sets it names. The ids are ranked before any hash is read: one
- * ZMSCORE of P flows per thousand ids gives their bytes, so a command
- * that shows the top 50 of 25,000 matching flows reads 50 hashes, not
- * 25,000 (cmd_flows.c reads them in rank order and checks every filter
- * on them again: --proto and --category have no set).
+ * ZMSCORE (Redis 6.2) of P flows per thousand ids gives their bytes, so
+ * a command that shows the top 50 of 25,000 matching flows reads 50
+ * hashes, not 25,000 (cmd_flows.c reads them in rank order and checks
+ * every filter on them again: --proto and --category have no set).
  *
  * Three filters need care:
  *  - --host IP without --vlan: the address may be a host on any VLAN, and
@@ -204,7 +204,8 @@ intersect(char **a, size_t *na, char **b, size_t nb)
 	weirctl_ids_free(b, nb);
 }
 
-/* The set names a union reads, growing. */
+/* The set names a union reads, growing. Callers add each name once
+ * (SUNION would not mind a name twice, but a long argv costs). */
 struct names {
 	char (*v)[KEY_MAX];
 	size_t n, cap;
@@ -226,12 +227,8 @@ names_add(struct names *ns, const char *fmt, ...)
 			abort();
 	}
 	va_start(ap, fmt);
-	vsnprintf(ns->v[ns->n], KEY_MAX, fmt, ap);
+	vsnprintf(ns->v[ns->n++], KEY_MAX, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < ns->n; i++)
-		if (!strcmp(ns->v[i], ns->v[ns->n]))
-			return;	/* asked for already */
-	ns->n++;
 }
 
 /* SUNION of the sets named (none: an empty list). */
@@ -292,17 +289,22 @@ host_sets(struct weirctl_ctx *ctx, const char *canon, struct names *ns)
 }
 
 /* idx:subnet:NAME>X and idx:subnet:X>NAME for every name X of P subnets
- * (NAME>NAME included). */
+ * (NAME>NAME included), each once: the halves of the pairs, sorted and
+ * told apart. */
 static int
 subnet_sets(struct weirctl_ctx *ctx, const char *name, struct names *ns)
 {
 	redisReply *pairs;
+	char **x;
+	size_t nx = 0;
 	int ret;
 
 	ret = weirctl_zrevrange_scores(ctx, "subnets", 100000, &pairs);
 	if (ret)
 		return ret;
-	names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, name);
+	x = calloc(pairs->elements + 1, sizeof(*x));
+	if (!x)
+		abort();
 	for (size_t i = 0; i < pairs->elements; i += 2) {
 		const char *m = pairs->element[i]->str;
 		const char *gt = strchr(m, '>');
@@ -310,14 +312,21 @@ subnet_sets(struct weirctl_ctx *ctx, const char *name, struct names *ns)
 		if (!gt)
 			continue;
 		/* both halves are names X */
-		names_add(ns, "%sidx:subnet:%s>%.*s", ctx->keypfx, name,
-			  (int)(gt - m), m);
-		names_add(ns, "%sidx:subnet:%.*s>%s", ctx->keypfx,
-			  (int)(gt - m), m, name);
-		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, gt + 1);
-		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, gt + 1, name);
+		x[nx++] = strndup(m, (size_t)(gt - m));
+		x[nx++] = strdup(gt + 1);
+		if (!x[nx - 2] || !x[nx - 1])
+			abort();
 	}
 	freeReplyObject(pairs);
+	qsort(x, nx, sizeof(*x), cmp_str);
+	names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, name);
+	for (size_t i = 0; i < nx; i++) {
+		if ((i && !strcmp(x[i - 1], x[i])) || !strcmp(x[i], name))
+			continue;
+		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, name, x[i]);
+		names_add(ns, "%sidx:subnet:%s>%s", ctx->keypfx, x[i], name);
+	}
+	weirctl_ids_free(x, nx);
 	return WC_EXIT_OK;
 }
 
@@ -420,7 +429,7 @@ weirctl_flow_index(struct weirctl_ctx *ctx, char ***ids, size_t *n, bool *used,
 			goto out;
 		have = true;
 	}
-	/* The unions, cheapest last: skipped once nothing is left. */
+	/* The unions, costliest last: skipped once nothing is left. */
 	if (f->subnet && !subnet_pair && (!have || *n)) {
 		ret = subnet_sets(ctx, f->subnet, &subnets);
 		if (!ret)
@@ -504,6 +513,12 @@ weirctl_flow_rank(struct weirctl_ctx *ctx, size_t node, char **ids, size_t n,
 		const redisReply *r = p.r[b];
 		size_t at = b * WEIRCTL_BATCH;
 
+		if (r->type == REDIS_REPLY_ERROR && !strncasecmp(r->str, "ERR unknown command", 19)) {
+			weirctl_err("Redis at %s does not know ZMSCORE (%s): flow "
+				    "filters need Redis 6.2 or later", ctx->conn.shown, r->str);
+			ret = WC_EXIT_REDIS;
+			goto out;
+		}
 		if (r->type != REDIS_REPLY_ARRAY) {
 			weirctl_err("Redis at %s answered ZMSCORE %s with %s",
 				    ctx->conn.shown, key, r->type == REDIS_REPLY_ERROR ?

@@ -454,6 +454,19 @@ weirctl_hashes_merged(struct weirctl_ctx *ctx, const char *hashpfx,
 	return ret;
 }
 
+long
+weirctl_host_id_vlan(const char *id)
+{
+	const char *at = strrchr(id, '@');
+	char *end;
+	unsigned long v;
+
+	if (!at || at[1] < '0' || at[1] > '9')
+		return -1;
+	v = strtoul(at + 1, &end, 10);
+	return !*end && v < 4096 ? (long)v : -1;
+}
+
 int
 weirctl_vlan_host_counts(struct weirctl_ctx *ctx, uint64_t *counts)
 {
@@ -464,14 +477,9 @@ weirctl_vlan_host_counts(struct weirctl_ctx *ctx, uint64_t *counts)
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < z.n; i++) {
-		const char *at = strrchr(z.v[i].m, '@');
-		char *end;
-		unsigned long v;
+		long v = weirctl_host_id_vlan(z.v[i].m);
 
-		if (!at || at[1] < '0' || at[1] > '9')
-			continue;
-		v = strtoul(at + 1, &end, 10);
-		if (!*end && v < 4096)
+		if (v >= 0)
 			counts[v]++;
 	}
 	weirctl_zsum_free(&z);

@@ -27,6 +27,8 @@
  * and meta become the current ones and the view narrows to it), which
  * lets the readers that merge (merge.c, walk.c) and those that do not
  * share the same functions. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,10 +297,25 @@ state_of(const redisReply *meta)
 	return s && *s ? s : "running";
 }
 
-/* Leaves out the registered nodes weirctl_nodes_pick does not keep, and
- * says what it merged and what it left out when there was a choice. */
-static void
-pick_registered(struct weirctl_ctx *ctx)
+/* Appends to buf (size bytes, *at of them used), cutting what does not
+ * fit: a state is any text a meta hash holds. */
+static void __attribute__((format(printf, 4, 5)))
+append(char *buf, size_t size, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*at + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *at, size - *at, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*at += (size_t)n < size - *at ? (size_t)n : size - *at - 1;
+}
+
+void
+weirctl_nodes_pick_registered(struct weirctl_ctx *ctx)
 {
 	struct weirctl_node_run run[WEIRCTL_NODES_MAX];
 	bool keep[WEIRCTL_NODES_MAX];
@@ -321,18 +338,16 @@ pick_registered(struct weirctl_ctx *ctx)
 		const redisReply *m = ctx->nodes[i].meta;
 
 		if (keep[i]) {
-			ni += (size_t)snprintf(in + ni, sizeof(in) - ni, "%s%s (%s)",
-					       k ? ", " : "", ctx->nodes[i].id,
-					       state_of(m));
+			append(in, sizeof(in), &ni, "%s%s (%s)", k ? ", " : "",
+			       ctx->nodes[i].id, state_of(m));
 			ctx->nodes[k++] = ctx->nodes[i];
 			continue;
 		}
 		char t[48];
 
-		no += (size_t)snprintf(out + no, sizeof(out) - no, "%s%s (%s, last "
-				       "update %s)", no ? ", " : "", ctx->nodes[i].id,
-				       state_of(m), weirctl_fmt_time(
-					       run[i].updated_ms, t, sizeof(t)));
+		append(out, sizeof(out), &no, "%s%s (%s, last update %s)",
+		       no ? ", " : "", ctx->nodes[i].id, state_of(m),
+		       weirctl_fmt_time(run[i].updated_ms, t, sizeof(t)));
 		freeReplyObject(ctx->nodes[i].meta);
 		ctx->nodes[i].meta = NULL;
 	}
@@ -377,7 +392,7 @@ weirctl_nodes_select(struct weirctl_ctx *ctx)
 		ctx->nodes[i].meta = ctx->meta;
 	}
 	if (!ctx->node_arg)
-		pick_registered(ctx);
+		weirctl_nodes_pick_registered(ctx);
 	ctx->label[0] = '\0';
 	for (size_t i = 0; i < ctx->nnodes; i++)
 		used += (size_t)snprintf(ctx->label + used, sizeof(ctx->label) - used,

@@ -265,6 +265,11 @@ void weirctl_filter_valued_names(char *buf, size_t len);
  * without regard to case. NULL fields match nothing. */
 bool weirctl_app_matches(const char *want, const char *app,
 			 const char *application);
+/* True when the subnet pair (src, the srclen bytes at src; dst) matches
+ * --subnet want: want SRC>DST that pair exactly, want NAME a pair with
+ * NAME at either end. Compared byte for byte (names are case-sensitive). */
+bool weirctl_subnet_match(const char *want, const char *src, size_t srclen,
+			  const char *dst);
 
 /* ---- fmt.c ------------------------------------------------------------ */
 
@@ -385,8 +390,14 @@ struct weirctl_node_run {
  * of a running one; with none running, the newest finished one and
  * those that ran with it or back to back (each ended within the gap
  * before the earliest start of the nodes kept so far). nodes.c's top
- * says why; weir-alertd and weir-web choose the same way. */
+ * says why; weir-web chooses the same way (it calls this), weir-alertd
+ * does not: it watches every registered node (docs/scaling.md). */
 void weirctl_nodes_pick(const struct weirctl_node_run *r, size_t n, bool *keep);
+/* Of the ctx->nnodes nodes with their meta loaded, keeps those
+ * weirctl_nodes_pick keeps (freeing the others' metas) and, unless
+ * ctx->lenient, says on weirctl_errout which it merged and left out (the
+ * text cut to a bounded length: a state is whatever the meta holds). */
+void weirctl_nodes_pick_registered(struct weirctl_ctx *ctx);
 /* Makes node i current (keypfx, cur_node, meta, conn.c) and the view that
  * node alone until weirctl_node_unfocus gives the merged view back. */
 void weirctl_node_focus(struct weirctl_ctx *ctx, size_t i);
@@ -445,6 +456,9 @@ int weirctl_hashes_merged(struct weirctl_ctx *ctx, const char *hashpfx,
  * ADDR@VLAN of their P hosts sets (a host two nodes saw counts once),
  * into counts[0..4095]. WC_EXIT_OK or WC_EXIT_REDIS. */
 int weirctl_vlan_host_counts(struct weirctl_ctx *ctx, uint64_t *counts);
+/* The VLAN of host id ADDR@VLAN (the digits after the last '@', 0 to
+ * 4095), or -1 when id is not so. */
+long weirctl_host_id_vlan(const char *id);
 /* A time series point "T:BYTES:PKTS:FLOWS" of n bytes into v. */
 bool weirctl_ts_point(const char *s, size_t n, uint64_t v[4]);
 
@@ -537,7 +551,8 @@ extern const struct weirctl_cmd weirctl_cmd_hosts, weirctl_cmd_host,
 
 /* cmd_hosts.c: the host ids ADDR@VLAN of address canon (inet_ntop's
  * text) on the nodes of the view (ZSCAN of P hosts), each once with the
- * nodes that have it. WC_EXIT_OK or WC_EXIT_REDIS. */
+ * nodes that have it. WC_EXIT_OK or WC_EXIT_REDIS (out then freed and
+ * empty: weirctl_zsum_free on it again is harmless). */
 int weirctl_host_ids(struct weirctl_ctx *ctx, const char *canon,
 		     struct weirctl_zsum *out);
 

@@ -345,7 +345,7 @@ def case_api(a):
 	      "matrix: each cell is its pair's bytes, nothing else")
 	check(m["row_totals"] == sorted(m["row_totals"], reverse=True), "matrix: busiest rows first")
 	ok("subnets (%d pairs) and the matrix (%dx%d)" % (len(ps), len(m["rows"]), len(m["cols"])))
-	check_vlan_matrix(cl, truth, truth["flows"], {}, "vlans?form=matrix")
+	check_vlan_matrix(cl, truth, truth["flows"], {}, "vlans?form=matrix", across=True)
 
 	# flows: all of them, then each filter
 	fl, j = all_flows(cl, {})
@@ -554,14 +554,24 @@ def home_vlans(truth):
 	return {ip: v for ip, (_, v) in best.items()}
 
 
-def check_vlan_matrix(cl, truth, flows, params, what):
+def check_vlan_matrix(cl, truth, flows, params, what, across=False):
+	"""across: the flows must give some cell off the diagonal (row VLAN !=
+	column VLAN), so that placing each flow by its own VLAN would fail."""
 	home = home_vlans(truth)
-	want = {}
+	want, own = {}, {}
 	for f in flows:
 		c = want.setdefault((home[f["src"]], home[f["dst"]]), [0, 0, 0])
 		c[0] += f["bytes"]
 		c[1] += f["pkts"]
 		c[2] += 1
+		c = own.setdefault((int(f["vlan"]), int(f["vlan"])), [0, 0, 0])
+		c[0] += f["bytes"]
+		c[1] += f["pkts"]
+		c[2] += 1
+	if across:
+		check(any(r != c for r, c in want) and own != want,
+		      "%s: some expected cell has row VLAN != column VLAN (%d of %d), unlike placing "
+		      "flows by their own VLAN" % (what, sum(1 for r, c in want if r != c), len(want)))
 	m = cl.ok_json("/api/vlans", dict(params, form="matrix"))
 	got = {}
 	for i, r in enumerate(m["rows"]):
@@ -573,6 +583,8 @@ def check_vlan_matrix(cl, truth, flows, params, what):
 							 sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))[:4]))
 	check(m["flows"] == len(flows) and m["truncated"] is False and m["axis_truncated"] is False,
 	      "%s: %d flows folded, not truncated" % (what, len(flows)))
+	check(m["homes_bounded"] is False, "%s: homes_bounded is false (a few addresses, a few VLANs; "
+	      "got %r)" % (what, m["homes_bounded"]))
 	check(m["row_totals"] == sorted(m["row_totals"], reverse=True), "%s: busiest rows first" % what)
 	return m
 
@@ -587,6 +599,7 @@ def check_flow_state(cl, redis, truth):
 	check(j.get("state") == "ended", "flows?state=ended: the answer names the state")
 	got, _ = all_flows(cl, {"state": "active"})
 	check(got == [], "flows?state=active: none after a capture run (%d)" % len(got))
+	check_vlan_matrix(cl, truth, [], {"state": "active"}, "vlans?form=matrix&state=active (no flows)")
 	P = "weir:{%s}:" % NODE
 	act = [f for i, f in enumerate(sorted(fl, key=lambda f: f["id"])) if i % 3 == 0]
 	for f in act:

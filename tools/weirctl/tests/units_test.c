@@ -649,6 +649,127 @@ test_pick(void)
 	}
 }
 
+static redisReply *
+fake_str(const char *s)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+
+	r->type = REDIS_REPLY_STRING;
+	r->str = strdup(s);
+	r->len = strlen(s);
+	return r;
+}
+
+/* A meta hash as HGETALL returns it. */
+static redisReply *
+fake_meta(const char *state, uint64_t started_ms, uint64_t updated_ms)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+	char a[32], b[32];
+
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)started_ms);
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)updated_ms);
+	r->type = REDIS_REPLY_ARRAY;
+	r->elements = 6;
+	r->element = calloc(6, sizeof(*r->element));
+	r->element[0] = fake_str("state");
+	r->element[1] = fake_str(state);
+	r->element[2] = fake_str("started_ms");
+	r->element[3] = fake_str(a);
+	r->element[4] = fake_str("updated_ms");
+	r->element[5] = fake_str(b);
+	return r;
+}
+
+/* The most nodes, each with a state of 3000 bytes (a meta holds any
+ * text): half kept (ran together), half left out (a week older). The
+ * message says so, cut to a bounded length, and nothing overruns. */
+static void
+test_pick_long_states(void)
+{
+	struct weirctl_ctx ctx = { 0 };
+	char state[3001], *msg = NULL;
+	size_t len = 0;
+	FILE *saved = weirctl_errout, *m;
+	const uint64_t t0 = 1700000000000ULL, week = 7 * 86400000ULL;
+	bool order = true;
+
+	memset(state, 'x', sizeof(state) - 1);
+	state[sizeof(state) - 1] = '\0';
+	ctx.nodes = calloc(WEIRCTL_NODES_MAX, sizeof(*ctx.nodes));
+	ctx.nnodes = WEIRCTL_NODES_MAX;
+	for (size_t i = 0; i < ctx.nnodes; i++) {
+		bool old = i < WEIRCTL_NODES_MAX / 2;
+
+		snprintf(ctx.nodes[i].id, sizeof(ctx.nodes[i].id), "%s-node-%02zu-%s",
+			 old ? "old" : "new", i, "abcdefghijklmnopqrstuvwxyz0123456789abcdef");
+		ctx.nodes[i].meta = fake_meta(state, t0 - (old ? week : 0),
+					      t0 + 100000 - (old ? week : 0));
+	}
+	m = open_memstream(&msg, &len);
+	weirctl_errout = m;
+	weirctl_nodes_pick_registered(&ctx);
+	fclose(m);
+	weirctl_errout = saved;
+	CHECK(ctx.nnodes == WEIRCTL_NODES_MAX / 2, "long states: %zu nodes kept, want %d",
+	      ctx.nnodes, WEIRCTL_NODES_MAX / 2);
+	for (size_t i = 0; i < ctx.nnodes; i++)
+		order &= !strncmp(ctx.nodes[i].id, "new-node-", 9);
+	CHECK(order, "long states: the newer half kept");
+	CHECK(msg && !strncmp(msg, "weirctl: merging nodes new-node-32-", 35) &&
+	      strstr(msg, "; left out old-node-00-") && strstr(msg, "--node ID reads any node"),
+	      "long states: the message names the first kept and left out: %.80s", msg);
+	/* cut to nodes.c's two buffers (kept, left out) and the words around */
+	CHECK(len < WEIRCTL_NODES_MAX * (2 * WEIRCTL_NODE_ID_MAX + 80) + 300 &&
+	      len > WEIRCTL_NODES_MAX * (2 * WEIRCTL_NODE_ID_MAX + 80) - 300,
+	      "long states: message cut (%zu bytes)", len);
+	for (size_t i = 0; i < ctx.nnodes; i++)
+		freeReplyObject(ctx.nodes[i].meta);
+	free(ctx.nodes);
+	free(msg);
+}
+
+/* --subnet on a pair (cmd_flows.c, cmd_subnets.c, weir-web's api_flows.c
+ * share it) and the VLAN of a host id (cmd_vlans.c, merge.c). */
+static void
+test_subnet_match(void)
+{
+	static const struct {
+		const char *want, *pair;	/* pair: SRC>DST, split at the first '>' */
+		bool match;
+	} t[] = {
+		{ "lan", "lan>remote", true }, { "remote", "lan>remote", true },
+		{ "la", "lan>remote", false }, { "lanx", "lan>remote", false },
+		{ "LAN", "lan>remote", false }, { "lan>remote", "lan>remote", true },
+		{ "lan>remot", "lan>remote", false }, { "remote>lan", "lan>remote", false },
+		{ "lan>", "lan>remote", false }, { ">remote", "lan>remote", false },
+		{ "lan>remote", "lan>remote>x", false }, { "lan>remote>x", "lan>remote>x", true },
+		{ "remote>x", "lan>remote>x", false }, { "lan", "lan>lan", true },
+		{ "", "lan>", true }, { "", "lan>x", false },
+	};
+	static const struct {
+		const char *id;
+		long vlan;
+	} v[] = {
+		{ "10.0.0.1@0", 0 }, { "10.0.0.1@4095", 4095 }, { "10.0.0.1@4096", -1 },
+		{ "2001:db8::1@12", 12 }, { "a@b@7", 7 }, { "10.0.0.1", -1 },
+		{ "10.0.0.1@", -1 }, { "10.0.0.1@-1", -1 }, { "10.0.0.1@+5", -1 },
+		{ "10.0.0.1@ 5", -1 }, { "10.0.0.1@5x", -1 }, { "10.0.0.1@007", 7 },
+		{ "10.0.0.1@99999999999999999999999", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *gt = strchr(t[i].pair, '>');
+
+		CHECK(weirctl_subnet_match(t[i].want, t[i].pair, (size_t)(gt - t[i].pair),
+					   gt + 1) == t[i].match,
+		      "--subnet %s on %s: want %d", t[i].want, t[i].pair, t[i].match);
+	}
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		CHECK(weirctl_host_id_vlan(v[i].id) == v[i].vlan, "VLAN of %s: %ld, want %ld",
+		      v[i].id, weirctl_host_id_vlan(v[i].id), v[i].vlan);
+}
+
 /* weirctl status marks the counters of something lost. */
 static void
 test_drop_counters(void)
@@ -686,6 +807,8 @@ main(void)
 	test_history();
 	test_merge();
 	test_pick();
+	test_pick_long_states();
+	test_subnet_match();
 	test_drop_counters();
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;

@@ -341,6 +341,14 @@ def test_json(tmp):
                      ("templates", 4), ("seq_lost", 2), ("errors", 3),
                      ("err_short_set", 2), ("err_bad_template", 1), ("sampling", 1)]:
             check(ex.get(k) == v, "exporter %s == %r" % (k, v), ex.get(k))
+        # sFlow's agent drops by hand: a number on the sFlow exporter, absent
+        # on NetFlow ones (the table's AGENT DROPS then shows "-").
+        exs = {x["address"]: x for x in wjson(r, "exporters")}
+        check(exs.get("203.0.113.50", {}).get("sflow_drops") == 37 and
+              exs["203.0.113.50"].get("sflow_pool_pkts") == 150000,
+              "sFlow exporter: sflow_drops 37 as a number", exs.get("203.0.113.50"))
+        check("sflow_drops" not in exs["198.51.100.1"] and "sflow_drops" not in exs["2001:db8::99"],
+              "NetFlow exporters: no sflow_drops", exs)
         # Escaping: quote, backslash, ESC and a lone 0xff byte (-> U+FFFD).
         ifs = {x["id"]: x for x in wjson(r, "interfaces")}
         check(ifs["198.51.100.1#7"]["name"] == 'up"link\\\x1b[31m\ufffd',
@@ -574,10 +582,15 @@ def test_table(tmp):
                        ["TOTAL", "8.00 MB", "500 KB", "8.00 KB", "8.51 MB"]], "matrix cells", rows)
 
         rc, out, err = weirctl("--redis", url, "exporters")
-        _, _, rows = table_rows(out, "EXPORTER")
+        hdr, _, rows = table_rows(out, "EXPORTER")
         check(rows[0][0] == "198.51.100.1" and rows[0][2:4] == ["1.50k", "45.0k"]
               and rows[0][4] == "123 MB" and rows[0][-1] == "short_set 2, bad_template 1",
               "exporters row", rows)
+        drops = re.split(r"\s{2,}", hdr.strip()).index("AGENT DROPS")
+        by = {x[0]: x for x in rows}
+        check(len(rows) == 3 and by["198.51.100.1"][drops] == "-" and
+              by["2001:db8::99"][drops] == "-" and by["203.0.113.50"][drops] == "37",
+              "exporters: AGENT DROPS 37 for sFlow, - for v9 and v5", rows)
 
         rc, out, err = weirctl("--redis", url, "interfaces")
         check("\x1b" not in out, "no escape byte reaches the terminal", repr(out))
@@ -1022,6 +1035,17 @@ def test_errors(tmp):
         r.stop()
         rc, out, err = weirctl("--redis", url, "status")
         check(rc == 2 and url in err, "Redis stopped: exit 2", (rc, err))
+    finally:
+        r.stop()
+
+    # A Redis without ZMSCORE (before 6.2; here renamed away): the flow
+    # filters answered from the indexes say which version they need.
+    r = Redis(tmp, extra=("--rename-command", "ZMSCORE", "ZMSCORE_OFF"))
+    try:
+        r.load_fixture()
+        rc, out, err = weirctl("--redis", r.url(), "flows", "--host", "10.0.0.5")
+        check(rc == 2 and "does not know ZMSCORE" in err and "Redis 6.2 or later" in err,
+              "no ZMSCORE: exit 2 naming Redis 6.2", (rc, err))
     finally:
         r.stop()
 
