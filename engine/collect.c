@@ -26,8 +26,9 @@ struct weir_exporter_table {
 	struct weir_exporter *ex;     /* max_exporters entries */
 	uint32_t n;
 	uint32_t max;
-	struct weir_iface *ifs;       /* IFACE_SLOTS, open addressing, never removed */
-	uint32_t n_ifs;
+	struct weir_iface *ifs;       /* IFACE_SLOTS, open addressing; an evicted
+				       * exporter's are tombstones (IFACE_GONE), reused */
+	uint32_t n_ifs;               /* live ones, at most IFACE_SLOTS / 2 */
 	uint64_t ifs_full;
 	uint64_t no_evict_until_ms;   /* full, and no exporter silent enough before then */
 };
@@ -99,29 +100,65 @@ weir_worker_interfaces(struct weir_worker *w, uint32_t *n_slots)
 	return w->exporters->ifs;
 }
 
-/* The interface (exporter, ifindex), created on first use; NULL when the
- * table is full (counted). */
+/* Slot i, free or an evicted exporter's, becomes (e, ifindex). The
+ * control thread may be reading it (weir_worker_iface_read): a seqlock,
+ * odd while the fields are rewritten, and the owner published last. */
+static void
+iface_take(struct weir_iface *i, uint32_t e, uint32_t ifindex)
+{
+	uint32_t seq = i->seq;
+	__atomic_store_n(&i->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* odd before any field changes */
+	i->ifindex = ifindex;
+	i->bytes_in = i->bytes_out = i->pkts_in = i->pkts_out = 0;
+	memset(&i->c, 0, sizeof(i->c));
+	memset(i->name, 0, sizeof(i->name));
+	__atomic_store_n(&i->exporter, e, __ATOMIC_RELEASE);
+	__atomic_store_n(&i->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+int
+weir_worker_iface_read(const struct weir_iface *i, uint32_t n_ex, struct weir_iface *out)
+{
+	uint32_t seq = __atomic_load_n(&i->seq, __ATOMIC_ACQUIRE);
+	uint32_t e = __atomic_load_n(&i->exporter, __ATOMIC_ACQUIRE);
+	if ((seq & 1) || !e || e > n_ex)	/* IFACE_GONE > n_ex */
+		return 0;
+	memcpy(out, i, sizeof(*out));	/* plain aligned words, as the worker writes them */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the copy before the checks */
+	return __atomic_load_n(&i->seq, __ATOMIC_RELAXED) == seq &&
+	       __atomic_load_n(&i->exporter, __ATOMIC_RELAXED) == e;
+}
+
+/* The interface (exporter, ifindex), created on first use in a free slot
+ * or the first tombstone on its probe path; NULL when the table is full
+ * (counted). */
 static struct weir_iface *
 iface_get(struct weir_worker *w, struct weir_exporter *ex, uint32_t ifindex)
 {
 	struct weir_exporter_table *t = w->exporters;
 	uint32_t e = (uint32_t)(ex - t->ex) + 1;
 	uint32_t h = (e * 0x9e3779b1u) ^ (ifindex * 0x85ebca6bu);
+	struct weir_iface *take = NULL;
 	for (uint32_t p = 0; p < 64; p++) {
 		struct weir_iface *i = &t->ifs[(h + p) & (IFACE_SLOTS - 1)];
 		if (i->exporter == e && i->ifindex == ifindex)
 			return i;
+		if (i->exporter == IFACE_GONE && !take)
+			take = i;	/* (e, ifindex) may still be further on */
 		if (i->exporter == 0) {
-			if (t->n_ifs >= IFACE_SLOTS / 2)
-				break;
-			i->ifindex = ifindex;
-			__atomic_store_n(&i->exporter, e, __ATOMIC_RELEASE);
-			t->n_ifs++;
-			return i;
+			if (!take)
+				take = i;
+			break;		/* the end of the probe path */
 		}
 	}
-	t->ifs_full++;
-	return NULL;
+	if (!take || t->n_ifs >= IFACE_SLOTS / 2) {
+		t->ifs_full++;
+		return NULL;
+	}
+	iface_take(take, e, ifindex);
+	t->n_ifs++;
+	return take;
 }
 
 /* The table is full: the exporter silent longest, if that is longer than
@@ -152,8 +189,10 @@ exporter_evict(struct weir_worker *w)
 	}
 	uint32_t e = (uint32_t)(old - t->ex) + 1;
 	for (uint32_t i = 0; i < IFACE_SLOTS; i++)
-		if (t->ifs[i].exporter == e)
+		if (t->ifs[i].exporter == e) {	/* a tombstone, for iface_get to reuse */
 			__atomic_store_n(&t->ifs[i].exporter, IFACE_GONE, __ATOMIC_RELEASE);
+			t->n_ifs--;
+		}
 	weir_nf_state_free(old);	/* the control thread reads old->sf: kept, reset below */
 	w->st.exporters_evicted++;
 	return old;
@@ -171,7 +210,9 @@ exporter_get(struct weir_worker *w, const uint8_t addr[16])
 		w->st.exporters_full++;
 		return NULL;
 	}
-	struct weir_sflow_state *sf = e < &t->ex[t->n] ? e->sf : NULL;	/* evicted: reuse */
+	/* an evicted exporter's sFlow state is reused; a slot never used
+	 * (past t->n, calloc'd, never written) has none */
+	struct weir_sflow_state *sf = e->sf;
 	memset(e, 0, sizeof(*e));
 	if (sf) {
 		weir_sflow_state_reset(sf);
@@ -205,8 +246,9 @@ add_counts(struct weir_worker *w, struct weir_flow *f, int dir, uint64_t bytes, 
 /* An exporter's clock is not trusted: a start or end more than an hour
  * after the record arrived, or before 2000, is counted (BAD_TIMESTAMP, once
  * per record) and replaced by the arrival time, so a flow cannot be dated
- * where the sweep and host expiry never reach it; and nothing ends after
- * it arrived. */
+ * where the sweep and host expiry never reach it. A start or end less
+ * than that ahead is kept (an exporter's clock a little fast), and no
+ * flow starts after it ends. */
 #define XFLOW_AHEAD_MS  3600000ull
 #define XFLOW_EPOCH_MS  946684800000ull    /* 2000-01-01T00:00:00Z */
 

@@ -194,7 +194,7 @@ weir_control_new(const struct weir_config *cfg, struct weir_worker **workers, un
 	weir_redis_route(c->redis, c->prefix);	/* a cycle's keys all share {node} */
 	c->started_ms = wall_ms();
 	c->need_full = 1;
-	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days, cfg->publish_interval_ms);
+	c->ts = weir_ts_new(c->prefix, cfg->data_retention_days);
 	c->events = weir_events_new(c->prefix, 10000);
 	c->rdns = weir_rdns_new((enum weir_rdns_mode)cfg->resolve, cfg->resolve_rate, cfg->resolve_ttl_s,
 				cfg->resolve_server, 0);
@@ -320,6 +320,17 @@ add_peer(struct ctl_host *h, const uint8_t addr[16])
 	h->dirty = 1;
 }
 
+/* Deletions are no longer listed: the next cycle that reaches Redis purges
+ * the node's keys and rewrites everything (weir_control_cycle). The listed
+ * ones go too: the purge deletes their keys, sending them again is waste. */
+static void
+unlist_deletes(struct weir_control *c)
+{
+	c->deleted_overflow = 1;
+	c->deletes_overflow++;
+	c->n_deleted = 0;
+}
+
 /* Queue the DEL, ZREM and index removals of a flow leaving the view.
  * While Redis is away the queue is bounded (flow-history entries): past
  * that, the deletions are not listed and the next connection purges the
@@ -330,16 +341,14 @@ note_deleted(struct weir_control *c, struct ctl_flow *f)
 	if (!c->purged)
 		return;	/* nothing written yet: the first connection purges */
 	if (c->deleted_overflow || (!c->redis_ok && c->n_deleted >= c->cfg->flow_history)) {
-		c->deleted_overflow = 1;
-		c->deletes_overflow++;
+		unlist_deletes(c);
 		return;
 	}
 	if (c->n_deleted == c->cap_deleted) {
 		size_t cap = c->cap_deleted ? c->cap_deleted * 2 : 1024;
 		struct deleted_flow *d = realloc(c->deleted, cap * sizeof(*d));
 		if (!d) {	/* a Redis key may leak: purge and rewrite */
-			c->deleted_overflow = 1;
-			c->deletes_overflow++;
+			unlist_deletes(c);
 			return;
 		}
 		c->deleted = d;
@@ -893,7 +902,9 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 			weir_redis_zadd(r, zkey, e->records, addr);
 		}
 	}
-	/* exporters a worker evicted (collect.c exporter_evict) leave Redis */
+	/* exporters a worker evicted (collect.c exporter_evict) leave Redis;
+	 * their entries stay until a cycle carrying this lands
+	 * (forget_evicted_exporters), so a lost cycle's DEL is sent again */
 	struct ctl_xerr *x, *tx;
 	HASH_ITER(hh, c->xerrs, x, tx) {
 		if (x->pass == c->xerr_pass)
@@ -902,6 +913,17 @@ publish_exporters(struct weir_control *c, struct weir_redis *r)
 		snprintf(key, sizeof(key), "%sexporter:%s", c->prefix, addr);
 		weir_redis_cmdf(r, "DEL %s", key);
 		weir_redis_cmdf(r, "ZREM %s %s", zkey, addr);
+	}
+}
+
+/* The cycle landed: the evicted exporters it removed from Redis are gone. */
+static void
+forget_evicted_exporters(struct weir_control *c)
+{
+	struct ctl_xerr *x, *tx;
+	HASH_ITER(hh, c->xerrs, x, tx) {
+		if (x->pass == c->xerr_pass)
+			continue;
 		HASH_DEL(c->xerrs, x);
 		free(x);
 	}
@@ -917,11 +939,11 @@ publish_interfaces(struct weir_control *c, struct weir_redis *r)
 		struct weir_exporter *ex = weir_worker_exporters(c->w[wi], &n_ex);
 		struct weir_iface *ifs = weir_worker_interfaces(c->w[wi], &slots);
 		for (uint32_t k = 0; k < slots; k++) {
-			const struct weir_iface *i = &ifs[k];
-			uint32_t e = __atomic_load_n(&i->exporter, __ATOMIC_ACQUIRE);
-			if (!e || e > n_ex)
+			struct weir_iface copy;
+			const struct weir_iface *i = &copy;
+			if (!weir_worker_iface_read(&ifs[k], n_ex, &copy))
 				continue;
-			weir_ctl_addr_text(ex[e - 1].addr, addr, sizeof(addr));
+			weir_ctl_addr_text(ex[i->exporter - 1].addr, addr, sizeof(addr));
 			snprintf(member, sizeof(member), "%s#%u", addr, i->ifindex);
 			snprintf(key, sizeof(key), "%sinterface:%s", c->prefix, member);
 			char name[sizeof(i->name)];
@@ -1176,6 +1198,7 @@ clear_dirty(struct weir_control *c)
 		}
 	}
 	c->n_deleted = 0;
+	forget_evicted_exporters(c);
 	weir_ctl_apps_clear_dirty(c);
 }
 
@@ -1260,7 +1283,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	sum_aggregates(c);
 	drop_orphans(c);
 	rates(c, now_ms);
-	weir_ts_begin(c->ts, now_ms);
+	weir_ts_begin(c->ts, now_ms, c->cfg->publish_interval_ms);	/* SIGHUP may change it */
 	weir_ctl_observe(c);
 	weir_ctl_hosts_news(c, now_ms);
 	drop_events(c, now_ms);
@@ -1355,6 +1378,13 @@ log_exporter_errors(struct weir_control *c)
 					continue;
 				memcpy(x->addr, ex[i].addr, 16);
 				HASH_ADD(hh, c->xerrs, addr, 16, x);
+			} else if (x->pass + 1 < c->xerr_pass) {
+				/* evicted, and back before a cycle landed
+				 * (forget_evicted_exporters): a new exporter */
+				memset(x->err, 0, sizeof(x->err));
+				x->datagrams = x->changed_ms = 0;
+				x->up = 0;
+				memset(&x->rl, 0, sizeof(x->rl));
 			}
 			x->pass = c->xerr_pass;
 			addr_of_exporter_events(c, x, &ex[i]);
@@ -1371,9 +1401,9 @@ log_exporter_errors(struct weir_control *c)
 				}
 			}
 			/* Limited per exporter; what a held-back line would have
-			 * said is in the next one (x->err moves only when printed). */
-			uint64_t held;
-			if (!total || !weir_ratelimit_ok(&x->rl, 10000, &held))
+			 * said is in the next one (x->err moves only when printed),
+			 * so no count of held-back lines is wanted (NULL). */
+			if (!total || !weir_ratelimit_ok(&x->rl, 10000, NULL))
 				continue;
 			memcpy(x->err, ex[i].err, sizeof(x->err));
 			weir_ctl_addr_text(ex[i].addr, addr, sizeof(addr));

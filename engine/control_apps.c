@@ -168,7 +168,6 @@ dns_replace_least(struct weir_control *c, struct ctl_host *h)
 	HASH_DEL(h->dns, least);
 	free(least);
 	h->n_dns--;
-	h->dns_dropped++;
 	c->hostdns_dropped++;
 }
 

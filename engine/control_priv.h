@@ -68,7 +68,6 @@ struct ctl_host {
 	struct host_app *apps;       /* bytes per application (control_apps.c) */
 	struct host_dns *dns;        /* names queried (control_apps.c) */
 	uint32_t n_dns;
-	uint64_t dns_dropped;        /* names replaced by a newer one (list full) */
 	struct dns_gone *dns_gone;   /* replaced names Redis still holds: the next
 				      * landed cycle removes them (control_apps.c) */
 	int apps_dirty;

@@ -53,13 +53,12 @@ weir_ctl_observe(struct weir_control *c)
 		}
 		struct weir_iface *ifs = weir_worker_interfaces(w, &slots);
 		for (uint32_t k = 0; k < slots; k++) {
-			uint32_t x = __atomic_load_n(&ifs[k].exporter, __ATOMIC_ACQUIRE);
-			if (!x || x > n)
+			struct weir_iface i;
+			if (!weir_worker_iface_read(&ifs[k], n, &i))
 				continue;
-			weir_ctl_addr_text(ex[x - 1].addr, a, sizeof(a));
-			snprintf(e, sizeof(e), "interface:%s#%u", a, ifs[k].ifindex);
-			weir_ts_observe(c->ts, e, ifs[k].bytes_in + ifs[k].bytes_out,
-					ifs[k].pkts_in + ifs[k].pkts_out, 0, 1);
+			weir_ctl_addr_text(ex[i.exporter - 1].addr, a, sizeof(a));
+			snprintf(e, sizeof(e), "interface:%s#%u", a, i.ifindex);
+			weir_ts_observe(c->ts, e, i.bytes_in + i.bytes_out, i.pkts_in + i.pkts_out, 0, 1);
 		}
 	}
 	weir_ts_observe(c->ts, "engine", rxb, rx, fl, 1);

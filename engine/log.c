@@ -36,7 +36,8 @@ weir_ratelimit_ok(struct weir_ratelimit *rl, uint64_t interval_ms, uint64_t *hel
 		rl->suppressed++;
 		return 0;
 	}
-	*held = rl->suppressed;
+	if (held)
+		*held = rl->suppressed;
 	rl->suppressed = 0;
 	rl->next_ms = now + interval_ms;
 	return 1;

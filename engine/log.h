@@ -19,7 +19,8 @@ struct weir_ratelimit {
 	uint64_t suppressed;
 };
 
-/* 1 if a line may be printed now (and how many were held back in *held). */
+/* 1 if a line may be printed now (and how many were held back in *held,
+ * unless held is NULL). */
 int weir_ratelimit_ok(struct weir_ratelimit *rl, uint64_t interval_ms, uint64_t *held);
 
 #define WEIR_LOG_RL(lvl, interval_ms, fmt, ...) do {                          \

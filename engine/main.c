@@ -281,13 +281,21 @@ main(int argc, char **argv)
 		}
 	}
 	struct rte_mempool *xmp = NULL;
-	if (cfg.n_collect || (nports && cfg.n_collector_ports && n > 1)) {
-		/* datagrams from the sockets, and those a worker steers to the
-		 * worker of their exporter (worker.c xflow_divert): several producers */
+	/* workers steer collector-port datagrams from DPDK ports to their
+	 * exporter's worker (worker.c xflow_divert, rte_ring_mp_enqueue): only
+	 * with a port, a collector port (fixed until restart) and a peer */
+	int steer = nports && cfg.n_collector_ports && n > 1;
+	if (cfg.n_collect || steer) {
+		/* The UDP collector thread (one, rte_ring_enqueue: it follows the
+		 * ring's flags) is the only producer unless workers steer: then
+		 * several producers, all multi-producer safe. Single-producer
+		 * otherwise, so the collector makes no CAS per datagram; never a
+		 * mix (an SP enqueue beside an MP one corrupts the ring). */
+		unsigned int flags = RING_F_SC_DEQ | (steer ? 0 : RING_F_SP_ENQ);
 		for (unsigned int i = 0; i < n; i++) {
 			char name[32];
 			snprintf(name, sizeof(name), "weir_xf%u", i);
-			w[i]->xflow_ring = rte_ring_create(name, 4096, (int)rte_socket_id(), RING_F_SC_DEQ);
+			w[i]->xflow_ring = rte_ring_create(name, 4096, (int)rte_socket_id(), flags);
 			if (!w[i]->xflow_ring) {
 				weir_log(WEIR_LOG_ERR, "cannot create ring %s: %s", name, rte_strerror(rte_errno));
 				return 2;

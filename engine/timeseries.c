@@ -6,8 +6,9 @@
  * in it (readers read a gap as zero), so an idle entity costs nothing in
  * Redis. Points not yet committed (Redis down) stay pending, bounded per
  * entity, and go out with the next cycle that lands: per-cycle points up to
- * twice the longest reconnect backoff (5 s, drivers/redis) worth of cycles,
- * so a reconnection loses none; past the bound the oldest go, counted
+ * twice the longest reconnect backoff (WEIR_REDIS_BACKOFF_MAX_MS) worth of
+ * cycles at the current publish interval (it may change on SIGHUP), so a
+ * reconnection loses none; past the bound the oldest go, counted
  * (series_points_dropped). The pending arrays grow only while Redis is
  * away. Retention: each series gets an expiry of its retention on every write, and is trimmed with
  * ZREMRANGEBYSCORE when its minute closes, so neither a busy entity nor a
@@ -25,7 +26,6 @@ static const char *const res_name[R_N] = { "1s", "1m", "5m" };
 static const uint64_t res_ms[R_N] = { 0, 60000, 300000 };
 
 #define MAX_PENDING_LONG 4     /* closed 1 min / 5 min points waiting for Redis */
-#define BACKOFF_MAX_MS 5000    /* drivers/redis/redis_sink.c's longest reconnect wait */
 #define MAX_PENDING_1S 64     /* per-cycle points, whatever the interval */
 
 struct point {
@@ -53,14 +53,22 @@ struct weir_ts {
 	struct series *all;
 };
 
+/* Per-cycle points kept for a Redis that is away: twice the longest
+ * reconnect backoff worth of cycles of interval_ms, + 4, at most 64. */
+static uint8_t
+pend_bound_1s(uint32_t interval_ms)
+{
+	uint32_t n = 2 * WEIR_REDIS_BACKOFF_MAX_MS / (interval_ms ? interval_ms : 1000) + 4;
+	return n < MAX_PENDING_1S ? (uint8_t)n : MAX_PENDING_1S;
+}
+
 struct weir_ts *
-weir_ts_new(const char *prefix, uint32_t retention_days, uint32_t interval_ms)
+weir_ts_new(const char *prefix, uint32_t retention_days)
 {
 	struct weir_ts *ts = calloc(1, sizeof(*ts));
 	if (!ts)
 		return NULL;
-	uint32_t n = 2 * BACKOFF_MAX_MS / (interval_ms ? interval_ms : 1000) + 4;
-	ts->max_pend[R_1S] = n < MAX_PENDING_1S ? (uint8_t)n : MAX_PENDING_1S;
+	ts->max_pend[R_1S] = pend_bound_1s(1000);	/* set again by each weir_ts_begin */
 	ts->max_pend[R_1M] = ts->max_pend[R_5M] = MAX_PENDING_LONG;
 	snprintf(ts->prefix, sizeof(ts->prefix), "%s", prefix);
 	uint64_t day = 86400000ull, ret = (uint64_t)retention_days * day;
@@ -98,10 +106,21 @@ weir_ts_dropped(const struct weir_ts *ts)
 }
 
 void
-weir_ts_begin(struct weir_ts *ts, uint64_t now_ms)
+weir_ts_begin(struct weir_ts *ts, uint64_t now_ms, uint32_t interval_ms)
 {
 	ts->prev_now = ts->now ? ts->now : now_ms;
 	ts->now = now_ms;
+	ts->max_pend[R_1S] = pend_bound_1s(interval_ms);
+}
+
+/* The k oldest pending points of s at resolution r go, counted. */
+static void
+drop_oldest(struct weir_ts *ts, struct series *s, int r, unsigned int k)
+{
+	memmove(&s->pend[r][0], &s->pend[r][k], (size_t)(s->n_pend[r] - k) * sizeof(struct point));
+	s->n_pend[r] = (uint8_t)(s->n_pend[r] - k);
+	s->sent[r] = s->sent[r] > k ? (uint8_t)(s->sent[r] - k) : 0;
+	ts->dropped += k;
 }
 
 static void
@@ -109,6 +128,10 @@ pend(struct weir_ts *ts, struct series *s, int r, uint64_t t, const uint64_t v[3
 {
 	if (!(v[0] | v[1] | v[2]))
 		return;
+	/* Redis has been away for a while: keep the newest (the bound may
+	 * have shrunk since they came: a longer publish interval) */
+	if (s->n_pend[r] >= ts->max_pend[r])
+		drop_oldest(ts, s, r, s->n_pend[r] - ts->max_pend[r] + 1u);
 	if (s->n_pend[r] == s->cap_pend[r] && s->cap_pend[r] < ts->max_pend[r]) {
 		unsigned cap = s->cap_pend[r] ? 2u * s->cap_pend[r] : 2;
 		cap = cap < ts->max_pend[r] ? cap : ts->max_pend[r];
@@ -122,14 +145,8 @@ pend(struct weir_ts *ts, struct series *s, int r, uint64_t t, const uint64_t v[3
 		ts->dropped++;
 		return;
 	}
-	if (s->n_pend[r] == s->cap_pend[r]) {
-		/* Redis has been away for a while: keep the newest */
-		memmove(&s->pend[r][0], &s->pend[r][1], (size_t)(s->n_pend[r] - 1) * sizeof(struct point));
-		s->n_pend[r]--;
-		if (s->sent[r])
-			s->sent[r]--;
-		ts->dropped++;
-	}
+	if (s->n_pend[r] == s->cap_pend[r])	/* no memory to grow: keep the newest */
+		drop_oldest(ts, s, r, 1);
 	s->pend[r][s->n_pend[r]++] = (struct point){ t, v[0], v[1], v[2] };
 }
 

@@ -10,13 +10,13 @@
 
 struct weir_ts;
 
-/* interval_ms: the publish interval, which sizes how many per-cycle points
- * are kept for a Redis that is away (timeseries.c). */
-struct weir_ts *weir_ts_new(const char *prefix, uint32_t retention_days, uint32_t interval_ms);
+struct weir_ts *weir_ts_new(const char *prefix, uint32_t retention_days);
 void weir_ts_free(struct weir_ts *ts);
 
-/* Start a cycle at now_ms (wall time). */
-void weir_ts_begin(struct weir_ts *ts, uint64_t now_ms);
+/* Start a cycle at now_ms (wall time). interval_ms: the publish interval
+ * now (SIGHUP may change it), which sizes how many per-cycle points are
+ * kept for a Redis that is away (timeseries.c). */
+void weir_ts_begin(struct weir_ts *ts, uint64_t now_ms, uint32_t interval_ms);
 
 /* The running totals of ENTITY ("host:10.0.0.1@0", "vlan:10", "engine"...)
  * as of this cycle. Totals never go backwards; a first report only sets the

@@ -418,15 +418,43 @@ parse_chained(struct weir_worker *w, const struct rte_mbuf *mb, struct weir_pkt_
 	return p;
 }
 
+/* The parser ran out of bytes: a longer frame could parse further. Every
+ * other result is decided by bytes the first segment already holds. */
+static inline int
+parse_wants_more(enum weir_parse_result r)
+{
+	switch (r) {
+	case WEIR_PARSE_SHORT_ETH:
+	case WEIR_PARSE_SHORT_VLAN:
+	case WEIR_PARSE_SHORT_MPLS:
+	case WEIR_PARSE_SHORT_PPPOE:
+	case WEIR_PARSE_SHORT_IPV4:
+	case WEIR_PARSE_BAD_IPV4_IHL:	/* the header runs past the end */
+	case WEIR_PARSE_SHORT_IPV6:
+	case WEIR_PARSE_BAD_IPV6_EXTHDR:	/* ... an extension header does */
+	case WEIR_PARSE_SHORT_TCP:
+	case WEIR_PARSE_BAD_TCP_OFF:	/* ... the TCP options do */
+	case WEIR_PARSE_SHORT_UDP:
+	case WEIR_PARSE_SHORT_ICMP:
+	case WEIR_PARSE_SHORT_SCTP:
+	case WEIR_PARSE_SHORT_GRE:
+	case WEIR_PARSE_SHORT_VXLAN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Parse a received frame: its first segment, where the headers are (a
- * chain is parsed whole if they straddle). Offsets in *m hold for the
- * mbuf; lengths may stop at the first segment's end. */
+ * chain is parsed whole if they straddle: the first segment ended inside
+ * them). Offsets in *m hold for the mbuf; lengths may stop at the first
+ * segment's end. */
 static inline enum weir_parse_result
 parse_mbuf(struct weir_worker *w, const struct rte_mbuf *mb, struct weir_pkt_meta *m)
 {
 	enum weir_parse_result r = weir_parse_frame(&w->cfg->parse, rte_pktmbuf_mtod(mb, const uint8_t *),
 						    rte_pktmbuf_data_len(mb), m);
-	if (unlikely(r != WEIR_PARSE_OK && mb->nb_segs > 1))
+	if (unlikely(r != WEIR_PARSE_OK && mb->nb_segs > 1) && parse_wants_more(r))
 		parse_chained(w, mb, m, &r);
 	return r;
 }
@@ -499,6 +527,25 @@ is_collector_port(const struct weir_config *cfg, uint16_t port)
 	return 0;
 }
 
+/* A flow-export datagram: UDP to a collector port, with its payload here
+ * (not a later fragment, not inside a tunnel). */
+static inline int
+is_xflow(const struct weir_config *cfg, const struct weir_pkt_meta *m)
+{
+	return m->proto == 17 && m->payload_off &&
+	       !(m->flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
+	       cfg->n_collector_ports && is_collector_port(cfg, m->dport);
+}
+
+/* The worker's clock only moves forward: packet time, a peer's steered
+ * datagram time (xflow_burst) and the wall clock all feed it. */
+static inline void
+now_advance(struct weir_worker *w, uint64_t t)
+{
+	if (t > w->now_ms)
+		w->now_ms = t;
+}
+
 static unsigned int xflow_burst(struct weir_worker *w);
 
 /* A datagram for a collector port: decoded here if this worker owns its
@@ -535,7 +582,7 @@ xflow_divert(struct weir_worker *w, struct rte_mbuf *mb, const struct weir_pkt_m
 	unsigned int to = w->n_workers > 1 ? weir_xflow_owner(m->src, w->n_workers) : w->id;
 	struct rte_ring *r = to != w->id ? w->peers[to]->xflow_ring : NULL;
 	if (!r) {
-		w->now_ms = ts > w->now_ms ? ts : w->now_ms;
+		now_advance(w, ts);
 		weir_worker_xflow(w, m->src, m->sport, p, len);
 		return 0;
 	}
@@ -613,9 +660,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			if (ts > now)
 				now = ts;
 		}
-		if (unlikely(m->proto == 17 && m->payload_off &&
-			     !(m->flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
-			     cfg->n_collector_ports && is_collector_port(cfg, m->dport))) {
+		if (unlikely(is_xflow(cfg, m))) {
 			if (xflow_divert(w, mb, m, now))
 				pkts[i] = NULL;		/* the owner frees it */
 			continue;
@@ -634,7 +679,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		account_keyed(w, &meta[i], &key[i], hash[i], dir[i], pkts[i],
 			      rte_pktmbuf_mtod(pkts[i], const uint8_t *), rte_pktmbuf_pkt_len(pkts[i]), tsa[i]);
 	}
-	w->now_ms = now;
+	now_advance(w, now);	/* xflow_divert may have taken a peer's later time */
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -652,10 +697,8 @@ distribute(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		unsigned int to = 0;
 		if (parse_mbuf(w, pkts[i], &m) == WEIR_PARSE_OK)
 			/* flow export goes to its exporter's worker (xflow_divert) */
-			to = m.proto == 17 && m.payload_off && w->cfg->n_collector_ports &&
-			     !(m.flags & (WEIR_PKT_FRAG_LATER | WEIR_PKT_TUNNEL)) &&
-			     is_collector_port(w->cfg, m.dport) ? weir_xflow_owner(m.src, w->n_workers)
-								 : weir_sym_hash(&m) % w->n_workers;
+			to = is_xflow(w->cfg, &m) ? weir_xflow_owner(m.src, w->n_workers)
+						  : weir_sym_hash(&m) % w->n_workers;
 		if (to == w->id)
 			pkts[keep++] = pkts[i];
 		else
@@ -688,8 +731,7 @@ xflow_burst(struct weir_worker *w)
 	unsigned int n = rte_ring_sc_dequeue_burst(w->xflow_ring, (void **)mb, WEIR_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct weir_xflow_hdr *x = rte_pktmbuf_mtod(mb[i], const struct weir_xflow_hdr *);
-		if (x->ts_ms > w->now_ms)	/* a peer steered it from a capture file */
-			w->now_ms = x->ts_ms;
+		now_advance(w, x->ts_ms);	/* a peer steered it from a capture file */
 		const uint8_t *p = (const uint8_t *)(x + 1);
 		if (unlikely(mb[i]->nb_segs > 1))	/* a steered jumbo datagram */
 			p = rte_pktmbuf_read(mb[i], sizeof(*x), x->len, w->lin);
@@ -722,8 +764,8 @@ static void
 housekeeping(struct weir_worker *w)
 {
 	uint64_t tsc = rte_get_tsc_cycles();
-	if (w->ts_dynfield < 0 || !w->file_mode)
-		w->now_ms = w->wall0_ms + (tsc - w->tsc0) * 1000 / w->tsc_hz;
+	if (w->ts_dynfield < 0 || !w->file_mode)	/* a peer's steered time may be ahead */
+		now_advance(w, w->wall0_ms + (tsc - w->tsc0) * 1000 / w->tsc_hz);
 	if (w->now_ms)
 		sweep(w, w->sweep_per_loop);
 	if (w->tmpl_in.slot)

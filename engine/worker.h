@@ -5,7 +5,8 @@
  * writes on the packet path is written by another thread. The control
  * thread reads its counters (struct weir_worker_stats, one cache-aligned
  * block written by the worker only) and its aggregates (under RCU), and
- * writes only the three control words at the end of the struct. */
+ * writes only the control words at the end of the struct (rx_quiet there
+ * is the worker's own, read by its peers). */
 #ifndef WEIR_WORKER_H
 #define WEIR_WORKER_H
 
@@ -125,11 +126,12 @@ struct weir_worker {
 
 	struct weir_worker_stats st;
 
-	/* control words: written by the control thread */
+	/* control words: written by the control thread, except done and
+	 * rx_quiet (the worker's) */
 	int stop __attribute__((aligned(64)));  /* finish: end every flow, fold, set done */
-	int done;
-	int collect_only;                  /* no rx queues: serve the input ring only */
-	int rx_quiet;                      /* written by the worker: its last burst is done, it steers no more */
+	int done;                          /* written by the worker: it has finished */
+	int rx_quiet;                      /* written by the worker, read by its peers: its last
+					    * burst is done, it steers no more */
 	uint64_t stalls;                   /* written by the control thread: stalls seen */
 };
 
@@ -166,17 +168,22 @@ void weir_worker_xflow_fini(struct weir_worker *w);
 void weir_worker_tmpl_drain(struct weir_worker *w);     /* templates from the control thread */
 
 /* For the control thread: the exporters and interfaces this worker holds
- * (entries are only ever appended; fields are plain aligned words). */
+ * (exporters are only ever appended; fields are plain aligned words). */
 struct weir_exporter *weir_worker_exporters(struct weir_worker *w, uint32_t *n);
 
 struct weir_iface {
 	uint32_t exporter;                 /* exporter index + 1; 0 = free slot */
+	uint32_t seq;                      /* odd while the slot is taken over (collect.c) */
 	uint32_t ifindex;
 	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;   /* from flow records */
 	struct weir_if_counters c;         /* from counter samples (c.have != 0) */
 	char     name[64];                 /* from options data / counter samples */
 };
 struct weir_iface *weir_worker_interfaces(struct weir_worker *w, uint32_t *n_slots);
+/* A copy of slot i for the control thread, 1 if it holds an interface of
+ * an exporter index below n_ex, 0 if free, gone, or taken over by another
+ * interface while it was read (a slot of an evicted exporter is reused). */
+int weir_worker_iface_read(const struct weir_iface *i, uint32_t n_ex, struct weir_iface *out);
 
 /* Symmetric hash of a packet's addresses (and VLAN): both directions of a
  * conversation, and every fragment of a datagram, go to the same worker. */

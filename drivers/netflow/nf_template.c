@@ -440,9 +440,6 @@ weir_nf_len_ok(unsigned int role, size_t len)
 	}
 }
 
-/* What a field is to us. A known field whose length cannot hold it (an
- * IPv4 address of 50 bytes, BAD_INPUTS #1) is skipped by its length and
- * counted; length 0 (Juniper SRX, #6) is skipped quietly. */
 /* RFC 5103 reverse counters (PEN 29305, same IE numbers): the counts of
  * a biflow's other direction (YAF, nProbe). */
 static uint8_t
@@ -457,6 +454,9 @@ reverse_role(uint16_t type)
 	}
 }
 
+/* What a field is to us. A known field whose length cannot hold it (an
+ * IPv4 address of 50 bytes, BAD_INPUTS #1) is skipped by its length and
+ * counted; length 0 (Juniper SRX, #6) is skipped quietly. */
 static uint8_t
 field_role(struct weir_exporter *ex, uint16_t type, bool enterprise,
 	   uint32_t pen, uint16_t len, bool ipfix)

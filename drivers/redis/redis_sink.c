@@ -37,7 +37,7 @@
 #define FLUSH_EVERY   2048
 #define ZBATCH_MAX    1024     /* members per batched ZADD */
 #define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS WEIR_REDIS_BACKOFF_MAX_MS
 
 struct weir_redis {
 	struct weir_rc *rc;

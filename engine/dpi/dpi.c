@@ -369,6 +369,14 @@ weir_dpi_flow_finish(struct weir_dpi *d, int slot, struct weir_dpi_result *res)
 	return finish(d, s, p, 1, res);
 }
 
+/* A guess's confidence: its nDPI id and name. */
+static void
+set_confidence(struct weir_dpi_result *res, ndpi_confidence_t c)
+{
+	res->confidence_id = (uint8_t)c;
+	snprintf(res->confidence, sizeof(res->confidence), "%s", ndpi_confidence_get_name(c));
+}
+
 int
 weir_dpi_guess(struct weir_dpi *d, uint8_t proto,
 	       const uint8_t src[16], uint16_t sport,
@@ -397,9 +405,7 @@ weir_dpi_guess(struct weir_dpi *d, uint8_t proto,
 		if ((sh || dh) && (ndpi_network_ptree_match(d->ndpi, &a) ||
 				   ndpi_network_ptree_match(d->ndpi, &b)))
 			c = NDPI_CONFIDENCE_MATCH_BY_IP;
-		res->confidence_id = (uint8_t)c;
-		snprintf(res->confidence, sizeof(res->confidence), "%s",
-			 ndpi_confidence_get_name(c));
+		set_confidence(res, c);
 	}
 	return 1;
 }
@@ -429,9 +435,7 @@ weir_dpi_exporter_app(struct weir_dpi *d, uint8_t proto, uint8_t engine,
 		snprintf(res->name, sizeof(res->name), "%u:%u", engine, selector);
 		memcpy(res->app_name, res->name, sizeof(res->app_name));
 	} else {		/* as weir_dpi_guess() says of a guess */
-		res->confidence_id = NDPI_CONFIDENCE_MATCH_BY_PORT;
-		snprintf(res->confidence, sizeof(res->confidence), "%s",
-			 ndpi_confidence_get_name(NDPI_CONFIDENCE_MATCH_BY_PORT));
+		set_confidence(res, NDPI_CONFIDENCE_MATCH_BY_PORT);
 	}
 	res->method = WEIR_DPI_METHOD_EXPORTER;
 	return 1;

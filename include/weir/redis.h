@@ -15,6 +15,11 @@
 
 struct weir_redis;
 
+/* The longest wait between two reconnection attempts (the backoff doubles
+ * from 250 ms up to this); what Redis misses meanwhile is kept for at
+ * least twice that (engine/timeseries.c). */
+#define WEIR_REDIS_BACKOFF_MAX_MS 5000
+
 struct weir_redis_stats {
 	uint64_t connects;       /* successful connections (first one included) */
 	uint64_t connect_failures;

@@ -20,8 +20,9 @@ same capture.
   burst     a capture with ~13.7k hosts, more than the 10,000 events kept
             while Redis is away, read with Redis healthy: one `new_host`
             event per host tshark's endpoints list, none dropped; and the
-            health hash of the final cycle counts that cycle
-            (publish_cycles >= 1, events_sent == XLEN events).
+            health hash of the final cycle counts that cycle (publish_cycles
+            equals the cycles weir's final log line says landed,
+            events_sent == XLEN events).
   rdns_server  --resolve-server at a PTR responder the test runs on
             loopback: names of local hosts as it gives them, remote ones not
             asked, at most --resolve-rate a second, asked again after
@@ -29,10 +30,16 @@ same capture.
   exporter  --collect, --exporter-timeout 5: an exporter that sends, goes
             silent 7 s and sends again gives exporter_up, exporter_down
             (silent_s between 5 and the silence) and exporter_up.
+  ifreuse   --max-exporters 1: an exporter fills the interface table (NetFlow
+            v5 records with 8,200 distinct ifIndexes, the table takes
+            8,192), goes silent past --exporter-timeout, and a new exporter
+            takes its place: every ifIndex the new one sends is an
+            interface in Redis (the evicted exporter's slots are reused).
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -241,14 +248,18 @@ def case_rdns(args):
 	return a == "localhost" and b == ""
 
 
-def final_health_exact(args, redis, node):
-	"""After `weir -r`: the last health hash counts its own cycle."""
+def final_health_exact(args, redis, node, log):
+	"""After `weir -r`: the last health hash counts its own cycle: its
+	publish_cycles is the count of cycles that landed in weir's final log
+	line (engine/main.c, "final: ... redis ok, C cycles")."""
 	st = weirtest.weirctl_json(args.weirctl, redis.url, "status", node=node)
 	h = st["health"]
 	xlen = int(redis.cli("XLEN", "weir:{%s}:events" % node).strip())
-	print("final health: publish_cycles %s, events_sent %s, events_dropped %s; XLEN events %d" % (
-		h.get("publish_cycles"), h.get("events_sent"), h.get("events_dropped"), xlen))
-	return int(h.get("publish_cycles", 0)) >= 1 and int(h.get("events_sent", -1)) == xlen
+	final = re.findall(r"final: .*redis ok, (\d+) cycles", log)
+	print("final health: publish_cycles %s, events_sent %s, events_dropped %s; XLEN events %d; "
+	      "the final log line says %s cycles" % (h.get("publish_cycles"), h.get("events_sent"),
+						      h.get("events_dropped"), xlen, final))
+	return final == [str(h.get("publish_cycles"))] and int(h.get("events_sent", -1)) == xlen
 
 
 def case_burst(args):
@@ -262,8 +273,8 @@ def case_burst(args):
 				      text=True, timeout=300, check=True).stdout)
 	want = {"%s@%d" % (h["ip"], h["vlan"]) for h in t["hosts"]}
 	redis = weirtest.Redis()
-	weirtest.run_weir(args.weir, ["-r", pcap, "--redis", redis.url, "--node", "bu", "--eal-mem", "256",
-				      "--flow-table-size", "65536"])
+	r, _ = weirtest.run_weir(args.weir, ["-r", pcap, "--redis", redis.url, "--node", "bu", "--eal-mem", "256",
+					     "--flow-table-size", "65536"])
 	raw = weirtest.resp(redis.port, [["XRANGE", "weir:{bu}:events", "-", "+"]])[0]
 	got = Counter()
 	for _, fields in raw:
@@ -284,7 +295,7 @@ def case_burst(args):
 	if int(h.get("events_dropped", -1)) != 0:
 		print("events_dropped %s with Redis healthy" % h.get("events_dropped"))
 		ok = False
-	ok &= final_health_exact(args, redis, "bu")
+	ok &= final_health_exact(args, redis, "bu", r.stderr)
 	return ok
 
 
@@ -318,6 +329,58 @@ def case_exporter(args):
 		at = int(down["ts"]) / 1000 - last
 		ok = 5 <= int(down["silent_s"]) <= silent and 4.5 <= at <= 6.5
 	return ok
+
+
+def v5_with_ifindexes(seq, records, ifs):
+	"""A NetFlow v5 datagram whose record k has input/output ifIndex
+	ifs[k] (v5 record: 48 bytes after a 24-byte header, input at byte 12,
+	output at 14, both 16-bit)."""
+	import struct
+	import nfstream
+	d = bytearray(nfstream.v5_datagram(seq, records))
+	for k, (i, o) in enumerate(ifs):
+		struct.pack_into("!HH", d, 24 + 48 * k + 12, i, o)
+	return bytes(d)
+
+
+def case_ifreuse(args):
+	import random
+	import time
+	import nfstream
+	import weircollect
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-ifr-")
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "ifr", tmp,
+				    extra=["--max-exporters", "1", "--exporter-timeout", "5"])
+	rng = random.Random(11)
+	a, b = "127.0.0.71", "127.0.0.72"
+	grams, seq = [], 0
+	for k in range(0, 4100, 25):	# 4,100 records, each two new ifIndexes: 8,200
+		n = min(25, 4100 - k)
+		ifs = [(2 * (k + j) + 1, 2 * (k + j) + 2) for j in range(n)]
+		grams.append((a, v5_with_ifindexes(seq, nfstream.random_records(rng, n, "10.7.1", "10.200.0"), ifs)))
+		seq += n
+	nfstream.PacedSender(col.port, grams, rate=400).run()
+	col.wait_settled(datagrams=len(grams), timeout=30)
+
+	def members(addr):
+		z = weirtest.resp(redis.port, [["ZRANGE", "weir:{ifr}:interfaces", "0", "-1"]])[0]
+		return {int(m.rsplit("#", 1)[1]) for m in z if m.startswith(addr + "#")}
+
+	n_a = len(members(a))
+	time.sleep(6.0)		# a is silent past exporter-timeout: b takes its place
+	want = set(range(1, 41))
+	recs = nfstream.random_records(rng, 20, "10.8.1", "10.200.0")
+	gb = [(b, v5_with_ifindexes(0, recs, [(2 * j + 1, 2 * j + 2) for j in range(20)]))]
+	nfstream.PacedSender(col.port, gb, rate=40).run()
+	col.wait_settled(datagrams=1, timeout=20)
+	time.sleep(0.6)
+	got = members(b)
+	h = weirtest.weirctl_json(args.weirctl, redis.url, "status", node="ifr")["health"]
+	rc = col.stop()
+	print("a's interfaces %d (of 8200 sent, the table takes 8192); after a's eviction (exporters_evicted %s) "
+	      "b's: %d of %d" % (n_a, h.get("exporters_evicted"), len(got), len(want)))
+	return rc == 0 and n_a >= 8000 and got == want and str(h.get("exporters_evicted")) == "1"
 
 
 class PtrResponder:
@@ -432,7 +495,8 @@ def case_rdns_server(args):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["events", "series", "index", "rdns", "burst", "exporter", "rdns_server"],
+	ap.add_argument("--case", choices=["events", "series", "index", "rdns", "burst", "exporter", "rdns_server",
+					   "ifreuse"],
 			required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
@@ -441,7 +505,8 @@ def main():
 	args = ap.parse_args()
 	weirtest.need_root()
 	fn = {"events": case_events, "series": case_series, "index": case_index, "rdns": case_rdns,
-	      "burst": case_burst, "exporter": case_exporter, "rdns_server": case_rdns_server}
+	      "burst": case_burst, "exporter": case_exporter, "rdns_server": case_rdns_server,
+	      "ifreuse": case_ifreuse}
 	return 0 if fn[args.case](args) else 1
 
 

@@ -14,8 +14,12 @@
             saying how many), publishing resumes by itself after SIGCONT,
             and the hosts republished equal tshark's decoding of every
             datagram sent, before and during the freeze; so do the 1 s
-            (per-cycle) series of every host, unless series_points_dropped
-            says points were lost.
+            (per-cycle) series of every host, with no point dropped when
+            the lost cycles fit the pending bound (engine/timeseries.c),
+            else series_points_dropped says points were lost. Then a 4 s
+            freeze, within the bound, while a fifth exporter sends all
+            through it: the series of its hosts sum exactly, no point
+            dropped.
   sighup    a live engine reloads its configuration on SIGHUP: a `forbid`
             rule added to the file starts producing boundary events, the
             counters go on from where they were (nothing reset), and a file
@@ -34,6 +38,12 @@
             40) than the engine keeps deletions for: at the reconnection it
             purges and rewrites, no key of a gone flow is left (flow:*,
             `flows`, idx:*), and the overflow is counted.
+  evict     an exporter evicted (max-exporters 1, silent past
+            exporter-timeout) while Redis takes no writes (CLIENT PAUSE
+            WRITE: the engine connects, and every cycle, its DEL included,
+            times out at EXEC): once the pause ends its exporter:ADDR hash
+            and `exporters` member are gone all the same (the DEL is sent
+            again until a cycle lands), the new exporter's are there.
 """
 import argparse
 import json
@@ -295,7 +305,8 @@ def case_slow(args, pcap, t):
 	print("hosts republished after the freeze vs tshark: %s" % (
 		"%d equal" % len(truth) if not fails else "%d differ" % len(fails)))
 	ok &= not fails
-	ok &= series_through_freeze(redis, "sl", truth)
+	ok &= series_through_freeze(redis, "sl", truth, lost, interval_ms=200)	# weircollect's
+	ok &= short_freeze(col, redis, tmp, truth, len(grams))
 	rc = col.stop()
 	if rc != 0:
 		print("engine exit %s after SIGTERM" % rc)
@@ -303,10 +314,43 @@ def case_slow(args, pcap, t):
 	return ok
 
 
-def series_through_freeze(redis, node, truth):
+def series_bound(interval_ms):
+	"""Per-cycle points a series keeps for a Redis that is away: twice the
+	longest reconnect backoff (5 s, WEIR_REDIS_BACKOFF_MAX_MS) in cycles,
+	+ 4, at most 64 (engine/timeseries.c, tests/unit/engine/test_timeseries.c)."""
+	return min(2 * 5000 // interval_ms + 4, 64)
+
+
+def short_freeze(col, redis, tmp, before, n_before):
+	"""Redis frozen 4 s (some 20-30 lost cycles: fewer than the bound, 54,
+	even with the reconnect backoff after it) while a new exporter sends
+	hosts never seen before all through it, so each has points in many of
+	the lost cycles: their 1 s series are exact."""
+	import export_truth
+	import nfstream
+	h0 = health(redis, "sl")
+	grams = nfstream.interleave({"127.0.0.35": nfstream.v5_stream(4, 40, seed=5)})
+	redis.proc.send_signal(signal.SIGSTOP)
+	t0 = time.monotonic()
+	nfstream.PacedSender(col.port, grams, rate=10).run()
+	time.sleep(max(0.0, 4.0 - (time.monotonic() - t0)))
+	redis.proc.send_signal(signal.SIGCONT)
+	col.wait_settled(datagrams=n_before + len(grams), timeout=30)
+	time.sleep(0.6)
+	h = health(redis, "sl")
+	lost = int(h.get("publish_lost_cycles", 0)) - int(h0.get("publish_lost_cycles", 0))
+	new = {ip: v for ip, v in export_truth.CflowTruth(grams_only(grams), 5, tmp, name="short").hosts().items()
+	       if ip not in before}
+	print("a 4 s freeze: %d new hosts, lost cycles +%d" % (len(new), lost))
+	return bool(new) and lost >= 1 and series_through_freeze(
+		redis, "sl", new, lost, interval_ms=200, dropped0=int(h0.get("series_points_dropped", 0)))
+
+
+def series_through_freeze(redis, node, truth, lost, interval_ms, dropped0=0):
 	"""The per-cycle (1 s) points of every host add up to tshark's totals
-	although a dozen cycles were lost: their points waited for Redis.
-	Only if the engine says it dropped points may they fall short."""
+	although a dozen cycles were lost: their points waited for Redis. While
+	the lost cycles (and the one that landed) fit the bound, none may be
+	dropped; past it, they may fall short only if the engine says so."""
 	keys = ["weir:{%s}:ts:1s:host:%s@0" % (node, ip) for ip in sorted(truth)]
 	pts = weirtest.resp(redis.port, [["ZRANGE", k, "0", "-1"] for k in keys])
 	short = 0
@@ -314,9 +358,15 @@ def series_through_freeze(redis, node, truth):
 		got = sum(int(m.split(":")[1]) for m in members)
 		if got != truth[ip][0] + truth[ip][1]:
 			short += 1
-	dropped = int(health(redis, node).get("series_points_dropped", 0))
+	dropped = int(health(redis, node).get("series_points_dropped", 0)) - dropped0
+	bound = series_bound(interval_ms)
 	print("1 s host series through the freeze: %d of %d hosts sum to tshark's bytes; "
-	      "series_points_dropped %d" % (len(truth) - short, len(truth), dropped))
+	      "series_points_dropped %d; %d lost cycles, bound %d points" % (
+		      len(truth) - short, len(truth), dropped, lost, bound))
+	if lost + 1 <= bound:
+		if short or dropped:
+			print("the lost cycles fit the bound: want every point kept, none dropped")
+		return not short and dropped == 0
 	if short and not dropped:
 		print("points were lost and the health hash does not say so")
 	return not short or dropped > 0
@@ -367,6 +417,46 @@ def case_purge(args, pcap, t):
 	wrong = [k for k in got if got[k] != tr.get(k)]
 	print("%d flows in the view (flow-history 40), %d not as the records say" % (len(got), len(wrong)))
 	if len(zset) != 40 or len(got) != 40 or wrong:
+		ok = False
+	if col.stop() != 0:
+		ok = False
+	return ok
+
+
+def case_evict(args, pcap, t):
+	import nfstream
+	import weircollect
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-evict-")
+	col = weircollect.Collector(args.weir, args.weirctl, redis, "ev", tmp,
+				    extra=["--redis-timeout", "300", "--max-exporters", "1",
+					   "--exporter-timeout", "5"])
+	a, b = "127.0.0.61", "127.0.0.62"
+	ok = True
+	nfstream.PacedSender(col.port, [(a, g) for g in nfstream.v5_stream(0, 5, seed=9)], rate=40).run()
+	col.wait_settled(datagrams=5, timeout=20)
+
+	def exporters():
+		keys = weirtest.resp(redis.port, [["KEYS", "weir:{ev}:exporter:*"]])[0]
+		zset = weirtest.resp(redis.port, [["ZRANGE", "weir:{ev}:exporters", "0", "-1"]])[0]
+		return sorted(k.rsplit(":", 1)[1] for k in keys), sorted(zset)
+
+	before = exporters()
+	time.sleep(6.0)		# a is silent past exporter-timeout: b will take its slot
+	h0 = health(redis, "ev")
+	t0 = time.monotonic()
+	redis.cli("CLIENT", "PAUSE", "3000", "WRITE")
+	nfstream.PacedSender(col.port, [(b, g) for g in nfstream.v5_stream(1, 3, seed=9)], rate=40).run()
+	time.sleep(max(0.0, 3.5 - (time.monotonic() - t0)))	# the cycles carrying a's DEL time out
+	col.wait_settled(datagrams=3, timeout=20)
+	time.sleep(1.0)
+	h = health(redis, "ev")
+	after = exporters()
+	lost = int(h.get("publish_lost_cycles", 0)) - int(h0.get("publish_lost_cycles", 0))
+	print("exporter hashes / `exporters` before the pause %s, after %s; evicted %s, lost cycles +%d" % (
+		before, after, h.get("exporters_evicted"), lost))
+	if before != ([a], [a]) or after != ([b], [b]) or h.get("exporters_evicted") != "1" or lost < 1:
+		print("want a's hash and member gone after the lost cycles, b's there")
 		ok = False
 	if col.stop() != 0:
 		ok = False
@@ -451,7 +541,7 @@ def case_bigcycle(args, pcap, t):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "bigcycle", "restart", "purge"],
+	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "bigcycle", "restart", "purge", "evict"],
 			required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
@@ -465,7 +555,7 @@ def main():
 		       check=True, timeout=300, capture_output=True)
 	t = truth(args, pcap)
 	ok = {"auth": case_auth, "late": case_late, "slow": case_slow, "sighup": case_sighup, "bigcycle": case_bigcycle,
-	      "restart": case_restart, "purge": case_purge}[args.case](args, pcap, t)
+	      "restart": case_restart, "purge": case_purge, "evict": case_evict}[args.case](args, pcap, t)
 	return 0 if ok else 1
 
 

@@ -113,11 +113,14 @@ zadd_bytes(const struct weir_redis *r, const char *key)
 
 static struct weir_redis rec;
 
-/* One cycle at now: the engine's total is bytes; ok: Redis took it. */
+/* One cycle at now, publish-interval ms after the last: the engine's
+ * total is bytes; ok: Redis took it. */
+static uint32_t interval = 1000;
+
 static void
 cycle(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok)
 {
-	weir_ts_begin(ts, now);
+	weir_ts_begin(ts, now, interval);
 	weir_ts_observe(ts, "engine", bytes, bytes / 100, 0, 1);
 	weir_ts_publish(ts, &rec, 0);
 	weir_ts_committed(ts, ok);
@@ -126,7 +129,8 @@ cycle(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok)
 static void
 retention(uint32_t days, uint64_t keep_1m, uint64_t keep_5m)
 {
-	struct weir_ts *ts = weir_ts_new("t:", days, 1000);
+	struct weir_ts *ts = weir_ts_new("t:", days);
+	interval = 1000;
 	uint64_t now = T0, total = 0;
 	reset(&rec);
 	for (int i = 0; i < 30; i++) {	/* across a minute boundary */
@@ -165,9 +169,10 @@ retention(uint32_t days, uint64_t keep_1m, uint64_t keep_5m)
 /* Redis away for `lost` cycles at interval ms, then back: the 1 s points
  * are all sent if they fit the bound, else the newest, the others counted. */
 static void
-outage(uint32_t interval, int lost, int want_kept)
+outage(uint32_t ms, int lost, int want_kept)
 {
-	struct weir_ts *ts = weir_ts_new("t:", 30, interval);
+	struct weir_ts *ts = weir_ts_new("t:", 30);
+	interval = ms;
 	uint64_t now = T0, total = 0;
 	cycle(ts, now, 0, 1);
 	reset(&rec);
@@ -193,6 +198,33 @@ outage(uint32_t interval, int lost, int want_kept)
 	weir_ts_free(ts);
 }
 
+/* publish-interval changes (SIGHUP) during an outage: lost_a cycles at
+ * ms_a, then lost_b at ms_b, then Redis is back. The bound is the one of
+ * the interval in force: all kept if they fit it, else the newest. */
+static void
+outage_reload(uint32_t ms_a, int lost_a, uint32_t ms_b, int lost_b, int want_kept)
+{
+	struct weir_ts *ts = weir_ts_new("t:", 30);
+	uint64_t now = T0, total = 0;
+	interval = ms_a;
+	cycle(ts, now, 0, 1);
+	for (int i = 0; i < lost_a + lost_b; i++) {
+		if (i == lost_a)
+			interval = ms_b;
+		now += interval;
+		total += 500;
+		cycle(ts, now, total, 0);
+	}
+	reset(&rec);
+	now += interval;
+	total += 500;
+	cycle(ts, now, total, 1);
+	CHECK_EQ(count(&rec, "ZADD t:ts:1s:engine "), want_kept);
+	CHECK_EQ(weir_ts_dropped(ts), (uint64_t)(lost_a + lost_b + 1 - want_kept));
+	CHECK_EQ(zadd_bytes(&rec, "t:ts:1s:engine"), (uint64_t)want_kept * 500);
+	weir_ts_free(ts);
+}
+
 int
 main(void)
 {
@@ -205,5 +237,10 @@ main(void)
 	outage(200, 50, 51);
 	outage(200, 70, 54);
 	outage(100, 100, 64);
+	/* 1 s, then 200 ms: 10 + 40 lost fit the 200 ms bound (54), none
+	 * dropped (a bound sized once, at 1 s, keeps 14) */
+	outage_reload(1000, 10, 200, 40, 51);
+	/* 200 ms, then 1 s: 40 + 5 lost, the 1 s bound keeps the newest 14 */
+	outage_reload(200, 40, 1000, 5, 14);
 	return CHECK_DONE();
 }
