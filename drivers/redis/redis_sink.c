@@ -276,6 +276,21 @@ failed:
 	return 0;
 }
 
+/* Redis runs the whole transaction when EXEC arrives, so EXEC's reply
+ * takes as long as the cycle is large (a full rewrite of tens of thousands
+ * of hosts takes seconds). A fixed command timeout would fail that cycle
+ * forever; give EXEC the configured timeout plus 20 us per command and
+ * 1 us per argument (a batched SADD or ZADD is one command of a thousand),
+ * and each read inside the cycle the same for the batch it waits on
+ * (weir_redis_begin). */
+static void
+set_timeout(struct weir_redis *r, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	if (r->c)
+		redisSetTimeout(r->c, tv);
+}
+
 /* Read replies owed until at most `keep` remain. */
 static void
 read_owed(struct weir_redis *r, uint64_t keep)
@@ -366,6 +381,10 @@ weir_redis_begin(struct weir_redis *r)
 		r->failed = 1;
 		return;
 	}
+	/* inside the cycle, each read waits for the replies of a whole batch
+	 * (FLUSH_EVERY commands, appended()): the same 20 us per command as
+	 * EXEC gets, on top of the configured timeout */
+	set_timeout(r, r->timeout_ms + FLUSH_EVERY / 50);
 	redisAppendCommand(r->c, "MULTI");
 	appended(r);
 }
@@ -522,19 +541,6 @@ weir_redis_hset_end(struct weir_redis *r)
 	if (!r->cmd_skip && r->cmd.argc <= 2)
 		r->cmd_skip = 1;	/* no field: nothing to say */
 	weir_redis_cmd_end(r);
-}
-
-/* Redis runs the whole transaction when EXEC arrives, so EXEC's reply
- * takes as long as the cycle is large (a full rewrite of tens of thousands
- * of hosts takes seconds). A fixed command timeout would fail that cycle
- * forever; give EXEC the configured timeout plus 20 us per command and
- * 1 us per argument (a batched SADD or ZADD is one command of a thousand). */
-static void
-set_timeout(struct weir_redis *r, uint64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	if (r->c)
-		redisSetTimeout(r->c, tv);
 }
 
 int

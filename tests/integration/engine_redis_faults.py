@@ -536,7 +536,10 @@ def case_bigcycle(args, pcap, t):
 	h = health(redis, "big")
 	hosts = int(redis.cli("ZCARD", "weir:{big}:hosts").strip() or 0)
 	print("exit %d in %.1f s, %d hosts, publish_errors %s" % (r.returncode, secs, hosts, h.get("publish_errors")))
-	return r.returncode == 0 and hosts > 10000 and h.get("publish_errors") == "0"
+	ok = r.returncode == 0 and hosts > 10000 and h.get("publish_errors") == "0"
+	if not ok:
+		print("engine log:\n" + r.stderr[-3000:])
+	return ok
 
 
 def main():
