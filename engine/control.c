@@ -1056,6 +1056,7 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "collect_too_big", c->udp.too_big);
 	weir_redis_hset_u64(r, "collect_ring_full", c->udp.ring_full);
 	weir_redis_hset_u64(r, "collect_no_mbuf", c->udp.no_mbuf);
+	weir_redis_hset_u64(r, "collect_waits", c->udp.waits);
 	weir_redis_hset_u64(r, "xflow_errors", x_err);
 	if (c->tshare) {	/* template sharing (tmpl_share.c) */
 		const struct weir_tmpl_share_stats *ss = weir_tmpl_share_stats(c->tshare);

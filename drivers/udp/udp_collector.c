@@ -3,9 +3,17 @@
  * The thread is not a worker: it sleeps in poll() when nothing arrives and
  * makes system calls by design (that is what a socket costs). Datagrams are
  * received directly into mbufs from a dedicated pool (data room sized for
- * jumbo datagrams), behind a struct weir_xflow_hdr. Everything it cannot
- * deliver is counted by cause; the kernel's own socket-buffer drops are
- * read with SO_RXQ_OVFL. */
+ * jumbo datagrams), behind a struct weir_xflow_hdr.
+ *
+ * Backpressure: it reads no more datagrams than every worker's ring can
+ * still take, and naps while one is full, so what a busy worker cannot take
+ * yet waits in the socket buffer (collect-rcvbuf, tens of MB) rather than
+ * being read and dropped here behind a ring of 4096. Only a worker whose
+ * ring stays full for STALL_MS while others could go on is left out (its
+ * datagrams are then dropped and counted as ring_full), so one stuck
+ * worker does not stop every exporter. Everything it cannot deliver is
+ * counted by cause; the kernel's own socket-buffer drops are read with
+ * SO_RXQ_OVFL. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_mbuf.h>
@@ -26,6 +35,8 @@
 #include "worker.h"
 
 #define BATCH 64
+#define WAIT_US 100         /* nap while a worker's ring is full */
+#define STALL_MS 1000       /* a ring full this long, with other workers: left out */
 
 struct weir_udp_collector {
 	int fd[WEIR_MAX_COLLECT];
@@ -37,8 +48,43 @@ struct weir_udp_collector {
 	pthread_t thread;
 	int stop;
 	uint32_t ovfl_last[WEIR_MAX_COLLECT];
+	uint64_t *full_since_ms;      /* per worker: when its ring was first seen full, 0: not full */
 	struct weir_udp_stats st;
 };
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* How many datagrams may be read now: the least free space of the workers'
+ * rings (an exporter's datagram can go to any of them), leaving out a ring
+ * that has stayed full for STALL_MS when there are other workers. */
+static unsigned int
+ring_room(struct weir_udp_collector *c)
+{
+	unsigned int least = BATCH;
+	uint64_t now = 0;
+	for (unsigned int i = 0; i < c->n_workers; i++) {
+		unsigned int f = rte_ring_free_count(c->w[i]->xflow_ring);
+		if (f) {
+			c->full_since_ms[i] = 0;
+		} else {
+			if (!now)
+				now = mono_ms();
+			if (!c->full_since_ms[i])
+				c->full_since_ms[i] = now;
+			if (c->n_workers > 1 && now - c->full_since_ms[i] >= STALL_MS)
+				continue;	/* stuck: its datagrams drop as ring_full */
+		}
+		if (f < least)
+			least = f;
+	}
+	return least;
+}
 
 static int
 open_socket(const struct weir_collect *col, uint32_t rcvbuf, char *err, size_t errlen)
@@ -108,7 +154,8 @@ to_mapped(const struct sockaddr_storage *ss, uint8_t a[16], uint16_t *port)
 	}
 }
 
-static void
+/* Reads socket k until it is empty (0) or a worker cannot take more (1). */
+static int
 read_socket(struct weir_udp_collector *c, unsigned int k)
 {
 	struct rte_mbuf *mb[BATCH];
@@ -116,18 +163,21 @@ read_socket(struct weir_udp_collector *c, unsigned int k)
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
 	char ctrl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
-	const uint32_t room = rte_pktmbuf_data_room_size(c->mp) - RTE_PKTMBUF_HEADROOM -
+	const uint32_t data_room = rte_pktmbuf_data_room_size(c->mp) - RTE_PKTMBUF_HEADROOM -
 			      (uint32_t)sizeof(struct weir_xflow_hdr);
 
 	for (int rounds = 0; rounds < 16 && !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); rounds++) {
-		if (rte_pktmbuf_alloc_bulk(c->mp, mb, BATCH) != 0) {
+		unsigned int want = ring_room(c);
+		if (!want)
+			return 1;
+		if (rte_pktmbuf_alloc_bulk(c->mp, mb, want) != 0) {
 			c->st.no_mbuf++;
-			return;
+			return 1;
 		}
-		memset(msgs, 0, sizeof(msgs));
-		for (int i = 0; i < BATCH; i++) {
+		memset(msgs, 0, want * sizeof(msgs[0]));
+		for (unsigned int i = 0; i < want; i++) {
 			iov[i].iov_base = rte_pktmbuf_mtod_offset(mb[i], char *, sizeof(struct weir_xflow_hdr));
-			iov[i].iov_len = room;
+			iov[i].iov_len = data_room;
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i];
@@ -135,12 +185,12 @@ read_socket(struct weir_udp_collector *c, unsigned int k)
 			msgs[i].msg_hdr.msg_control = ctrl[i];
 			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
 		}
-		int n = recvmmsg(c->fd[k], msgs, BATCH, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(c->fd[k], msgs, want, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				c->st.errors++;
-			rte_pktmbuf_free_bulk(mb, BATCH);
-			return;
+			rte_pktmbuf_free_bulk(mb, want);
+			return 0;
 		}
 		for (int i = 0; i < n; i++) {
 			struct msghdr *h = &msgs[i].msg_hdr;
@@ -180,11 +230,12 @@ read_socket(struct weir_udp_collector *c, unsigned int k)
 			c->st.datagrams++;
 			c->st.bytes += x->len;
 		}
-		if (n < BATCH)
-			rte_pktmbuf_free_bulk(mb + n, (unsigned int)(BATCH - n));
-		if (n < BATCH)
-			return;
+		if ((unsigned int)n < want) {	/* the socket is empty */
+			rte_pktmbuf_free_bulk(mb + n, want - (unsigned int)n);
+			return 0;
+		}
 	}
+	return 0;
 }
 
 static void *
@@ -196,13 +247,19 @@ collector_main(void *arg)
 		pfd[i].fd = c->fd[i];
 		pfd[i].events = POLLIN;
 	}
+	const struct timespec nap = { 0, WAIT_US * 1000 };
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		int rc = poll(pfd, c->n_fd, 100);
 		if (rc <= 0)
 			continue;
+		int blocked = 0;
 		for (unsigned int i = 0; i < c->n_fd; i++)
 			if (pfd[i].revents & POLLIN)
-				read_socket(c, i);
+				blocked |= read_socket(c, i);
+		if (blocked) {	/* the rest waits in the socket buffer */
+			c->st.waits++;
+			nanosleep(&nap, NULL);
+		}
 	}
 	return NULL;
 }
@@ -220,6 +277,12 @@ weir_udp_collector_start(const struct weir_config *cfg, struct weir_worker **w, 
 	c->w = w;
 	c->n_workers = n;
 	c->mp = mp;
+	c->full_since_ms = calloc(n, sizeof(*c->full_since_ms));
+	if (!c->full_since_ms) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
 	for (unsigned int i = 0; i < cfg->n_collect; i++) {
 		int fd = open_socket(&cfg->collect[i], cfg->collect_rcvbuf, err, errlen);
 		if (fd < 0)
@@ -237,6 +300,7 @@ weir_udp_collector_start(const struct weir_config *cfg, struct weir_worker **w, 
 err_close:
 	for (unsigned int i = 0; i < c->n_fd; i++)
 		close(c->fd[i]);
+	free(c->full_since_ms);
 	free(c);
 	return NULL;
 }
@@ -250,6 +314,7 @@ weir_udp_collector_stop(struct weir_udp_collector *c)
 	pthread_join(c->thread, NULL);
 	for (unsigned int i = 0; i < c->n_fd; i++)
 		close(c->fd[i]);
+	free(c->full_since_ms);
 	free(c);
 }
 

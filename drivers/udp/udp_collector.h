@@ -41,7 +41,8 @@ struct weir_udp_stats {
 	uint64_t bytes;
 	uint64_t too_big;          /* larger than an mbuf holds: dropped */
 	uint64_t no_mbuf;          /* pool empty: left in the kernel, which may drop */
-	uint64_t ring_full;        /* the worker was behind: dropped */
+	uint64_t ring_full;        /* the worker was stuck (ring full STALL_MS): dropped */
+	uint64_t waits;            /* 100 us naps while a worker's ring was full (datagrams wait in the kernel) */
 	uint64_t kernel_drops;     /* SO_RXQ_OVFL: the socket buffer overflowed */
 	uint64_t refused;          /* from an address outside exporter-allow: dropped */
 	uint64_t errors;

@@ -32,6 +32,18 @@ engine_redis_faults.py).
              (counter collect_too_big, delta 3, total 3) and no second
              one, since a counter is reported at most once a minute.
              The idle worker took idle-sleep naps (health idle_sleeps).
+  backlog    the UDP collector's backpressure (udp_collector.c). One
+             worker stalls for 2 s while 6,000 NetFlow v5 datagrams arrive
+             at once, half again what its 4096-entry ring holds: the rest
+             waits in the socket buffer, so every datagram and record is
+             taken after the stall, collect_ring_full and
+             collect_kernel_drops stay 0 and collect_waits rises. Then two
+             workers, worker 1 stalled for 6 s while eight exporters send
+             1,200 datagrams each: worker 0's exporters are all taken
+             while worker 1 is still stalled (a stuck worker is left out
+             after 1 s, not waited for), worker 1's exporters lose exactly
+             what collect_ring_full counts and no more, and the kernel
+             drops nothing.
 """
 import argparse
 import os
@@ -395,9 +407,85 @@ def case_drops(args, tmp):
 	return ok
 
 
+def stalled_collector(args, tmp, node, stall, workers):
+	os.environ["WEIR_FAULT_STALL"] = stall
+	try:
+		return weircollect.Collector(args.weir, args.weirctl, weirtest.Redis(), node, tmp,
+					     extra=["--workers", str(workers)])
+	finally:
+		del os.environ["WEIR_FAULT_STALL"]
+
+
+def backlog_one_worker(args, tmp):
+	col = stalled_collector(args, tmp, "bl1", "0:10:2000", 1)
+	grams = [("127.0.0.1", g) for g in nfstream.v5_stream(0, 6010, seed=5)]
+	weircollect.send(col.port, grams[:10])
+	time.sleep(0.3)				# the worker has taken 10: stalled now
+	t0 = time.monotonic()
+	weircollect.send(col.port, grams[10:], pace_every=0)
+	sent_s = time.monotonic() - t0
+	ex, secs, settled = col.wait_settled(datagrams=len(grams), timeout=30)
+	h = health(col.redis, "bl1")
+	got = sum(e.get("datagrams", 0) for e in ex)
+	recs = int(h.get("xflow_records", 0) or 0)
+	print("one worker, stalled 2 s: 6000 datagrams sent in %.2f s; taken %d of %d datagrams, %d of %d "
+	      "records; collect_ring_full %s, collect_kernel_drops %s, collect_waits %s" % (
+		      sent_s, got, len(grams), recs, 10 * len(grams), h.get("collect_ring_full"),
+		      h.get("collect_kernel_drops"), h.get("collect_waits")))
+	ok = (settled and got == len(grams) and recs == 10 * len(grams) and h.get("collect_ring_full") == "0"
+	      and h.get("collect_kernel_drops") == "0" and int(h.get("collect_waits", 0) or 0) > 0)
+	if not ok:
+		print("want every datagram and record taken, none dropped, and the collector to have waited")
+	return (col.stop() == 0) and ok
+
+
+def backlog_stuck_worker(args, tmp):
+	col = stalled_collector(args, tmp, "bl2", "1:1:6000", 2)
+	addrs = ["127.0.0.%d" % (i + 1) for i in range(8)]
+	streams = {a: nfstream.v5_stream(i, 1200, seed=6) for i, a in enumerate(addrs)}
+	weircollect.send(col.port, [(a, streams[a][0]) for a in addrs])	# worker 1 takes one: stalls
+	time.sleep(0.3)
+	t0 = time.monotonic()
+	rest = nfstream.interleave({a: g[1:] for a, g in streams.items()})
+	weircollect.send(col.port, rest, pace_every=0)
+	# well inside the 6 s stall: who is complete?
+	deadline, by = t0 + 4.0, {}
+	while time.monotonic() < deadline:
+		by = {e["address"]: e.get("datagrams", 0) for e in (col.json_or_none("exporters") or [])}
+		if sum(1 for a in addrs if by.get(a) == 1200) >= 1 and time.monotonic() - t0 > 2.5:
+			break
+		time.sleep(0.2)
+	during = dict(by)
+	done = sorted(a for a in addrs if during.get(a) == 1200)
+	behind = sorted(a for a in addrs if during.get(a, 0) < 1200)
+	print("two workers, worker 1 stalled 6 s; %.1f s in: complete %s, behind %s %s" % (
+		time.monotonic() - t0, done, behind, [during.get(a, 0) for a in behind]))
+	ok = bool(done) and bool(behind)
+	if not ok:
+		print("want worker 0's exporters complete during the stall and worker 1's behind")
+	time.sleep(max(0.0, t0 + 6.5 - time.monotonic()))	# the stall is over
+	ex, secs, settled = col.wait_settled(timeout=30)
+	by = {e["address"]: e.get("datagrams", 0) for e in ex}
+	h = health(col.redis, "bl2")
+	lost = sum(1200 - by.get(a, 0) for a in addrs)
+	rf, kd = int(h.get("collect_ring_full", -1)), h.get("collect_kernel_drops")
+	print("after the stall: complete %s; lost %d datagrams, collect_ring_full %d, collect_kernel_drops %s" % (
+		sorted(a for a in addrs if by.get(a) == 1200), lost, rf, kd))
+	if [a for a in done if by.get(a) != 1200] or lost != rf or kd != "0":
+		print("want worker 0's exporters whole, worker 1's losses exactly collect_ring_full, no kernel drops")
+		ok = False
+	return (col.stop() == 0) and ok
+
+
+def case_backlog(args, tmp):
+	a = backlog_one_worker(args, tmp)
+	b = backlog_stuck_worker(args, tmp)
+	return a and b
+
+
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", choices=["stall", "sigterm", "templates", "drops"], required=True)
+	ap.add_argument("--case", choices=["stall", "sigterm", "templates", "drops", "backlog"], required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
@@ -405,7 +493,8 @@ def main():
 	args = ap.parse_args()
 	weirtest.need_root()
 	tmp = tempfile.mkdtemp(prefix="weir-faults-")
-	ok = {"stall": case_stall, "sigterm": case_sigterm, "templates": case_templates, "drops": case_drops}[args.case](args, tmp)
+	ok = {"stall": case_stall, "sigterm": case_sigterm, "templates": case_templates, "drops": case_drops,
+	      "backlog": case_backlog}[args.case](args, tmp)
 	print("PASS" if ok else "FAIL")
 	return 0 if ok else 1
 
