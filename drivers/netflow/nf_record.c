@@ -68,6 +68,31 @@ acc_field(struct weir_exporter *ex, struct nf_acc *a, unsigned int role,
 	}
 }
 
+#define MAC_ROLES	((1ull << NF_R_SMAC) | (1ull << NF_R_DMAC) | (1ull << NF_R_POST_SMAC) | \
+			 (1ull << NF_R_POST_DMAC))
+
+/* Back to all zero after a record of template t: acc_field wrote only the
+ * value slots of t's roles, the MACs and the names (addresses are read only
+ * where `have` says so). Cheaper than clearing the whole accumulator per
+ * record, which was a tenth of a v9 record's decoding. */
+static inline void
+acc_reset(struct nf_acc *a, const struct nf_tmpl *t)
+{
+	if (!a->have)
+		return;
+	for (unsigned int i = 0; i < t->n_fields; i++)
+		a->v[t->f[i].role] = 0;
+	if (a->have & MAC_ROLES) {
+		memset(a->smac, 0, sizeof(a->smac));
+		memset(a->dmac, 0, sizeof(a->dmac));
+		memset(a->post_smac, 0, sizeof(a->post_smac));
+		memset(a->post_dmac, 0, sizeof(a->post_dmac));
+	}
+	a->name[0] = a->name[1] = NULL;
+	a->name_len[0] = a->name_len[1] = 0;
+	a->have = 0;
+}
+
 /* One record of template t at p (at most avail bytes). Returns the bytes
  * it used, or 0 when a variable-length field runs past the set (#8). */
 static size_t
@@ -425,11 +450,12 @@ weir_nf_data_set(struct weir_exporter *ex, const struct nf_tmpl *t,
 	size_t off = 0;
 	int n = 0;
 
+	struct nf_acc a;
+
+	memset(&a, 0, sizeof(a));	/* once: each record undoes its own (acc_reset) */
 	/* min_len >= 1 (zero-size templates are refused), so this ends. */
 	while (len - off >= t->min_len) {
-		struct nf_acc a;
-
-		memset(&a, 0, sizeof(a));
+		acc_reset(&a, t);
 		size_t used = record_read(ex, t, p + off, len - off, &a);
 		if (used == 0) {
 			weir_xerr(ex, WEIR_XERR_BAD_VARLEN);
