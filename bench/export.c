@@ -10,8 +10,9 @@
  * streams, nfcapd and nfacctd for v9 and IPFIX, sfacctd for sFlow. A step
  * is lossless when
  *   - the kernel dropped nothing on the collector's socket,
- *   - the collector dropped nothing it counts itself (weir: ring full, no
- *     buffer, too big; sfacctd: "missing data" in its log),
+ *   - the collector dropped nothing it counts itself (weir: the ring of a
+ *     stuck worker, too big, decode errors; sfacctd: "missing data" in its
+ *     log),
  *   - it accounted every record sent (weir also every datagram); sfacctd
  *     skips the odd non-IP sample, so a shortfall of one record per pass
  *     over the stream, or 0.01%, is allowed; nfacctd never accounts a few
@@ -126,7 +127,7 @@ judge(const struct bench_collector *c, const struct bench_stream *s, struct step
 								    (st[j].achieved * step_s)));
 		st[j].taken = st[j].achieved * (1 - st[j].loss_pct / 100);
 		bench_progress("  export %s -> weir: the %.0fk rec/s step: %llu datagrams dropped by weir itself "
-			       "(ring full, no buffer, too big, decode error): LOSSY", s->name, st[j].rate / 1e3,
+			       "(ring of a stuck worker, too big, decode error): LOSSY", s->name, st[j].rate / 1e3,
 			       (unsigned long long)st[j].own);
 	}
 }
