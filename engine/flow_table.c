@@ -31,24 +31,15 @@ const char *const weir_flow_end_names[WEIR_FLOW_END__MAX] = {
 #undef WEIR_FE_NAME
 };
 
-/* Anonymous memory, faulted in where it is touched. Transparent huge
- * pages are asked for (the kernel's default mode, "madvise", gives them
- * only when asked): a lookup in a table of a million flows touches a
- * random bucket and a random entry, and with 4 KB pages each is a TLB miss
- * that a prefetch does not hide. Entries are handed out from the start of
- * the array, so huge pages cost at most 2 MB of untouched memory there. */
+/* Anonymous memory, faulted in where it is touched. No transparent huge
+ * pages (MADV_HUGEPAGE was tried: cold +5%, but a one-pass file read -10%,
+ * the faults of 2 MB pages compacting memory; docs/benchmarks.md). */
 static void *
 map_lazy(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	if (bytes >= (2u << 20))
-		madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: no THP is no error */
-#endif
-	return p;
+	return p == MAP_FAILED ? NULL : p;
 }
 
 static size_t
