@@ -11,6 +11,7 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#include <rte_prefetch.h>
 #include "weir/flow.h"
 
 #define WEIR_FT_BUCKET_SLOTS 10
@@ -102,26 +103,14 @@ weir_ft_used(const struct weir_ft_bucket *b)
 	return ~weir_ft_match(b, 0) & ((1u << WEIR_FT_BUCKET_SLOTS) - 1);
 }
 
-/* A prefetch the compiler keeps. GCC deletes a loop whose only effect is
- * __builtin_prefetch (a loop of weir_flow_table_prefetch_entry() calls
- * compiled to nothing); an asm volatile cannot be deleted. */
-static inline void
-weir_prefetch(const void *p)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ volatile("prefetcht0 %0" : : "m"(*(const volatile char *)p));
-#elif defined(__aarch64__)
-	__asm__ volatile("prfm pldl1keep, %0" : : "Q"(*(const volatile char *)p));
-#else
-	__builtin_prefetch(p);
-#endif
-}
-
-/* Prefetch the bucket for hash h (call a few packets ahead). */
+/* Prefetch the bucket for hash h (call a few packets ahead). rte_prefetch0,
+ * an asm volatile, not __builtin_prefetch: GCC deletes a loop whose only
+ * effect is __builtin_prefetch, and a loop of the entry prefetch below
+ * compiled to nothing that way. */
 static inline void
 weir_flow_table_prefetch(const struct weir_flow_table *t, uint32_t h)
 {
-	weir_prefetch(weir_flow_table_home(t, h));
+	rte_prefetch0(weir_flow_table_home(t, h));
 }
 
 /* Prefetch line 0 of the entry the home bucket's signatures point at for
@@ -133,7 +122,7 @@ weir_flow_table_prefetch_entry(const struct weir_flow_table *t, uint32_t h)
 	const struct weir_ft_bucket *b = weir_flow_table_home(t, h);
 	unsigned int m = weir_ft_match(b, weir_flow_sig(h));
 	if (m)
-		weir_prefetch(&t->flows[b->idx[__builtin_ctz(m)]]);
+		rte_prefetch0(&t->flows[b->idx[__builtin_ctz(m)]]);
 }
 
 /* Find the flow for k; NULL if absent. */

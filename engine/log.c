@@ -26,12 +26,18 @@ weir_log(enum weir_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
-weir_ratelimit_ok(struct weir_ratelimit *rl, uint64_t interval_ms, uint64_t *held)
+uint64_t
+weir_mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+weir_ratelimit_ok(struct weir_ratelimit *rl, uint64_t interval_ms, uint64_t *held)
+{
+	uint64_t now = weir_mono_ms();
 	if (now < rl->next_ms) {
 		rl->suppressed++;
 		return 0;

@@ -19,6 +19,10 @@ struct weir_ratelimit {
 	uint64_t suppressed;
 };
 
+/* CLOCK_MONOTONIC in milliseconds (not for the workers' hot path: a
+ * clock_gettime each). */
+uint64_t weir_mono_ms(void);
+
 /* 1 if a line may be printed now (and how many were held back in *held,
  * unless held is NULL). */
 int weir_ratelimit_ok(struct weir_ratelimit *rl, uint64_t interval_ms, uint64_t *held);

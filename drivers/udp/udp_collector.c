@@ -52,14 +52,6 @@ struct weir_udp_collector {
 	struct weir_udp_stats st;
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* How many datagrams may be read now: the least free space of the workers'
  * rings (an exporter's datagram can go to any of them), leaving out a ring
  * that has stayed full for STALL_MS when there are other workers. */
@@ -74,7 +66,7 @@ ring_room(struct weir_udp_collector *c)
 			c->full_since_ms[i] = 0;
 		} else {
 			if (!now)
-				now = mono_ms();
+				now = weir_mono_ms();
 			if (!c->full_since_ms[i])
 				c->full_since_ms[i] = now;
 			if (c->n_workers > 1 && now - c->full_since_ms[i] >= STALL_MS)
