@@ -124,6 +124,9 @@ int bench_engine_cfg(struct weir_config *cfg, uint32_t flow_table_size, uint32_t
 		     int dpi);
 
 /* ---- scenarios ---- */
+/* cache.c: bench.pcap, generated unless the current generator's is cached */
+int bench_cache_capture(void);
+
 int bench_limit(void);
 int bench_hot_cold(int cold);
 int bench_pcap(void);

@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,7 +166,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: weir-bench [--quick] [--json] [--scenario NAME ...] [--repeat N]\n"
-		"  --quick        fewer and shorter runs (about 2.5 minutes on 2 cores)\n"
+		"  --quick        fewer and shorter runs (under 2 minutes on 2 cores)\n"
 		"  --json         one JSON object on stdout instead of the table\n"
 		"  --scenario S   limit, hot, cold, memory, scale, pcap, publish, export (repeatable;\n"
 		"                 default all)\n"
@@ -225,28 +224,8 @@ parse_args(int argc, char **argv)
 	}
 	if (!bench.repeat)
 		bench.repeat = bench.quick ? 3 : 5;
-	bench.run_s = bench.quick ? 1.5 : 4.0;
+	bench.run_s = bench.quick ? 0.75 : 4.0;
 	bench.run_pkts = bench.quick ? 150000000ull : 600000000ull;
-	return 0;
-}
-
-/* Generate the mixed capture once; later runs reuse it. */
-static int
-ensure_pcap(void)
-{
-	struct stat st;
-	snprintf(bench.pcap, sizeof(bench.pcap), "%s/mixed-1m.pcap", bench.cache_dir);
-	if (stat(bench.pcap, &st) == 0 && st.st_size > 0)
-		return 0;
-	mkdir(bench.cache_dir, 0755);
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/gen/gen_traffic.py' --profile mixed --out '%s.tmp' "
-		 ">&2 && mv '%s.tmp' '%s'", bench.source_root, bench.pcap, bench.pcap, bench.pcap);
-	bench_progress("  pcap: generating %s (once; kept for later runs)", bench.pcap);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "weir-bench: could not generate the capture: %s\n", cmd);
-		return -1;
-	}
 	return 0;
 }
 
@@ -312,7 +291,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	int want_pcap = selected("pcap"), want_export = selected("export"), want_publish = selected("publish");
-	if ((want_pcap || want_export || want_publish) && ensure_pcap() != 0)
+	if ((want_pcap || want_export || want_publish) && bench_cache_capture() != 0)
 		return 1;
 	char loop_pcap[1200];
 	snprintf(loop_pcap, sizeof(loop_pcap), "%s/first-%uk.pcap", bench.cache_dir, LOOP_FRAMES / 1024);

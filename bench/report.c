@@ -123,9 +123,9 @@ static const struct ratio ratios[] = {
 	 "scenario publish not run (or its capture port did not come up)", ">= 0.98"},
 	/* extra: the other NetFlow/IPFIX peer, no target of its own */
 	{"nf9_vs_nfacctd", "export", "nf9_weir_lossless_krps", "export", "nf9_nfacctd_lossless_krps",
-	 "scenario export not run, or weir or nfacctd had no lossless step (see the notes)", "-"},
+	 "scenario export not run (--quick leaves nfacctd out), or weir or nfacctd had no lossless step", "-"},
 	{"ipfix_vs_nfacctd", "export", "ipfix_weir_lossless_krps", "export", "ipfix_nfacctd_lossless_krps",
-	 "scenario export not run, or weir or nfacctd had no lossless step (see the notes)", "-"},
+	 "scenario export not run (--quick leaves nfacctd out), or weir or nfacctd had no lossless step", "-"},
 };
 
 static double
