@@ -21,7 +21,15 @@ Profiles:
 	  /fragment headers, ICMPv6 echo, QinQ (802.1ad S-tag 1000), MPLS, PPPoE,
 	  ARP.  About 60 s of capture.
   mixed   benchmark mix: ~--packets (1M) packets, ~--flows (50k) flows,
-	  10% IPv6, VLANs 10/20/30 and untagged.
+	  10% IPv6, VLANs 10/20/30 and untagged, real application payloads
+	  (built by gen_apps.py, which needs scapy).  TCP 72% of the flows:
+	  443 TLS 1.2/1.3 ClientHello with SNI, ServerHello, application
+	  data records; 80 and 8080 HTTP/1.1 GET and 200 OK; 22 SSH banners,
+	  key exchange, encrypted packets; 445 SMB2 NEGOTIATE and READ.  UDP
+	  23%: 53 DNS A/AAAA; 123 NTP; 443 QUIC v1 Initials (really
+	  encrypted, SNI inside) and 1-RTT packets; 5060 SIP OPTIONS/200 OK.
+	  ICMP/ICMPv6 echo 5%.  5% of the flows (TCP and UDP to high,
+	  unassigned ports) carry random bytes that no DPI can name.
   big     --flows (200k) flows of a few packets each (flow-table tests).
 
 Usage: gen_traffic.py --out FILE [--profile office|mixed|big] [--seed N]
@@ -31,6 +39,7 @@ Same arguments, same bytes: everything random comes from --seed.
 
 import argparse
 import heapq
+import os
 import random
 import struct
 import sys
@@ -317,9 +326,11 @@ def udp_exchange(ctx, t, pairs, gap=0.05, rtt=0.01):
 	return out
 
 
-def dns_msg(rnd, name, qtype, answer=None):
+def dns_msg(rnd, name, qtype, answer=None, ident=None):
+	"""A query (answer None) or a one-record answer; ident None: drawn."""
 	q = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-	ident = rnd.randrange(65536)
+	if ident is None:
+		ident = rnd.randrange(65536)
 	if answer is None:
 		return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + q + \
 			struct.pack("!HH", qtype, 1)
@@ -688,11 +699,281 @@ def office_flows(rnd, n_flows, duration=60.0):
 # ---------------------------------------------------------------- mixed / big
 
 
+def _gen_apps():
+	"""gen_apps.py, next to this file, has the application payload builders
+	(TLS, QUIC, SMB2, SSH, HTTP, NTP, SIP).  Imported on first use: it
+	needs scapy, which the office and big profiles do without."""
+	here = os.path.dirname(os.path.abspath(__file__))
+	if here not in sys.path:
+		sys.path.insert(0, here)
+	import gen_apps
+	return gen_apps
+
+
+# mixed: server ports of the flows with real payloads, and the ports of
+# the few flows of random bytes (no IANA assignment, no nDPI default, no
+# Wireshark dissector on any of them)
+MIXED_TCP = (443, 443, 80, 22, 445, 8080)
+MIXED_UDP = (53, 123, 443, 5060)
+UNKNOWN_TCP = (40123, 41234, 42424, 45123)
+UNKNOWN_UDP = (46123, 47123, 48123)
+
+
+class MixedApps:
+	"""The application payloads of the mixed profile.
+
+	Every message that can be shared is made once (here, or on first use)
+	and its bytes object is reused by every flow that carries it: _psum
+	caches checksums by object, and the builders (scapy for TLS) are slow.
+	Made per flow is only what must differ: lengths (HTTP Content-Length,
+	SMB2 READ, the bulk of each answer) and QUIC packets (each connection
+	has its own DCID, hence its own Initial keys).  Random-looking bytes
+	(ciphertext, bodies) are slices of one random blob."""
+
+	# TLS/QUIC server names: well-known services (nDPI names the app) and
+	# names of no particular service (plain TLS).
+	SNIS = ("www.google.com", "www.youtube.com", "i.ytimg.com",
+		"fonts.gstatic.com", "www.facebook.com", "static.xx.fbcdn.net",
+		"www.instagram.com", "web.whatsapp.com", "www.netflix.com",
+		"login.microsoftonline.com", "outlook.office365.com",
+		"teams.microsoft.com", "www.bing.com", "github.com",
+		"api.github.com", "www.amazon.com", "s3.amazonaws.com",
+		"en.wikipedia.org", "www.apple.com", "gateway.icloud.com",
+		"open.spotify.com", "www.linkedin.com", "zoom.us", "slack.com",
+		"www.dropbox.com", "discord.com", "www.reddit.com",
+		"cdn.jsdelivr.net", "www.cloudflare.com", "api.stripe.com",
+		"mail.example.net", "intranet.example.com", "api.example.io",
+		"shop.example.org", "vpn.example.com", "sso.example.com")
+	QUIC_SNIS = ("www.google.com", "www.youtube.com", "i.ytimg.com",
+		     "fonts.gstatic.com", "www.facebook.com",
+		     "static.xx.fbcdn.net", "www.instagram.com",
+		     "www.cloudflare.com", "cdn.jsdelivr.net", "api.example.io")
+	DNS_NAMES = SNIS + ("time.google.com", "ntp.ubuntu.com",
+			    "connectivity-check.ubuntu.com", "deb.debian.org",
+			    "ocsp.digicert.com", "wpad.example.com",
+			    "printer-2.example.com", "fileserver.example.com")
+	HTTP = {
+		80: (("connectivity-check.ubuntu.com", "/"),
+		     ("detectportal.firefox.com", "/canonical.html"),
+		     ("www.msftconnecttest.com", "/connecttest.txt"),
+		     ("ocsp.digicert.com", "/MFEwTzBNMEswSTAJBgUrDgMCGgUABBTfqhLj"),
+		     ("ctldl.windowsupdate.com",
+		      "/msdownload/update/v3/static/trustedr/en/authrootstl.cab"),
+		     ("deb.debian.org", "/debian/dists/bookworm/InRelease"),
+		     ("security.debian.org",
+		      "/debian-security/dists/bookworm-security/InRelease"),
+		     ("archive.ubuntu.com", "/ubuntu/dists/jammy/Release"),
+		     ("crl.globalsign.com", "/gsrsaovsslca2018.crl"),
+		     ("neverssl.com", "/"),
+		     ("intranet.example.net", "/status")),
+		8080: (("jenkins.example.net:8080", "/job/weir/lastBuild/api/json"),
+		       ("grafana.example.net:8080", "/api/health"),
+		       ("proxy.example.com:8080", "/proxy.pac"),
+		       ("camera-03.example.net:8080", "/snapshot.cgi"),
+		       ("build.example.com:8080", "/artifacts/weir.tar.gz")),
+	}
+	USER_AGENTS = (
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+		"(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 "
+		"Firefox/128.0",
+		"Microsoft-CryptoAPI/10.0", "Debian APT-HTTP/1.3 (2.6.1)",
+		"curl/7.88.1", "Wget/1.21.3", "python-requests/2.31.0")
+	HTTP_SERVERS = ("nginx/1.22.1", "Apache/2.4.57 (Debian)",
+			"Microsoft-IIS/10.0", "ECAcc (lac/55B3)")
+	SSH_SERVERS = (b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",
+		       b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n",
+		       b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n",
+		       b"SSH-2.0-OpenSSH_8.7\r\n")
+	SSH_CLIENTS = (b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",
+		       b"SSH-2.0-OpenSSH_9.6\r\n",
+		       b"SSH-2.0-PuTTY_Release_0.81\r\n",
+		       b"SSH-2.0-paramiko_3.4.0\r\n")
+
+	def __init__(self, rnd):
+		ga = self.ga = _gen_apps()
+		self.rnd = rnd
+		self.blob = pattern(rnd, 1 << 16)
+		rb = self.rbytes
+		self._ch, self._qch, self._sip = {}, {}, {}
+
+		# TLS: the server's first flight (1.3: ServerHello, compatibility
+		# CCS, EncryptedExtensions..Finished as one encrypted record; 1.2:
+		# ServerHello, ServerHelloDone), the client's second (1.3: CCS,
+		# Finished; 1.2: ClientKeyExchange, CCS, Finished) with its first
+		# request, and 1.2's server CCS + Finished before the bulk.
+		self.tls_srv = {
+			True: ga.server_hello(True) + ga.TLS_CCS +
+			ga.tls_record(23, rb(2300)),
+			False: ga.server_hello(False) + ga.TLS12_SERVER_HELLO_DONE}
+		fin = {True: ga.TLS_CCS + ga.tls_record(23, rb(53)),
+		       False: ga.tls12_client_key_exchange(rb(32)) + ga.TLS_CCS +
+		       ga.tls_record(22, rb(40))}
+		self.tls_req = {v: [fin[v] + ga.tls_record(23, rb(rnd.randrange(80, 700)))
+				    for _ in range(6)] for v in (True, False)}
+		self.tls12_srv_fin = ga.TLS_CCS + ga.tls_record(22, rb(40))
+
+		# HTTP requests, two User-Agents a resource
+		self.http_req = {
+			port: [ga.http_get(h, p, rnd.choice(self.USER_AGENTS))
+			       for h, p in hosts for _ in range(2)]
+			for port, hosts in sorted(self.HTTP.items())}
+
+		# SSH: (client KEXINIT, server KEXINIT, ECDH_INIT, ECDH_REPLY +
+		# NEWKEYS, client NEWKEYS + its first encrypted packets)
+		self.ssh = [(ga.ssh_kexinit(rb(16), "client"),
+			     ga.ssh_kexinit(rb(16), "server"),
+			     ga.ssh_ecdh_init(rb(32)),
+			     ga.ssh_ecdh_reply(rb(32), rb(32), rb(64)) + ga.SSH_NEWKEYS,
+			     ga.SSH_NEWKEYS + rb(rnd.randrange(100, 400)))
+			    for _ in range(4)]
+
+		self.smb_neg = (ga.smb2_negotiate(), ga.smb2_negotiate_rsp())
+
+		# DNS: A and AAAA of every name, each with its own id and answer
+		self.dns = []
+		for name in self.DNS_NAMES:
+			for qt in (1, 28):
+				ident = rnd.randrange(65536)
+				if qt == 1:
+					ans = bytes([203, 0, 113, rnd.randrange(1, 255)])
+				else:
+					ans = a6("2001:db8:ff%02x::%x" % (rnd.randrange(256),
+									rnd.randrange(1, 65536)))
+				self.dns.append((dns_msg(rnd, name, qt, ident=ident),
+						 dns_msg(rnd, name, qt, ans, ident)))
+
+		# NTP: client polls (mode 3) and answers (mode 4), times about T0
+		ntp0 = T0 + 2208988800		# 1900 epoch
+		self.ntp = []
+		for j in range(16):
+			sent = ntp0 + j * 64 + rnd.random()
+			self.ntp.append(ga.ntp_pair(sent, ntp0 - 1024 + j, sent + 0.0113,
+						    sent + 0.0114))
+
+		# QUIC: ServerHello for the server's Initial, and 1-RTT packets
+		# the server sends (short header, empty DCID: the client's SCID)
+		self.quic_sh = ga.server_hello(True)[5:]
+		self.quic_srv_1rtt = [bytes([0x40 | rnd.getrandbits(6)]) +
+				      rb(rnd.randrange(900, 1250)) for _ in range(8)]
+
+	def rbytes(self, n):
+		"""n random-looking bytes: the blob from a random offset on (and
+		round again for a long answer)."""
+		b = self.blob
+		o = self.rnd.randrange(len(b))
+		if o + n <= len(b):
+			return b[o:o + n]
+		return (b[o:] + b * (n // len(b) + 1))[:n]
+
+	def bulk_len(self, per_flow, overhead):
+		"""Bytes of a bulk answer: k full segments with k around
+		(per_flow - overhead) * 2/3, as the data segments come with an
+		ACK every second one; overhead is the flow's other frames."""
+		k_avg = max(1, (per_flow - overhead) * 2 // 3)
+		return self.rnd.randrange(1, 2 * k_avg) * 1448 - self.rnd.randrange(700)
+
+	def client_hello(self, sni, tls13):
+		k = (sni, tls13)
+		if k not in self._ch:
+			self._ch[k] = self.ga.client_hello(sni, tls13)
+		return self._ch[k]
+
+	def tcp_exchanges(self, port, per_flow, unknown):
+		"""[(request, response)] of one TCP connection to `port`."""
+		rnd, ga = self.rnd, self.ga
+		if port == 443:
+			v13 = rnd.random() < 0.7
+			ch = self.client_hello(rnd.choice(self.SNIS), v13)
+			n = self.bulk_len(per_flow, 13 if v13 else 11)
+			bulk = ga.tls_app_data(self.rbytes(n - 5 * (n // 16389 + 1)))
+			if not v13:
+				bulk = self.tls12_srv_fin + bulk
+			return [(ch, self.tls_srv[v13]),
+				(rnd.choice(self.tls_req[v13]), bulk)]
+		if port in (80, 8080):
+			req = rnd.choice(self.http_req[port])
+			n = self.bulk_len(per_flow, 8)
+			extra = "Server: %s\r\n" % rnd.choice(self.HTTP_SERVERS)
+			ctype = "application/octet-stream"
+			n = max(0, n - len(ga.http_ok_head(n, ctype, extra)))
+			return [(req, ga.http_ok_head(n, ctype, extra) + self.rbytes(n))]
+		if port == 22:
+			# banners in segments of their own (nDPI reads each whole
+			# segment as the banner), then the key exchange
+			ckex, skex, init, reply, creq = rnd.choice(self.ssh)
+			return [(rnd.choice(self.SSH_CLIENTS), rnd.choice(self.SSH_SERVERS)),
+				(ckex, skex), (init, reply),
+				(creq, self.rbytes(self.bulk_len(per_flow, 17)))]
+		if port == 445:
+			# NEGOTIATE, then one READ (session setup and tree connect,
+			# message ids 1..4, left out); 84: NetBIOS, SMB2 and READ
+			# response headers
+			n = self.bulk_len(per_flow, 11) - 84
+			sess, tree = rnd.getrandbits(64), rnd.randrange(1, 1 << 16)
+			read = ga.smb2_read(n, rnd.randrange(1 << 16) * 65536,
+					    self.rbytes(16), 5, tree, sess)
+			return [self.smb_neg,
+				(read, ga.smb2_read_rsp_head(n, 5, tree, sess) +
+				 self.rbytes(n))]
+		# unknown: random bytes both ways
+		return [(unknown, self.rbytes(self.bulk_len(per_flow, 8)))]
+
+	def udp_pairs(self, port, n, unknown):
+		"""n (request, response) datagrams of one UDP flow to `port`."""
+		rnd = self.rnd
+		if port == 53:
+			return [rnd.choice(self.dns) for _ in range(n)]
+		if port == 123:
+			j = rnd.randrange(16)
+			return [self.ntp[(j + i) % 16] for i in range(n)]
+		if port == 443:
+			return self.quic(n)
+		if port == 5060:
+			# a phone's OPTIONS keepalives to its PBX, CSeq 1, 2, ...
+			ph = rnd.randrange(16)
+			return [self.sip(ph, i + 1) for i in range(n)]
+		return [unknown] * n
+
+	def sip(self, phone, cseq):
+		k = (phone, cseq)
+		if k not in self._sip:
+			r = self.rnd
+			h = hash_bytes(b"sip%d" % phone).hex()
+			self._sip[k] = self.ga.sip_options(
+				str(201 + phone), "pbx.example.com",
+				"phone-%d.voip.example.com" % (201 + phone), h[:10], h,
+				cseq, "%016x" % r.getrandbits(64))
+		return self._sip[k]
+
+	def quic(self, n):
+		"""Client Initial (ClientHello, SNI) / server Initial (ServerHello)
+		+ Handshake, then 1-RTT packets both ways."""
+		rnd, ga = self.rnd, self.ga
+		sni = rnd.choice(self.QUIC_SNIS)
+		if sni not in self._qch:
+			self._qch[sni] = ga.quic_client_hello(sni, (b"h3",))
+		dcid = rnd.getrandbits(64).to_bytes(8, "big")
+		scid = rnd.getrandbits(64).to_bytes(8, "big")	# the server's
+		hs_len = rnd.randrange(900, 1100)	# EE, Certificate, CV, Finished
+		hs = (bytes([0xe3]) + struct.pack("!I", 1) + b"\0" + bytes([8]) +
+		      scid + struct.pack("!H", 0x4000 | hs_len) + self.rbytes(hs_len))
+		first = (ga.quic_initial(sni, dcid, b"", self._qch[sni]),
+			 ga.quic_server_initial(dcid, b"", scid, self.quic_sh) + hs)
+		c1rtt = bytes([0x40 | rnd.getrandbits(6)]) + scid + \
+			self.rbytes(rnd.randrange(30, 120))
+		return [first] + [(c1rtt, rnd.choice(self.quic_srv_1rtt))
+				  for _ in range(n - 1)]
+
+
 def bench_flows(rnd, n_flows, n_packets, duration, v6_share, big):
 	"""Flows for the mixed and big profiles: addresses from the flow index
-	so that no two flows share a key, sizes drawn once per flow."""
+	so that no two flows share a key.  mixed: each flow's payloads are
+	made when it starts (MixedApps), so memory holds only those in
+	progress."""
 	per_flow = max(2, n_packets // max(1, n_flows))
 	pay = [pattern(rnd, n) for n in (0, 64, 200, 512, 1000, 1448)]
+	apps = None if big else MixedApps(rnd)
 	jobs = []
 	vlans = [0, 10, 20, 30]
 	for i in range(n_flows):
@@ -722,22 +1003,21 @@ def bench_flows(rnd, n_flows, n_packets, duration, v6_share, big):
 				jobs.append((t, lambda t, ctx=ctx, q=q: udp_exchange(
 					ctx, t, [(q, q)])))
 			continue
+		# TCP 72% (3.5 points of it random bytes), UDP 23% (1.5 points
+		# random), ICMP 5%
 		if r < 0.72:
-			ctx = Ctx(rnd, legs, rnd.choice((443, 443, 80, 22, 445, 8080)), v6)
-			# 8 frames of handshake, request, ACK and FIN, then k data
-			# segments and k/2 ACKs: k around (per_flow - 8) * 2/3
-			k_avg = max(1, (per_flow - 8) * 2 // 3)
-			resp_len = rnd.randrange(1, 2 * k_avg) * 1448 - rnd.randrange(700)
-			resp = (pay[5] * (resp_len // 1448 + 1))[:resp_len]
-			ex = [(pay[3], resp)]
-			jobs.append((t, lambda t, ctx=ctx, ex=ex: tcp_session(
-				ctx, t, ex, rtt=0.005, think=0.05)))
+			port = rnd.choice(UNKNOWN_TCP if r < 0.035 else MIXED_TCP)
+			ctx = Ctx(rnd, legs, port, v6)
+			jobs.append((t, lambda t, ctx=ctx, port=port: tcp_session(
+				ctx, t, apps.tcp_exchanges(port, per_flow, pay[3]),
+				rtt=0.005, think=0.05)))
 		elif r < 0.95:
-			ctx = Ctx(rnd, legs, rnd.choice((53, 123, 443, 5060)), v6)
+			port = rnd.choice(UNKNOWN_UDP if r >= 0.935 else MIXED_UDP)
+			ctx = Ctx(rnd, legs, port, v6)
 			n = max(1, per_flow // 2 + rnd.randrange(-3, 4))
-			pairs = [(pay[1], pay[2])] * n
-			jobs.append((t, lambda t, ctx=ctx, pairs=pairs: udp_exchange(
-				ctx, t, pairs, gap=0.2)))
+			jobs.append((t, lambda t, ctx=ctx, port=port, n=n: udp_exchange(
+				ctx, t, apps.udp_pairs(port, n, (pay[1], pay[2])),
+				gap=0.2)))
 		else:
 			ctx = Ctx(rnd, legs, 0, v6)
 			jobs.append((t, lambda t, ctx=ctx: icmp_pings(ctx, t, 3)))
