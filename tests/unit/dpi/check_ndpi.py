@@ -9,6 +9,11 @@ flow/packet/byte totals and DPI packet counts must be the same.
       Generates the application pcap, runs `ndpiReader -q -i FILE -w OUT -v 2`
       and dpi_pcap on it, requires a full match, and checks the metadata
       against the values gen_apps.py wrote (SNI, URL, DNS rcode, banners...).
+  check_ndpi.py mixed DPI_PCAP GEN_TRAFFIC_PY BUILD_DIR
+      A small capture of weir-bench's mix (gen_traffic.py --profile mixed,
+      1,000 flows): a full match with ndpiReader, and its payloads must be
+      real: at least 90% of the flows named by DPI (not by port), none by
+      port only (the bench's DPI figures measured random bytes once).
   check_ndpi.py shared DPI_PCAP CAPTURES_DIR
       Runs dpi_pcap with the same configuration files nDPI's test suite used
       on a fixed selection of traffic/ndpi captures and compares with their
@@ -436,10 +441,38 @@ def check_shared(dpi_pcap, root):
     return 1 if fails else 0
 
 
+def check_mixed(dpi_pcap, gen, build_dir):
+    pcap = os.path.join(build_dir, "dpi_gen_mixed.pcap")
+    subprocess.run(["/usr/bin/python3", gen, "--profile", "mixed", "--packets", "20000",
+                    "--flows", "1000", "--out", pcap], check=True)
+    with tempfile.TemporaryDirectory() as td:
+        out = os.path.join(td, "reader.out")
+        subprocess.run(["ndpiReader", "-q", "-i", pcap, "-w", out, "-v", "2"],
+                       check=True, capture_output=True)
+        reader = open(out, errors="replace").read()
+    rc, ours, err = run_ours(dpi_pcap, pcap)
+    fails = [f"dpi_pcap exited {rc}: {err.strip()}"] if rc != 0 else []
+    n_ref, matched, problems, *_ = compare(reader, ours)
+    fails += problems
+    conf = collections.Counter(m.strip() for m in CONF_RE.findall(reader))
+    print(f"mixed: {matched}/{n_ref} flows match ndpiReader; its confidence: {dict(conf)}")
+    if n_ref < 900:
+        fails.append(f"ndpiReader saw only {n_ref} flows, generator wrote 1000")
+    if conf["DPI"] < 0.9 * max(1, n_ref):
+        fails.append(f"only {conf['DPI']} of {n_ref} flows named by DPI: payloads not real")
+    if conf["Match by port"]:
+        fails.append(f"{conf['Match by port']} flows named by port only")
+    for f in fails[:40]:
+        print("FAIL", f)
+    return 1 if fails else 0
+
+
 def main():
     mode = sys.argv[1]
     if mode == "gen":
         return check_gen(sys.argv[2], sys.argv[3], sys.argv[4])
+    if mode == "mixed":
+        return check_mixed(sys.argv[2], sys.argv[3], sys.argv[4])
     if mode == "shared":
         return check_shared(sys.argv[2], sys.argv[3])
     print(__doc__)
