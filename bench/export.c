@@ -163,6 +163,16 @@ calibrate(struct bench_collector *c, const struct bench_stream *s)
 			   (unsigned long long)c->skip_per_pass[s->kind]);
 }
 
+/* Wait for a weir publish cycle that started at or after t_ms (its drop
+ * counters come with it); say so if none came within 60 s. */
+static void
+weir_await(struct bench_collector *c, const struct bench_stream *s, unsigned int rep, uint64_t t_ms,
+	   const char *after)
+{
+	if (bench_weir_wait_sample(c, t_ms, 60) != 0)
+		bench_note("export %s -> weir run %u: no publish cycle within 60 s %s", s->name, rep + 1, after);
+}
+
 static void
 sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep, struct sweep_out *o)
 {
@@ -194,9 +204,7 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 			 * (a step already lossy need not wait: its verdict cannot change,
 			 * and a later rise charged to it and the next one as well only
 			 * matters after the first lossy step, where nothing is read) */
-			if (bench_weir_wait_sample(c, k->b_ms, 60) != 0)
-				bench_note("export %s -> weir run %u: no publish cycle within 60 s after a step",
-					   s->name, rep + 1);
+			weir_await(c, s, rep, k->b_ms, "after a step");
 			for (unsigned int j = 0; j <= n; j++)
 				st[j].own = 0;
 			judge(c, s, st, n + 1, step_s);
@@ -207,13 +215,12 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 			       s->name, c->name, rep + 1, rate / 1e3, k->achieved / 1e3, k->taken / 1e3,
 			       k->ok ? "lossless" : "LOSSY", (unsigned long long)k->kdrops,
 			       (unsigned long long)k->own, (unsigned long long)k->backlog >> 10, k->settle_ms);
-		if (n == 1 && !k->ok && rate > START_RATE && !restarted) {
+		if (bench.quick && n == 1 && !k->ok && !restarted) {
 			/* --quick starts high; a collector lossy there starts again at the bottom */
 			bench_note("export %s -> %s run %u: lossy at the first quick step (%.0fk/s): swept again "
 				   "from %.0fk/s", s->name, c->name, rep + 1, rate / 1e3, 2 * START_RATE / 1e3);
-			if (is_weir && bench_weir_wait_sample(c, k->b_ms, 60) != 0)
-				bench_note("export %s -> weir run %u: no publish cycle within 60 s after a step",
-					   s->name, rep + 1);	/* so that no rise of this step lands on the next */
+			if (is_weir)	/* so that no rise of this step lands on the next */
+				weir_await(c, s, rep, k->b_ms, "after a step");
 			restarted = 1;
 			n = 0;
 			rate = 2 * START_RATE / factor;
@@ -231,9 +238,8 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 		}
 	}
 	if (is_weir && n) {
-		if (bench_weir_wait_sample(c, st[n - 1].b_ms, 60) != 0)
-			bench_note("export %s -> weir run %u: no publish cycle within 60 s to read its own drop "
-				   "counters: its last steps count the socket's drops only", s->name, rep + 1);
+		weir_await(c, s, rep, st[n - 1].b_ms,
+			   "to read its own drop counters: its last steps count the socket's drops only");
 		for (unsigned int j = 0; j < n; j++)
 			st[j].own = 0;
 		judge(c, s, st, n, step_s);
@@ -258,9 +264,7 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 	uint64_t b = wall_ms() + 100;
 	double taken = (double)r.records;
 	if (is_weir) {
-		if (bench_weir_wait_sample(c, b, 60) != 0)
-			bench_note("export %s -> weir run %u: full speed: no publish cycle within 60 s: the socket's "
-				   "drops only", s->name, rep + 1);
+		weir_await(c, s, rep, b, "after the full-speed run: the socket's drops only");
 		uint64_t own = 0;
 		for (unsigned int i = 1; i < c->n_sam; i++)
 			if (c->sam_t[i] >= a && c->sam_d[i] > c->sam_d[i - 1])

@@ -5,8 +5,10 @@
  *          for the whole scenario with a redis-server of its own. Per step:
  *          what its socket did not drop, less what it counts as dropped
  *          itself (health hash, docs/redis-keys.md: collect_ring_full,
- *          collect_too_big, xflow_errors; see below for their lag). Its socket: 32 MiB asked with SO_RCVBUFFORCE
- *          (drivers/udp/udp_collector.c).
+ *          collect_too_big, xflow_errors; see below for their lag; not
+ *          collect_no_mbuf, whose datagram stays in the socket and is a
+ *          kernel drop if it is ever lost). Its socket: 32 MiB asked with
+ *          SO_RCVBUFFORCE (drivers/udp/udp_collector.c).
  * nfcapd   `nfcapd -b 127.0.0.1 -p PORT -w DIR -t 3600 -B 33554432`
  *          (nfdump 1.7), started for each step and stopped with SIGTERM
  *          after it: the "Flows: N" of the stat record it prints on exit
@@ -92,13 +94,11 @@ rcvbuf_of(uint16_t port)
  * export.c charges each rise to a step that overlaps the interval between
  * the two samples around it (judge()). */
 
-enum { W_DGRAMS, W_RECORDS, W_KDROPS, W_RINGFULL, W_NOMBUF, W_TOOBIG, W_ERRORS, W_CYCLE, W__N };
+enum { W_DGRAMS, W_RECORDS, W_KDROPS, W_RINGFULL, W_TOOBIG, W_ERRORS, W_CYCLE, W__N };
 
 static uint64_t
 weir_app_drops(const uint64_t v[W__N])
 {
-	/* not collect_no_mbuf: that datagram stays in the socket, and is a
-	 * kernel drop if it is ever lost */
 	return v[W_RINGFULL] + v[W_TOOBIG] + v[W_ERRORS];
 }
 
@@ -107,7 +107,7 @@ static int
 weir_read(struct bench_collector *c, uint64_t v[W__N])
 {
 	static const char *const f[W__N] = {"collect_datagrams", "xflow_records", "collect_kernel_drops",
-					    "collect_ring_full", "collect_no_mbuf", "collect_too_big",
+					    "collect_ring_full", "collect_too_big",
 					    "xflow_errors", "publish_cycles"};
 	static const char meta[] = "weir:{" WEIR_NODE "}:meta", health[] = "weir:{" WEIR_NODE "}:health";
 	for (int attempt = 0; attempt < 4; attempt++) {
