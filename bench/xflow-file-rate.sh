@@ -3,7 +3,8 @@
 # socket, sender or collector thread sharing the CPU: weir-bench's cached
 # NetFlow v9 stream (CACHE/export-nf9.dgrams, made by any export run) is
 # written as a pcap of UDP datagrams to port 2055, replayed with
-# `weir -r FILE --loop`, and xflow_records (health hash) is read 6 s apart.
+# `weir -r FILE --loop`, and xflow_records (health hash) is read 6 s apart;
+# then what the publish cycles of that window cost Redis (INFO commandstats).
 # docs/benchmarks.md gives figures from it.
 #
 #   bench/xflow-file-rate.sh [BUILD_DIR] [STREAM]   (root; default build, nf9)
@@ -37,8 +38,18 @@ sleep 0.3
 "$build/engine/weir" -r "$tmp/x.pcap" --loop --redis "redis://127.0.0.1:$port" --node xf -q > "$tmp/weir.log" 2>&1 &
 weir=$!
 sleep 4
-get() { redis-cli -p "$port" hget 'weir:{xf}:health' xflow_records; }
-a=$(get); ta=$(date +%s.%N)
+get() { redis-cli -p "$port" hget 'weir:{xf}:health' "${1:-xflow_records}"; }
+redis-cli -p "$port" config resetstat > /dev/null
+a=$(get); ca=$(get publish_cycles); ta=$(date +%s.%N)
 sleep 6
-b=$(get); tb=$(date +%s.%N)
+b=$(get); cb=$(get publish_cycles); tb=$(date +%s.%N)
 echo "$stream from a file, one worker: $(echo "($b - $a) / ($tb - $ta) / 1000" | bc) thousand records/s"
+# What publishing these flows costs Redis: commands per publish cycle and
+# the CPU time of each cycle's MULTI/EXEC (Redis runs the queue at EXEC).
+cycles=$((cb - ca))
+[ "$cycles" -gt 0 ] || cycles=1
+echo "Redis, per publish cycle ($((cb - ca)) cycles in the window):"
+redis-cli -p "$port" info commandstats | tr -d '\r' |
+  awk -F'[:=,]' -v n="$cycles" '/^cmdstat_(hset|zadd|xadd|pexpire|sadd|del|zrem):/ {
+      sub("cmdstat_", "", $1); printf "  %-8s %9.0f calls\n", $1, $3 / n }
+    /^cmdstat_exec:/ { printf "  %-8s %9.0f ms of Redis CPU\n", "EXEC", $5 / n / 1000 }' 
