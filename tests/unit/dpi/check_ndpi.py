@@ -206,6 +206,18 @@ def run_ours(dpi_pcap, pcap, extra=()):
     return p.returncode, p.stdout, p.stderr
 
 
+def reader_and_ours(dpi_pcap, pcap):
+    """ndpiReader's -v 2 output and dpi_pcap's on pcap, and a failure
+    if dpi_pcap did not exit 0."""
+    with tempfile.TemporaryDirectory() as td:
+        out = os.path.join(td, "reader.out")
+        subprocess.run(["ndpiReader", "-q", "-i", pcap, "-w", out, "-v", "2"],
+                       check=True, capture_output=True)
+        reader = open(out, errors="replace").read()
+    rc, ours, err = run_ours(dpi_pcap, pcap)
+    return reader, ours, [f"dpi_pcap exited {rc}: {err.strip()}"] if rc != 0 else []
+
+
 # ---- generated traffic -------------------------------------------------------
 
 def one(of, l4, a, b):
@@ -218,15 +230,7 @@ def one(of, l4, a, b):
 def check_gen(dpi_pcap, gen, build_dir):
     pcap = os.path.join(build_dir, "dpi_gen_apps.pcap")
     subprocess.run(["/usr/bin/python3", gen, pcap], check=True)
-    with tempfile.TemporaryDirectory() as td:
-        out = os.path.join(td, "reader.out")
-        subprocess.run(["ndpiReader", "-q", "-i", pcap, "-w", out, "-v", "2"],
-                       check=True, capture_output=True)
-        reader = open(out, errors="replace").read()
-    rc, ours, err = run_ours(dpi_pcap, pcap)
-    fails = []
-    if rc != 0:
-        fails.append(f"dpi_pcap exited {rc}: {err.strip()}")
+    reader, ours, fails = reader_and_ours(dpi_pcap, pcap)
     n_ref, matched, problems, stats, rf, of = compare(reader, ours)
     fails += problems
     if n_ref < 20:
@@ -445,13 +449,7 @@ def check_mixed(dpi_pcap, gen, build_dir):
     pcap = os.path.join(build_dir, "dpi_gen_mixed.pcap")
     subprocess.run(["/usr/bin/python3", gen, "--profile", "mixed", "--packets", "20000",
                     "--flows", "1000", "--out", pcap], check=True)
-    with tempfile.TemporaryDirectory() as td:
-        out = os.path.join(td, "reader.out")
-        subprocess.run(["ndpiReader", "-q", "-i", pcap, "-w", out, "-v", "2"],
-                       check=True, capture_output=True)
-        reader = open(out, errors="replace").read()
-    rc, ours, err = run_ours(dpi_pcap, pcap)
-    fails = [f"dpi_pcap exited {rc}: {err.strip()}"] if rc != 0 else []
+    reader, ours, fails = reader_and_ours(dpi_pcap, pcap)
     n_ref, matched, problems, *_ = compare(reader, ours)
     fails += problems
     conf = collections.Counter(m.strip() for m in CONF_RE.findall(reader))
