@@ -51,5 +51,5 @@ cycles=$((cb - ca))
 echo "Redis, per publish cycle ($((cb - ca)) cycles in the window):"
 redis-cli -p "$port" info commandstats | tr -d '\r' |
   awk -F'[:=,]' -v n="$cycles" '/^cmdstat_(hset|zadd|xadd|pexpire|sadd|del|zrem):/ {
-      sub("cmdstat_", "", $1); printf "  %-8s %9.0f calls\n", $1, $3 / n }
+      sub("cmdstat_", "", $1); printf "  %-8s %9.0f calls %6.2f us each\n", $1, $3 / n, $7 }
     /^cmdstat_exec:/ { printf "  %-8s %9.0f ms of Redis CPU\n", "EXEC", $5 / n / 1000 }' 

@@ -34,6 +34,8 @@ struct ctl_app {
 	const char *name;           /* interned: the hash key */
 	UT_hash_handle hh;
 	const char *category;       /* for applications */
+	struct ctl_app *cat;        /* the category's entry, while category */
+	const char *cat_of;         /* ...is still this name */
 	uint64_t bytes, pkts, flows;
 	uint64_t pub_bytes, pub_flows;
 };
@@ -93,30 +95,59 @@ agg_get(struct weir_control *c, struct ctl_app **table, const char *name)
 	return a;
 }
 
-static void
-host_app_add(struct weir_control *c, struct ctl_flow *f, struct ctl_host *h, struct ctl_app *a,
-	     int64_t bytes, int64_t pkts)
+/* h's entry for application a, made (and announced) the first time. */
+static struct host_app *
+host_app_get(struct weir_control *c, struct ctl_flow *f, struct ctl_host *h, struct ctl_app *a)
 {
 	struct host_app *ha;
-	if (!h || !a)
-		return;
 	HASH_FIND_PTR(h->apps, &a, ha);
-	if (!ha) {
-		ha = calloc(1, sizeof(*ha));
-		if (!ha)
-			return;
-		ha->app = a;
-		HASH_ADD_PTR(h->apps, app, ha);
-		if (strcmp(a->name, "Unknown") != 0) {
-			char id[24];
-			snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
-			weir_events_add(c->events, f->s.first_ms, "new_app", "host", h->id, "app", a->name,
-					"category", a->category, "flow", id, NULL);
-		}
+	if (ha)
+		return ha;
+	ha = calloc(1, sizeof(*ha));
+	if (!ha)
+		return NULL;
+	ha->app = a;
+	HASH_ADD_PTR(h->apps, app, ha);
+	if (strcmp(a->name, "Unknown") != 0) {
+		char id[24];
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)f->uid);
+		weir_events_add(c->events, f->s.first_ms, "new_app", "host", h->id, "app", a->name,
+				"category", a->category, "flow", id, NULL);
 	}
+	return ha;
+}
+
+/* Count under a in the host of f's end b. The entry found is kept in f
+ * (entries live as long as their host, and hosts as long as the control
+ * state), so a flow's later snapshots go straight to it. */
+static void
+host_app_add(struct weir_control *c, struct ctl_flow *f, int b, struct ctl_app *a,
+	     int64_t bytes, int64_t pkts)
+{
+	struct ctl_host *h = weir_ctl_flow_host(c, f, b);
+	if (!h)
+		return;
+	if (f->hap_app != a) {
+		f->hap_app = a;
+		f->hap[0] = f->hap[1] = NULL;
+	}
+	struct host_app *ha = f->hap[b];
+	if (!ha && !(ha = f->hap[b] = host_app_get(c, f, h, a)))
+		return;
 	ha->bytes += (uint64_t)bytes;
 	ha->pkts += (uint64_t)pkts;
 	h->apps_dirty = 1;
+}
+
+/* The entry of a's category (a name the verdict may change). */
+static struct ctl_app *
+category_of(struct weir_control *c, struct ctl_app *a)
+{
+	if (a->cat_of != a->category || !a->cat) {
+		a->cat = agg_get(c, &c->cats, a->category);
+		a->cat_of = a->category;
+	}
+	return a->cat;
 }
 
 /* Count bytes/pkts of flow f under application a (and its category, and
@@ -130,7 +161,7 @@ attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
 	a->bytes += (uint64_t)bytes;
 	a->pkts += (uint64_t)pkts;
 	a->flows += (uint64_t)flows;
-	struct ctl_app *cat = agg_get(c, &c->cats, a->category);
+	struct ctl_app *cat = category_of(c, a);
 	if (cat) {
 		cat->bytes += (uint64_t)bytes;
 		cat->pkts += (uint64_t)pkts;
@@ -138,9 +169,9 @@ attribute(struct weir_control *c, struct ctl_flow *f, struct ctl_app *a,
 	}
 	if (!f->have_snap || (!bytes && !pkts))
 		return;
-	host_app_add(c, f, weir_ctl_flow_host(c, f, 0), a, bytes, pkts);
+	host_app_add(c, f, 0, a, bytes, pkts);
 	if (memcmp(f->s.key.a, f->s.key.b, 16) != 0)
-		host_app_add(c, f, weir_ctl_flow_host(c, f, 1), a, bytes, pkts);
+		host_app_add(c, f, 1, a, bytes, pkts);
 }
 
 /* h's list of names is full: drop the least asked (the longest unasked
@@ -383,8 +414,63 @@ weir_ctl_apps_publish(struct weir_control *c, struct weir_redis *r, int full)
 	publish_table(c, r, c->cats, "categories", "category", 0, full);
 }
 
-/* A host's applications and DNS names: those that changed since the last
- * committed cycle (all of them in a full one). */
+/* One variadic command for a host's applications that changed since the
+ * committed cycle (all of them in a full one): ZADD key bytes app ... for
+ * those with traffic (want_in), ZREM key app ... for those taken back to
+ * none. Nothing is sent when none qualifies. One command a host instead of
+ * one an application: Redis pays its per-command cost a third as often. */
+static void
+host_apps_cmd(struct weir_redis *r, const char *verb, const char *key, struct ctl_host *h,
+	      int full, int want_in)
+{
+	int open = 0;
+	struct host_app *ha, *ht;
+	HASH_ITER(hh, h->apps, ha, ht) {
+		int in = ha->bytes || ha->pkts;
+		if (in != want_in || (!full && in == ha->pub_in && (!in || ha->bytes == ha->pub_bytes)))
+			continue;
+		if (!open++) {
+			weir_redis_cmd_start(r, verb);
+			weir_redis_arg_str(r, key);
+		}
+		if (in)
+			weir_redis_arg_u64(r, ha->bytes);
+		weir_redis_arg_str(r, ha->app->name);
+	}
+	if (open)
+		weir_redis_cmd_end(r);
+}
+
+/* The same for a host's DNS names whose count moved: ZADD key count name
+ * ... (last_ms 0) or HSET key name last_ms ... (last_ms 1). */
+static void
+host_dns_cmd(struct weir_redis *r, const char *verb, const char *key, struct ctl_host *h,
+	     int full, int last_ms)
+{
+	int open = 0;
+	struct host_dns *d, *dt;
+	HASH_ITER(hh, h->dns, d, dt) {
+		if (!full && d->count == d->pub_count)
+			continue;
+		if (!open++) {
+			weir_redis_cmd_start(r, verb);
+			weir_redis_arg_str(r, key);
+		}
+		if (last_ms) {
+			weir_redis_arg_str(r, d->name);
+			weir_redis_arg_u64(r, d->last_ms);
+		} else {
+			weir_redis_arg_u64(r, d->count);
+			weir_redis_arg_str(r, d->name);
+		}
+	}
+	if (open)
+		weir_redis_cmd_end(r);
+}
+
+/* A host's applications (hostapps:ID) and DNS names (hostdns:ID,
+ * hostdnslast:ID): what changed since the committed cycle (all of them in
+ * a full one). */
 void
 weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct ctl_host *h, int full)
 {
@@ -393,20 +479,8 @@ weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct 
 	char key[256];
 	h->apps_sent_cycle = c->cycle;
 	snprintf(key, sizeof(key), "%shostapps:%s", c->prefix, h->id);
-	struct host_app *ha, *ht;
-	HASH_ITER(hh, h->apps, ha, ht) {
-		int in = ha->bytes || ha->pkts;
-		if (!full && in == ha->pub_in && (!in || ha->bytes == ha->pub_bytes))
-			continue;
-		if (in) {
-			weir_redis_zadd(r, key, ha->bytes, ha->app->name);
-		} else {
-			weir_redis_cmd_start(r, "ZREM");
-			weir_redis_arg_str(r, key);
-			weir_redis_arg_str(r, ha->app->name);
-			weir_redis_cmd_end(r);
-		}
-	}
+	host_apps_cmd(r, "ZADD", key, h, full, 1);
+	host_apps_cmd(r, "ZREM", key, h, full, 0);
 	if (!h->dns)
 		return;
 	snprintf(key, sizeof(key), "%shostdns:%s", c->prefix, h->id);
@@ -423,17 +497,8 @@ weir_ctl_apps_publish_host(struct weir_control *c, struct weir_redis *r, struct 
 		weir_redis_arg_str(r, g->name);
 		weir_redis_cmd_end(r);
 	}
-	struct host_dns *d, *dt;
-	HASH_ITER(hh, h->dns, d, dt) {
-		if (!full && d->count == d->pub_count)
-			continue;
-		weir_redis_zadd(r, key, d->count, d->name);
-		weir_redis_cmd_start(r, "HSET");
-		weir_redis_arg_str(r, lkey);
-		weir_redis_arg_str(r, d->name);
-		weir_redis_arg_u64(r, d->last_ms);
-		weir_redis_cmd_end(r);
-	}
+	host_dns_cmd(r, "ZADD", key, h, full, 0);
+	host_dns_cmd(r, "HSET", lkey, h, full, 1);
 }
 
 /* The cycle landed: what it wrote of each host's applications and names

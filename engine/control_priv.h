@@ -117,6 +117,10 @@ struct ctl_flow {
 	struct weir_flow_snap s;
 	struct ctl_dpi *dpi;
 	struct ctl_app *app_agg;     /* where its bytes are counted so far */
+	struct ctl_app *hap_app;     /* the application hap[] count under, */
+	struct host_app *hap[2];     /* ...in the hosts of key.a and key.b: one
+				      * cache miss a snapshot instead of the
+				      * five of a lookup (control_apps.c) */
 	struct ctl_host *ha, *hb;    /* hosts of key.a and key.b (weir_ctl_flow_host) */
 	int dns_pending;             /* a DNS name waits for the flow's key */
 	const char *indexed_app;     /* idx:app:NAME it is in (NULL: none yet), */
