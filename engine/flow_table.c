@@ -13,17 +13,17 @@
  * Who writes it: the owning worker, and nobody else reads it. It never
  * allocates after init: a freed entry is linked into a free list through
  * itself, others are handed out in index order, and when none is free (or
- * the probed buckets are full) insert fails and the worker evicts. Memory
- * is mapped lazily (MAP_NORESERVE), so a large table costs only what it
- * holds. */
+ * the probed buckets are full) insert fails and the worker evicts. The
+ * entries are mapped lazily (MAP_NORESERVE), so a large table costs only
+ * what it holds; the index is faulted in at init (mem_map.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <rte_hash_crc.h>
 
 #include "flow_table.h"
+#include "mem_map.h"
 
 const char *const weir_flow_end_names[WEIR_FLOW_END__MAX] = {
 #define WEIR_FE_NAME(n, s) [WEIR_FLOW_END_##n] = s,
@@ -31,15 +31,13 @@ const char *const weir_flow_end_names[WEIR_FLOW_END__MAX] = {
 #undef WEIR_FE_NAME
 };
 
-/* Anonymous memory, faulted in where it is touched. No transparent huge
- * pages (MADV_HUGEPAGE was tried: cold +5%, but a one-pass file read -10%,
- * the faults of 2 MB pages compacting memory; docs/benchmarks.md). */
+/* No transparent huge pages (MADV_HUGEPAGE was tried: cold +5%, but a
+ * one-pass file read -10%, the faults of 2 MB pages compacting memory;
+ * docs/benchmarks.md). */
 static void *
 map_lazy(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return weir_mem_map(bytes, WEIR_MEM_LAZY);
 }
 
 static size_t
@@ -64,7 +62,9 @@ weir_flow_table_init(struct weir_flow_table *t, uint32_t capacity, unsigned int 
 	uint32_t n_home = (uint32_t)((slots + WEIR_FT_BUCKET_SLOTS - 1) / WEIR_FT_BUCKET_SLOTS);
 	uint32_t n_buckets = n_home + WEIR_FT_PROBE - 1;
 
-	t->buckets = map_lazy((size_t)n_buckets * sizeof(*t->buckets));
+	/* the index is hit at random from the first packets on: populated
+	 * (mem_map.h); entries are handed out in order: lazy */
+	t->buckets = weir_mem_map((size_t)n_buckets * sizeof(*t->buckets), WEIR_MEM_POPULATE);
 	t->flows = map_lazy((size_t)capacity * sizeof(*t->flows));
 	t->dirty_bits = map_lazy(dirty_bits_bytes(capacity));
 	t->dirty_words = map_lazy(dirty_words_bytes(capacity));
@@ -86,14 +86,10 @@ weir_flow_table_init(struct weir_flow_table *t, uint32_t capacity, unsigned int 
 void
 weir_flow_table_free(struct weir_flow_table *t)
 {
-	if (t->buckets)
-		munmap(t->buckets, (size_t)t->n_buckets * sizeof(*t->buckets));
-	if (t->flows)
-		munmap(t->flows, (size_t)t->capacity * sizeof(*t->flows));
-	if (t->dirty_bits)
-		munmap(t->dirty_bits, dirty_bits_bytes(t->capacity));
-	if (t->dirty_words)
-		munmap(t->dirty_words, dirty_words_bytes(t->capacity));
+	weir_mem_unmap(t->buckets, (size_t)t->n_buckets * sizeof(*t->buckets));
+	weir_mem_unmap(t->flows, (size_t)t->capacity * sizeof(*t->flows));
+	weir_mem_unmap(t->dirty_bits, dirty_bits_bytes(t->capacity));
+	weir_mem_unmap(t->dirty_words, dirty_words_bytes(t->capacity));
 	memset(t, 0, sizeof(*t));
 }
 
@@ -106,8 +102,7 @@ weir_flow_side_alloc(const struct weir_flow_table *t, size_t elem_size)
 void
 weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_size)
 {
-	if (side)
-		munmap(side, (size_t)t->capacity * elem_size);
+	weir_mem_unmap(side, (size_t)t->capacity * elem_size);
 }
 
 /* CRC32C of the 40-byte key (SSE4.2 crc32 instructions where the CPU has

@@ -2,13 +2,16 @@
  * records, for a worker to hand things to the control thread (flow
  * snapshots, nDPI verdicts) without a lock or a shared written cache line:
  * the head is written only by the producer, the tail only by the consumer,
- * each on its own cache line. */
+ * each on its own cache line. A ring the producer writes round and round
+ * from the first packets on (flow snapshots, verdicts) is best faulted in
+ * at init; one that may never be used, mapped lazily (mem_map.h). */
 #ifndef WEIR_SPSC_RING_H
 #define WEIR_SPSC_RING_H
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "mem_map.h"
 
 struct weir_spsc_ring {
 	uint64_t head __attribute__((aligned(64)));  /* producer */
@@ -20,13 +23,13 @@ struct weir_spsc_ring {
 
 /* size is rounded up to a power of two. */
 static inline int
-weir_spsc_ring_init(struct weir_spsc_ring *r, uint32_t size, size_t elem)
+weir_spsc_ring_init(struct weir_spsc_ring *r, uint32_t size, size_t elem, enum weir_mem_touch touch)
 {
 	uint32_t n = 1;
 	while (n < size)
 		n <<= 1;
 	memset(r, 0, sizeof(*r));
-	r->slot = calloc(n, elem);
+	r->slot = weir_mem_map((size_t)n * elem, touch);
 	r->mask = n - 1;
 	r->elem = elem;
 	return r->slot ? 0 : -1;
@@ -35,7 +38,8 @@ weir_spsc_ring_init(struct weir_spsc_ring *r, uint32_t size, size_t elem)
 static inline void
 weir_spsc_ring_free(struct weir_spsc_ring *r)
 {
-	free(r->slot);
+	if (r->slot)
+		weir_mem_unmap(r->slot, (size_t)(r->mask + 1) * r->elem);
 	r->slot = NULL;
 }
 

@@ -42,9 +42,11 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 		return -1;
 	if (weir_agg_init(&w->agg) != 0)
 		goto err_free_table;
-	if (weir_spsc_ring_init(&w->snaps, cfg->flow_ring_size, sizeof(struct weir_flow_snap)) != 0)
+	if (weir_spsc_ring_init(&w->snaps, cfg->flow_ring_size, sizeof(struct weir_flow_snap),
+				WEIR_MEM_POPULATE) != 0)
 		goto err_free_agg;
-	if (weir_spsc_ring_init(&w->dpi_out, 4096, sizeof(struct weir_dpi_msg)) != 0)
+	if (weir_spsc_ring_init(&w->dpi_out, 4096, sizeof(struct weir_dpi_msg),
+				cfg->dpi ? WEIR_MEM_POPULATE : WEIR_MEM_LAZY) != 0)
 		goto err_free_snaps;
 	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
 	if (!w->frags)
@@ -60,8 +62,8 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 	/* template sharing (tmpl_share.h): not when reading a file, whose
 	 * results must not depend on how fast the control thread answers */
 	if (cfg->share_templates && !(cfg->read_file[0] && !cfg->loop) &&
-	    (weir_spsc_ring_init(&w->tmpl_out, WEIR_TMPL_OUT_RING, sizeof(struct weir_tmpl_msg)) ||
-	     weir_spsc_ring_init(&w->tmpl_in, WEIR_TMPL_IN_RING, sizeof(struct weir_tmpl_msg)))) {
+	    (weir_spsc_ring_init(&w->tmpl_out, WEIR_TMPL_OUT_RING, sizeof(struct weir_tmpl_msg), WEIR_MEM_LAZY) ||
+	     weir_spsc_ring_init(&w->tmpl_in, WEIR_TMPL_IN_RING, sizeof(struct weir_tmpl_msg), WEIR_MEM_LAZY))) {
 		weir_spsc_ring_free(&w->tmpl_out);
 		weir_worker_xflow_fini(w);
 		goto err_free_slots;

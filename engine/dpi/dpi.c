@@ -57,6 +57,7 @@ struct weir_dpi {
 	struct dpi_slot *slots;
 	uint32_t *free_idx;             /* stack of free slot indices */
 	uint32_t n_free;
+	uint32_t n_touched;             /* slots [0, n_touched) were ever used */
 	uint8_t *buf;                   /* snaplen + WEIR_DPI_PAD */
 	const int64_t *mem;             /* owner thread's nDPI byte counter */
 	int64_t pool_bytes;
@@ -229,7 +230,9 @@ weir_dpi_destroy(struct weir_dpi *d)
 {
 	if (d == NULL)
 		return;
-	for (uint32_t i = 0; i < d->cfg.max_flows_in_detection; i++)
+	/* only the slots ever handed out: the rest of the pool was never
+	 * faulted in, and reading it would fault it all in now */
+	for (uint32_t i = 0; i < d->n_touched; i++)
 		if (d->slots[i].in_use)
 			weir_dpi_flow_end(d, (int)i);
 	ndpi_exit_detection_module(d->ndpi);
@@ -252,6 +255,8 @@ weir_dpi_flow_begin(struct weir_dpi *d)
 	}
 	i = d->free_idx[--d->n_free];
 	d->slots[i].in_use = 1;
+	if (i >= d->n_touched)
+		d->n_touched = i + 1;
 	return (int)i;
 }
 
