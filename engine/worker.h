@@ -122,7 +122,9 @@ struct weir_worker {
 	uint64_t tsc0, wall0_ms;
 	uint64_t next_fold_tsc;
 	uint64_t next_expire_tsc;
-	uint32_t sweep_per_loop;
+	uint32_t sweep_per_loop;           /* reading a file: buckets a loop */
+	uint64_t sweep_period_tsc;         /* live: a whole index per period */
+	uint64_t sweep_tsc, sweep_acc;     /* live: last call, bucket-tsc carried */
 
 	struct weir_worker_stats st;
 

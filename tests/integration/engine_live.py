@@ -16,6 +16,16 @@ end and the other vdevs come up:
              equals tshark's reading of the same capture (truth.py), the
              frames counted equal the frames sent, and with 2 workers both
              got packets and their sum is the frames sent.
+  idle       live flows end on time: weir -i on a veth end with
+             --idle-timeout 2 and the default 1M-flow table; from the other
+             end, flow A sends 3 frames and stops, flow B one frame every
+             0.5 s for 5 s (longer than the timeout). A must be in
+             flows:ended as `idle`, published no sooner than 2 s after its
+             last frame and no later than 2 s + the sweep's period (the
+             timeout / 8: 250 ms) + two publish intervals + 1 s of slack;
+             B must not have been ended while it was sending, and must end
+             as one flow with all its 11 frames. (The live idle
+             sweep goes by time, engine/worker.c sweep_due().)
   vdevs      weir -i net_null0 and -i net_ring0 (no traffic source but the
              PMD): each comes up, publishes `running`, counts what it
              received (net_null: zero-filled frames, each a counted non-IP
@@ -177,6 +187,80 @@ def case_afpacket(args):
 	return 0 if ok else 1
 
 
+IDLE_SENDER = '''
+import sys, time
+from scapy.all import Ether, IP, UDP, Raw, sendp, conf
+conf.verb = 0
+iface = sys.argv[1]
+def frame(a, b, sp, dp):
+	return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=a, dst=b) /
+		     UDP(sport=sp, dport=dp) / Raw(b"x" * 64))
+fa = frame("10.9.0.1", "10.9.0.2", 1111, 2222)
+fb = frame("10.9.0.3", "10.9.0.4", 3333, 4444)
+sendp([fa] * 3, iface=iface, verbose=False)
+last_a = time.time()
+for i in range(11):
+	sendp(fb, iface=iface, verbose=False)
+	last_b = time.time()
+	if i < 10:
+		time.sleep(0.5)
+print("%.3f %.3f" % (last_a, last_b))
+'''
+
+
+def case_idle(args):
+	weirtest.need_root()
+	tmp = tempfile.mkdtemp(prefix="weir-it-idle-")
+	redis = weirtest.Redis()
+	ns, tx, rx = make_veth("i%d" % (os.getpid() % 10000))
+	node, idle_s, publish_ms, period_ms = "idle", 2, 200, 250
+	ok = True
+	try:
+		p, log = start_engine(args, redis, node, ["-i", rx, "--idle-timeout", str(idle_s)], tmp, ns)
+		if not p:
+			return 1
+		r = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", IDLE_SENDER, tx],
+				   capture_output=True, text=True, timeout=60)
+		if r.returncode != 0:
+			print("sender failed: %s" % r.stderr[-2000:])
+			stop_engine(p, log, node)
+			return 1
+		last_a, last_b = (float(x) for x in r.stdout.split())
+		key = "weir:{%s}:flows:ended" % node
+		want = {("10.9.0.1", "10.9.0.2"), ("10.9.0.3", "10.9.0.4")}
+		deadline = time.time() + idle_s + 10
+		ended = []
+		while time.time() < deadline:
+			raw = weirtest.resp(redis.port, [["XRANGE", key, "-", "+"]])[0] or []
+			ended = [(int(e[0].split("-")[0]), dict(zip(e[1][0::2], e[1][1::2]))) for e in raw]
+			if want <= {(f["src"], f["dst"]) for _, f in ended}:
+				break
+			time.sleep(0.1)
+		if not stop_engine(p, log, node):
+			ok = False
+		late_ms = idle_s * 1000 + period_ms + 2 * publish_ms + 1000
+		for name, (src, dst), last, pkts in (("A", ("10.9.0.1", "10.9.0.2"), last_a, 3),
+						     ("B", ("10.9.0.3", "10.9.0.4"), last_b, 11)):
+			mine = [(ms, f) for ms, f in ended if (f["src"], f["dst"]) == (src, dst)]
+			if len(mine) != 1:
+				print("MISMATCH: flow %s: %d entries in flows:ended, want 1: %s" % (name, len(mine), mine))
+				ok = False
+				continue
+			ms, f = mine[0]
+			after = ms - last * 1000
+			print("flow %s: ended %s, %s packets, published %.0f ms after its last frame "
+			      "(want %d..%d)" % (name, f.get("end_reason"), f.get("pkts"), after, idle_s * 1000, late_ms))
+			if f.get("end_reason") != "idle" or int(f.get("pkts", 0)) != pkts:
+				print("MISMATCH: flow %s: want end_reason idle and %d packets" % (name, pkts))
+				ok = False
+			if not idle_s * 1000 <= after <= late_ms:
+				print("MISMATCH: flow %s ended outside its window" % name)
+				ok = False
+	finally:
+		sh("ip", "netns", "del", ns, check=False)
+	return 0 if ok else 1
+
+
 def case_vdevs(args):
 	weirtest.need_root()
 	tmp = tempfile.mkdtemp(prefix="weir-it-vdev-")
@@ -209,14 +293,14 @@ def case_vdevs(args):
 
 def main():
 	ap = argparse.ArgumentParser()
-	ap.add_argument("--case", required=True, choices=["afpacket", "vdevs"])
+	ap.add_argument("--case", required=True, choices=["afpacket", "idle", "vdevs"])
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
 	ap.add_argument("--gen", required=True)
 	ap.add_argument("--truth", required=True)
 	ap.add_argument("--compare", required=True)
 	args = ap.parse_args()
-	return case_afpacket(args) if args.case == "afpacket" else case_vdevs(args)
+	return {"afpacket": case_afpacket, "idle": case_idle, "vdevs": case_vdevs}[args.case](args)
 
 
 if __name__ == "__main__":
