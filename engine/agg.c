@@ -164,15 +164,20 @@ get_host(struct weir_agg *a, const uint8_t ip[16], uint16_t vlan, uint64_t now)
 	return e;
 }
 
+/* VLAN and pair entries are never removed before weir_agg_destroy(), so
+ * the pointers in vlan_seen/pair_seen stay good. */
 static struct weir_agg_vlan *
 get_vlan(struct weir_agg *a, uint16_t vlan, uint64_t now)
 {
+	struct weir_agg_vlan **seen = &a->vlan_seen[vlan % WEIR_AGG_SEEN];
+	if (*seen && (*seen)->vlan == vlan)
+		return *seen;
 	struct cds_lfht_iter it;
 	uint32_t h = (uint32_t)mix64(vlan);
 	cds_lfht_lookup(a->vlans, h, vlan_match, &vlan, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	if (n)
-		return caa_container_of(n, struct weir_agg_vlan, node);
+		return *seen = caa_container_of(n, struct weir_agg_vlan, node);
 	struct weir_agg_vlan *e = calloc(1, sizeof(*e));
 	if (!e) {
 		a->alloc_failed++;
@@ -182,7 +187,7 @@ get_vlan(struct weir_agg *a, uint16_t vlan, uint64_t now)
 	e->first_ms = now;
 	cds_lfht_node_init(&e->node);
 	cds_lfht_add(a->vlans, h, &e->node);
-	return e;
+	return *seen = e;
 }
 
 static struct weir_agg_pair *
@@ -190,11 +195,14 @@ get_pair(struct weir_agg *a, uint16_t src, uint16_t dst, uint64_t now)
 {
 	uint16_t k[2] = { src, dst };
 	uint32_t h = (uint32_t)mix64((uint64_t)src << 16 | dst);
+	struct weir_agg_pair **seen = &a->pair_seen[h % WEIR_AGG_SEEN];
+	if (*seen && (*seen)->src == src && (*seen)->dst == dst)
+		return *seen;
 	struct cds_lfht_iter it;
 	cds_lfht_lookup(a->pairs, h, pair_match, k, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	if (n)
-		return caa_container_of(n, struct weir_agg_pair, node);
+		return *seen = caa_container_of(n, struct weir_agg_pair, node);
 	struct weir_agg_pair *e = calloc(1, sizeof(*e));
 	if (!e) {
 		a->alloc_failed++;
@@ -205,7 +213,7 @@ get_pair(struct weir_agg *a, uint16_t src, uint16_t dst, uint64_t now)
 	e->first_ms = now;
 	cds_lfht_node_init(&e->node);
 	cds_lfht_add(a->pairs, h, &e->node);
-	return e;
+	return *seen = e;
 }
 
 static void

@@ -52,6 +52,8 @@ struct weir_agg_pair {
 	uint64_t first_ms, last_ms;
 };
 
+#define WEIR_AGG_SEEN 64
+
 struct weir_agg {
 	struct cds_lfht *hosts;
 	struct cds_lfht *vlans;
@@ -69,6 +71,11 @@ struct weir_agg {
 	uint32_t *host_free;       /* handles of expired hosts, for reuse */
 	uint32_t n_host_free;
 	uint32_t cap_host_free;
+	/* the VLAN and subnet-pair entries last used, direct-mapped (worker
+	 * only): a fold looks up both for every changed flow, and a link has a
+	 * few VLANs and pairs; entries live until weir_agg_destroy() */
+	struct weir_agg_vlan *vlan_seen[WEIR_AGG_SEEN];
+	struct weir_agg_pair *pair_seen[WEIR_AGG_SEEN];
 };
 
 /* cds_lfht_for_each_entry() computes container_of(NULL) at the end of the

@@ -14,8 +14,12 @@
 #include "mem_map.h"
 
 struct weir_spsc_ring {
-	uint64_t head __attribute__((aligned(64)));  /* producer */
-	uint64_t tail __attribute__((aligned(64)));  /* consumer */
+	/* the producer's line: head, and the tail as it last read it */
+	uint64_t head __attribute__((aligned(64)));
+	uint64_t tail_seen;
+	/* the consumer's line: tail, and the head as it last read it */
+	uint64_t tail __attribute__((aligned(64)));
+	uint64_t head_seen;
 	uint64_t mask __attribute__((aligned(64)));
 	size_t   elem;
 	uint8_t *slot;
@@ -43,13 +47,19 @@ weir_spsc_ring_free(struct weir_spsc_ring *r)
 	r->slot = NULL;
 }
 
-/* Producer: a record to fill, or NULL if full; then weir_spsc_ring_push(). */
+/* Producer: a record to fill, or NULL if full; then weir_spsc_ring_push().
+ * The consumer's tail is read only when the copy from the last read says
+ * the ring is full: each read of it is a cache miss while the consumer is
+ * draining (the line moves between cores), and a fold pushes a million
+ * snapshots. */
 static inline void *
 weir_spsc_ring_reserve(struct weir_spsc_ring *r)
 {
-	uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-	if (r->head - tail > r->mask)
-		return NULL;
+	if (r->head - r->tail_seen > r->mask) {
+		r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (r->head - r->tail_seen > r->mask)
+			return NULL;
+	}
 	return r->slot + (r->head & r->mask) * r->elem;
 }
 
@@ -59,13 +69,17 @@ weir_spsc_ring_push(struct weir_spsc_ring *r)
 	__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELEASE);
 }
 
-/* Consumer: the oldest record, or NULL if empty; then weir_spsc_ring_pop(). */
+/* Consumer: the oldest record, or NULL if empty; then weir_spsc_ring_pop().
+ * Likewise, the producer's head is read only when the last copy of it is
+ * used up. */
 static inline const void *
 weir_spsc_ring_peek(struct weir_spsc_ring *r)
 {
-	uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	if (r->tail == head)
-		return NULL;
+	if (r->tail == r->head_seen) {
+		r->head_seen = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		if (r->tail == r->head_seen)
+			return NULL;
+	}
 	return r->slot + (r->tail & r->mask) * r->elem;
 }
 

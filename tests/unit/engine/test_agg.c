@@ -1,7 +1,9 @@
 /* test_agg.c -- folding flows into the per-core aggregates: per-direction
  * host totals, flows counted once, deltas only, subnet pairs by initiator,
- * idle-host expiry only after the control thread has read the host, and a
- * host met again after its expiry gets a new entry number. */
+ * idle-host expiry only after the control thread has read the host, a
+ * host met again after its expiry gets a new entry number, and VLANs and
+ * pairs that share a slot of the fold's direct-mapped cache each keep their
+ * own totals. */
 #include <string.h>
 
 #include "agg.h"
@@ -126,6 +128,50 @@ main(void)
 	/* its handle is one the expired hosts gave back */
 	CHECK(g.agg_a && g.agg_a <= 2 && a.host_at[g.agg_a] == h10);
 	CHECK_EQ(a.n_host_at, 2);
+
+	/* VLANs 1, 1 + WEIR_AGG_SEEN and 1 + 2 x WEIR_AGG_SEEN share a slot of
+	 * vlan_seen; subnet pairs (i, i) for i in 1..200 share pair_seen's 64
+	 * slots. Folded in turn, 3 rounds: each must get exactly its own. */
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 200; i++) {
+			struct weir_flow h;
+			memset(&h, 0, sizeof(h));
+			uint16_t vl = (uint16_t)(1 + (i % 3) * WEIR_AGG_SEEN);
+			weir_flow_key_make(&h.key, x, 1000, y, (uint16_t)(2000 + i), 17, vl);
+			h.sub_init = h.sub_resp = (uint16_t)(1 + i);
+			h.state = WEIR_FLOWST_A_INIT;
+			h.new_bytes[0] = (uint32_t)(1 + i);
+			h.new_pkts[0] = 1;
+			weir_agg_fold_flow(&a, &h, 1);
+		}
+	weir_agg_fold_done(&a);
+	struct weir_agg_vlan *v;
+	int vlans = 0;
+	WEIR_LFHT_FOR_EACH(a.vlans, &it, v, node) {
+		if (v->vlan == 30)
+			continue;
+		vlans++;
+		/* vlan 1 + k*SEEN got i = k, k+3, ...: 3 x sum(1 + i) */
+		int k = (v->vlan - 1) / WEIR_AGG_SEEN;
+		uint64_t want = 0, flows = 0;
+		for (int i = k; i < 200; i += 3) {
+			want += 3 * (uint64_t)(1 + i);
+			flows += 3;
+		}
+		CHECK_EQ(v->bytes, want);
+		CHECK_EQ(v->flows, flows);
+	}
+	CHECK_EQ(vlans, 3);
+	int mine = 0;
+	WEIR_LFHT_FOR_EACH(a.pairs, &it, p, node) {
+		if ((p->src == 2 && p->dst == 1) || (p->src == 0 && p->dst == 0))
+			continue;	/* f's and g's, above */
+		mine++;
+		CHECK_EQ(p->src, p->dst);
+		CHECK_EQ(p->bytes_fwd, 3 * (uint64_t)p->src);	/* i = src - 1, 1 + i bytes a round */
+		CHECK_EQ(p->flows, 3);
+	}
+	CHECK_EQ(mine, 200);
 	rcu_quiescent_state();
 	rcu_barrier_qsbr();
 	weir_agg_destroy(&a);
