@@ -281,16 +281,19 @@ sweep(struct weir_worker *w, uint32_t n_buckets)
 	}
 }
 
+/* End every flow. No fold first: end_flow() folds what each flow gained
+ * and sends its last snapshot; a fold before would send every changed flow
+ * twice. */
 void
 weir_worker_flush(struct weir_worker *w)
 {
 	struct weir_flow_table *t = &w->ft;
-	weir_worker_fold(w);
 	for (uint32_t b = 0; b < t->n_buckets; b++)
 		for (int s = 0; s < WEIR_FT_BUCKET_SLOTS; s++)
 			if (t->buckets[b].sig[s])
 				end_flow(w, &t->flows[t->buckets[b].idx[s]], WEIR_FLOW_END_FLUSH);
 	weir_agg_fold_done(&w->agg);
+	w->st.folds++;
 	w->st.flows_active = t->active;
 }
 

@@ -155,7 +155,8 @@ void weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f);
 /* Fold every dirty flow into the aggregates and snapshot it. */
 void weir_worker_fold(struct weir_worker *w);
 
-/* End every flow (reason FLUSH), fold, and leave the table empty. */
+/* End every flow (reason FLUSH: each folded and sent once, as it ends) and
+ * leave the table empty. */
 void weir_worker_flush(struct weir_worker *w);
 
 /* Process a burst of mbufs (parse, account, free). */
