@@ -389,8 +389,8 @@ on_record(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	struct rec_stage *st = &t->stage[t->n_stage];
 	st->r = *r;
 	st->ex = ex;
-	st->dir = weir_flow_key_make(&st->k, r->src, r->sport, r->dst, r->dport, r->proto, r->vlan);
-	st->h = weir_flow_hash(&st->k);
+	st->dir = weir_flow_key_make_hash(&st->k, r->src, r->sport, r->dst, r->dport, r->proto, r->vlan,
+					  &st->h);
 	weir_flow_table_prefetch(&w->ft, st->h);
 	if (++t->n_stage == REC_BATCH)
 		stage_apply(w);

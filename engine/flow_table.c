@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_hash_crc.h>
-
 #include "flow_table.h"
 #include "mem_map.h"
 
@@ -105,74 +103,10 @@ weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_siz
 	weir_mem_unmap(side, (size_t)t->capacity * elem_size);
 }
 
-/* CRC32C of the 40-byte key (SSE4.2 crc32 instructions where the CPU has
- * them; DPDK falls back to a table otherwise): five dependent steps,
- * cheaper than a multiply chain and well spread in both halves. */
-uint32_t
-weir_flow_hash(const struct weir_flow_key *k)
-{
-	return rte_hash_crc(k, sizeof(*k), 0x5bd1e995);
-}
-
-int
-weir_flow_key_make(struct weir_flow_key *k, const uint8_t src[16], uint16_t sport,
-		   const uint8_t dst[16], uint16_t dport, uint8_t proto, uint16_t vlan)
-{
-	int c = memcmp(src, dst, 16);
-	int rev = c > 0 || (c == 0 && sport > dport);
-
-	if (!rev) {
-		memcpy(k->a, src, 16);
-		memcpy(k->b, dst, 16);
-		k->pa = sport;
-		k->pb = dport;
-	} else {
-		memcpy(k->a, dst, 16);
-		memcpy(k->b, src, 16);
-		k->pa = dport;
-		k->pb = sport;
-	}
-	k->vlan = vlan;
-	k->proto = proto;
-	k->pad = 0;
-	return rev;
-}
-
-static inline uint64_t
-word(const struct weir_flow_key *k, int i)
-{
-	uint64_t v;
-	memcpy(&v, (const uint8_t *)k + 8 * i, 8);	/* one load, not a copy through the stack */
-	return v;
-}
-
-static inline int
-key_eq(const struct weir_flow_key *x, const struct weir_flow_key *y)
-{
-	/* five word compares, no call: this runs for every packet */
-	return !((word(x, 0) ^ word(y, 0)) | (word(x, 1) ^ word(y, 1)) | (word(x, 2) ^ word(y, 2)) |
-		 (word(x, 3) ^ word(y, 3)) | (word(x, 4) ^ word(y, 4)));
-}
-
 static inline struct weir_ft_bucket *
 home(struct weir_flow_table *t, uint32_t h)
 {
 	return (struct weir_ft_bucket *)weir_flow_table_home(t, h);
-}
-
-struct weir_flow *
-weir_flow_table_lookup(struct weir_flow_table *t, const struct weir_flow_key *k, uint32_t h)
-{
-	uint16_t sig = weir_flow_sig(h);
-	struct weir_ft_bucket *b = home(t, h);
-	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++, b++) {
-		for (unsigned int m = weir_ft_match(b, sig); m; m &= m - 1) {
-			struct weir_flow *f = &t->flows[b->idx[__builtin_ctz(m)]];
-			if (key_eq(&f->key, k))
-				return f;
-		}
-	}
-	return NULL;
 }
 
 /* A free entry: the last freed, else the first never used. */

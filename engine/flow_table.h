@@ -8,9 +8,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#else
+#include <rte_hash_crc.h>
+#endif
+#include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 #include "weir/flow.h"
 
@@ -55,12 +62,109 @@ void weir_flow_table_free(struct weir_flow_table *t);
 void *weir_flow_side_alloc(const struct weir_flow_table *t, size_t elem_size);
 void  weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_size);
 
-uint32_t weir_flow_hash(const struct weir_flow_key *k);
+/* The hash, key and lookup below run for every packet, so they are
+ * inline: out of line they were three calls, a memcmp and a branch on
+ * DPDK's CRC flavour per packet (docs/benchmarks.md, "The hot path
+ * inline"). */
 
-/* Canonicalise (src, sport) / (dst, dport) into k. Returns 0 if src is a
- * (the packet travels a->b), 1 if it travels b->a. */
-int weir_flow_key_make(struct weir_flow_key *k, const uint8_t src[16], uint16_t sport,
-		       const uint8_t dst[16], uint16_t dport, uint8_t proto, uint16_t vlan);
+static inline uint64_t
+weir_flow_key_word(const struct weir_flow_key *k, int i)
+{
+	uint64_t v;
+	memcpy(&v, (const uint8_t *)k + 8 * i, 8);	/* one load, not a copy through the stack */
+	return v;
+}
+
+/* CRC32C of the 40-byte key, seed 0x5bd1e995: five dependent crc32
+ * instructions (SSE4.2, which the build's -march has), cheaper than a
+ * multiply chain and well spread in both halves; the same value as
+ * rte_hash_crc(k, 40, seed), which is what runs without SSE4.2. */
+static inline uint32_t
+weir_flow_hash5(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4)
+{
+#ifdef __SSE4_2__
+	uint64_t c = 0x5bd1e995;
+	c = _mm_crc32_u64(c, w0);
+	c = _mm_crc32_u64(c, w1);
+	c = _mm_crc32_u64(c, w2);
+	c = _mm_crc32_u64(c, w3);
+	return (uint32_t)_mm_crc32_u64(c, w4);
+#else
+	uint64_t w[5] = {w0, w1, w2, w3, w4};
+	return rte_hash_crc(w, sizeof(w), 0x5bd1e995);
+#endif
+}
+
+static inline uint32_t
+weir_flow_hash(const struct weir_flow_key *k)
+{
+	return weir_flow_hash5(weir_flow_key_word(k, 0), weir_flow_key_word(k, 1),
+			       weir_flow_key_word(k, 2), weir_flow_key_word(k, 3),
+			       weir_flow_key_word(k, 4));
+}
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "weir_flow_key_make_hash() lays out the key's last word for a little-endian CPU"
+#endif
+
+/* Canonicalise (src, sport) / (dst, dport) into k -- a is the lower
+ * address (as bytes, memcmp order), the lower port on a tie -- and return
+ * weir_flow_hash(k) in *h. Returns 0 if src is a (the packet travels
+ * a->b), 1 if it travels b->a.
+ *
+ * The key is written as five 8-byte words and hashed from the registers
+ * that hold them: hashing it back from memory made every packet wait for
+ * a store to forward into a load of another size (the ports, VLAN and
+ * protocol were four small stores read back as one word). */
+static inline int
+weir_flow_key_make_hash(struct weir_flow_key *k, const uint8_t src[16], uint16_t sport,
+			const uint8_t dst[16], uint16_t dport, uint8_t proto, uint16_t vlan,
+			uint32_t *h)
+{
+	uint64_t s0, s1, d0, d1;
+	memcpy(&s0, src, 8);
+	memcpy(&s1, src + 8, 8);
+	memcpy(&d0, dst, 8);
+	memcpy(&d1, dst + 8, 8);
+	uint64_t bs0 = __builtin_bswap64(s0), bd0 = __builtin_bswap64(d0);
+	uint64_t bs1 = __builtin_bswap64(s1), bd1 = __builtin_bswap64(d1);
+	int rev = bs0 != bd0 ? bs0 > bd0 : bs1 != bd1 ? bs1 > bd1 : sport > dport;
+
+	/* scalars, not an array: GCC put an array through the stack and read
+	 * it back as 16-byte vectors, the same stall again */
+	uint64_t a0 = rev ? d0 : s0, a1 = rev ? d1 : s1;
+	uint64_t b0 = rev ? s0 : d0, b1 = rev ? s1 : d1;
+	/* pa, pb, vlan, proto, pad = 0 at bytes 32..39 */
+	uint64_t t = (uint64_t)(rev ? dport : sport) | (uint64_t)(rev ? sport : dport) << 16 |
+		     (uint64_t)vlan << 32 | (uint64_t)proto << 48;
+	uint8_t *o = (uint8_t *)k;
+	memcpy(o, &a0, 8);
+	memcpy(o + 8, &a1, 8);
+	memcpy(o + 16, &b0, 8);
+	memcpy(o + 24, &b1, 8);
+	memcpy(o + 32, &t, 8);
+	*h = weir_flow_hash5(a0, a1, b0, b1, t);
+	return rev;
+}
+
+static inline int
+weir_flow_key_make(struct weir_flow_key *k, const uint8_t src[16], uint16_t sport,
+		   const uint8_t dst[16], uint16_t dport, uint8_t proto, uint16_t vlan)
+{
+	uint32_t h;
+	return weir_flow_key_make_hash(k, src, sport, dst, dport, proto, vlan, &h);
+}
+
+static inline int
+weir_flow_key_eq(const struct weir_flow_key *x, const struct weir_flow_key *y)
+{
+	/* five word compares, no call */
+	return !((weir_flow_key_word(x, 0) ^ weir_flow_key_word(y, 0)) |
+		 (weir_flow_key_word(x, 1) ^ weir_flow_key_word(y, 1)) |
+		 (weir_flow_key_word(x, 2) ^ weir_flow_key_word(y, 2)) |
+		 (weir_flow_key_word(x, 3) ^ weir_flow_key_word(y, 3)) |
+		 (weir_flow_key_word(x, 4) ^ weir_flow_key_word(y, 4)));
+}
 
 /* The home bucket of hash h: its high bits, scaled to n_home (no modulo). */
 static inline const struct weir_ft_bucket *
@@ -125,9 +229,21 @@ weir_flow_table_prefetch_entry(const struct weir_flow_table *t, uint32_t h)
 		rte_prefetch0(&t->flows[b->idx[__builtin_ctz(m)]]);
 }
 
-/* Find the flow for k; NULL if absent. */
-struct weir_flow *weir_flow_table_lookup(struct weir_flow_table *t,
-					 const struct weir_flow_key *k, uint32_t h);
+/* Find the flow for k (hash h); NULL if absent. */
+static inline struct weir_flow *
+weir_flow_table_lookup(struct weir_flow_table *t, const struct weir_flow_key *k, uint32_t h)
+{
+	uint16_t sig = weir_flow_sig(h);
+	const struct weir_ft_bucket *b = weir_flow_table_home(t, h);
+	for (uint32_t p = 0; p < WEIR_FT_PROBE; p++, b++) {
+		for (unsigned int m = weir_ft_match(b, sig); m; m &= m - 1) {
+			struct weir_flow *f = &t->flows[b->idx[__builtin_ctz(m)]];
+			if (likely(weir_flow_key_eq(&f->key, k)))
+				return f;
+		}
+	}
+	return NULL;
+}
 
 /* Insert a new zeroed flow for k (caller checked it is absent). NULL if
  * every probed slot is taken or no entry is free: the caller evicts. */

@@ -334,34 +334,43 @@ frag_slot(struct weir_worker *w, const struct weir_pkt_meta *m)
 	return &w->frags[(h ^ (h >> 15)) & (WEIR_FRAG_SLOTS - 1)];
 }
 
-/* The flow key of a parsed packet; a later IP fragment takes the ports
- * its first fragment left in the fragment cache. Returns the direction
- * (0: the packet travels a->b). Called in packet order (the cache is
- * stateful). */
-static inline int
-key_of(struct weir_worker *w, const struct weir_pkt_meta *m, uint64_t ts_ms, struct weir_flow_key *k)
+/* An IP fragment's ports: a first fragment leaves its own in the fragment
+ * cache, a later one (which has none) takes them from there. */
+static void __attribute__((noinline))
+frag_ports(struct weir_worker *w, const struct weir_pkt_meta *m, uint64_t ts_ms,
+	   uint16_t *sport, uint16_t *dport)
+{
+	struct weir_frag_slot *fs = frag_slot(w, m);
+	if (!(m->flags & WEIR_PKT_FRAG_LATER)) {
+		memcpy(fs->src, m->src, 16);
+		memcpy(fs->dst, m->dst, 16);
+		fs->id = m->frag_id;
+		fs->proto = m->proto;
+		fs->sport = *sport;
+		fs->dport = *dport;
+		fs->ms = ts_ms;
+	} else if (fs->id == m->frag_id && fs->proto == m->proto &&
+		   !memcmp(fs->src, m->src, 16) && !memcmp(fs->dst, m->dst, 16)) {
+		*sport = fs->sport;
+		*dport = fs->dport;
+	} else {
+		w->st.frag_unmatched++;
+	}
+}
+
+/* The flow key of a parsed packet and its hash (*h); a later IP fragment
+ * takes the ports its first fragment left in the fragment cache. Returns
+ * the direction (0: the packet travels a->b). Called in packet order (the
+ * cache is stateful). */
+static inline __attribute__((always_inline)) int
+key_of(struct weir_worker *w, const struct weir_pkt_meta *m, uint64_t ts_ms, struct weir_flow_key *k,
+       uint32_t *h)
 {
 	uint16_t sport = m->sport, dport = m->dport;
 
-	if (unlikely(m->flags & WEIR_PKT_FRAG)) {
-		struct weir_frag_slot *fs = frag_slot(w, m);
-		if (!(m->flags & WEIR_PKT_FRAG_LATER)) {
-			memcpy(fs->src, m->src, 16);
-			memcpy(fs->dst, m->dst, 16);
-			fs->id = m->frag_id;
-			fs->proto = m->proto;
-			fs->sport = sport;
-			fs->dport = dport;
-			fs->ms = ts_ms;
-		} else if (fs->id == m->frag_id && fs->proto == m->proto &&
-			   !memcmp(fs->src, m->src, 16) && !memcmp(fs->dst, m->dst, 16)) {
-			sport = fs->sport;
-			dport = fs->dport;
-		} else {
-			w->st.frag_unmatched++;
-		}
-	}
-	return weir_flow_key_make(k, m->src, sport, m->dst, dport, m->proto, m->vlan);
+	if (unlikely(m->flags & WEIR_PKT_FRAG))
+		frag_ports(w, m, ts_ms, &sport, &dport);
+	return weir_flow_key_make_hash(k, m->src, sport, m->dst, dport, m->proto, m->vlan, h);
 }
 
 /* f's counts since the last fold would overflow: fold them now (rare: 64k
@@ -530,8 +539,9 @@ weir_worker_account(struct weir_worker *w, const struct weir_pkt_meta *m,
 		    const uint8_t *frame, uint32_t frame_len, uint64_t ts_ms)
 {
 	struct weir_flow_key k;
-	int dir = key_of(w, m, ts_ms, &k);
-	account_keyed(w, m, &k, weir_flow_hash(&k), dir, NULL, frame, frame_len, ts_ms);
+	uint32_t h;
+	int dir = key_of(w, m, ts_ms, &k, &h);
+	account_keyed(w, m, &k, h, dir, NULL, frame, frame_len, ts_ms);
 }
 
 static inline int
@@ -682,8 +692,7 @@ weir_worker_burst(struct weir_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		tsa[i] = ts;
-		dir[i] = (uint8_t)key_of(w, m, ts, &key[i]);
-		hash[i] = weir_flow_hash(&key[i]);
+		dir[i] = (uint8_t)key_of(w, m, ts, &key[i], &hash[i]);
 		weir_flow_table_prefetch(&w->ft, hash[i]);
 		todo[nk++] = (uint8_t)i;
 	}

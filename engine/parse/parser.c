@@ -576,8 +576,8 @@ run(struct ctx *c, struct weir_pkt_meta *m, enum step next)
 }
 
 enum weir_parse_result
-weir_parse_frame(const struct weir_parse_cfg *cfg, const uint8_t *p,
-		 uint32_t len, struct weir_pkt_meta *m)
+weir_parse_frame_general(const struct weir_parse_cfg *cfg, const uint8_t *p,
+			 uint32_t len, struct weir_pkt_meta *m)
 {
 	struct ctx c = {
 		.cfg = cfg, .p = p, .end = len > 0xffff ? 0xffff : len,
@@ -589,6 +589,112 @@ weir_parse_frame(const struct weir_parse_cfg *cfg, const uint8_t *p,
 	if (r != WEIR_PARSE_OK)
 		return r;
 	return run(&c, m, next);
+}
+
+/* The fast path: what nearly every frame on a link is, parsed without the
+ * general walk's step machine and calls. Ethernet, at most one 802.1Q or
+ * 802.1ad tag, IPv4 without options or fragmentation (total length not 0)
+ * or IPv6 without extension headers, then a TCP header that fits (options
+ * included) or a UDP header that is not VXLAN to decapsulate. Returns 0
+ * for anything else, and the caller takes the general walk, which gives
+ * the same answer for these frames (tests/unit/parse/test_parse.c and
+ * tests/fuzz/fuzz_parser.c compare the two on every frame they parse). */
+static inline __attribute__((always_inline)) int
+parse_fast(const struct weir_parse_cfg *cfg, const uint8_t *p, uint32_t end,
+	   struct weir_pkt_meta *m)
+{
+	uint32_t off = ETH_HLEN;
+	uint16_t vlan = 0;
+
+	if (unlikely(end < ETH_HLEN + IPV4_HLEN))	/* covers a tag too */
+		return 0;
+	uint16_t type = rd16(p + 12);
+	if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+		if (cfg->max_layers < 1)
+			return 0;
+		vlan = rd16(p + 14) & 0x0fff;
+		type = rd16(p + 16);
+		off += VLAN_HLEN;
+	}
+
+	const uint8_t *q = p + off;
+	uint32_t cap = end - off, tot, l3, hl3;
+	uint8_t proto, flags = WEIR_PKT_L4;
+	if (type == ETH_P_IPV4) {
+		/* version 4, ihl 5; no MF, offset 0 */
+		if (cap < IPV4_HLEN || q[0] != 0x45 || (rd16(q + 6) & 0x3fff))
+			return 0;
+		tot = rd16(q + 2);
+		if (tot < IPV4_HLEN)	/* 0 (TSO) or too short: the general walk */
+			return 0;
+		proto = q[9];
+		hl3 = IPV4_HLEN;
+	} else if (type == ETH_P_IPV6) {
+		if (cap < IPV6_HLEN || (q[0] >> 4) != 6)
+			return 0;
+		tot = IPV6_HLEN + (uint32_t)rd16(q + 4);
+		proto = q[6];
+		hl3 = IPV6_HLEN;
+		flags |= WEIR_PKT_IPV6;
+	} else {
+		return 0;
+	}
+	l3 = tot < cap ? tot : cap;
+
+	const uint8_t *t = q + hl3;
+	uint32_t left = l3 - hl3, hl4;
+	uint16_t sport, dport;
+	uint8_t tcp_flags = 0;
+	if (proto == IPP_TCP) {
+		if (left < TCP_HLEN)
+			return 0;
+		hl4 = (uint32_t)(t[12] >> 4) * 4;
+		if (hl4 < TCP_HLEN || hl4 > left)
+			return 0;
+		tcp_flags = t[13];
+	} else if (proto == IPP_UDP) {
+		if (left < UDP_HLEN)
+			return 0;
+		hl4 = UDP_HLEN;
+		if (cfg->decap_vxlan && rd16(t + 2) == cfg->vxlan_port)
+			return 0;
+	} else {
+		return 0;
+	}
+	sport = rd16(t);
+	dport = rd16(t + 2);
+
+	memset(m, 0, sizeof(*m));
+	memcpy(m->dmac, p, 6);
+	memcpy(m->smac, p + 6, 6);
+	if (flags & WEIR_PKT_IPV6) {
+		memcpy(m->src, q + 8, 16);
+		memcpy(m->dst, q + 24, 16);
+	} else {
+		set_v4_addr(m->src, q + 12);
+		set_v4_addr(m->dst, q + 16);
+	}
+	m->vlan = vlan;
+	m->sport = sport;
+	m->dport = dport;
+	m->proto = proto;
+	m->tcp_flags = tcp_flags;
+	m->flags = flags;
+	m->l3_off = (uint16_t)off;
+	m->l3_len = (uint16_t)l3;
+	m->l4_off = (uint16_t)(off + hl3);
+	m->payload_off = (uint16_t)(off + hl3 + hl4);
+	m->payload_len = (uint16_t)(left - hl4);
+	return 1;
+}
+
+enum weir_parse_result
+weir_parse_frame(const struct weir_parse_cfg *cfg, const uint8_t *p,
+		 uint32_t len, struct weir_pkt_meta *m)
+{
+	if (likely(parse_fast(cfg, p, len > 0xffff ? 0xffff : len, m)))
+		return WEIR_PARSE_OK;
+	return weir_parse_frame_general(cfg, p, len, m);
 }
 
 enum weir_parse_result

@@ -101,6 +101,14 @@ enum weir_parse_result weir_parse_frame(const struct weir_parse_cfg *cfg,
 					const uint8_t *p, uint32_t len,
 					struct weir_pkt_meta *m);
 
+/* The same answer without the fast path for common frames (Ethernet, one
+ * tag at most, IPv4 without options or IPv6 without extension headers, TCP
+ * or UDP): every frame takes the general walk. For the tests that hold the
+ * two to the same result; callers want weir_parse_frame(). */
+enum weir_parse_result weir_parse_frame_general(const struct weir_parse_cfg *cfg,
+						const uint8_t *p, uint32_t len,
+						struct weir_pkt_meta *m);
+
 /* The same, for a buffer that starts at an IPv4 or IPv6 header (raw-IP
  * link types, sFlow IPv4/IPv6 records). */
 enum weir_parse_result weir_parse_ip(const struct weir_parse_cfg *cfg,

@@ -4,7 +4,8 @@
  * VXLAN decapsulation off and on, from a heap copy of exactly the input's
  * size, so that ASan turns any read past the end into a crash. For an OK
  * result the offsets must describe bytes inside the buffer; a broken
- * invariant aborts. Seeds in corpus/parser/ are raw Ethernet frames written
+ * invariant aborts, and so does weir_parse_frame's fast path answering
+ * other than the general walk (weir_parse_frame_general). Seeds in corpus/parser/ are raw Ethernet frames written
  * by tests/unit/parse/gen_frames.py --corpus. */
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +81,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&cfg[i], r, &m, size);
 		/* same bytes, same answer: no hidden state */
 		enum weir_parse_result r2 = weir_parse_frame(&cfg[i], p, (uint32_t)size, &m2);
+		REQUIRE(r == r2);
+		if (r == WEIR_PARSE_OK)
+			REQUIRE(memcmp(&m, &m2, sizeof(m)) == 0);
+		/* the fast path (common frames) gives what the general walk gives */
+		r2 = weir_parse_frame_general(&cfg[i], p, (uint32_t)size, &m2);
 		REQUIRE(r == r2);
 		if (r == WEIR_PARSE_OK)
 			REQUIRE(memcmp(&m, &m2, sizeof(m)) == 0);

@@ -145,6 +145,14 @@ parse_n(const struct weir_parse_cfg *cfg, const struct fb *f, uint32_t len,
 	memcpy(h, f->b, len);
 	enum weir_parse_result r = raw_ip ? weir_parse_ip(cfg, h, len, m)
 					  : weir_parse_frame(cfg, h, len, m);
+	if (!raw_ip) {
+		/* the fast path and the general walk agree on every frame */
+		struct weir_pkt_meta g;
+		enum weir_parse_result rg = weir_parse_frame_general(cfg, h, len, &g);
+		CHECK_R(r, rg);
+		if (r == WEIR_PARSE_OK && rg == WEIR_PARSE_OK)
+			CHECK(memcmp(m, &g, sizeof(g)) == 0, "fast path and general walk differ");
+	}
 	free(h);
 	if (r == WEIR_PARSE_OK)
 		check_invariants(m, len);
