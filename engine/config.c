@@ -77,7 +77,7 @@ static const struct key keys[] = {
 	{"workers", 'w', K_UINT, OFF(workers), 4, 1, WEIR_MAX_WORKERS, NULL, "1",
 	 "N", "packet workers, one per lcore"},
 	{"queues", 0, K_UINT, OFF(queues), 4, 0, 64, NULL, "0",
-	 "N", "RX queues per port (0: one per worker); fewer queues than workers adds the software distributor"},
+	 "N", "RX queues per port (0: one per worker, one for a Linux interface); fewer queues than workers adds the software distributor"},
 	{"rx-desc", 0, K_UINT, OFF(rx_desc), 4, 64, 16384, NULL, "1024",
 	 "N", "RX descriptors per queue"},
 	{"mbufs", 0, K_UINT, OFF(mbufs), 4, 1024, 1u << 24, NULL, "16383",

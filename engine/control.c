@@ -1114,6 +1114,8 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	for (unsigned int i = 0; i < c->n_workers; i++) {
 		snprintf(f, sizeof(f), "w%u_rx_pkts", i);
 		weir_redis_hset_u64(r, f, c->w[i]->st.rx_pkts);
+		snprintf(f, sizeof(f), "w%u_dist_out", i);
+		weir_redis_hset_u64(r, f, c->w[i]->st.dist_out);
 		snprintf(f, sizeof(f), "w%u_flows_active", i);
 		weir_redis_hset_u64(r, f, c->w[i]->st.flows_active);
 		snprintf(f, sizeof(f), "w%u_dpi_mem_bytes", i);

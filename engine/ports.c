@@ -40,7 +40,11 @@ weir_eal_args(const struct weir_config *cfg, char **argv, int max, char *buf, si
 	char *bp = buf, *end = buf + buflen, tmp[1400];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int workers = cfg->workers;
-	unsigned int nq = cfg->queues ? cfg->queues : workers;
+	/* a Linux interface: one socket unless --rx-queues asks for more
+	 * (the kernel's fanout hash is not symmetric, see weir_ports_setup;
+	 * one socket read by one worker and spread by the software
+	 * distributor keeps each flow's packets in order) */
+	unsigned int afp_q = cfg->queues ? cfg->queues : 1;
 
 	PUSH("weir");
 	if (cfg->lcores[0]) {
@@ -84,7 +88,7 @@ weir_eal_args(const struct weir_config *cfg, char **argv, int max, char *buf, si
 		} else if (!strncmp(d, "net_", 4)) {
 			snprintf(tmp, sizeof(tmp), "--vdev=%s", d);
 		} else {
-			snprintf(tmp, sizeof(tmp), "--vdev=net_af_packet%u,iface=%s,qpairs=%u", k++, d, nq);
+			snprintf(tmp, sizeof(tmp), "--vdev=net_af_packet%u,iface=%s,qpairs=%u", k++, d, afp_q);
 		}
 		PUSH(tmp);
 	}
@@ -190,6 +194,16 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 		if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
 			rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag);
 
+		/* af_packet's kernel fanout hash (with qpairs > 1: `-i eth0
+		 * --rx-queues 2`, or a vdev that says so) spreads the load over the
+		 * queues but is not symmetric: it reads no ports behind an IPv6
+		 * fragment header, so a datagram's fragments and the replies
+		 * to it land on different queues. Each worker therefore hands
+		 * what it does not own to the owner by weir_sym_hash, as the
+		 * software distributor does. Packets of one flow then reach
+		 * their worker by two paths, and which end spoke first can be
+		 * misjudged when both start within microseconds. */
+		int fanout = nq > 1 && !strcmp(info.driver_name, "net_af_packet");
 		for (unsigned int q = 0; q < nq; q++) {
 			struct weir_worker *ow = w[q];
 			if (ow->n_rxq >= WEIR_MAX_RXQ) {
@@ -199,17 +213,17 @@ weir_ports_setup(const struct weir_config *cfg, struct rte_mempool *mp,
 			ow->rxq[ow->n_rxq].port = port;
 			ow->rxq[ow->n_rxq].queue = (uint16_t)q;
 			ow->n_rxq++;
-			if (nq < n_workers)
+			if (nq < n_workers || fanout)
 				ow->distribute = 1;
 		}
 		/* how a multi-queue port splits its traffic: the NIC's RSS with
 		 * our symmetric key; for af_packet, the kernel's PACKET_FANOUT_HASH
-		 * (symmetric too); other vdevs (net_null, net_ring) have no hash:
-		 * each queue carries what its source put there */
+		 * and then our hash (above); other vdevs (net_null, net_ring)
+		 * have no hash: each queue carries what its source put there */
 		const char *split = "";
 		if (nq > 1)
 			split = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", symmetric RSS"
-				: !strcmp(info.driver_name, "net_af_packet") ? ", kernel fanout hash (symmetric)"
+				: fanout ? ", kernel fanout hash, then each flow to its worker by weir's symmetric hash"
 				: ", no RSS on this device (each queue its own traffic)";
 		weir_log(WEIR_LOG_INFO, "port %u (%s, %s): %u rx queue%s%s%s", port, name, info.driver_name,
 			 nq, nq == 1 ? "" : "s", split, nq < n_workers ? ", software distributor" : "");

@@ -894,20 +894,20 @@ weir_worker_main(void *arg)
 			w->st.idle_sleeps++;
 		}
 	}
-	/* drain what the distributor and the collector already handed us */
-	if (w->in_ring) {
-		unsigned int n;
-		while ((n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL)))
-			weir_worker_burst(w, pkts, (uint16_t)n);
-	}
-	/* peers with rx queues may steer datagrams to us in their last
-	 * bursts: take them until every such peer is done (bounded) */
+	/* drain what distributors, the collector and peers steering datagrams
+	 * handed us; peers with rx queues (several distribute on a
+	 * multi-queue af_packet port) may still hand us their last bursts:
+	 * go on until every such peer has stopped reading (bounded), then
+	 * once more */
 	__atomic_store_n(&w->rx_quiet, 1, __ATOMIC_RELEASE);
-	for (int tries = 0; w->xflow_ring && tries < 2000; tries++) {
+	for (int tries = 0; (w->xflow_ring || w->in_ring) && tries < 2000; tries++) {
 		int busy = 0;
 		for (unsigned int i = 0; i < w->n_workers; i++)
 			busy |= w->peers[i]->n_rxq && !__atomic_load_n(&w->peers[i]->rx_quiet, __ATOMIC_ACQUIRE);
-		while (xflow_burst(w))
+		unsigned int n;
+		while (w->in_ring && (n = rte_ring_sc_dequeue_burst(w->in_ring, (void **)pkts, WEIR_BURST, NULL)))
+			weir_worker_burst(w, pkts, (uint16_t)n);
+		while (w->xflow_ring && xflow_burst(w))
 			;
 		if (!busy)
 			break;
