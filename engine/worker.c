@@ -485,8 +485,10 @@ parse_mbuf(struct weir_worker *w, const struct rte_mbuf *mb, struct weir_pkt_met
 }
 
 /* Hand one packet of f (under detection) to nDPI: the whole L3 packet,
- * from the linear copy if the frame is chained. */
-static inline void
+ * from the linear copy if the frame is chained. Out of line: a flow's
+ * first packets only, and inline it kept account_keyed() out of the
+ * burst loop. */
+static void __attribute__((noinline))
 dpi_feed(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta *m,
 	 const struct rte_mbuf *mb, const uint8_t *frame, int dir, uint64_t ts_ms)
 {
@@ -509,7 +511,7 @@ dpi_feed(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta 
 /* Account a packet whose key, hash and direction are known. frame_len is
  * the whole frame's (pkt_len for an mbuf chain); mb, if not NULL, is the
  * frame's mbuf (frame is its first segment). */
-static inline void
+static inline __attribute__((always_inline)) void
 account_keyed(struct weir_worker *w, const struct weir_pkt_meta *m, const struct weir_flow_key *k,
 	      uint32_t h, int dir, const struct rte_mbuf *mb, const uint8_t *frame, uint32_t frame_len,
 	      uint64_t ts_ms)
