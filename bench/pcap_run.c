@@ -271,9 +271,13 @@ bench_pcap(void)
 				bench_note("pcap: %lld frames in %s; the engine made %llu flows", frames, bench.pcap,
 					   (unsigned long long)w->st.flows_created);
 			if (rep == 0 && kind == PASS_DPI)
-				bench_note("pcap engine_dpi: nDPI fed %llu packets; %llu flows given a slot, %llu "
+				bench_note("pcap engine_dpi: nDPI fed %llu packets (%llu TCP without payload, %llu "
+					   "after the application was named); %llu flows given a slot, %llu "
 					   "detected, %llu gave up, %llu found the pool full",
-					   (unsigned long long)w->st.dpi_pkts, (unsigned long long)w->st.dpi_flows,
+					   (unsigned long long)w->st.dpi_pkts,
+					   (unsigned long long)w->st.dpi_pkts_no_payload,
+					   (unsigned long long)w->st.dpi_pkts_after_app,
+					   (unsigned long long)w->st.dpi_flows,
 					   (unsigned long long)w->st.dpi_detected,
 					   (unsigned long long)w->st.dpi_gave_up,
 					   (unsigned long long)w->st.dpi_pool_full);

@@ -238,6 +238,7 @@ dpi_stats(struct weir_worker *w)
 	w->st.dpi_gave_up = dc->flows_gave_up;
 	w->st.dpi_pool_full = dc->pool_full;
 	w->st.dpi_pkts = dc->pkts_processed;
+	w->st.dpi_pkts_after_app = dc->pkts_after_app;
 	w->st.dpi_mem = (uint64_t)weir_dpi_mem_bytes(w->dpi);
 }
 
@@ -494,6 +495,8 @@ dpi_feed(struct weir_worker *w, struct weir_flow *f, const struct weir_pkt_meta 
 {
 	const uint8_t *l3 = frame + m->l3_off;
 	uint16_t l3_len = m->l3_len;
+	if (m->proto == IPPROTO_TCP && !m->payload_len)
+		w->st.dpi_pkts_no_payload++;
 	if (unlikely(mb && mb->nb_segs > 1)) {
 		struct weir_pkt_meta whole;
 		enum weir_parse_result r;

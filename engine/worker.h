@@ -51,6 +51,8 @@ struct weir_worker_stats {
 	uint64_t dpi_gave_up;
 	uint64_t dpi_pool_full;
 	uint64_t dpi_pkts;
+	uint64_t dpi_pkts_after_app;       /* ... after the application was named */
+	uint64_t dpi_pkts_no_payload;      /* ... TCP segments without payload */
 	uint64_t dpi_mem;                  /* bytes nDPI holds now */
 	uint64_t dist_out;                 /* handed to other workers */
 	uint64_t dist_drops;               /* their ring was full */

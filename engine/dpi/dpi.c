@@ -342,6 +342,8 @@ weir_dpi_process(struct weir_dpi *d, int slot, const uint8_t *l3,
 	 * first packet the struct is all zero and l4_proto is 0. */
 	ssh_stage = s->flow.l4_proto == IPPROTO_TCP ? s->flow.l4.tcp.ssh_stage : 0;
 
+	if (s->flow.detected_protocol_stack[0] != NDPI_PROTOCOL_UNKNOWN)
+		d->ctr.pkts_after_app++;
 	p = ndpi_detection_process_packet(d->ndpi, &s->flow, d->buf, len, ts_ms);
 	d->ctr.pkts_processed++;
 	if (s->facts.pkts < UINT16_MAX)

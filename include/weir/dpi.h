@@ -93,6 +93,9 @@ struct weir_dpi_counters {
 	uint64_t pool_full;          /* weir_dpi_flow_begin() found no free slot */
 	uint64_t pkts_processed;     /* packets handed to nDPI */
 	uint64_t pkts_truncated;     /* packets cut to the snaplen before nDPI */
+	uint64_t pkts_after_app;     /* ... of them, fed after nDPI had named the
+				      * application (its extra dissection:
+				      * a TLS certificate, a DNS answer) */
 };
 
 /* Build one nDPI module (all protocols enabled) and a pool of

@@ -85,6 +85,10 @@ main(void)
 	CHECK(!strcmp(res.host, "a.example"));
 	CHECK(res.dns_rsp == 0);               /* no answer was seen */
 	CHECK(res.method == WEIR_DPI_METHOD_DPI);
+	/* nDPI named DNS at the first query: the packets after it were fed
+	 * for its extra dissection (waiting for the answer) */
+	CHECK(weir_dpi_counters(d)->pkts_after_app == (r1 == 0 ? 2u : 0u));
+	CHECK(weir_dpi_counters(d)->pkts_processed == (r1 == 0 ? 3u : 1u));
 	/* 55 bytes fit in the 64-byte snaplen: nothing was cut. */
 	CHECK(weir_dpi_counters(d)->pkts_truncated == 0);
 	/* Finished: further packets and finishing again are refused. */
