@@ -75,7 +75,9 @@ nap_ms(unsigned int ms)
 
 /* The control thread's share: read each snapshot and verdict (their lines
  * move to this core, as in weir_control_drain) and release it. A worker in
- * file mode waits for this when its rings are full. */
+ * file mode waits for this when its rings are full. The caller faults in
+ * the worker's next flow entries too, as engine/main.c does
+ * (weir_worker_prefault). */
 void
 bench_drain(struct weir_worker *w)
 {
@@ -107,6 +109,9 @@ bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *
 		    const char *label, void (*tick)(void *), void *targ)
 {
 	bench_live.pkts = 0;
+	uint32_t prefaulted = 0;
+	if (bench_live.drain)
+		weir_worker_prefault(bench_live.drain, &prefaulted);
 	for (unsigned int i = 0; i < n; i++) {
 		if (rte_eal_remote_launch(fn, args[i], lcores[i]) != 0) {
 			fprintf(stderr, "weir-bench: cannot launch on lcore %u\n", lcores[i]);
@@ -120,8 +125,10 @@ bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *
 	double last_t = t0;
 	while (any_running(n, lcores)) {
 		nap_ms(1);
-		if (bench_live.drain)
+		if (bench_live.drain) {
 			bench_drain(bench_live.drain);
+			weir_worker_prefault(bench_live.drain, &prefaulted);
+		}
 		if (tick)
 			tick(targ);
 		double now = bench_now_s();

@@ -245,6 +245,7 @@ struct scale_run {
 	int measuring, stopping;
 	uint64_t pkts0, tsc0, pkts, tsc;
 	uint64_t each0[WEIR_MAX_WORKERS], each[WEIR_MAX_WORKERS];  /* rx_pkts per worker */
+	uint32_t prefaulted[WEIR_MAX_WORKERS];                    /* as engine/main.c */
 };
 
 static uint64_t
@@ -269,8 +270,10 @@ static void
 scale_tick(void *arg)
 {
 	struct scale_run *r = arg;
-	for (unsigned int i = 0; i < r->n; i++)
+	for (unsigned int i = 0; i < r->n; i++) {
 		bench_drain(r->w[i]);
+		weir_worker_prefault(r->w[i], &r->prefaulted[i]);
+	}
 	uint64_t each[WEIR_MAX_WORKERS];
 	uint64_t pkts = rx_sum(r, each), t = rte_rdtsc();
 	bench_live.pkts = pkts;

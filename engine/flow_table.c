@@ -29,9 +29,11 @@ const char *const weir_flow_end_names[WEIR_FLOW_END__MAX] = {
 #undef WEIR_FE_NAME
 };
 
-/* No transparent huge pages (MADV_HUGEPAGE was tried: cold +5%, but a
- * one-pass file read -10%, the faults of 2 MB pages compacting memory;
- * docs/benchmarks.md). */
+/* On transparent huge pages, as all of mem_map.h: a 1M-flow table hit
+ * at random missed the TLB on nearly every packet with 4 KB pages. The
+ * faults of 2 MB pages cost a one-pass file read 4-10% when the worker
+ * took them itself; weir_flow_table_prefault() takes them on another
+ * thread (docs/benchmarks.md, "Transparent huge pages"). */
 static void *
 map_lazy(size_t bytes)
 {
@@ -103,6 +105,38 @@ weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_siz
 	weir_mem_unmap(side, (size_t)t->capacity * elem_size);
 }
 
+#define PREFAULT_STEP (2u << 20)
+
+/* Elements [from, to) of an array of elem-byte elements: the entries, or
+ * a side array. */
+void
+weir_flow_side_prefault(void *base, size_t elem, uint32_t from, uint32_t to)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t a = ((uintptr_t)base + (size_t)from * elem) & ~(uintptr_t)4095;
+	uintptr_t b = (uintptr_t)base + (size_t)to * elem;
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+	(void)base, (void)elem, (void)from, (void)to;
+#endif
+}
+
+uint32_t
+weir_flow_table_prefault(const struct weir_flow_table *t, uint32_t *done)
+{
+	const uint32_t per_step = PREFAULT_STEP / sizeof(struct weir_flow);
+	uint32_t used = __atomic_load_n(&t->n_used, __ATOMIC_RELAXED), from = *done;
+	uint64_t want = ((uint64_t)used / per_step + 2) * per_step;
+	if (want > t->capacity)
+		want = t->capacity;
+	if (want > from) {
+		weir_flow_side_prefault(t->flows, sizeof(struct weir_flow), from, (uint32_t)want);
+		*done = (uint32_t)want;
+	}
+	return from;
+}
+
 static inline struct weir_ft_bucket *
 home(struct weir_flow_table *t, uint32_t h)
 {
@@ -117,7 +151,7 @@ entry_get(struct weir_flow_table *t)
 	if (i != WEIR_FT_NONE)
 		t->free_head = t->flows[i].free_next;
 	else
-		i = t->n_used++;
+		__atomic_store_n(&t->n_used, (i = t->n_used) + 1, __ATOMIC_RELAXED);	/* read by weir_flow_table_prefault */
 	t->n_free--;
 	return i;
 }

@@ -62,6 +62,20 @@ void weir_flow_table_free(struct weir_flow_table *t);
 void *weir_flow_side_alloc(const struct weir_flow_table *t, size_t elem_size);
 void  weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_size);
 
+/* Fault in the entries the table will hand out next: through the end of
+ * the 2 MB page after the one that holds the first entry never used. For
+ * a thread other than the owner (the control thread, every few
+ * milliseconds): the entries are lazy and on transparent huge pages
+ * (mem_map.h), and a worker that faulted them in itself stalled on
+ * zeroing (and sometimes compacting memory for) 2 MB at a time, mid-burst.
+ * *done (0 at first, the caller's) counts the entries faulted in so far;
+ * returns its value before the call, so that the caller can fault in the
+ * same entries [returned, *done) of a side array every flow touches
+ * (weir_flow_side_prefault). Without MADV_POPULATE_WRITE (Linux 5.14) it
+ * only moves *done: the worker faults the pages in itself. */
+uint32_t weir_flow_table_prefault(const struct weir_flow_table *t, uint32_t *done);
+void     weir_flow_side_prefault(void *side, size_t elem_size, uint32_t from, uint32_t to);
+
 /* The hash, key and lookup below run for every packet, so they are
  * inline: out of line they were three calls, a memcmp and a branch on
  * DPDK's CRC flavour per packet (docs/benchmarks.md, "The hot path

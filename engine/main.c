@@ -127,6 +127,15 @@ reload(struct weir_config *live, struct weir_control *ctl, int argc, char **argv
 /* A worker whose loop counter stands still for 2 s is stuck (a bug, or its
  * lcore taken by something else): say so once per stall, in the log and
  * as a `health` event (worker_stall, then worker_running when it moves). */
+/* The workers' next flow entries, faulted in here, off their packet path
+ * (weir_worker_prefault); done[i] is worker i's progress. */
+static void
+prefault(struct weir_worker **w, unsigned int n, uint32_t *done)
+{
+	for (unsigned int i = 0; i < n; i++)
+		weir_worker_prefault(w[i], &done[i]);
+}
+
 static void
 check_stalls(struct weir_control *ctl, struct weir_worker **w, unsigned int n, uint64_t now)
 {
@@ -359,6 +368,8 @@ main(int argc, char **argv)
 	rcu_thread_offline();
 
 	fault_injection(w, n);
+	uint32_t prefaulted[WEIR_MAX_WORKERS] = {0};
+	prefault(w, n, prefaulted);
 	unsigned int lc, wi = 0;
 	RTE_LCORE_FOREACH_WORKER(lc) {
 		if (wi >= n)
@@ -379,6 +390,7 @@ main(int argc, char **argv)
 	while (!stop_requested && !file_done) {
 		nap_ms(5);
 		weir_control_drain(ctl);
+		prefault(w, n, prefaulted);
 		uint64_t now = wall_ms();
 		struct weir_port_counters pc;
 		weir_ports_counters(&pc);

@@ -846,6 +846,14 @@ housekeeping(struct weir_worker *w)
 		fault_stall(w);
 }
 
+void
+weir_worker_prefault(struct weir_worker *w, uint32_t *done)
+{
+	uint32_t from = weir_flow_table_prefault(&w->ft, done);
+	if (w->dpi_slot && *done > from)
+		weir_flow_side_prefault(w->dpi_slot, sizeof(*w->dpi_slot), from, *done);
+}
+
 int
 weir_worker_main(void *arg)
 {

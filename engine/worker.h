@@ -140,6 +140,13 @@ struct weir_worker {
 };
 
 int  weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_config *cfg);
+
+/* For the control thread (and weir-bench, which plays it), every few
+ * milliseconds: fault in the flow entries this worker will hand out next
+ * and their nDPI slot indexes, so that it does not take those page faults
+ * on its packets (weir_flow_table_prefault). *done, 0 at first, is the
+ * caller's. */
+void weir_worker_prefault(struct weir_worker *w, uint32_t *done);
 void weir_worker_fini(struct weir_worker *w);
 
 /* The lcore entry point (rte_eal_remote_launch). */

@@ -1,12 +1,16 @@
 /* check.h -- the few assertion macros the engine's unit tests use: print
  * the failing expression with its values and count it; main returns the
- * failure count so meson marks the test failed. */
+ * failure count so meson marks the test failed. And resident_pages(), for
+ * the tests of what is faulted in when (test_mem_map, test_flow_table). */
 #ifndef WEIR_TEST_CHECK_H
 #define WEIR_TEST_CHECK_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int check_failures;
 
@@ -25,6 +29,23 @@ v4(uint8_t a[16], uint32_t ip)
 	a[13] = (uint8_t)(ip >> 16);
 	a[14] = (uint8_t)(ip >> 8);
 	a[15] = (uint8_t)ip;
+}
+
+/* Pages of [p, p + n) that are resident, by mincore(); (size_t)-1 if it
+ * cannot tell. */
+static inline size_t
+resident_pages(void *p, size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), np = (n + pg - 1) / pg, r = 0;
+	unsigned char *v = malloc(np);
+	if (!v || mincore(p, n, v) != 0) {
+		free(v);
+		return (size_t)-1;
+	}
+	for (size_t i = 0; i < np; i++)
+		r += v[i] & 1;
+	free(v);
+	return r;
 }
 
 #define CHECK_DONE() (printf("%s\n", check_failures ? "FAILED" : "ok"), check_failures ? 1 : 0)

@@ -246,6 +246,75 @@ test_dirty_set(void)
 	weir_flow_table_free(&t);
 }
 
+/* The first n elements of a uint32_t side array of cap are resident, and
+ * no more than the 2 MB pages that hold them (it is on THP where it can
+ * be). */
+static int
+side_faulted(uint32_t *side, uint32_t cap, uint32_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), huge = 2u << 20;
+	size_t r = resident_pages(side, (size_t)cap * 4);
+	return resident_pages(side, (size_t)n * 4) == ((size_t)n * 4 + pg - 1) / pg &&
+	       r <= ((size_t)n * 4 + huge - 1) / huge * huge / pg;
+}
+
+/* weir_flow_table_prefault: the entries are faulted in through the end of
+ * the 2 MB page after the one holding the first unused entry, nothing
+ * beyond, and it returns where it started, for weir_flow_side_prefault to
+ * fault in the same entries of a side array (the worker's nDPI slots);
+ * another side array is left alone. */
+static void
+test_prefault(void)
+{
+	struct weir_flow_table t;
+	const uint32_t cap = 1u << 20, per = (2u << 20) / sizeof(struct weir_flow);	/* 16384 a step */
+	CHECK_EQ(weir_flow_table_init(&t, cap, 0), 0);
+	uint32_t *every = weir_flow_side_alloc(&t, sizeof(uint32_t));
+	uint64_t *some = weir_flow_side_alloc(&t, sizeof(uint64_t));
+	CHECK(every && some);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), flows_b = (size_t)cap * sizeof(struct weir_flow);
+	CHECK_EQ(resident_pages(t.flows, flows_b), 0);
+
+	uint32_t done = 0, from = weir_flow_table_prefault(&t, &done);
+	weir_flow_side_prefault(every, sizeof(uint32_t), from, done);
+	CHECK_EQ(from, 0);
+	CHECK_EQ(done, 2 * per);	/* nothing used yet: pages 0 and 1 */
+	CHECK_EQ(resident_pages(t.flows, flows_b), 2 * per * sizeof(struct weir_flow) / pg);
+	CHECK(side_faulted(every, cap, 2 * per));
+	CHECK_EQ(resident_pages(some, (size_t)cap * 8), 0);
+
+	/* the table fills into its third page: one more page ahead */
+	uint8_t a[16], b[16];
+	struct weir_flow_key k;
+	uint32_t h;
+	for (uint32_t i = 0; i < 2 * per + 10; i++) {
+		v4(a, 0x0a000000 + i);
+		v4(b, 0xc0a80001);
+		weir_flow_key_make_hash(&k, a, 1000, b, 80, 6, 0, &h);
+		if (!weir_flow_table_insert(&t, &k, h))
+			break;
+	}
+	CHECK_EQ(t.n_used, 2 * per + 10);
+	from = weir_flow_table_prefault(&t, &done);
+	weir_flow_side_prefault(every, sizeof(uint32_t), from, done);
+	CHECK_EQ(from, 2 * per);
+	CHECK_EQ(done, 4 * per);
+	CHECK_EQ(resident_pages(t.flows, flows_b), 4 * per * sizeof(struct weir_flow) / pg);
+	CHECK(side_faulted(every, cap, 4 * per));
+	CHECK_EQ(resident_pages(some, (size_t)cap * 8), 0);
+	CHECK_EQ(weir_flow_table_prefault(&t, &done), 4 * per);	/* nothing new: no change */
+	CHECK_EQ(done, 4 * per);
+
+	/* near the end: no further than the table */
+	t.n_used = cap - 5;
+	weir_flow_table_prefault(&t, &done);
+	CHECK_EQ(done, cap);
+	CHECK_EQ(resident_pages(t.flows, flows_b), flows_b / pg);
+	weir_flow_side_free(&t, every, sizeof(uint32_t));
+	weir_flow_side_free(&t, some, sizeof(uint64_t));
+	weir_flow_table_free(&t);
+}
+
 int
 main(void)
 {
@@ -255,5 +324,6 @@ main(void)
 	test_match();
 	test_uid_laps();
 	test_dirty_set();
+	test_prefault();
 	return CHECK_DONE();
 }

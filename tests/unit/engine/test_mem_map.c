@@ -5,29 +5,11 @@
  * whenever THP is not "never"). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "mem_map.h"
 #include "check.h"
 
 #define MAP_BYTES (16u << 20)
-
-/* Pages of [p, p + n) that are resident, by mincore(). */
-static size_t
-resident_pages(void *p, size_t n)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), np = (n + pg - 1) / pg, r = 0;
-	unsigned char *v = malloc(np);
-	if (!v || mincore(p, n, v) != 0) {
-		free(v);
-		return (size_t)-1;
-	}
-	for (size_t i = 0; i < np; i++)
-		r += v[i] & 1;
-	free(v);
-	return r;
-}
 
 /* The THPeligible field of the smaps entry that holds p: 1, 0, or -1 if
  * the kernel does not print one. */
