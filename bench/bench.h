@@ -86,8 +86,10 @@ int bench_run_on_worker(int (*fn)(void *), void *arg, const char *label,
 int bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *), void *const *args,
 			const char *label, void (*tick)(void *), void *targ);
 /* What the main lcore does for a worker every millisecond: read and release
- * each flow snapshot and DPI verdict (as weir_control_drain does). */
-void bench_drain(struct weir_worker *w);
+ * each flow snapshot and DPI verdict (as weir_control_drain does), then,
+ * unless prefaulted is NULL, fault in its next flow entries (as
+ * engine/main.c does with weir_worker_prefault). */
+void bench_drain(struct weir_worker *w, uint32_t *prefaulted);
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double bench_now_s(void);
 

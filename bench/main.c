@@ -75,11 +75,12 @@ nap_ms(unsigned int ms)
 
 /* The control thread's share: read each snapshot and verdict (their lines
  * move to this core, as in weir_control_drain) and release it. A worker in
- * file mode waits for this when its rings are full. The caller faults in
- * the worker's next flow entries too, as engine/main.c does
- * (weir_worker_prefault). */
+ * file mode waits for this when its rings are full. Then, unless
+ * prefaulted is NULL (the worker has stopped), fault in its next flow
+ * entries, as engine/main.c does (weir_worker_prefault; *prefaulted is
+ * the caller's, 0 at first). */
 void
-bench_drain(struct weir_worker *w)
+bench_drain(struct weir_worker *w, uint32_t *prefaulted)
 {
 	uint64_t sum = 0;
 	const struct weir_flow_snap *s;
@@ -93,6 +94,8 @@ bench_drain(struct weir_worker *w)
 		weir_spsc_ring_pop(&w->dpi_out);
 	}
 	__asm__ volatile("" : : "r"(sum));
+	if (prefaulted)
+		weir_worker_prefault(w, prefaulted);
 }
 
 static int
@@ -125,10 +128,8 @@ bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *
 	double last_t = t0;
 	while (any_running(n, lcores)) {
 		nap_ms(1);
-		if (bench_live.drain) {
-			bench_drain(bench_live.drain);
-			weir_worker_prefault(bench_live.drain, &prefaulted);
-		}
+		if (bench_live.drain)
+			bench_drain(bench_live.drain, &prefaulted);
 		if (tick)
 			tick(targ);
 		double now = bench_now_s();
@@ -147,7 +148,7 @@ bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(void *
 		rc = rc ? rc : r;
 	}
 	if (bench_live.drain)
-		bench_drain(bench_live.drain);
+		bench_drain(bench_live.drain, NULL);
 	return n ? rc : -1;
 }
 

@@ -270,10 +270,8 @@ static void
 scale_tick(void *arg)
 {
 	struct scale_run *r = arg;
-	for (unsigned int i = 0; i < r->n; i++) {
-		bench_drain(r->w[i]);
-		weir_worker_prefault(r->w[i], &r->prefaulted[i]);
-	}
+	for (unsigned int i = 0; i < r->n; i++)
+		bench_drain(r->w[i], &r->prefaulted[i]);
 	uint64_t each[WEIR_MAX_WORKERS];
 	uint64_t pkts = rx_sum(r, each), t = rte_rdtsc();
 	bench_live.pkts = pkts;

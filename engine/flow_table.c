@@ -105,8 +105,6 @@ weir_flow_side_free(const struct weir_flow_table *t, void *side, size_t elem_siz
 	weir_mem_unmap(side, (size_t)t->capacity * elem_size);
 }
 
-#define PREFAULT_STEP (2u << 20)
-
 /* Elements [from, to) of an array of elem-byte elements: the entries, or
  * a side array. */
 void
@@ -125,7 +123,7 @@ weir_flow_side_prefault(void *base, size_t elem, uint32_t from, uint32_t to)
 uint32_t
 weir_flow_table_prefault(const struct weir_flow_table *t, uint32_t *done)
 {
-	const uint32_t per_step = PREFAULT_STEP / sizeof(struct weir_flow);
+	const uint32_t per_step = WEIR_FT_PREFAULT_STEP / sizeof(struct weir_flow);
 	uint32_t used = __atomic_load_n(&t->n_used, __ATOMIC_RELAXED), from = *done;
 	uint64_t want = ((uint64_t)used / per_step + 2) * per_step;
 	if (want > t->capacity)

@@ -25,6 +25,7 @@
 #define WEIR_FT_PROBE        4     /* buckets probed before "full" */
 #define WEIR_FT_NONE         UINT32_MAX
 #define WEIR_FT_UID_LO       ((1ull << 48) - 1)   /* the uid bits a flow keeps */
+#define WEIR_FT_PREFAULT_STEP (2u << 20)          /* a huge page: weir_flow_table_prefault's unit */
 
 /* One bucket is one cache line: 10 signatures (16 bits of the hash the
  * bucket number does not use) and 10 entry indexes. A zero signature is an

@@ -124,9 +124,6 @@ reload(struct weir_config *live, struct weir_control *ctl, int argc, char **argv
 	weir_control_republish(ctl);
 }
 
-/* A worker whose loop counter stands still for 2 s is stuck (a bug, or its
- * lcore taken by something else): say so once per stall, in the log and
- * as a `health` event (worker_stall, then worker_running when it moves). */
 /* The workers' next flow entries, faulted in here, off their packet path
  * (weir_worker_prefault); done[i] is worker i's progress. */
 static void
@@ -136,6 +133,9 @@ prefault(struct weir_worker **w, unsigned int n, uint32_t *done)
 		weir_worker_prefault(w[i], &done[i]);
 }
 
+/* A worker whose loop counter stands still for 2 s is stuck (a bug, or its
+ * lcore taken by something else): say so once per stall, in the log and
+ * as a `health` event (worker_stall, then worker_running when it moves). */
 static void
 check_stalls(struct weir_control *ctl, struct weir_worker **w, unsigned int n, uint64_t now)
 {

@@ -5,9 +5,10 @@
  * memory every deployment touches whole (a flow table's hash index, whose
  * buckets are hit at random; a ring the worker writes round and round) that
  * is a cost paid on the packets, not at start, so it is mapped populated:
- * the kernel faults it all in before weir_mem_map() returns. Memory that fills in order and
- * only as far as traffic needs (the flow entries, the per-flow side arrays)
- * stays lazy, so a large table costs only what it holds. With huge pages
+ * the kernel faults it all in before weir_mem_map() returns. Memory that
+ * fills in order and only as far as traffic needs (the flow entries, the
+ * per-flow side arrays) stays lazy, so a large table costs only what it
+ * holds (and what weir_flow_table_prefault() faults in ahead of it). With huge pages
  * (EAL memory) the same holds by construction; this is the 4 KB-page case.
  *
  * Both kinds are offered to transparent huge pages (MADV_HUGEPAGE: the

@@ -847,6 +847,19 @@ housekeeping(struct weir_worker *w)
 }
 
 void
+weir_worker_dpi_open(struct weir_worker *w)
+{
+	if (w->cfg->dpi && !w->dpi) {
+		struct weir_dpi_cfg dc;
+		weir_dpi_cfg_default(&dc);
+		dc.max_flows_in_detection = w->cfg->dpi_flows;
+		dc.max_pkts_tcp = (uint16_t)w->cfg->dpi_pkts_tcp;
+		dc.max_pkts_udp = (uint16_t)w->cfg->dpi_pkts_udp;
+		w->dpi = weir_dpi_create(&dc);	/* NULL: counted as no detection */
+	}
+}
+
+void
 weir_worker_prefault(struct weir_worker *w, uint32_t *done)
 {
 	uint32_t from = weir_flow_table_prefault(&w->ft, done);
@@ -862,15 +875,7 @@ weir_worker_main(void *arg)
 
 	rcu_register_thread();
 	w->lcore = rte_lcore_id();
-	/* nDPI's memory is counted per thread: make it on the thread that owns it */
-	if (w->cfg->dpi && !w->dpi) {
-		struct weir_dpi_cfg dc;
-		weir_dpi_cfg_default(&dc);
-		dc.max_flows_in_detection = w->cfg->dpi_flows;
-		dc.max_pkts_tcp = (uint16_t)w->cfg->dpi_pkts_tcp;
-		dc.max_pkts_udp = (uint16_t)w->cfg->dpi_pkts_udp;
-		w->dpi = weir_dpi_create(&dc);	/* NULL: counted as no detection */
-	}
+	weir_worker_dpi_open(w);
 	/* a capture file runs on its packets' time, from its first packet */
 	if (w->now_ms == 0 && !(w->file_mode && w->ts_dynfield >= 0))
 		w->now_ms = clock_ms(w);

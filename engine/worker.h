@@ -140,6 +140,12 @@ struct weir_worker {
 };
 
 int  weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_config *cfg);
+void weir_worker_fini(struct weir_worker *w);
+
+/* With --dpi, make w's nDPI instance, on the thread that will own it
+ * (nDPI's memory is counted per thread); weir_worker_main() starts with
+ * it. A failure leaves w->dpi NULL: no detection, counted. */
+void weir_worker_dpi_open(struct weir_worker *w);
 
 /* For the control thread (and weir-bench, which plays it), every few
  * milliseconds: fault in the flow entries this worker will hand out next
@@ -147,7 +153,6 @@ int  weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_
  * on its packets (weir_flow_table_prefault). *done, 0 at first, is the
  * caller's. */
 void weir_worker_prefault(struct weir_worker *w, uint32_t *done);
-void weir_worker_fini(struct weir_worker *w);
 
 /* The lcore entry point (rte_eal_remote_launch). */
 int  weir_worker_main(void *arg);

@@ -252,7 +252,7 @@ test_dirty_set(void)
 static int
 side_faulted(uint32_t *side, uint32_t cap, uint32_t n)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), huge = 2u << 20;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), huge = WEIR_FT_PREFAULT_STEP;
 	size_t r = resident_pages(side, (size_t)cap * 4);
 	return resident_pages(side, (size_t)n * 4) == ((size_t)n * 4 + pg - 1) / pg &&
 	       r <= ((size_t)n * 4 + huge - 1) / huge * huge / pg;
@@ -267,7 +267,7 @@ static void
 test_prefault(void)
 {
 	struct weir_flow_table t;
-	const uint32_t cap = 1u << 20, per = (2u << 20) / sizeof(struct weir_flow);	/* 16384 a step */
+	const uint32_t cap = 1u << 20, per = WEIR_FT_PREFAULT_STEP / sizeof(struct weir_flow);	/* 16384 */
 	CHECK_EQ(weir_flow_table_init(&t, cap, 0), 0);
 	uint32_t *every = weir_flow_side_alloc(&t, sizeof(uint32_t));
 	uint64_t *some = weir_flow_side_alloc(&t, sizeof(uint64_t));
