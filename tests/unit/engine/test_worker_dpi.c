@@ -11,6 +11,7 @@
 #include <urcu-qsbr.h>
 
 #include "weir/config.h"
+#include "weir/dpi.h"
 #include "worker.h"
 #include "check.h"
 
@@ -80,6 +81,9 @@ main(void)
 	weir_worker_fold(w);	/* copies the nDPI module's counters */
 	CHECK_EQ(w->st.dpi_pkts, 4);
 
+	weir_worker_flush(w);	/* then nDPI goes, as at the end of weir_worker_main */
+	weir_dpi_destroy(w->dpi);
+	w->dpi = NULL;
 	weir_worker_fini(w);
 	free(w);
 	rcu_unregister_thread();
