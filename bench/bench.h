@@ -90,6 +90,7 @@ int bench_run_on_lcores(unsigned int n, const unsigned int *lcores, int (*fn)(vo
  * unless prefaulted is NULL, fault in its next flow entries (as
  * engine/main.c does with weir_worker_prefault). */
 void bench_drain(struct weir_worker *w, uint32_t *prefaulted);
+extern uint64_t bench_verdicts, bench_verdict_bytes;	/* what bench_drain read */
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double bench_now_s(void);
 

@@ -79,19 +79,27 @@ nap_ms(unsigned int ms)
  * prefaulted is NULL (the worker has stopped), fault in its next flow
  * entries, as engine/main.c does (weir_worker_prefault; *prefaulted is
  * the caller's, 0 at first). */
+uint64_t bench_verdicts, bench_verdict_bytes;
+
 void
 bench_drain(struct weir_worker *w, uint32_t *prefaulted)
 {
 	uint64_t sum = 0;
 	const struct weir_flow_snap *s;
-	const struct weir_dpi_msg *d;
+	const uint8_t *d;
+	uint32_t len;
 	while ((s = weir_spsc_ring_peek(&w->snaps))) {
 		sum += s->bytes[0] + s->bytes[1] + s->pkts[0] + s->last_ms + s->key.pa;
 		weir_spsc_ring_pop(&w->snaps);
 	}
-	while ((d = weir_spsc_ring_peek(&w->dpi_out))) {
-		sum += d->uid + d->r.app_id;
-		weir_spsc_ring_pop(&w->dpi_out);
+	while ((d = weir_spsc_ring_peek_var(&w->dpi_out, &len))) {
+		uint64_t uid;
+		struct weir_dpi_result r;
+		if (weir_dpi_msg_unpack(d, len, &uid, &r) == 0)
+			sum += uid + r.app_id;
+		bench_verdicts++;
+		bench_verdict_bytes += len;
+		weir_spsc_ring_pop_var(&w->dpi_out);
 	}
 	__asm__ volatile("" : : "r"(sum));
 	if (prefaulted)

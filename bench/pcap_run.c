@@ -281,6 +281,11 @@ bench_pcap(void)
 					   (unsigned long long)w->st.dpi_detected,
 					   (unsigned long long)w->st.dpi_gave_up,
 					   (unsigned long long)w->st.dpi_pool_full);
+			if (rep == 0 && kind == PASS_DPI && bench_verdicts)
+				bench_note("pcap engine_dpi: %llu verdicts sent to the control thread, %.0f bytes "
+					   "each packed (%zu unpacked)", (unsigned long long)bench_verdicts,
+					   (double)bench_verdict_bytes / (double)bench_verdicts,
+					   sizeof(struct weir_dpi_result) + sizeof(uint64_t));
 			if (r.w)
 				weir_worker_fini(w);
 		}

@@ -131,7 +131,7 @@ static const struct key keys[] = {
 	{"flow-history", 0, K_UINT, OFF(flow_history), 4, 0, 1u << 26, NULL, "1000000",
 	 "N", "flows (active and ended) kept in Redis; the oldest ended go first"},
 	{"flow-ring-size", 0, K_UINT, OFF(flow_ring_size), 4, 1024, 1u << 24, NULL, "262144",
-	 "N", "flow snapshots each worker can queue for the control thread"},
+	 "N", "flow snapshots each worker can queue for the control thread (its nDPI verdicts get 64 bytes of ring per snapshot slot)"},
 	{"redis-timeout", 0, K_UINT, OFF(redis_timeout_ms), 4, 10, 600000, NULL, "2000",
 	 "MS", "Redis connect and command timeout"},
 	{"data-retention", 0, K_UINT, OFF(data_retention_days), 4, 1, 3650, NULL, "30",

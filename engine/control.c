@@ -1034,6 +1034,7 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "flow_table_full", t.flow_table_full);
 	weir_redis_hset_u64(r, "frag_unmatched", t.frag_unmatched);
 	weir_redis_hset_u64(r, "flow_ring_drops", t.snap_drops);
+	weir_redis_hset_u64(r, "ring_waits", t.ring_waits);
 	weir_redis_hset_u64(r, "flows_left_view", c->flows_dropped_view);
 	weir_redis_hset_u64(r, "dist_drops", t.dist_drops);
 	weir_redis_hset_u64(r, "xflow_datagrams", t.xflow_datagrams);

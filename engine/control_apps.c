@@ -1,7 +1,7 @@
 /* control_apps.c -- applications, categories and DNS names, as the control
  * thread sees them.
  *
- * Workers send one nDPI verdict per flow (struct weir_dpi_msg) besides the
+ * Workers send one nDPI verdict per flow (packed, dpi_msg.h) besides the
  * flow's snapshots. Here a flow's bytes are counted under its application
  * as its snapshots arrive; until the verdict is known they count under
  * "Unknown", and when it arrives what the flow already brought is moved to
@@ -312,22 +312,28 @@ weir_ctl_apps_drain(struct weir_control *c)
 {
 	for (unsigned int i = 0; i < c->n_workers; i++) {
 		struct weir_spsc_ring *ring = &c->w[i]->dpi_out;
-		const struct weir_dpi_msg *m;
-		while ((m = weir_spsc_ring_peek(ring))) {
+		const uint8_t *m;
+		uint32_t len;
+		while ((m = weir_spsc_ring_peek_var(ring, &len))) {
+			uint64_t uid;
+			struct weir_dpi_result r;
+			int ok = weir_dpi_msg_unpack(m, len, &uid, &r) == 0;
+			weir_spsc_ring_pop_var(ring);
+			if (!ok)
+				continue;	/* cannot be: the worker packed it */
 			struct ctl_flow *f;
-			HASH_FIND(hh, c->flows, &m->uid, sizeof(m->uid), f);
+			HASH_FIND(hh, c->flows, &uid, sizeof(uid), f);
 			if (!f) {
 				/* verdict before the first snapshot: keep it for it */
 				f = calloc(1, sizeof(*f));
 				if (f) {
-					f->uid = m->uid;
+					f->uid = uid;
 					HASH_ADD(hh, c->flows, uid, sizeof(f->uid), f);
 					c->n_flows++;
 				}
 			}
 			if (f)
-				weir_ctl_apps_verdict(c, f, &m->r);
-			weir_spsc_ring_pop(ring);
+				weir_ctl_apps_verdict(c, f, &r);
 		}
 	}
 }

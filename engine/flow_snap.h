@@ -26,18 +26,12 @@ struct weir_flow_snap {
 	uint64_t first_ms, last_ms;
 	uint8_t  amac[6], bmac[6];
 	uint8_t  a_is_init, tcp_flags, end, source;
-	uint16_t worker;           /* (its application travels as a struct weir_dpi_msg) */
+	uint16_t worker;           /* (its application travels as a packed verdict, dpi_msg.h) */
 	uint32_t in_if, out_if;
 	uint32_t exporter;         /* worker exporter index + 1, 0 if captured */
 	uint32_t vrf;              /* flow-export ingress VRF id, 0 if none */
 	uint8_t  exporter_addr[16];
 	struct weir_flow_route route;   /* sFlow extended router/gateway (flow.h) */
-};
-
-/* A worker's verdict on a flow's application, for the control thread. */
-struct weir_dpi_msg {
-	uint64_t uid;
-	struct weir_dpi_result r;
 };
 
 #endif

@@ -1,6 +1,8 @@
 /* spsc_ring.h -- a single-producer, single-consumer ring of fixed-size
- * records, for a worker to hand things to the control thread (flow
- * snapshots, nDPI verdicts) without a lock or a shared written cache line:
+ * records (flow snapshots) or of records of varying length (nDPI verdicts,
+ * packed: most of a verdict's string buffers are empty), for a worker to
+ * hand things to the control thread without a lock or a shared written
+ * cache line:
  * the head is written only by the producer, the tail only by the consumer,
  * each on its own cache line. A ring the producer writes round and round
  * from the first packets on (flow snapshots, verdicts) is best faulted in
@@ -17,9 +19,11 @@ struct weir_spsc_ring {
 	/* the producer's line: head, and the tail as it last read it */
 	uint64_t head __attribute__((aligned(64)));
 	uint64_t tail_seen;
+	uint64_t skip;             /* varying length: bytes the reserved record skips */
 	/* the consumer's line: tail, and the head as it last read it */
 	uint64_t tail __attribute__((aligned(64)));
 	uint64_t head_seen;
+	uint64_t cur;              /* varying length: bytes the peeked record takes */
 	uint64_t mask __attribute__((aligned(64)));
 	size_t   elem;
 	uint8_t *slot;
@@ -87,6 +91,76 @@ static inline void
 weir_spsc_ring_pop(struct weir_spsc_ring *r)
 {
 	__atomic_store_n(&r->tail, r->tail + 1, __ATOMIC_RELEASE);
+}
+
+/* Records of varying length, on a ring made with elem 1 (its size in
+ * bytes): each is an 8-byte header holding its length, then its bytes,
+ * padded to 8. One that would not fit before the end of the buffer goes at
+ * its start, behind a header saying so (WEIR_SPSC_SKIP) that the producer
+ * pushes with it. A record can be at most half the ring. */
+#define WEIR_SPSC_SKIP 0xffffffffu
+
+static inline uint64_t
+weir_spsc_var_bytes(uint32_t len)
+{
+	return 8 + (((uint64_t)len + 7) & ~7ull);
+}
+
+/* Producer: room for a record of up to max bytes, or NULL if full; then
+ * weir_spsc_ring_push_var() with the length written. */
+static inline void *
+weir_spsc_ring_reserve_var(struct weir_spsc_ring *r, uint32_t max)
+{
+	uint64_t size = r->mask + 1, off = r->head & r->mask, need = weir_spsc_var_bytes(max);
+	uint64_t skip = need > size - off ? size - off : 0;
+	if (need > size / 2)
+		return NULL;
+	if (r->head + skip + need - r->tail_seen > size) {
+		r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (r->head + skip + need - r->tail_seen > size)
+			return NULL;
+	}
+	r->skip = skip;
+	if (skip) {
+		*(uint32_t *)(r->slot + off) = WEIR_SPSC_SKIP;
+		off = 0;
+	}
+	return r->slot + off + 8;
+}
+
+static inline void
+weir_spsc_ring_push_var(struct weir_spsc_ring *r, uint32_t len)
+{
+	*(uint32_t *)(r->slot + ((r->head + r->skip) & r->mask)) = len;
+	__atomic_store_n(&r->head, r->head + r->skip + weir_spsc_var_bytes(len), __ATOMIC_RELEASE);
+}
+
+/* Consumer: the oldest record and its length, or NULL if empty; then
+ * weir_spsc_ring_pop_var(). */
+static inline const void *
+weir_spsc_ring_peek_var(struct weir_spsc_ring *r, uint32_t *len)
+{
+	if (r->tail == r->head_seen) {
+		r->head_seen = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		if (r->tail == r->head_seen)
+			return NULL;
+	}
+	uint64_t off = r->tail & r->mask, skip = 0;
+	uint32_t n = *(const uint32_t *)(r->slot + off);
+	if (n == WEIR_SPSC_SKIP) {	/* pushed with the record after it */
+		skip = r->mask + 1 - off;
+		off = 0;
+		n = *(const uint32_t *)r->slot;
+	}
+	r->cur = skip + weir_spsc_var_bytes(n);
+	*len = n;
+	return r->slot + off + 8;
+}
+
+static inline void
+weir_spsc_ring_pop_var(struct weir_spsc_ring *r)
+{
+	__atomic_store_n(&r->tail, r->tail + r->cur, __ATOMIC_RELEASE);
 }
 
 #endif

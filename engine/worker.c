@@ -48,7 +48,7 @@ weir_worker_init(struct weir_worker *w, unsigned int id, const struct weir_confi
 	if (weir_spsc_ring_init(&w->snaps, cfg->flow_ring_size, sizeof(struct weir_flow_snap),
 				WEIR_MEM_POPULATE) != 0)
 		goto err_free_agg;
-	if (weir_spsc_ring_init(&w->dpi_out, 4096, sizeof(struct weir_dpi_msg),
+	if (weir_spsc_ring_init(&w->dpi_out, WEIR_DPI_RING_BYTES(cfg->flow_ring_size), 1,
 				cfg->dpi ? WEIR_MEM_POPULATE : WEIR_MEM_LAZY) != 0)
 		goto err_free_snaps;
 	w->frags = calloc(WEIR_FRAG_SLOTS, sizeof(*w->frags));
@@ -148,13 +148,13 @@ clock_ms(struct weir_worker *w)
  * flushing at stop, we wait for room (the control thread keeps draining
  * until this worker says it is done); live, a full ring drops and counts. */
 static void *
-ring_reserve(struct weir_worker *w, struct weir_spsc_ring *r, uint64_t *drops)
+ring_reserve(struct weir_worker *w, struct weir_spsc_ring *r, uint32_t var_max, uint64_t *drops)
 {
-	void *s = weir_spsc_ring_reserve(r);
+	void *s = var_max ? weir_spsc_ring_reserve_var(r, var_max) : weir_spsc_ring_reserve(r);
 	while (!s && (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
-		w->st.snap_waits++;
+		w->st.ring_waits++;
 		rte_pause();
-		s = weir_spsc_ring_reserve(r);
+		s = var_max ? weir_spsc_ring_reserve_var(r, var_max) : weir_spsc_ring_reserve(r);
 	}
 	if (!s)
 		(*drops)++;
@@ -165,7 +165,7 @@ ring_reserve(struct weir_worker *w, struct weir_spsc_ring *r, uint64_t *drops)
 static void
 snapshot(struct weir_worker *w, const struct weir_flow *f, enum weir_flow_end end)
 {
-	struct weir_flow_snap *s = ring_reserve(w, &w->snaps, &w->st.snap_drops);
+	struct weir_flow_snap *s = ring_reserve(w, &w->snaps, 0, &w->st.snap_drops);
 	if (!s)
 		return;
 	s->key = f->key;
@@ -208,12 +208,10 @@ weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f)
 		weir_dpi_flow_end(w->dpi, w->dpi_slot[weir_flow_index(&w->ft, f)]);
 		f->state &= (uint8_t)~WEIR_FLOWST_DETECTING;
 	}
-	struct weir_dpi_msg *m = ring_reserve(w, &w->dpi_out, &w->st.dpi_msg_drops);
+	uint8_t *m = ring_reserve(w, &w->dpi_out, WEIR_DPI_MSG_MAX, &w->st.dpi_msg_drops);
 	if (!m)
 		return;
-	m->uid = weir_flow_uid(&w->ft, f);
-	m->r = w->dpi_res;
-	weir_spsc_ring_push(&w->dpi_out);
+	weir_spsc_ring_push_var(&w->dpi_out, (uint32_t)weir_dpi_msg_pack(m, weir_flow_uid(&w->ft, f), &w->dpi_res));
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "weir/export.h"
 #include "weir/pkt.h"
 #include "agg.h"
+#include "dpi_msg.h"
 #include "flow_snap.h"
 #include "flow_table.h"
 
@@ -26,6 +27,12 @@
 #define WEIR_MAX_RXQ    16
 #define WEIR_FRAG_SLOTS 4096
 #define WEIR_LIN_MAX    65535	/* longest chained frame made contiguous (the snaplen) */
+/* Bytes of a worker's verdict ring: 64 per snapshot slot (16 MiB at the
+ * default flow-ring-size), about 130k verdicts as the bench capture's
+ * flows pack (117 bytes and an 8-byte header each, dpi_msg.h). Sized with
+ * the snapshot ring because both must hold what a worker sends while a
+ * publish cycle keeps the control thread away. */
+#define WEIR_DPI_RING_BYTES(flow_ring_size) ((uint32_t)(flow_ring_size) * 64u)
 
 struct weir_rxq {
 	uint16_t port;
@@ -44,7 +51,7 @@ struct weir_worker_stats {
 	uint64_t flow_table_full;
 	uint64_t frag_unmatched;
 	uint64_t snap_drops;
-	uint64_t snap_waits;
+	uint64_t ring_waits;               /* reading a file, flushing: spins for room on a ring to control */
 	uint64_t dpi_msg_drops;            /* verdicts the control thread never saw */
 	uint64_t dpi_flows;                /* flows given a detection slot */
 	uint64_t dpi_detected;             /* copies of the nDPI module's counters */
@@ -107,7 +114,7 @@ struct weir_worker {
 	struct weir_flow_table ft;
 	struct weir_agg agg;
 	struct weir_spsc_ring snaps;       /* struct weir_flow_snap, to the control thread */
-	struct weir_spsc_ring dpi_out;     /* struct weir_dpi_msg, to the control thread */
+	struct weir_spsc_ring dpi_out;     /* packed verdicts (dpi_msg.h), to the control thread */
 	struct weir_spsc_ring tmpl_out;    /* struct weir_tmpl_msg, to the control thread (tmpl_share.h) */
 	struct weir_spsc_ring tmpl_in;     /* struct weir_tmpl_msg, from it; no slots: sharing off */
 	struct weir_dpi *dpi;              /* NULL: application detection off */
