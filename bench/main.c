@@ -73,14 +73,15 @@ nap_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The control thread's share: read each snapshot and verdict (their lines
- * move to this core, as in weir_control_drain) and release it. A worker in
+uint64_t bench_verdicts, bench_verdict_bytes;
+
+/* The control thread's share: read each snapshot, unpack each verdict
+ * (their lines move to this core, as in weir_control_drain) and release
+ * them; bench_verdicts and bench_verdict_bytes count the verdicts. A worker in
  * file mode waits for this when its rings are full. Then, unless
  * prefaulted is NULL (the worker has stopped), fault in its next flow
  * entries, as engine/main.c does (weir_worker_prefault; *prefaulted is
  * the caller's, 0 at first). */
-uint64_t bench_verdicts, bench_verdict_bytes;
-
 void
 bench_drain(struct weir_worker *w, uint32_t *prefaulted)
 {

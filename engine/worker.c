@@ -211,7 +211,8 @@ weir_worker_dpi_verdict(struct weir_worker *w, struct weir_flow *f)
 	uint8_t *m = ring_reserve(w, &w->dpi_out, WEIR_DPI_MSG_MAX, &w->st.dpi_msg_drops);
 	if (!m)
 		return;
-	weir_spsc_ring_push_var(&w->dpi_out, (uint32_t)weir_dpi_msg_pack(m, weir_flow_uid(&w->ft, f), &w->dpi_res));
+	size_t len = weir_dpi_msg_pack(m, weir_flow_uid(&w->ft, f), &w->dpi_res);
+	weir_spsc_ring_push_var(&w->dpi_out, (uint32_t)len);
 }
 
 static void
