@@ -73,7 +73,7 @@ static const struct key keys[] = {
 	{"eal-args", 0, K_STR, OFF(eal_args), SZ(eal_args), 0, 0, NULL, "",
 	 "ARGS", "extra EAL arguments, passed verbatim (e.g. \"--file-prefix weir2 -a 0000:03:00.0\")"},
 	{"lcores", 'l', K_STR, OFF(lcores), SZ(lcores), 0, 0, NULL, "",
-	 "LIST", "EAL lcore list; default: main lcore plus one per worker"},
+	 "LIST", "EAL lcore list (or an lcore@CPU map, 0@(0,4),1@1); default: main lcore plus one per worker"},
 	{"workers", 'w', K_UINT, OFF(workers), 4, 1, WEIR_MAX_WORKERS, NULL, "1",
 	 "N", "packet workers, one per lcore"},
 	{"queues", 0, K_UINT, OFF(queues), 4, 0, 64, NULL, "0",

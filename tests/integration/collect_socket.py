@@ -22,6 +22,11 @@ so the truth is what was written into them, and reads weirctl's JSON:
               silent, and four new ones then get in; the evictions are
               counted and the evicted exporters leave Redis.
   rcvbuf      collect-rcvbuf 3000000: the socket's buffer is that (ss -m).
+  lcores      where the threads run (two CPUs or more): by default the
+              --collect socket thread shares the main lcore's CPU 0 and
+              the worker has CPU 1; with the lcore map `0@(0,1),1@1` the
+              socket thread (inheriting the main lcore's CPUs) may run on
+              0-1 while the worker stays on 1, and it still decodes.
   sflow       two sFlow flow samples of one data source: the exporter's
               sflow_pool_pkts and sflow_drops are the increases written;
               the flow carries the extended router (next hop, masks) and
@@ -283,6 +288,35 @@ def case_rcvbuf(a, redis, tmp):
 	col.stop()
 	rb = [int(x) for x in re.findall(r"\brb(\d+)", out)]
 	check(rb == [6000000], "the --collect socket's receive buffer is 2 x 3000000 (ss: %s)" % rb)
+
+
+def thread_cpus(pid):
+	"""comm -> Cpus_allowed_list of each thread of pid."""
+	out = {}
+	for tid in os.listdir("/proc/%d/task" % pid):
+		with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+			comm = f.read().strip()
+		with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+			cpus = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list:")][0]
+		out.setdefault(comm, set()).add(cpus)
+	return out
+
+
+def case_lcores(a, redis, tmp):
+	if len(os.sched_getaffinity(0)) < 2 or not {0, 1} <= os.sched_getaffinity(0):
+		print("SKIP: needs CPUs 0 and 1")
+		sys.exit(weirtest.SKIP)
+	for node, extra, want_collect in (("lc0", [], {"0"}), ("lc1", ["--lcores", "0@(0,1),1@1"], {"0-1"})):
+		col = weircollect.Collector(a.weir, a.weirctl, redis, node, tmp, extra=extra)
+		cpus = thread_cpus(col.proc.pid)
+		check(cpus.get("weir-collect") == want_collect and cpus.get("rte-worker-1") == {"1"},
+		      "%s: the socket thread may run on CPUs %s, the worker on 1" % (
+			      " ".join(extra) or "default lcores", sorted(want_collect)), cpus)
+		grams = [v5_record_datagram(i, "10.9.0.1", "10.9.0.2", 1000, 2) for i in range(5)]
+		send_from("127.0.0.1", col.port, grams)
+		check(wait_for(lambda: status_field(col, "xflow_records") == 5),
+		      "%s: the 5 records are decoded" % node)
+		col.stop()
 
 
 if __name__ == "__main__":
