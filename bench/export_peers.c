@@ -179,8 +179,23 @@ bench_weir_open(struct bench_collector *c)
 	 * default 2 s, after which the engine would call Redis down and
 	 * rewrite everything, for ever (see bench/README.md).
 	 * --publish-interval 250: its counters come sooner after a step */
-	char *argv[] = {weir, "--collect", collect, "--redis", redis, "--node", WEIR_NODE, "--redis-timeout",
-			"30000", "--publish-interval", "250", "-q", NULL};
+	char *argv[32] = {weir, "--collect", collect, "--redis", redis, "--node", WEIR_NODE, "--redis-timeout",
+			  "30000", "--publish-interval", "250", "-q", NULL};
+	/* WEIR_BENCH_ENGINE_ARGS: engine options to try in the sweep (split
+	 * on spaces, e.g. "--lcores 0@(0,1),1@1"); said in a note */
+	const char *extra = getenv("WEIR_BENCH_ENGINE_ARGS");
+	static char extra_buf[512];
+	if (extra && *extra) {
+		snprintf(extra_buf, sizeof(extra_buf), "%s", extra);
+		int n = 0;
+		while (argv[n])
+			n++;
+		for (char *save = NULL, *t = strtok_r(extra_buf, " ", &save); t && n < 31;
+		     t = strtok_r(NULL, " ", &save))
+			argv[n++] = t;
+		argv[n] = NULL;
+		bench_note("export: weir runs with WEIR_BENCH_ENGINE_ARGS=\"%s\"", extra);
+	}
 	c->pid = bench_spawn(argv, c->log);
 	double t0 = bench_now_s();
 	while (c->pid > 0 && bench_now_s() - t0 < 30) {
