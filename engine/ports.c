@@ -47,14 +47,12 @@ weir_eal_args(const struct weir_config *cfg, char **argv, int max, char *buf, si
 	unsigned int afp_q = cfg->queues ? cfg->queues : 1;
 
 	PUSH("weir");
-	if (cfg->lcores[0] && strpbrk(cfg->lcores, "@(")) {
-		/* EAL's lcore-to-CPU map: "0@(0,4),1@1" lets the main lcore,
-		 * and the control and collector threads it starts, use two CPUs */
+	if (cfg->lcores[0]) {
+		/* EAL's --lcores reads a plain list as -l does (lcore N on CPU
+		 * N) and also a map: "0@(0,4),1@1" lets the main lcore, and the
+		 * control and collector threads it starts, use two CPUs */
 		snprintf(tmp, sizeof(tmp), "--lcores=%s", cfg->lcores);
 		PUSH(tmp);
-	} else if (cfg->lcores[0]) {
-		PUSH("-l");
-		PUSH(cfg->lcores);
 	} else if ((long)workers + 1 <= ncpu) {
 		snprintf(tmp, sizeof(tmp), "0-%u", workers);
 		PUSH("-l");

@@ -150,11 +150,11 @@ clock_ms(struct weir_worker *w)
 static void *
 ring_reserve(struct weir_worker *w, struct weir_spsc_ring *r, uint32_t var_max, uint64_t *drops)
 {
-	void *s = var_max ? weir_spsc_ring_reserve_var(r, var_max) : weir_spsc_ring_reserve(r);
-	while (!s && (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
+	void *s;
+	while (!(s = var_max ? weir_spsc_ring_reserve_var(r, var_max) : weir_spsc_ring_reserve(r)) &&
+	       (w->file_mode || __atomic_load_n(&w->stop, __ATOMIC_RELAXED))) {
 		w->st.ring_waits++;
 		rte_pause();
-		s = var_max ? weir_spsc_ring_reserve_var(r, var_max) : weir_spsc_ring_reserve(r);
 	}
 	if (!s)
 		(*drops)++;
