@@ -1053,6 +1053,7 @@ publish_health(struct weir_control *c, struct weir_redis *r, uint64_t now_ms)
 	weir_redis_hset_u64(r, "xflow_records", t.xflow_records);
 	weir_redis_hset_u64(r, "collect_datagrams", t.collect_datagrams);
 	weir_redis_hset_u64(r, "idle_sleeps", t.idle_sleeps);
+	weir_redis_hset_u64(r, "folds_deferred", t.folds_deferred);
 	weir_redis_hset_u64(r, "collect_kernel_drops", c->udp.kernel_drops);
 	weir_redis_hset_u64(r, "collect_too_big", c->udp.too_big);
 	weir_redis_hset_u64(r, "collect_ring_full", c->udp.ring_full);

@@ -73,6 +73,17 @@ weir_spsc_ring_push(struct weir_spsc_ring *r)
 	__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELEASE);
 }
 
+/* Producer: has the consumer taken every record pushed before head
+ * position pos (a value of head the producer kept)? Reads the consumer's
+ * tail only when the copy from the last read is behind pos. */
+static inline int
+weir_spsc_ring_taken(struct weir_spsc_ring *r, uint64_t pos)
+{
+	if (r->tail_seen < pos)
+		r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	return r->tail_seen >= pos;
+}
+
 /* Consumer: the oldest record, or NULL if empty; then weir_spsc_ring_pop().
  * Likewise, the producer's head is read only when the last copy of it is
  * used up. */

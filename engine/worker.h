@@ -75,6 +75,7 @@ struct weir_worker_stats {
 	uint64_t tmpl_installed;           /* templates installed from the control thread's answers */
 	uint64_t tmpl_refused;             /* answers the decoder refused (bad record, limits) */
 	uint64_t folds;
+	uint64_t folds_deferred;           /* folds that waited for the control thread to take the last one */
 	uint64_t loops;                    /* stall detection: must keep moving */
 	uint64_t idle_sleeps;              /* idle-sleep naps taken */
 	uint64_t flows_active;
@@ -130,6 +131,8 @@ struct weir_worker {
 	uint64_t tsc_hz;
 	uint64_t tsc0, wall0_ms;
 	uint64_t next_fold_tsc;
+	uint64_t fold_head;                /* snaps.head after the last fold */
+	int fold_waiting;                  /* a fold is due and waits (counted once) */
 	uint64_t next_expire_tsc;
 	uint32_t sweep_per_loop;           /* reading a file: buckets a loop */
 	uint64_t sweep_period_tsc;         /* live: a whole index per period */

@@ -50,6 +50,14 @@
             and flow_ring_drops 0, and app:DNS counts all 6,000 flows (the
             ring held 4,096 verdicts before they were packed, and this
             test lost about 1,900 of them).
+  folds     the same frozen cycle while 2,000 flows each take a packet in
+            four rounds, through a 4,096-snapshot ring (flow-ring-size) with
+            a fold every 100 ms: a fold waits while the control thread has
+            not taken the previous one (folds_deferred > 0), so the moved
+            flows go out once when it has, not once a fold. After SIGCONT
+            and SIGTERM: flow_ring_drops 0, and every flow in Redis with its
+            4 packets (the engine before this wait dropped 3,904 of the
+            snapshots here).
   evict     an exporter evicted (max-exporters 1, silent past
             exporter-timeout) while Redis takes no writes (CLIENT PAUSE
             WRITE: the engine connects, and every cycle, its DEL included,
@@ -603,10 +611,58 @@ def case_verdicts(args, pcap, t):
 	return ok
 
 
+FOLD_FLOWS, FOLD_ROUNDS = 2000, 4
+def case_folds(args, pcap, t):
+	import engine_live as live
+	import engine_hostdns as hd
+	redis = weirtest.Redis()
+	tmp = tempfile.mkdtemp(prefix="weir-folds-")
+	q = hd.dns(1, "fold.example.net", False)
+	frames = [hd.frame(20000 + i, q) for _ in range(FOLD_ROUNDS) for i in range(FOLD_FLOWS)]
+	path = os.path.join(tmp, "frames")
+	with open(path, "wb") as f:
+		f.write(b"".join(struct.pack("!H", len(fr)) + fr for fr in frames))
+	ns, ea, eb = live.make_veth(str(os.getpid() % 100000))
+	p, ok = None, True
+	try:
+		p, log = live.start_engine(args, redis, "fd", ["-i", ea, "-q", "--redis-timeout", "30000", "--dpi", "no",
+							      "--flow-ring-size", "4096"], tmp, ns)
+		if p is None:
+			return False
+		redis.proc.send_signal(signal.SIGSTOP)
+		t0 = time.monotonic()
+		time.sleep(0.5)		# a cycle (every 200 ms) is now waiting for its EXEC
+		live.sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", hd.SEND, eb, path)
+		time.sleep(1.0)		# the worker has taken every frame and folded meanwhile
+		redis.proc.send_signal(signal.SIGCONT)
+		print("Redis frozen for %.1f s while %d frames were sent" % (time.monotonic() - t0, len(frames)))
+		ok &= live.stop_engine(p, log, "fd")
+		h = health(redis, "fd")
+		ids = redis.cli("ZRANGE", "weir:{fd}:flows", "0", "-1").split()
+		pkts = {}
+		for i in ids:
+			pkts[i] = int(redis.hgetall("weir:{fd}:flow:" + i).get("pkts") or 0)
+		short = sum(1 for v in pkts.values() if v != FOLD_ROUNDS)
+		print("rx_pkts %s, folds_deferred %s, flow_ring_drops %s, %d flows, %d without %d packets" % (
+			h.get("rx_pkts"), h.get("folds_deferred"), h.get("flow_ring_drops"), len(ids),
+			short, FOLD_ROUNDS))
+		ok &= weirtest.check(h.get("rx_pkts") == str(len(frames)), "every frame sent was received")
+		ok &= weirtest.check(h.get("flow_ring_drops") == "0", "no snapshot lost while the cycle waited")
+		ok &= weirtest.check(int(h.get("folds_deferred") or 0) > 0, "folds waited for the control thread")
+		ok &= weirtest.check(len(ids) == FOLD_FLOWS and short == 0,
+				     "%d flows, each with its %d packets" % (FOLD_FLOWS, FOLD_ROUNDS))
+	finally:
+		if p and p.poll() is None:
+			p.kill()
+		redis.proc.send_signal(signal.SIGCONT)
+		live.sh("ip", "netns", "del", ns, check=False)
+	return ok
+
+
 def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--case", choices=["auth", "late", "slow", "sighup", "bigcycle", "restart", "purge", "evict",
-					   "verdicts"],
+					   "verdicts", "folds"],
 			required=True)
 	ap.add_argument("--weir", required=True)
 	ap.add_argument("--weirctl", required=True)
@@ -621,7 +677,7 @@ def main():
 	t = truth(args, pcap)
 	ok = {"auth": case_auth, "late": case_late, "slow": case_slow, "sighup": case_sighup, "bigcycle": case_bigcycle,
 	      "restart": case_restart, "purge": case_purge, "evict": case_evict,
-	      "verdicts": case_verdicts}[args.case](args, pcap, t)
+	      "verdicts": case_verdicts, "folds": case_folds}[args.case](args, pcap, t)
 	return 0 if ok else 1
 
 

@@ -4,7 +4,8 @@
  * consumer each read the other's index only when their own copy of it runs
  * out; a stale copy must never let one overrun the other). The same for
  * records of varying length (the verdict ring), whose ring also wraps a
- * record that does not fit before its end round to its start. */
+ * record that does not fit before its end round to its start. And the
+ * producer's question whether everything up to a point has been taken. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -162,8 +163,17 @@ main(void)
 	CHECK(first && first->seq == 0);
 	weir_spsc_ring_pop(&ring);
 	CHECK(weir_spsc_ring_reserve(&ring) != NULL);
-	while (weir_spsc_ring_peek(&ring))
+	/* taken: has the consumer gone past a head the producer kept (a
+	 * worker's last fold)? 7 records are left of the 8 pushed */
+	uint64_t fold_end = ring.head;
+	CHECK(!weir_spsc_ring_taken(&ring, fold_end));
+	for (int i = 0; i < 6; i++)
 		weir_spsc_ring_pop(&ring);
+	CHECK(!weir_spsc_ring_taken(&ring, fold_end));	/* one left */
+	CHECK(weir_spsc_ring_taken(&ring, fold_end - 1));
+	weir_spsc_ring_pop(&ring);
+	CHECK(weir_spsc_ring_taken(&ring, fold_end));
+	CHECK(weir_spsc_ring_peek(&ring) == NULL);
 
 	uint64_t base = ring.head;	/* the records below continue from here */
 	pthread_t t;
