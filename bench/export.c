@@ -13,8 +13,8 @@
  * is lossless when
  *   - the kernel dropped nothing on the collector's socket,
  *   - the collector dropped nothing it counts itself (weir: the ring of a
- *     stuck worker, too big, decode errors; sfacctd: "missing data" in its
- *     log),
+ *     stuck worker, too big, decode errors, flow updates its control
+ *     thread never saw; sfacctd: "missing data" in its log),
  *   - it accounted every record sent (weir also every datagram); sfacctd
  *     skips the odd non-IP sample, so a shortfall of one record per pass
  *     over the stream, or 0.01%, is allowed; nfacctd never accounts a few

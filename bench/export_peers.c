@@ -5,7 +5,8 @@
  *          for the whole scenario with a redis-server of its own. Per step:
  *          what its socket did not drop, less what it counts as dropped
  *          itself (health hash, docs/redis-keys.md: collect_ring_full,
- *          collect_too_big, xflow_errors; see below for their lag; not
+ *          collect_too_big, xflow_errors, and flow_ring_drops, flow
+ *          updates the control thread never saw; see below for their lag; not
  *          collect_no_mbuf, whose datagram stays in the socket and is a
  *          kernel drop if it is ever lost). Its socket: 32 MiB asked with
  *          SO_RCVBUFFORCE (drivers/udp/udp_collector.c).
@@ -94,12 +95,12 @@ rcvbuf_of(uint16_t port)
  * export.c charges each rise to a step that overlaps the interval between
  * the two samples around it (judge()). */
 
-enum { W_DGRAMS, W_RECORDS, W_KDROPS, W_RINGFULL, W_TOOBIG, W_ERRORS, W_CYCLE, W__N };
+enum { W_DGRAMS, W_RECORDS, W_KDROPS, W_RINGFULL, W_TOOBIG, W_ERRORS, W_FLOWRING, W_CYCLE, W__N };
 
 static uint64_t
 weir_app_drops(const uint64_t v[W__N])
 {
-	return v[W_RINGFULL] + v[W_TOOBIG] + v[W_ERRORS];
+	return v[W_RINGFULL] + v[W_TOOBIG] + v[W_ERRORS] + v[W_FLOWRING];
 }
 
 /* One consistent reading (meta updated_ms the same before and after), logged. */
@@ -108,7 +109,7 @@ weir_read(struct bench_collector *c, uint64_t v[W__N])
 {
 	static const char *const f[W__N] = {"collect_datagrams", "xflow_records", "collect_kernel_drops",
 					    "collect_ring_full", "collect_too_big",
-					    "xflow_errors", "publish_cycles"};
+					    "xflow_errors", "flow_ring_drops", "publish_cycles"};
 	static const char meta[] = "weir:{" WEIR_NODE "}:meta", health[] = "weir:{" WEIR_NODE "}:health";
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (!c->redis && !(c->redis = bench_redis_connect(c->redis_port)))
