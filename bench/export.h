@@ -20,6 +20,8 @@ struct bench_stream {
 	uint8_t *data;
 	struct iovec *iov;             /* each datagram */
 	uint32_t *recs;                /* flow records (samples) in each */
+	uint32_t *init_at;             /* IPFIX: where each one's systemInitTimeMilliseconds is, 0: none */
+	uint32_t up_end;               /* v9, IPFIX: the newest flow-end uptime (export_stream.c) */
 	unsigned int n;
 	uint64_t records, bytes;       /* per pass over the stream */
 };

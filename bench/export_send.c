@@ -10,7 +10,12 @@
  * On loopback the kernel delivers a datagram into the receiver's socket in
  * the sender's own system call, so what the receiver cannot take shows up
  * at once in its socket's queue and drops (/proc/net/udp), sampled here
- * every 10 ms. */
+ * every 10 ms.
+ *
+ * Each datagram is dated as it leaves, as a live exporter's is
+ * (export_stream.c, retimed): v9 unix_secs and IPFIX export time are the
+ * wall clock, and IPFIX's systemInitTimeMilliseconds is set so that the
+ * stream's newest record ends now. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +29,23 @@
 #include "export.h"
 
 #define SEND_BATCH 32
+
+static void
+stamp(const struct bench_stream *s, unsigned int i, uint64_t now_ms)
+{
+	uint8_t *p = s->iov[i].iov_base;
+	uint32_t secs = htonl((uint32_t)(now_ms / 1000));
+	if (s->kind == BENCH_STREAM_NF9) {
+		memcpy(p + 8, &secs, 4);
+	} else if (s->kind == BENCH_STREAM_IPFIX) {
+		memcpy(p + 4, &secs, 4);
+		if (s->init_at[i]) {
+			uint64_t init = now_ms - s->up_end;
+			for (int b = 0; b < 8; b++)
+				p[s->init_at[i] + b] = (uint8_t)(init >> (56 - 8 * b));
+		}
+	}
+}
 
 int
 bench_send(const struct bench_stream *s, uint16_t port, double rate, double secs, struct bench_sent *out)
@@ -88,6 +110,10 @@ bench_send(const struct bench_stream *s, uint16_t port, double rate, double secs
 			}
 			continue;
 		}
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		for (unsigned int j = 0; j < k; j++)
+			stamp(s, (idx + j) % s->n, (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000);
 		int n = sendmmsg(fd, msgs, k, 0);
 		if (n <= 0) {
 			out->send_errors++;

@@ -14,7 +14,20 @@
  * Loaded, each datagram also carries how many flow records (NetFlow v9,
  * IPFIX) or flow samples (sFlow) it holds, counted here from the headers
  * drawn below, so the sender can pace in records per second and the sweep
- * knows how many records each step sent. */
+ * knows how many records each step sent.
+ *
+ * Retimed, as a live exporter's would be: softflowd dates a record by the
+ * capture's packets, days before the stream was caught, and a collector
+ * that trusts record times (weir does: docs/exporters.md) would end every
+ * flow and forget every host the moment it saw them, then meet them as new
+ * on the next pass -- churn no live exporter causes. So the records keep
+ * their ages relative to each other (the capture's 50 s), and the newest
+ * ends when its datagram is sent: NetFlow v9's sysUptime moves by the
+ * stream's last flow-end uptime (up_end) here, once, and the sender writes
+ * unix_secs as it sends; IPFIX's export time and the options record's
+ * systemInitTimeMilliseconds (IE 160, init_at) are written as it sends
+ * (export_send.c). A collector that ignores record times (nfcapd) sees
+ * the same datagrams otherwise. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,9 +60,15 @@ rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Record length of each template id seen so far in the stream (0: none). */
+/* Record length of each template id seen so far in the stream (0: none),
+ * where its flow-end uptime (v9 LAST_SWITCHED, IPFIX flowEndSysUpTime, 21)
+ * sits in the record (+1; 0: none), and for IPFIX options templates, the
+ * record length and where systemInitTimeMilliseconds (160) sits (+1). */
 struct tmpl_lens {
 	uint32_t len[MAX_TEMPLATES];
+	uint32_t end_at[MAX_TEMPLATES];
+	uint32_t opt_len[MAX_TEMPLATES];
+	uint32_t init_at[MAX_TEMPLATES];
 };
 
 /*
@@ -72,13 +91,20 @@ struct tmpl_lens {
  * set 2: templates | template id | field count | (ie, length [, enterprise
  * number if ie & 0x8000]) x count |; 3: option templates; >= 256: data.
  * A field of length 65535 (variable) makes the record length unknown: such
- * a set counts as unreadable (softflowd sends none).
+ * a set counts as unreadable (softflowd sends none). IPFIX options
+ * templates (set 3: | template id | field count | scope field count |
+ * fields |) are read only for where IE 160 is in their records.
+ *
+ * Besides the records: *up_end rises to the largest flow-end uptime seen,
+ * and *init_at is where this datagram's first IE 160 value is (0: none).
  */
 static int
-nf_records(const uint8_t *p, size_t len, int ipfix, struct tmpl_lens *t, uint32_t *recs)
+nf_records(const uint8_t *p, size_t len, int ipfix, struct tmpl_lens *t, uint32_t *recs, uint32_t *up_end,
+	   uint32_t *init_at)
 {
 	size_t hdr = ipfix ? 16 : 20;
 	*recs = 0;
+	*init_at = 0;
 	if (len < hdr || rd16(p) != (ipfix ? 10 : 9))
 		return -1;
 	size_t off = hdr;
@@ -87,11 +113,12 @@ nf_records(const uint8_t *p, size_t len, int ipfix, struct tmpl_lens *t, uint32_
 		if (sl < 4 || off + sl > len)
 			return -1;
 		const uint8_t *s = p + off + 4, *end = p + off + sl;
-		if (id == (ipfix ? 2 : 0)) {
-			while (s + 4 <= end) {
+		int opt = ipfix && id == 3;
+		if (id == (ipfix ? 2 : 0) || opt) {
+			while (s + (opt ? 6 : 4) <= end) {
 				uint16_t tid = rd16(s), nf = rd16(s + 2);
-				s += 4;
-				uint32_t rl = 0;
+				s += opt ? 6 : 4;
+				uint32_t rl = 0, end_at = 0, i160 = 0;
 				int var = 0;
 				for (uint16_t i = 0; i < nf; i++) {
 					if (s + 4 > end)
@@ -102,17 +129,34 @@ nf_records(const uint8_t *p, size_t len, int ipfix, struct tmpl_lens *t, uint32_
 						if (s + 4 > end)
 							return -1;
 						s += 4;
+					} else if (ie == 21 && fl == 4) {
+						end_at = rl + 1;
+					} else if (ie == 160 && fl == 8) {
+						i160 = rl + 1;
 					}
 					if (fl == 65535)
 						var = 1;
 					rl += fl;
 				}
-				t->len[tid] = var ? 0 : rl;
+				if (opt) {
+					t->opt_len[tid] = var ? 0 : rl;
+					t->init_at[tid] = var ? 0 : i160;
+				} else {
+					t->len[tid] = var ? 0 : rl;
+					t->end_at[tid] = var ? 0 : end_at;
+				}
 			}
 		} else if (id >= 256) {
 			uint32_t rl = t->len[id];
 			if (rl)
 				*recs += (sl - 4) / rl;
+			for (const uint8_t *r = s; rl && t->end_at[id] && r + rl <= end; r += rl) {
+				uint32_t e = rd32(r + t->end_at[id] - 1);
+				if (e > *up_end)
+					*up_end = e;
+			}
+			if (!*init_at && t->init_at[id] && t->opt_len[id] && s + t->opt_len[id] <= end)
+				*init_at = (uint32_t)(s + t->init_at[id] - 1 - p);
 		}
 		off += sl;
 	}
@@ -165,16 +209,24 @@ count_records(struct bench_stream *s)
 		return -1;
 	int bad = 0;
 	s->records = s->bytes = 0;
+	s->up_end = 0;
 	for (unsigned int i = 0; i < s->n; i++) {
 		const uint8_t *p = s->iov[i].iov_base;
 		size_t len = s->iov[i].iov_len;
 		int rc = s->kind == BENCH_STREAM_SFLOW ? sflow_samples(p, len, &s->recs[i]) :
-			 nf_records(p, len, s->kind == BENCH_STREAM_IPFIX, t, &s->recs[i]);
+			 nf_records(p, len, s->kind == BENCH_STREAM_IPFIX, t, &s->recs[i], &s->up_end,
+				    &s->init_at[i]);
 		bad += rc != 0;
 		s->records += s->recs[i];
 		s->bytes += len;
 	}
 	free(t);
+	/* v9: the newest record ends at the header's uptime (see the top) */
+	for (unsigned int i = 0; s->kind == BENCH_STREAM_NF9 && i < s->n; i++) {
+		uint8_t *p = s->iov[i].iov_base;
+		uint32_t up = htonl(rd32(p + 4) + s->up_end);
+		memcpy(p + 4, &up, 4);
+	}
 	return bad ? -1 : 0;
 }
 
@@ -205,11 +257,14 @@ load(struct bench_stream *s, const char *path)
 			cap = cap ? cap * 2 : 4096;
 			struct iovec *ni = realloc(s->iov, cap * sizeof(*ni));
 			uint32_t *nr = realloc(s->recs, cap * sizeof(*nr));
+			uint32_t *na = realloc(s->init_at, cap * sizeof(*na));
 			if (ni)
 				s->iov = ni;
 			if (nr)
 				s->recs = nr;
-			if (!ni || !nr)
+			if (na)
+				s->init_at = na;
+			if (!ni || !nr || !na)
 				return -1;
 		}
 		s->iov[s->n].iov_base = s->data + off + 2;
@@ -376,7 +431,9 @@ bench_stream_free(struct bench_stream *s)
 	free(s->data);
 	free(s->iov);
 	free(s->recs);
+	free(s->init_at);
 	s->data = NULL;
 	s->iov = NULL;
 	s->recs = NULL;
+	s->init_at = NULL;
 }
