@@ -1,12 +1,14 @@
 #!/bin/bash
 # collect-cpu.sh -- what a collector-only engine costs at a steady rate:
 # `weir --collect` on a loopback port, weir-bench's cached NetFlow v9
-# stream (CACHE/export-nf9.dgrams, made by any export run) sent to it at
-# RATE datagrams a second for SECONDS (python, paced every 0.5 ms), and the
+# stream (CACHE/export-nf9.dgrams, made by any export run; dated as sent,
+# as weir-bench dates it) sent to it at RATE datagrams a second for
+# SECONDS (python, paced every 0.5 ms), and the
 # CPU time of the worker thread and of the whole process over the window
 # (/proc/PID/task/TID/stat), with the records taken (health xflow_records),
 # the worker's naps (idle_sleeps), the socket's drops and the nDPI verdicts
-# (a port guess per new flow) lost on the way to the control thread. Where the export
+# (a port guess per new flow) and flow updates lost on the way to the
+# control thread, and the folds that waited for it. Where the export
 # sweep asks how fast weir can go, this asks what a given rate costs: run
 # two builds one after the other to compare them. docs/benchmarks.md gives
 # figures from it.
@@ -40,14 +42,41 @@ src, port, rate, secs = open(sys.argv[1], 'rb').read(), int(sys.argv[2]), float(
 grams, off = [], 0
 while off + 2 <= len(src):
     n = struct.unpack('>H', src[off:off + 2])[0]
-    grams.append(src[off + 2:off + 2 + n])
+    grams.append(bytearray(src[off + 2:off + 2 + n]))
     off += 2 + n
+# dated as sent, as weir-bench's sender does (export_stream.c): the newest
+# record's LAST_SWITCHED (21) becomes the header's uptime, unix_secs now
+tmpl, up_end = {}, 0
+for g in grams:
+    p = 20
+    while p + 4 <= len(g):
+        sid, sl = struct.unpack('>HH', g[p:p + 4])
+        if sl < 4:
+            break
+        if sid == 0:
+            q = p + 4
+            while q + 4 <= p + sl:
+                tid, nf = struct.unpack('>HH', g[q:q + 4])
+                f = [struct.unpack('>HH', g[q + 4 + 4 * i:q + 8 + 4 * i]) for i in range(nf)]
+                q += 4 + 4 * nf
+                at = [sum(l for _, l in f[:i]) for i, (t, l) in enumerate(f) if t == 21 and l == 4]
+                tmpl[tid] = (sum(l for _, l in f), at[0] if at else None)
+        elif sid in tmpl and tmpl[sid][1] is not None:
+            rl, at = tmpl[sid]
+            for r in range(p + 4, p + sl - rl + 1, rl):
+                up_end = max(up_end, struct.unpack('>I', g[r + at:r + at + 4])[0])
+        p += sl
+for g in grams:
+    g[4:8] = struct.pack('>I', (struct.unpack('>I', g[4:8])[0] + up_end) & 0xffffffff)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 t0, sent = time.monotonic(), 0
 while time.monotonic() - t0 < secs:
     want = int((time.monotonic() - t0) * rate)
+    now = struct.pack('>I', int(time.time()))
     while sent < want:
-        s.sendto(grams[sent % len(grams)], ('127.0.0.1', port))
+        g = grams[sent % len(grams)]
+        g[8:12] = now
+        s.sendto(g, ('127.0.0.1', port))
         sent += 1
     time.sleep(0.0005)
 print("sent %d datagrams in %.1f s" % (sent, time.monotonic() - t0))
@@ -57,4 +86,5 @@ w1=$(cpu "$task"); p1=$(cpu /proc/$weir_pid); r1=$(get xflow_records); s1=$(get 
 hz=$(getconf CLK_TCK)
 pct() { echo "scale=1; ($1) * 100 / $hz / ($t1 - $t0)" | bc; }
 echo "worker CPU $(pct "$w1 - $w0")%, whole process $(pct "$p1 - $p0")%, $((r1 - r0)) records taken," \
-     "$((s1 - s0)) idle naps, socket drops $(get collect_kernel_drops), verdicts dropped $(get dpi_msg_drops)"
+     "$((s1 - s0)) idle naps, socket drops $(get collect_kernel_drops), verdicts dropped $(get dpi_msg_drops)," \
+     "flow updates dropped $(get flow_ring_drops), folds deferred $(get folds_deferred)"
