@@ -568,95 +568,76 @@ def case_bigcycle(args, pcap, t):
 	return ok
 
 
-VERDICT_FLOWS = 6000
-def case_verdicts(args, pcap, t):
+def through_frozen_cycle(args, node, frames, extra, check):
+	"""A live engine on a veth pair of its own (engine_live.py's) whose
+	publish cycle waits on a frozen Redis (SIGSTOP, --redis-timeout 30 s)
+	while frames arrive; then SIGCONT, SIGTERM, and check(redis, health)."""
 	import engine_live as live
 	import engine_hostdns as hd
 	redis = weirtest.Redis()
-	tmp = tempfile.mkdtemp(prefix="weir-verdicts-")
-	frames = [hd.frame(20000 + i, hd.dns(i, "n%05d.example.net" % i, ans), ans)
-		  for i in range(VERDICT_FLOWS) for ans in (False, True)]
+	tmp = tempfile.mkdtemp(prefix="weir-frozen-")
 	path = os.path.join(tmp, "frames")
 	with open(path, "wb") as f:
 		f.write(b"".join(struct.pack("!H", len(fr)) + fr for fr in frames))
 	ns, ea, eb = live.make_veth(str(os.getpid() % 100000))
 	p, ok = None, True
 	try:
-		p, log = live.start_engine(args, redis, "vd", ["-i", ea, "-q", "--redis-timeout", "30000"], tmp, ns)
+		p, log = live.start_engine(args, redis, node, ["-i", ea, "-q", "--redis-timeout", "30000"] + extra, tmp, ns)
 		if p is None:
 			return False
 		redis.proc.send_signal(signal.SIGSTOP)
 		t0 = time.monotonic()
 		time.sleep(0.5)		# a cycle (every 200 ms) is now waiting for its EXEC
 		live.sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", hd.SEND, eb, path)
-		time.sleep(1.0)		# the worker has taken every frame
+		time.sleep(1.0)		# the worker has taken every frame (and folded meanwhile)
 		redis.proc.send_signal(signal.SIGCONT)
 		print("Redis frozen for %.1f s while %d frames were sent" % (time.monotonic() - t0, len(frames)))
-		ok &= live.stop_engine(p, log, "vd")
-		h = health(redis, "vd")
+		ok &= live.stop_engine(p, log, node)
+		h = health(redis, node)
+		ok &= weirtest.check(h.get("rx_pkts") == str(len(frames)), "every frame sent was received")
+		ok &= check(redis, h)
+	finally:
+		if p and p.poll() is None:
+			p.kill()
+		redis.proc.send_signal(signal.SIGCONT)
+		live.sh("ip", "netns", "del", ns, check=False)
+	return ok
+
+
+VERDICT_FLOWS = 6000
+def case_verdicts(args, pcap, t):
+	import engine_hostdns as hd
+	frames = [hd.frame(20000 + i, hd.dns(i, "n%05d.example.net" % i, ans), ans)
+		  for i in range(VERDICT_FLOWS) for ans in (False, True)]
+
+	def check(redis, h):
 		dns = redis.hgetall("weir:{vd}:app:DNS")
 		print("rx_pkts %s, dpi_detected %s, dpi_msg_drops %s, flow_ring_drops %s, ring_waits %s, app:DNS flows %s" % (
 			h.get("rx_pkts"), h.get("dpi_detected"), h.get("dpi_msg_drops"), h.get("flow_ring_drops"),
 			h.get("ring_waits"), dns.get("flows")))
-		ok &= weirtest.check(h.get("rx_pkts") == str(len(frames)), "every frame sent was received")
-		ok &= weirtest.check(h.get("dpi_msg_drops") == "0" and h.get("flow_ring_drops") == "0",
-				     "no verdict or snapshot lost while the cycle waited")
-		ok &= weirtest.check(dns.get("flows") == str(VERDICT_FLOWS),
-				     "app:DNS counts the %d conversations" % VERDICT_FLOWS)
-	finally:
-		if p and p.poll() is None:
-			p.kill()
-		redis.proc.send_signal(signal.SIGCONT)
-		live.sh("ip", "netns", "del", ns, check=False)
-	return ok
+		ok = weirtest.check(h.get("dpi_msg_drops") == "0" and h.get("flow_ring_drops") == "0",
+				    "no verdict or snapshot lost while the cycle waited")
+		return ok & weirtest.check(dns.get("flows") == str(VERDICT_FLOWS),
+					   "app:DNS counts the %d conversations" % VERDICT_FLOWS)
+	return through_frozen_cycle(args, "vd", frames, [], check)
 
 
 FOLD_FLOWS, FOLD_ROUNDS = 2000, 4
 def case_folds(args, pcap, t):
-	import engine_live as live
 	import engine_hostdns as hd
-	redis = weirtest.Redis()
-	tmp = tempfile.mkdtemp(prefix="weir-folds-")
 	q = hd.dns(1, "fold.example.net", False)
 	frames = [hd.frame(20000 + i, q) for _ in range(FOLD_ROUNDS) for i in range(FOLD_FLOWS)]
-	path = os.path.join(tmp, "frames")
-	with open(path, "wb") as f:
-		f.write(b"".join(struct.pack("!H", len(fr)) + fr for fr in frames))
-	ns, ea, eb = live.make_veth(str(os.getpid() % 100000))
-	p, ok = None, True
-	try:
-		p, log = live.start_engine(args, redis, "fd", ["-i", ea, "-q", "--redis-timeout", "30000", "--dpi", "no",
-							      "--flow-ring-size", "4096"], tmp, ns)
-		if p is None:
-			return False
-		redis.proc.send_signal(signal.SIGSTOP)
-		t0 = time.monotonic()
-		time.sleep(0.5)		# a cycle (every 200 ms) is now waiting for its EXEC
-		live.sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", hd.SEND, eb, path)
-		time.sleep(1.0)		# the worker has taken every frame and folded meanwhile
-		redis.proc.send_signal(signal.SIGCONT)
-		print("Redis frozen for %.1f s while %d frames were sent" % (time.monotonic() - t0, len(frames)))
-		ok &= live.stop_engine(p, log, "fd")
-		h = health(redis, "fd")
+
+	def check(redis, h):
 		ids = redis.cli("ZRANGE", "weir:{fd}:flows", "0", "-1").split()
-		pkts = {}
-		for i in ids:
-			pkts[i] = int(redis.hgetall("weir:{fd}:flow:" + i).get("pkts") or 0)
-		short = sum(1 for v in pkts.values() if v != FOLD_ROUNDS)
+		short = sum(1 for i in ids if redis.hgetall("weir:{fd}:flow:" + i).get("pkts") != str(FOLD_ROUNDS))
 		print("rx_pkts %s, folds_deferred %s, flow_ring_drops %s, %d flows, %d without %d packets" % (
-			h.get("rx_pkts"), h.get("folds_deferred"), h.get("flow_ring_drops"), len(ids),
-			short, FOLD_ROUNDS))
-		ok &= weirtest.check(h.get("rx_pkts") == str(len(frames)), "every frame sent was received")
-		ok &= weirtest.check(h.get("flow_ring_drops") == "0", "no snapshot lost while the cycle waited")
+			h.get("rx_pkts"), h.get("folds_deferred"), h.get("flow_ring_drops"), len(ids), short, FOLD_ROUNDS))
+		ok = weirtest.check(h.get("flow_ring_drops") == "0", "no snapshot lost while the cycle waited")
 		ok &= weirtest.check(int(h.get("folds_deferred") or 0) > 0, "folds waited for the control thread")
-		ok &= weirtest.check(len(ids) == FOLD_FLOWS and short == 0,
-				     "%d flows, each with its %d packets" % (FOLD_FLOWS, FOLD_ROUNDS))
-	finally:
-		if p and p.poll() is None:
-			p.kill()
-		redis.proc.send_signal(signal.SIGCONT)
-		live.sh("ip", "netns", "del", ns, check=False)
-	return ok
+		return ok & weirtest.check(len(ids) == FOLD_FLOWS and short == 0,
+					   "%d flows, each with its %d packets" % (FOLD_FLOWS, FOLD_ROUNDS))
+	return through_frozen_cycle(args, "fd", frames, ["--dpi", "no", "--flow-ring-size", "4096"], check)
 
 
 def main():
