@@ -39,6 +39,7 @@ struct bench_opts {
 	char cache_dir[1024];          /* generated capture lives here */
 	char pcap[1100];               /* the capture (generated or reused) */
 	char source_root[1024];        /* to find tests/gen/gen_traffic.py */
+	int as_caught;                 /* export streams sent as caught, not dated as sent (--as-caught) */
 	unsigned int worker_lcore;
 	uint16_t null_port;            /* net_null0: its own mempool, the limit */
 	uint16_t hot_port;             /* net_null1: pre-built frames, hot flows */

@@ -43,7 +43,9 @@ struct bench_sent {
 };
 
 /* Send s from its start, looping, to 127.0.0.1:port for secs seconds at
- * rate records/s (0: as fast as sendmmsg goes). */
+ * rate records/s (0: as fast as sendmmsg goes). Unless bench.as_caught,
+ * it writes each datagram's time fields as it sends (the datagrams' bytes,
+ * which s points to, not s). */
 int bench_send(const struct bench_stream *s, uint16_t port, double rate, double secs, struct bench_sent *out);
 
 /* What a collector accounted for one step. records: records (samples) it

@@ -112,7 +112,7 @@ bench_send(const struct bench_stream *s, uint16_t port, double rate, double secs
 		}
 		struct timespec wall;
 		clock_gettime(CLOCK_REALTIME, &wall);
-		for (unsigned int j = 0; j < k; j++)
+		for (unsigned int j = 0; j < k && !bench.as_caught; j++)
 			stamp(s, (idx + j) % s->n, (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000);
 		int n = sendmmsg(fd, msgs, k, 0);
 		if (n <= 0) {

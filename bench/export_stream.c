@@ -18,16 +18,17 @@
  *
  * Retimed, as a live exporter's would be: softflowd dates a record by the
  * capture's packets, days before the stream was caught, and a collector
- * that trusts record times (weir does: docs/exporters.md) would end every
- * flow and forget every host the moment it saw them, then meet them as new
- * on the next pass -- churn no live exporter causes. So the records keep
+ * that trusts record times (weir does: docs/exporters.md) would find every
+ * flow past its idle timeout on arrival, end it at the next sweep and make
+ * it anew on the next pass -- churn no live exporter causes. So the records keep
  * their ages relative to each other (the capture's 50 s), and the newest
  * ends when its datagram is sent: NetFlow v9's sysUptime moves by the
  * stream's last flow-end uptime (up_end) here, once, and the sender writes
  * unix_secs as it sends; IPFIX's export time and the options record's
  * systemInitTimeMilliseconds (IE 160, init_at) are written as it sends
  * (export_send.c). A collector that ignores record times (nfcapd) sees
- * the same datagrams otherwise. */
+ * the same datagrams otherwise. `weir-bench --send --as-caught` sends a
+ * stream as it was caught, to compare. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -210,6 +211,7 @@ count_records(struct bench_stream *s)
 	int bad = 0;
 	s->records = s->bytes = 0;
 	s->up_end = 0;
+	memset(s->init_at, 0, s->n * sizeof(*s->init_at));
 	for (unsigned int i = 0; i < s->n; i++) {
 		const uint8_t *p = s->iov[i].iov_base;
 		size_t len = s->iov[i].iov_len;
@@ -221,13 +223,20 @@ count_records(struct bench_stream *s)
 		s->bytes += len;
 	}
 	free(t);
-	/* v9: the newest record ends at the header's uptime (see the top) */
-	for (unsigned int i = 0; s->kind == BENCH_STREAM_NF9 && i < s->n; i++) {
+	return bad ? -1 : 0;
+}
+
+/* v9: each header's uptime moves by up_end, so the stream's newest record
+ * ends at its datagram's export time (see the top); the sender writes
+ * that time. */
+static void
+retime_nf9(struct bench_stream *s)
+{
+	for (unsigned int i = 0; i < s->n; i++) {
 		uint8_t *p = s->iov[i].iov_base;
 		uint32_t up = htonl(rd32(p + 4) + s->up_end);
 		memcpy(p + 4, &up, 4);
 	}
-	return bad ? -1 : 0;
 }
 
 static int
@@ -272,7 +281,11 @@ load(struct bench_stream *s, const char *path)
 		s->n++;
 		off += 2u + l;
 	}
-	return s->n ? count_records(s) : -1;
+	if (!s->n || count_records(s) != 0)
+		return -1;
+	if (s->kind == BENCH_STREAM_NF9 && !bench.as_caught)
+		retime_nf9(s);
+	return 0;
 }
 
 /* The first n frames of the capture, for pmacctd. */

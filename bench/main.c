@@ -189,10 +189,57 @@ usage(FILE *out)
 		"                 default all)\n"
 		"  --repeat N     runs per measurement (default 5, --quick 3)\n"
 		"  --cache DIR    where the generated capture is kept (default BUILD/bench-cache)\n"
-		"Needs root (DPDK). Progress on stderr. See bench/README.md.\n");
+		"Needs root (DPDK). Progress on stderr. See bench/README.md.\n"
+		"\n"
+		"       weir-bench --send nf9|ipfix|sflow PORT RATE SECONDS [--as-caught] [--cache DIR]\n"
+		"  send a cached export stream (made by an export run) to 127.0.0.1:PORT at RATE\n"
+		"  records a second (0: as fast as it goes), dated as sent unless --as-caught, as the\n"
+		"  export scenario does; no DPDK, no root (bench/collect-cpu.sh uses it)\n");
 }
 
 static const char *const known[] = {"limit", "hot", "cold", "memory", "scale", "pcap", "publish", "export"};
+
+static struct {
+	const char *stream;
+	long port;
+	double rate, secs;
+} send_only;
+
+/* --send: one paced replay of a cached stream, the export scenario's sender
+ * on its own, for a collector run by hand. */
+static int
+send_stream(void)
+{
+	static const char *const names[] = {"nf9", "ipfix", "sflow"};
+	int kind = -1;
+	for (int k = 0; k < 3; k++)
+		if (!strcmp(send_only.stream, names[k]))
+			kind = k;
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/export-%s.dgrams", bench.cache_dir, send_only.stream);
+	if (kind < 0 || send_only.port < 1 || send_only.port > 65535 || send_only.rate < 0 || send_only.secs <= 0) {
+		fprintf(stderr, "weir-bench: --send takes nf9|ipfix|sflow, a port, records/s (0: unpaced), seconds\n");
+		return 2;
+	}
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "weir-bench: no %s: run 'weir-bench --scenario export --quick' once\n", path);
+		return 2;
+	}
+	struct bench_stream s;
+	struct bench_sent sent;
+	if (bench_stream_load(&s, (enum bench_stream_kind)kind) != 0) {
+		fprintf(stderr, "weir-bench: %s does not parse\n", path);
+		return 1;
+	}
+	int rc = bench_send(&s, (uint16_t)send_only.port, send_only.rate, send_only.secs, &sent);
+	if (rc == 0)
+		printf("sent %llu datagrams, %llu records in %.2f s (%.0f records/s, %llu send errors)%s\n",
+		       (unsigned long long)sent.dgrams, (unsigned long long)sent.records, sent.secs,
+		       (double)sent.records / sent.secs, (unsigned long long)sent.send_errors,
+		       bench.as_caught ? ", as caught" : "");
+	bench_stream_free(&s);
+	return rc ? 1 : 0;
+}
 
 static int
 parse_args(int argc, char **argv)
@@ -214,6 +261,13 @@ parse_args(int argc, char **argv)
 				return -1;
 			}
 			bench.repeat = (unsigned int)v;
+		} else if (!strcmp(a, "--send") && i + 4 < argc) {
+			send_only.stream = argv[++i];
+			send_only.port = strtol(argv[++i], NULL, 10);
+			send_only.rate = strtod(argv[++i], NULL);
+			send_only.secs = strtod(argv[++i], NULL);
+		} else if (!strcmp(a, "--as-caught")) {
+			bench.as_caught = 1;
 		} else if (!strcmp(a, "--cache") && i + 1 < argc) {
 			snprintf(bench.cache_dir, sizeof(bench.cache_dir), "%s", argv[++i]);
 		} else if (!strcmp(a, "--scenario") && i + 1 < argc) {
@@ -303,6 +357,12 @@ main(int argc, char **argv)
 	int rc = parse_args(argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	if (send_only.stream)
+		return send_stream();
+	if (bench.as_caught) {
+		fprintf(stderr, "weir-bench: --as-caught goes with --send\n");
+		return 2;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "weir-bench: DPDK needs root here; run it with sudo\n");
 		return 2;

@@ -823,8 +823,8 @@ sweep_due(struct weir_worker *w, uint64_t tsc)
  * has not taken the previous one -- it is in a publish cycle, which drains
  * nothing and takes seconds when tens of thousands of flows change -- for
  * another fold would queue the same flows again and fill the ring
- * (flow_ring_drops: at 400k NetFlow records a second, 25k lost in 5 s
- * before this wait). The flows stay dirty meanwhile, and the fold comes as
+ * (flow_ring_drops: 23,736 in 5 s at 400k NetFlow records a second before
+ * this wait; bench/collect-cpu.sh, docs/benchmarks.md). The flows stay dirty meanwhile, and the fold comes as
  * soon as the previous one is taken, so the next cycle publishes their
  * latest counts. Looked at every millisecond while it waits. */
 static void
