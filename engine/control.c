@@ -1333,7 +1333,7 @@ weir_control_cycle(struct weir_control *c, uint64_t now_ms)
 	weir_ctl_apps_publish(c, r, c->need_full);
 	publish_exporters(c, r);
 	publish_interfaces(c, r);
-	weir_ts_publish(c->ts, r, strcmp(c->state, "running") != 0);
+	weir_ts_publish(c->ts, r, strcmp(c->state, "running") != 0, c->need_full);
 	if (c->lost_since_ok) {
 		c->last_outage = (uint64_t)c->lost_since_ok;
 		char lost[24];

@@ -10,9 +10,16 @@
  * cycles at the current publish interval (it may change on SIGHUP), so a
  * reconnection loses none; past the bound the oldest go, counted
  * (series_points_dropped). The pending arrays grow only while Redis is
- * away. Retention: each series gets an expiry of its retention on every write, and is trimmed with
- * ZREMRANGEBYSCORE when its minute closes, so neither a busy entity nor a
- * vanished one grows without bound. */
+ * away. Retention: a series gets an expiry of its retention, and is
+ * trimmed with ZREMRANGEBYSCORE, with its first point of each minute (so
+ * with every 1 min and 5 min point, and once a minute for the per-cycle
+ * points, whatever the publish interval), and with its first point after
+ * a reconnection (a full cycle: Redis may have lost the key and its
+ * expiry), so neither a busy entity nor a vanished one grows without
+ * bound. A key thus expires between retention - 1 min and retention
+ * after its last point. Sending the expiry with every per-cycle point
+ * instead was one command in six of a busy collector's cycle
+ * (docs/benchmarks.md, session 12). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,8 @@ struct series {
 	struct point *pend[R_N];        /* closed points waiting for Redis */
 	uint8_t n_pend[R_N], cap_pend[R_N];
 	uint8_t sent[R_N];              /* pending points in the cycle being sent */
+	uint32_t kept_min[R_N];         /* minute + 1 of the last committed expiry and trim, 0: none */
+	uint32_t keep_sent[R_N];        /* ...sent in the cycle being sent, 0: none */
 	uint8_t touched;
 	char name[];
 };
@@ -192,7 +201,7 @@ weir_ts_observe(struct weir_ts *ts, const char *entity, uint64_t bytes, uint64_t
 }
 
 void
-weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final)
+weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final, int full)
 {
 	char key[512], member[96];
 	struct series *s, *t;
@@ -230,13 +239,16 @@ weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final)
 				weir_redis_arg(r, member, (size_t)(m - member));
 				weir_redis_cmd_end(r);
 			}
-			weir_redis_cmd_start(r, "PEXPIRE");
-			weir_redis_arg_str(r, key);
-			weir_redis_arg_u64(r, ts->keep_ms[k]);
-			weir_redis_cmd_end(r);
-			/* trim when a longer interval closes: bounded work per point */
-			if (k > R_1S || s->pend[k][s->n_pend[k] - 1].t % 60000 < 1000) {
+			/* expiry and trim: with the first point of a minute, or
+			 * after a reconnection; bounded work per point */
+			uint32_t min = (uint32_t)(s->pend[k][s->n_pend[k] - 1].t / 60000 + 1);
+			s->keep_sent[k] = 0;
+			if (full || min != s->kept_min[k]) {
 				char lim[24];
+				weir_redis_cmd_start(r, "PEXPIRE");
+				weir_redis_arg_str(r, key);
+				weir_redis_arg_u64(r, ts->keep_ms[k]);
+				weir_redis_cmd_end(r);
 				lim[0] = '(';
 				char *e = weir_redis_put_u64(lim + 1, ts->now - ts->keep_ms[k]);
 				weir_redis_cmd_start(r, "ZREMRANGEBYSCORE");
@@ -244,6 +256,7 @@ weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final)
 				weir_redis_arg(r, "-inf", 4);
 				weir_redis_arg(r, lim, (size_t)(e - lim));
 				weir_redis_cmd_end(r);
+				s->keep_sent[k] = min;
 			}
 		}
 	}
@@ -255,6 +268,9 @@ weir_ts_committed(struct weir_ts *ts, int ok)
 	struct series *s, *t;
 	HASH_ITER(hh, ts->all, s, t) {
 		for (int k = 0; k < R_N; k++) {
+			if (ok && s->keep_sent[k])
+				s->kept_min[k] = s->keep_sent[k];
+			s->keep_sent[k] = 0;
 			if (ok && s->sent[k]) {
 				memmove(&s->pend[k][0], &s->pend[k][s->sent[k]],
 					(size_t)(s->n_pend[k] - s->sent[k]) * sizeof(struct point));

@@ -25,8 +25,10 @@ void weir_ts_observe(struct weir_ts *ts, const char *entity,
 		     uint64_t bytes, uint64_t pkts, uint64_t flows, int from_zero);
 
 /* Append this cycle's points to the open MULTI on r. final: close the
- * current minute and five-minute buckets now (the engine is stopping). */
-void weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final);
+ * current minute and five-minute buckets now (the engine is stopping).
+ * full: a full cycle (a new connection): every series written gets its
+ * expiry again, whatever minute it is. */
+void weir_ts_publish(struct weir_ts *ts, struct weir_redis *r, int final, int full);
 
 /* The cycle was committed (1) or lost (0): a lost cycle's points are sent
  * again with the next one. */

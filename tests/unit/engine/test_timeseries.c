@@ -118,12 +118,18 @@ static struct weir_redis rec;
 static uint32_t interval = 1000;
 
 static void
-cycle(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok)
+cycle_as(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok, int full)
 {
 	weir_ts_begin(ts, now, interval);
 	weir_ts_observe(ts, "engine", bytes, bytes / 100, 0, 1);
-	weir_ts_publish(ts, &rec, 0);
+	weir_ts_publish(ts, &rec, 0, full);
 	weir_ts_committed(ts, ok);
+}
+
+static void
+cycle(struct weir_ts *ts, uint64_t now, uint64_t bytes, int ok)
+{
+	cycle_as(ts, now, bytes, ok, 0);
 }
 
 static void
@@ -143,9 +149,11 @@ retention(uint32_t days, uint64_t keep_1m, uint64_t keep_5m)
 	/* the minute closed: its point, its expiry, and the old points trimmed */
 	CHECK_EQ(count(&rec, "ZADD t:ts:1m:engine "), 1);
 	CHECK_EQ(last_arg(&rec, "ZREMRANGEBYSCORE t:ts:1m:engine", 1), T0 + 20000 - keep_1m);
-	/* the 1 s series is trimmed once a minute too, by an hour */
+	/* the 1 s series gets its expiry and is trimmed, by an hour, with
+	 * its first point and with the first point of the next minute */
 	CHECK_EQ(last_arg(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine", 1), T0 + 21000 - 3600000);
-	CHECK_EQ(count(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine"), 1);
+	CHECK_EQ(count(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine"), 2);
+	CHECK_EQ(count(&rec, "PEXPIRE t:ts:1s:engine "), 2);
 	/* a day and more later, with five-minute points closing */
 	now += days * DAY;
 	for (int i = 0; i < 320; i++) {
@@ -163,6 +171,67 @@ retention(uint32_t days, uint64_t keep_1m, uint64_t keep_5m)
 	 * whole total, from zero) */
 	CHECK_EQ(count(&rec, "ZADD t:ts:1s:engine "), 350);
 	CHECK_EQ(zadd_bytes(&rec, "t:ts:1s:engine"), total);
+	weir_ts_free(ts);
+}
+
+/* The per-cycle series' expiry and trim at ms a cycle (not always a
+ * divisor of a minute, so cycles straddle its start): once in each minute
+ * that has a point, with its first point, and not once a cycle; again in a
+ * full cycle (a new connection: Redis may have lost the key); again after a
+ * lost cycle that carried them. A cycle at T writes the point of the cycle
+ * before, at T - ms. */
+static uint64_t last_t, total_b;
+
+static int
+step(struct weir_ts *ts, int ok, int full)	/* the next cycle: expiries sent */
+{
+	reset(&rec);
+	last_t += interval;
+	total_b += 1000;
+	cycle_as(ts, last_t, total_b, ok, full);
+	return count(&rec, "PEXPIRE t:ts:1s:engine ");
+}
+
+static int
+opens_minute(void)	/* the next cycle's point is a minute's first */
+{
+	return last_t / 60000 != (last_t - interval) / 60000;
+}
+
+static void
+expiry(uint32_t ms)
+{
+	struct weir_ts *ts = weir_ts_new("t:", 30);
+	interval = ms;
+	last_t = T0 - ms;
+	total_b = 0;
+	int n = 300000 / (int)ms, minutes = 0, expiries = 0, trims = 0, zadds = 0;
+	for (int i = 0; i < n; i++) {	/* five minutes */
+		int want = i == 0 || opens_minute();	/* the first cycle writes a point at T0 */
+		minutes += want;
+		expiries += step(ts, 1, 0);
+		trims += count(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine ");
+		zadds += count(&rec, "ZADD t:ts:1s:engine ");
+	}
+	CHECK_EQ(zadds, n);
+	CHECK_EQ(expiries, minutes);
+	CHECK_EQ(trims, minutes);
+	CHECK(minutes == 5 || minutes == 6);
+	/* mid-minute: nothing, unless the cycle is a full one */
+	while (last_t % 60000 < 5000 || last_t % 60000 > 50000)
+		step(ts, 1, 0);
+	CHECK_EQ(step(ts, 1, 0), 0);
+	CHECK_EQ(step(ts, 1, 1), 1);
+	CHECK_EQ(last_arg(&rec, "PEXPIRE t:ts:1s:engine", 0), 3600000);
+	CHECK_EQ(step(ts, 1, 0), 0);
+	/* a minute's first point in a cycle that is lost: its expiry and trim
+	 * go again with the next cycle, and then not */
+	while (!opens_minute())
+		CHECK_EQ(step(ts, 1, 0), 0);
+	CHECK_EQ(step(ts, 0, 0), 1);
+	CHECK_EQ(step(ts, 1, 0), 1);
+	CHECK_EQ(count(&rec, "ZREMRANGEBYSCORE t:ts:1s:engine "), 1);
+	CHECK_EQ(step(ts, 1, 0), 0);
 	weir_ts_free(ts);
 }
 
@@ -230,6 +299,9 @@ main(void)
 {
 	retention(1, DAY, DAY);		/* --data-retention 1 */
 	retention(30, 7 * DAY, 30 * DAY);	/* the default */
+	expiry(1000);
+	expiry(1400);	/* a cycle longer than a second: once missed minutes */
+	expiry(250);
 	/* 5 s of backoff, twice, in cycles, + 4: 1 s cycles keep 14 points,
 	 * 200 ms cycles 54, 100 ms cycles the cap of 64 */
 	outage(1000, 10, 11);
