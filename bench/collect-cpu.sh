@@ -49,7 +49,15 @@ r0=$(get xflow_records); s0=$(get idle_sleeps); t0=$(date +%s.%N)
 	${AS_CAUGHT:+--as-caught}
 sleep 1.5
 w1=$(cpu "$task"); c1=$(cpu /proc/$weir_pid/task/$weir_pid); p1=$(cpu /proc/$weir_pid); d1=$(cpu "$redis")
-r1=$(get xflow_records); s1=$(get idle_sleeps); t1=$(date +%s.%N)
+t1=$(date +%s.%N)
+# the counters come with a publish cycle: wait (at most 60 s) for one that
+# started after the window closed, so that a slow cycle is not read stale
+t1ms=$(echo "$t1 * 1000 / 1" | bc)
+for _ in $(seq 600); do
+	[ "$(redis-cli -p "$port" hget 'weir:{cc}:meta' updated_ms)" -ge "$t1ms" ] 2>/dev/null && break
+	sleep 0.1
+done
+r1=$(get xflow_records); s1=$(get idle_sleeps)
 hz=$(getconf CLK_TCK)
 pct() { echo "scale=1; ($1) * 100 / $hz / ($t1 - $t0)" | bc; }
 echo "worker CPU $(pct "$w1 - $w0")%, control thread $(pct "$c1 - $c0")%, whole process $(pct "$p1 - $p0")%," \
