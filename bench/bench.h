@@ -118,6 +118,9 @@ struct rte_mempool *bench_traffic_pool(const char *name);
  * source host and source port rewritten; a full-period LCG over 2^20 visits
  * every flow once per 1M packets, in an order the flow hash makes random). */
 void bench_traffic_rewrite(struct rte_mbuf **m, unsigned int n, uint32_t *state);
+/* The same, or with host_per_flow a client host of its own for each flow
+ * (memory's per-host figure). */
+void bench_traffic_rewrite_as(struct rte_mbuf **m, unsigned int n, uint32_t *state, int host_per_flow);
 
 /* The same as an ethdev RX callback (user: a uint32_t LCG state). */
 uint16_t bench_traffic_rx_rewrite(uint16_t port, uint16_t queue, struct rte_mbuf **m, uint16_t n,
@@ -173,5 +176,7 @@ void bench_workdir_remove(void);
 
 /* Resident set size of this process, bytes. */
 uint64_t bench_rss_bytes(void);
+/* Return the heap's freed pages to the system (before a resident-set reading). */
+void bench_heap_purge(void);
 
 #endif

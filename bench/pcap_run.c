@@ -98,12 +98,7 @@ static int
 make_dpi(void *arg)
 {
 	struct weir_worker *w = arg;
-	struct weir_dpi_cfg dc;
-	weir_dpi_cfg_default(&dc);
-	dc.max_flows_in_detection = w->cfg->dpi_flows;
-	dc.max_pkts_tcp = (uint16_t)w->cfg->dpi_pkts_tcp;
-	dc.max_pkts_udp = (uint16_t)w->cfg->dpi_pkts_udp;
-	w->dpi = weir_dpi_create(&dc);
+	weir_worker_dpi_open(w);	/* as weir_worker_main does, on this lcore */
 	return w->dpi ? 0 : -1;
 }
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jemalloc/jemalloc.h>
 #include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_ether.h>
@@ -93,30 +94,43 @@ bench_traffic_pool(const char *name)
 }
 
 void
-bench_traffic_rewrite(struct rte_mbuf **m, unsigned int n, uint32_t *state)
+bench_traffic_rewrite_as(struct rte_mbuf **m, unsigned int n, uint32_t *state, int host_per_flow)
 {
 	uint32_t x = *state;
 	for (unsigned int i = 0; i < n; i++) {
 		x = (x * 1664525u + 1013904223u) & (BENCH_COLD_FLOWS - 1);
 		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
-		/* client 10.1.H.L (4096 hosts), port 1024 + 256 values; the
-		 * frame is client->server (the pool's odd mbufs are reversed,
+		/* client 10.1.H.L (4096 hosts), port 1024 + 256 values; or
+		 * (host_per_flow) client 10.(16 + x >> 16).(x >> 8).x, port
+		 * 40000: a host of its own for each of the 1M flows. The frame
+		 * is client->server (the pool's odd mbufs are reversed,
 		 * rewritten here into the same orientation) */
+		uint16_t sp = (uint16_t)(1024 + (x >> 12));
 		p[26] = 10;
 		p[27] = 1;
 		p[28] = (uint8_t)((x >> 8) & 0x0f);
 		p[29] = (uint8_t)x;
+		if (host_per_flow) {
+			p[27] = (uint8_t)(16 + (x >> 16));
+			p[28] = (uint8_t)(x >> 8);
+			sp = 40000;
+		}
 		p[30] = 10;
 		p[31] = 2;
 		p[32] = 0;
 		p[33] = 1;
-		uint16_t sp = (uint16_t)(1024 + (x >> 12));
 		p[34] = (uint8_t)(sp >> 8);
 		p[35] = (uint8_t)sp;
 		p[36] = 0x01;		/* 443 */
 		p[37] = 0xbb;
 	}
 	*state = x;
+}
+
+void
+bench_traffic_rewrite(struct rte_mbuf **m, unsigned int n, uint32_t *state)
+{
+	bench_traffic_rewrite_as(m, n, state, 0);
 }
 
 uint16_t
@@ -139,6 +153,17 @@ bench_engine_cfg(struct weir_config *cfg, uint32_t flow_table_size, uint32_t flo
 	char *argv[] = {"weir", "--interface", "net_null0", "--flow-table-size", fts, "--flow-ring-size", frs,
 			"--dpi", dpi ? "yes" : "no", "--quiet", NULL};
 	return weir_config_load(cfg, 10, argv);
+}
+
+/* jemalloc keeps freed pages resident until they decay (seconds): give
+ * them back now, so that what the next run allocates shows as growth
+ * instead of reusing what the last run freed. */
+void
+bench_heap_purge(void)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+	mallctl(cmd, NULL, NULL, NULL, 0);
 }
 
 uint64_t
