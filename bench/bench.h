@@ -176,6 +176,8 @@ void bench_workdir_remove(void);
 
 /* Resident set size of this process, bytes. */
 uint64_t bench_rss_bytes(void);
+/* --decode: the cached stream through the decoder alone (decode.c). */
+int bench_decode(const char *stream, double secs);
 /* Return the heap's freed pages to the system (before a resident-set reading). */
 void bench_heap_purge(void);
 

@@ -194,7 +194,11 @@ usage(FILE *out)
 		"       weir-bench --send nf9|ipfix|sflow PORT RATE SECONDS [--as-caught] [--cache DIR]\n"
 		"  send a cached export stream (made by an export run) to 127.0.0.1:PORT at RATE\n"
 		"  records a second (0: as fast as it goes), dated as sent unless --as-caught, as the\n"
-		"  export scenario does; no DPDK, no root (bench/collect-cpu.sh uses it)\n");
+		"  export scenario does; no DPDK, no root (bench/collect-cpu.sh uses it)\n"
+		"\n"
+		"       weir-bench --decode nf9|ipfix SECONDS [--cache DIR]\n"
+		"  the decoder alone: replay the cached stream through weir_xflow_decode for one\n"
+		"  exporter, no socket, flow table or Redis; records a second\n");
 }
 
 static const char *const known[] = {"limit", "hot", "cold", "memory", "scale", "pcap", "publish", "export"};
@@ -203,7 +207,7 @@ static struct {
 	const char *stream;
 	long port;
 	double rate, secs;
-} send_only;
+} send_only, decode_only;
 
 /* --send: one paced replay of a cached stream, the export scenario's sender
  * on its own, for a collector run by hand. */
@@ -266,6 +270,9 @@ parse_args(int argc, char **argv)
 			send_only.port = strtol(argv[++i], NULL, 10);
 			send_only.rate = strtod(argv[++i], NULL);
 			send_only.secs = strtod(argv[++i], NULL);
+		} else if (!strcmp(a, "--decode") && i + 2 < argc) {
+			decode_only.stream = argv[++i];
+			decode_only.secs = strtod(argv[++i], NULL);
 		} else if (!strcmp(a, "--as-caught")) {
 			bench.as_caught = 1;
 		} else if (!strcmp(a, "--cache") && i + 1 < argc) {
@@ -359,6 +366,8 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (send_only.stream)
 		return send_stream();
+	if (decode_only.stream)
+		return bench_decode(decode_only.stream, decode_only.secs);
 	if (bench.as_caught) {
 		fprintf(stderr, "weir-bench: --as-caught goes with --send\n");
 		return 2;
