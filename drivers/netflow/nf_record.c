@@ -28,6 +28,12 @@ struct nf_acc {
 
 #define HAS(a, r)	((a)->have & (1ull << (r)))
 
+/* The roles whose value is not a plain big-endian number. */
+#define SPECIAL_ROLES	((1ull << NF_R_SRC4) | (1ull << NF_R_DST4) | (1ull << NF_R_SRC6) | \
+			 (1ull << NF_R_DST6) | (1ull << NF_R_SMAC) | (1ull << NF_R_DMAC) | \
+			 (1ull << NF_R_POST_SMAC) | (1ull << NF_R_POST_DMAC) | (1ull << NF_R_IFNAME) | \
+			 (1ull << NF_R_IFDESCR) | (1ull << NF_R_VRF_NAME) | (1ull << NF_R_APP_ID))
+
 /* A field's value into a. A fixed length was checked once, when the
  * template was read (field_role); only an IPFIX variable-length one is
  * checked here, per record. */
@@ -44,6 +50,10 @@ acc_field(struct weir_exporter *ex, struct nf_acc *a, unsigned int role,
 	if (HAS(a, role))
 		return;			/* first occurrence wins */
 	a->have |= 1ull << role;
+	if (likely(!((1ull << role) & SPECIAL_ROLES))) {
+		a->v[role] = nf_beN(p, len);	/* most fields: a branch, not the switch's jump */
+		return;
+	}
 	switch (role) {
 	case NF_R_SRC4:		memcpy(a->src4, p, 4); break;
 	case NF_R_DST4:		memcpy(a->dst4, p, 4); break;
@@ -83,8 +93,8 @@ acc_reset(struct nf_acc *a, const struct nf_tmpl *t)
 {
 	if (!a->have)
 		return;
-	for (unsigned int i = 0; i < t->n_fields; i++)
-		a->v[t->f[i].role] = 0;
+	for (uint64_t h = a->have; h; h &= h - 1)	/* the roles it set: no loads */
+		a->v[__builtin_ctzll(h)] = 0;
 	if (a->have & MAC_ROLES) {
 		memset(a->smac, 0, sizeof(a->smac));
 		memset(a->dmac, 0, sizeof(a->dmac));

@@ -17,8 +17,10 @@
 #ifndef WEIR_NF_TEMPLATE_H
 #define WEIR_NF_TEMPLATE_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "weir/export.h"
 
 #ifndef likely
@@ -269,15 +271,29 @@ nf_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Big-endian unsigned of 1..8 bytes (reduced-size encoding). */
+/* Big-endian unsigned of 1..8 bytes (reduced-size encoding; of more, the
+ * last 8). The usual widths are one load each: a byte loop of unknown
+ * length was a fifth of a v9 record's decoding. */
 static inline uint64_t
 nf_beN(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
 
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		return nf_be16(p);
+	case 4:
+		return nf_be32(p);
+	case 8:
+		memcpy(&v, p, 8);
+		return be64toh(v);
+	default:
+		for (size_t i = 0; i < n; i++)
+			v = v << 8 | p[i];
+		return v;
+	}
 }
 
 static inline bool

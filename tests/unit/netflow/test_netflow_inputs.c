@@ -425,6 +425,53 @@ test_v9_field_too_long(void)	/* BAD_INPUTS #1 */
 	weir_nf_state_free(&ex);
 }
 
+/* Counters of every width RFC 7011 6.2's reduced-size encoding allows, 1
+ * to 8 bytes: template 400 + W has octetDeltaCount (1) of W bytes and
+ * packetDeltaCount (2) of 9 - W bytes, so every width is read as bytes and
+ * as packets. Each value's bytes are 0x81, 0x02, 0x03, ... (the high bit
+ * set, so a signed or short read shows), big-endian. */
+static void
+test_v9_counter_widths(void)
+{
+	struct weir_exporter ex;
+	struct buf b;
+	size_t s;
+
+	ex_init(&ex);
+	reset_sink();
+	v9_hdr(&b, 10000, 0, 1);
+	s = set_begin(&b, 0);
+	for (uint16_t w = 1; w <= 8; w++) {
+		put16(&b, (uint16_t)(400 + w)); put16(&b, 3);
+		put16(&b, 8); put16(&b, 4);		/* sourceIPv4Address */
+		put16(&b, 1); put16(&b, w);		/* octetDeltaCount, w bytes */
+		put16(&b, 2); put16(&b, (uint16_t)(9 - w));	/* packetDeltaCount */
+	}
+	set_end(&b, s);
+	for (uint16_t w = 1; w <= 8; w++) {
+		s = set_begin(&b, (uint16_t)(400 + w));
+		putn(&b, A1, 4);
+		for (unsigned int i = 0; i < w; i++)
+			put8(&b, (uint8_t)(i ? i + 1 : 0x81));
+		for (unsigned int i = 0; i < 9u - w; i++)
+			put8(&b, (uint8_t)(i ? i + 1 : 0x81));
+		set_end(&b, s);
+	}
+	CHECK_EQ(feed(&ex, &b, NOW), 8);
+	CHECK_EQ(errs(&ex), 0);
+	CHECK_EQ(n_recs, 8);
+	/* 1: 0x81; 2: 0x8102; ...; 8: 0x8102030405060708 */
+	static const uint64_t want[9] = {0, 0x81ull, 0x8102ull, 0x810203ull, 0x81020304ull,
+					 0x8102030405ull, 0x810203040506ull, 0x81020304050607ull,
+					 0x8102030405060708ull};
+	for (unsigned int w = 1; w <= 8 && w <= n_recs; w++) {
+		CHECK_EQ(recs[w - 1].bytes, want[w]);
+		CHECK_EQ(recs[w - 1].pkts, want[9 - w]);
+		CHECK(is_v4(recs[w - 1].src, A1));
+	}
+	weir_nf_state_free(&ex);
+}
+
 static void
 test_v9_zero_length_field(void)	/* BAD_INPUTS #6, #7 */
 {
@@ -1784,6 +1831,7 @@ main(void)
 	test_v5_sequence_and_padding();
 	test_v9_data_before_template();
 	test_v9_field_too_long();
+	test_v9_counter_widths();
 	test_v9_zero_length_field();
 	test_v9_template_ids();
 	test_v9_options();
