@@ -146,6 +146,16 @@ reset_sink(void)
 	last_ifname[0] = '\0';
 }
 
+/* A new exporter, an empty sink, and b a v9 header (uptime 10 s, sequence
+ * 0, source id 1): how most v9 cases begin. */
+static void
+v9_start(struct weir_exporter *ex, struct buf *b)
+{
+	ex_init(ex);
+	reset_sink();
+	v9_hdr(b, 10000, 0, 1);
+}
+
 /* The common v9 template 256: src4 dst4 sport dport proto octets pkts
  * first last = 4+4+2+2+1+4+4+4+4 = 29 bytes a record. */
 static void
@@ -400,9 +410,7 @@ test_v9_field_too_long(void)	/* BAD_INPUTS #1 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	s = set_begin(&b, 0);
 	put16(&b, 300); put16(&b, 3);
 	put16(&b, 8); put16(&b, 50);		/* IPv4 source of 50 bytes */
@@ -437,9 +445,7 @@ test_v9_counter_widths(void)
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	s = set_begin(&b, 0);
 	for (uint16_t w = 1; w <= 8; w++) {
 		put16(&b, (uint16_t)(400 + w)); put16(&b, 3);
@@ -479,9 +485,7 @@ test_v9_zero_length_field(void)	/* BAD_INPUTS #6, #7 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	s = set_begin(&b, 0);
 	put16(&b, 300); put16(&b, 4);
 	put16(&b, 8); put16(&b, 4);
@@ -519,9 +523,7 @@ test_v9_template_ids(void)	/* BAD_INPUTS #10, #13 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_tmpl256(&b, 255);			/* ids below 256 are not templates */
 	CHECK_EQ(feed(&ex, &b, NOW), 0);
 	CHECK_EQ(ex.err[WEIR_XERR_BAD_TEMPLATE_ID], 1);
@@ -578,9 +580,7 @@ test_v9_options(void)	/* sampling from options data, interface names, #5 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_options_tmpl(&b, 260, 4, 12);
 	v9_tmpl256(&b, 256);
 	s = set_begin(&b, 260);			/* sampler 5: 1 in 1000, if 7 "ge-0/0/1" */
@@ -648,9 +648,7 @@ test_v9_options_malformed(void)	/* BAD_INPUTS #3, #4 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_options_tmpl(&b, 260, 5, 12);	/* scope length not a multiple of 4 */
 	CHECK_EQ(feed(&ex, &b, NOW), 0);
 	CHECK_EQ(ex.err[WEIR_XERR_BAD_OPTIONS_TEMPLATE], 1);
@@ -679,9 +677,7 @@ test_v9_id_switch_and_redefinition(void)	/* BAD_INPUTS #11, #12 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_tmpl256(&b, 300);
 	v9_data256(&b, 300, 1);
 	CHECK_EQ(feed(&ex, &b, NOW), 1);
@@ -729,9 +725,7 @@ test_v9_refresh(void)	/* BAD_INPUTS #19 */
 	struct weir_exporter ex;
 	struct buf b;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_tmpl256(&b, 256);
 	CHECK_EQ(feed(&ex, &b, NOW), 0);
 	uint32_t mem = ex.mem_bytes;
@@ -940,9 +934,7 @@ test_expiry(void)	/* BAD_INPUTS #20: TTLs */
 	struct weir_exporter ex;
 	struct buf b;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_tmpl256(&b, 256);
 	v9_data256(&b, 999, 1);			/* held */
 	feed(&ex, &b, NOW);
@@ -1308,9 +1300,7 @@ test_v9_sampler_ids(void)	/* per sampler id (48), akvorado #997 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	s = set_begin(&b, 1);			/* scope: system; 48 sampler id, 50 random interval */
 	put16(&b, 257); put16(&b, 4); put16(&b, 8);
 	put16(&b, 1); put16(&b, 4);
@@ -1642,9 +1632,7 @@ test_v9_sampling_per_interface(void)	/* options scoped by interface */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	v9_rate(&b, 260, 2, 1, 10);		/* interface 1: 1 in 10 */
 	v9_rate(&b, 261, 2, 2, 20);		/* interface 2: 1 in 20 */
 	v9_tmpl_if(&b);
@@ -1761,9 +1749,7 @@ test_v9_vrf(void)	/* ingressVRFID 234, egressVRFID 235 */
 	struct buf b;
 	size_t s;
 
-	ex_init(&ex);
-	reset_sink();
-	v9_hdr(&b, 10000, 0, 1);
+	v9_start(&ex, &b);
 	s = set_begin(&b, 0);
 	put16(&b, 300); put16(&b, 4);
 	put16(&b, 8); put16(&b, 4); put16(&b, 1); put16(&b, 4);
