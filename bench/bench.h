@@ -94,6 +94,8 @@ void bench_drain(struct weir_worker *w, uint32_t *prefaulted);
 extern uint64_t bench_verdicts, bench_verdict_bytes;	/* what bench_drain read */
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double bench_now_s(void);
+/* Wall-clock time, unix ms (what the engine stamps its cycles with). */
+uint64_t bench_wall_ms(void);
 
 /* ---- pre-built traffic (traffic.c) ---- */
 enum bench_traffic {

@@ -30,14 +30,6 @@ on_rec(void *ctx, struct weir_exporter *ex, const struct weir_flow_rec *r)
 	seen++;
 }
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 bench_decode(const char *stream, double secs)
 {
@@ -62,7 +54,7 @@ bench_decode(const char *stream, double secs)
 	weir_exporter_limits_default(&lim);
 	memset(&ex, 0, sizeof(ex));
 	ex.lim = &lim;
-	uint64_t now = wall_ms();
+	uint64_t now = bench_wall_ms();
 	for (unsigned int i = 0; i < s.n; i++)	/* the templates */
 		weir_xflow_decode(&ex, s.iov[i].iov_base, s.iov[i].iov_len, now, &sink);
 	seen = 0;

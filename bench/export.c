@@ -89,14 +89,6 @@ one_step(struct bench_collector *c, const struct bench_stream *s, double rate, d
 	return bench_collector_end(c, s, sent, r);
 }
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct step_rec {
 	double rate, achieved, taken, loss_pct, settle_ms;
 	uint64_t backlog, kdrops, own, a_ms, b_ms;
@@ -186,10 +178,10 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 		struct bench_sent sent;
 		struct bench_recv r;
 		struct step_rec *k = &st[n];
-		k->a_ms = wall_ms();
+		k->a_ms = bench_wall_ms();
 		if (one_step(c, s, rate, step_s, &sent, &r) != 0)
 			return;
-		k->b_ms = wall_ms() + 100;
+		k->b_ms = bench_wall_ms() + 100;
 		k->rate = rate;
 		k->achieved = (double)sent.records / sent.secs;
 		k->taken = (double)r.records / sent.secs;
@@ -258,10 +250,10 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 
 	struct bench_sent sent;
 	struct bench_recv r;
-	uint64_t a = wall_ms();
+	uint64_t a = bench_wall_ms();
 	if (one_step(c, s, 0, bench.quick ? 0.5 : 2.0, &sent, &r) != 0)
 		return;
-	uint64_t b = wall_ms() + 100;
+	uint64_t b = bench_wall_ms() + 100;
 	double taken = (double)r.records;
 	if (is_weir) {
 		weir_await(c, s, rep, b, "after the full-speed run: the socket's drops only");

@@ -53,14 +53,6 @@ struct inject {
 
 static struct inject inj;
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint16_t
 inject_cb(uint16_t port, uint16_t queue, struct rte_mbuf **m, uint16_t n, uint16_t max, void *user)
 {
@@ -133,7 +125,7 @@ pub_tick(void *arg)
 			pc.rx_nombuf = st.rx_nombuf;
 		}
 		weir_control_set_port_counters(r->ctl, &pc);
-		weir_control_cycle(r->ctl, wall_ms());
+		weir_control_cycle(r->ctl, bench_wall_ms());
 		r->cycles++;
 		if (r->measuring && !r->done_window)
 			r->cycles_window++;
