@@ -16,6 +16,7 @@
 # another engine with this build's sender). docs/benchmarks.md gives
 # figures from it.
 #
+#   [WEIR=ENGINE] [AS_CAUGHT=1] [CTL_NICE=N] [REDIS_NICE=N] \
 #   bench/collect-cpu.sh [BUILD_DIR] [RATE] [SECONDS] [ENGINE OPTION...]
 #   (root; default build, 1600000, 8)
 set -eu
@@ -43,6 +44,10 @@ task=${task%/comm}
 redis=/proc/$(cat "$tmp/redis.pid")
 cpu() { awk '{print $14 + $15}' "$1/stat"; }
 get() { redis-cli -p "$port" hget 'weir:{cc}:health' "$1"; }
+# CTL_NICE=N / REDIS_NICE=N: the control thread (the main thread) or
+# redis-server at that nice value for the run (a trial of session 12)
+[ -n "${CTL_NICE:-}" ] && renice -n "$CTL_NICE" -p "$weir_pid" > /dev/null
+[ -n "${REDIS_NICE:-}" ] && renice -n "$REDIS_NICE" -p "$(cat "$tmp/redis.pid")" > /dev/null
 w0=$(cpu "$task"); c0=$(cpu /proc/$weir_pid/task/$weir_pid); p0=$(cpu /proc/$weir_pid); d0=$(cpu "$redis")
 r0=$(get xflow_records); s0=$(get idle_sleeps); t0=$(date +%s.%N)
 "$build/bench/weir-bench" --send nf9 "$udp" "$rate" "$secs" --cache "$build/bench-cache" \
