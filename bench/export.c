@@ -6,7 +6,8 @@
  * sFlow v5 from pmacctd's sfprobe) are replayed from memory over loopback
  * UDP (export_send.c) at a rising paced rate, 25k records/s then
  * x sqrt(2) per step, 1 s each (--quick: from 400k, or from 50k for a
- * collector lossy at 400k, x2, 0.4 s). Each collector (export_peers.c)
+ * collector lossy at 400k, x2, 0.4 s, and after the first lossy step the
+ * one x sqrt(2) below it). Each collector (export_peers.c)
  * takes the very same steps: weir for all three streams, nfcapd and
  * nfacctd for v9 and IPFIX (--quick: not nfacctd, which is in no ratio),
  * sfacctd for sFlow. A step
@@ -25,9 +26,11 @@
  *     went below 256 KiB at least once. Without this a 64 MiB socket
  *     buffer would hide a collector slower than the sender for a whole
  *     short step.
- * The sweep stops one step after the first lossy one. The highest
- * lossless rate is the achieved rate of the last lossless step before the
- * first lossy one; then one unpaced run (2 s, --quick 0.5 s) gives the
+ * The sweep stops one step after the first lossy one (--quick: after the
+ * step between it and the last lossless one), or at a lossless step whose
+ * sender fell short of the offered rate by a fifth. The highest lossless
+ * rate is the achieved rate of the fastest lossless step offered below
+ * every lossy one; then one unpaced run (2 s, --quick 0.5 s) gives the
  * loss at full speed.
  *
  * Fairness: every socket gets 32 MiB (64 MiB as the kernel counts it).
@@ -165,16 +168,38 @@ weir_await(struct bench_collector *c, const struct bench_stream *s, unsigned int
 		bench_note("export %s -> weir run %u: no publish cycle within 60 s %s", s->name, rep + 1, after);
 }
 
+/* The highest lossless rate: the rate the sender achieved in the fastest
+ * lossless step offered below every lossy one (with steps in rising order,
+ * the last lossless step before the first lossy one). A lower bound when
+ * that step's sender fell short of the offered rate and no step was lossy. */
+static void
+sweep_result(const struct step_rec *st, unsigned int n, struct sweep_out *o)
+{
+	double first_lossy = INFINITY;
+	int any_lossy = 0;
+	for (unsigned int i = 0; i < n; i++)
+		if (!st[i].ok) {
+			first_lossy = fmin(first_lossy, st[i].rate);
+			any_lossy = 1;
+		}
+	for (unsigned int i = 0; i < n; i++) {
+		if (!st[i].ok || st[i].rate >= first_lossy || st[i].achieved <= o->lossless)
+			continue;
+		o->lossless = st[i].achieved;
+		o->lower_bound = !any_lossy && st[i].achieved < 0.8 * st[i].rate;
+	}
+}
+
 static void
 sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep, struct sweep_out *o)
 {
-	double step_s = bench.quick ? 0.4 : 1.0, factor = bench.quick ? 2.0 : M_SQRT2;
-	int lossy = 0, is_weir = !strcmp(c->name, "weir"), sender_bound = 0, restarted = 0;
+	double step_s = bench.quick ? 0.4 : 1.0, factor = bench.quick ? 2.0 : M_SQRT2, next = 0;
+	int lossy = 0, is_weir = !strcmp(c->name, "weir"), restarted = 0, refined = 0;
 	struct step_rec st[64];
 	unsigned int n = 0;
 	memset(o, 0, sizeof(*o));
 	for (double rate = bench.quick ? QUICK_START_RATE : START_RATE; rate <= MAX_RATE && lossy < 2 && n < 64;
-	     rate *= factor) {
+	     rate = next) {
 		struct bench_sent sent;
 		struct bench_recv r;
 		struct step_rec *k = &st[n];
@@ -195,7 +220,8 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 			/* a published cycle that started after this step, before the next
 			 * (a step already lossy need not wait: its verdict cannot change,
 			 * and a later rise charged to it and the next one as well only
-			 * matters after the first lossy step, where nothing is read) */
+			 * matters after the first lossy step, where nothing is read but
+			 * --quick's step between, which waits below) */
 			weir_await(c, s, rep, k->b_ms, "after a step");
 			for (unsigned int j = 0; j <= n; j++)
 				st[j].own = 0;
@@ -215,19 +241,29 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 				weir_await(c, s, rep, k->b_ms, "after a step");
 			restarted = 1;
 			n = 0;
-			rate = 2 * START_RATE / factor;
+			next = 2 * START_RATE;
 			continue;
 		}
+		next = rate * factor;
 		lossy = 0;
 		for (unsigned int i = 0; i < n; i++)
 			lossy += !st[i].ok;
+		if (!k->ok && bench.quick) {
+			/* --quick: the x2 steps halve what they read; the step between the
+			 * last lossless one and this first lossy one (x sqrt 2 below it)
+			 * replaces the full run's step past the first lossy one */
+			if (refined || n < 2 || !st[n - 2].ok)
+				break;
+			if (is_weir)	/* this step's own drops must not land on the next */
+				weir_await(c, s, rep, k->b_ms, "after a step");
+			refined = 1;
+			next = rate / M_SQRT2;
+			continue;
+		}
 		if (!k->ok)
 			continue;
-		if (k->achieved < 0.8 * rate) {
-			/* the sender is the ceiling: faster steps cannot be offered */
-			sender_bound = !lossy;
-			break;
-		}
+		if (refined || k->achieved < 0.8 * rate)
+			break;	/* refined; or the sender fell short of the offered rate */
 	}
 	if (is_weir && n) {
 		weir_await(c, s, rep, st[n - 1].b_ms,
@@ -236,17 +272,22 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 			st[j].own = 0;
 		judge(c, s, st, n, step_s);
 	}
+	sweep_result(st, n, o);
+	/* in the order of the offered rate (a refined step ran last), for the plot */
+	unsigned int ord[64];
 	for (unsigned int i = 0; i < n; i++) {
-		if (!st[i].ok)
-			break;
-		o->lossless = st[i].achieved;
-		o->lower_bound = sender_bound && i == n - 1;
+		unsigned int j = i;
+		for (; j > 0 && st[ord[j - 1]].rate > st[i].rate; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = i;
 	}
-	for (unsigned int i = 0; tsv && i < n; i++)
+	for (unsigned int x = 0; tsv && x < n; x++) {
+		const struct step_rec *k = &st[ord[x]];
 		fprintf(tsv, "%s\t%s\t%u\t%.0f\t%.0f\t%.0f\t%.4f\t%llu\t%.1f\t%llu\t%llu\t%d\n", s->name,
-			c->name, rep + 1, st[i].rate, st[i].achieved, st[i].taken, st[i].loss_pct,
-			(unsigned long long)st[i].backlog >> 10, st[i].settle_ms, (unsigned long long)st[i].kdrops,
-			(unsigned long long)st[i].own, st[i].ok);
+			c->name, rep + 1, k->rate, k->achieved, k->taken, k->loss_pct,
+			(unsigned long long)k->backlog >> 10, k->settle_ms, (unsigned long long)k->kdrops,
+			(unsigned long long)k->own, k->ok);
+	}
 
 	struct bench_sent sent;
 	struct bench_recv r;
@@ -351,8 +392,9 @@ bench_export(void)
 				}
 				record(&st[k], c, &o);
 				if (o.lower_bound && rep == 0)
-					bench_note("export %s -> %s: lossless up to the sender's ceiling (%.0fk/s): "
-						   "a lower bound", st[k].name, c->name, o.lossless / 1e3);
+					bench_note("export %s -> %s: lossless at %.0fk/s, where the sender fell short of "
+						   "the rate offered (it shares the CPUs with the collector): a lower bound",
+						   st[k].name, c->name, o.lossless / 1e3);
 				if (o.lossless == 0 && rep == 0)
 					bench_note("export %s -> %s: lossy at the first step (%.0fk/s)", st[k].name,
 						   c->name, START_RATE / 1e3);
