@@ -28,10 +28,11 @@ struct nf_acc {
 
 #define HAS(a, r)	((a)->have & (1ull << (r)))
 
-/* The roles whose value is not a plain big-endian number. */
+#define MAC_ROLES	((1ull << NF_R_SMAC) | (1ull << NF_R_DMAC) | (1ull << NF_R_POST_SMAC) | \
+			 (1ull << NF_R_POST_DMAC))
+/* The roles whose value is not a plain big-endian number: acc_field's switch. */
 #define SPECIAL_ROLES	((1ull << NF_R_SRC4) | (1ull << NF_R_DST4) | (1ull << NF_R_SRC6) | \
-			 (1ull << NF_R_DST6) | (1ull << NF_R_SMAC) | (1ull << NF_R_DMAC) | \
-			 (1ull << NF_R_POST_SMAC) | (1ull << NF_R_POST_DMAC) | (1ull << NF_R_IFNAME) | \
+			 (1ull << NF_R_DST6) | MAC_ROLES | (1ull << NF_R_IFNAME) | \
 			 (1ull << NF_R_IFDESCR) | (1ull << NF_R_VRF_NAME) | (1ull << NF_R_APP_ID))
 
 /* A field's value into a. A fixed length was checked once, when the
@@ -75,21 +76,15 @@ acc_field(struct weir_exporter *ex, struct nf_acc *a, unsigned int role,
 		a->v[role] = (len > 4 ? nf_be32(p + len - 4) : nf_beN(p, len)) |
 			     (len ? (uint64_t)p[0] << 32 : 0) | (uint64_t)(len < 255 ? len : 255) << 40;
 		break;
-	default:
-		a->v[role] = nf_beN(p, len);
-		break;
 	}
 }
 
-#define MAC_ROLES	((1ull << NF_R_SMAC) | (1ull << NF_R_DMAC) | (1ull << NF_R_POST_SMAC) | \
-			 (1ull << NF_R_POST_DMAC))
-
-/* Back to all zero after a record of template t: acc_field wrote only the
- * value slots of t's roles, the MACs and the names (addresses are read only
+/* Back to all zero after a record: acc_field wrote only the value slots of
+ * the roles in `have`, the MACs and the names (addresses are read only
  * where `have` says so). Cheaper than clearing the whole accumulator per
  * record, which was a tenth of a v9 record's decoding. */
 static inline void
-acc_reset(struct nf_acc *a, const struct nf_tmpl *t)
+acc_reset(struct nf_acc *a)
 {
 	if (!a->have)
 		return;
@@ -476,7 +471,7 @@ weir_nf_data_set(struct weir_exporter *ex, const struct nf_tmpl *t,
 	memset(&a, 0, sizeof(a));	/* once: each record undoes its own (acc_reset) */
 	/* min_len >= 1 (zero-size templates are refused), so this ends. */
 	while (len - off >= t->min_len) {
-		acc_reset(&a, t);
+		acc_reset(&a);
 		size_t used = record_read(ex, t, p + off, len - off, &a);
 		if (used == 0) {
 			weir_xerr(ex, WEIR_XERR_BAD_VARLEN);
