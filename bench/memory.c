@@ -41,6 +41,9 @@ struct mem_run {
 	enum mem_kind kind;
 	int64_t module_rss;     /* MEM_DPI: resident growth across making the nDPI module */
 	int64_t ndpi_heap;      /* ...and nDPI's heap growth across the flows */
+	uint64_t grew;          /* resident growth of the whole run */
+	uint32_t active;        /* flows in the table after it */
+	uint64_t hosts;         /* hosts in the aggregates after it */
 };
 
 static int
@@ -78,10 +81,10 @@ mem_loop(void *arg)
 
 static const char *const kind_names[MEM__N] = {"flows", "hosts", "dpi"};
 
-/* One run: the resident growth, and the table's and aggregates' state. */
+/* One run into out: the resident growth, and the table's and aggregates' state. */
 static int
 mem_measure(struct weir_config *cfg, struct rte_mempool *mp, uint32_t flows, enum mem_kind kind,
-	    unsigned int rep, struct mem_run *out, uint64_t *grew, uint32_t *active, uint64_t *hosts)
+	    unsigned int rep, struct mem_run *out)
 {
 	struct weir_worker *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
 	if (!w)
@@ -99,9 +102,9 @@ mem_measure(struct weir_config *cfg, struct rte_mempool *mp, uint32_t flows, enu
 	bench_live.drain = w;
 	bench_run_on_worker(mem_loop, out, label, NULL, NULL);
 	bench_live.drain = NULL;
-	*grew = bench_rss_bytes() - rss0;
-	*active = w->ft.active;
-	*hosts = w->agg.n_hosts;
+	out->grew = bench_rss_bytes() - rss0;
+	out->active = w->ft.active;
+	out->hosts = w->agg.n_hosts;
 	if (kind == MEM_DPI && rep == 0) {
 		if (!w->dpi)
 			bench_note("memory: the nDPI module could not be made: no dpi figures");
@@ -121,8 +124,8 @@ mem_measure(struct weir_config *cfg, struct rte_mempool *mp, uint32_t flows, enu
 	if (kind == MEM_FLOWS && rep == 0)
 		bench_add("memory", flows == 1000000 ? "table_static_per_flow_1m" : "table_static_per_flow_100k",
 			  "B/flow", (double)w->ft.mem_bytes / (double)w->ft.capacity);
-	bench_progress("  %s: RSS +%.1f MB, %u flows, %llu hosts", label, (double)*grew / 1e6, *active,
-		       (unsigned long long)*hosts);
+	bench_progress("  %s: RSS +%.1f MB, %u flows, %llu hosts", label, (double)out->grew / 1e6,
+		       out->active, (unsigned long long)out->hosts);
 	weir_worker_fini(w);
 	free(w);
 	return 0;
@@ -139,9 +142,7 @@ bench_memory(void)
 		return -1;
 	for (unsigned int rep = 0; rep < bench.repeat; rep++) {
 		for (int s = 0; s < 2; s++) {
-			uint64_t grew[MEM__N] = {0}, hosts[MEM__N] = {0};
-			uint32_t active[MEM__N] = {0};
-			struct mem_run r[MEM__N];
+			struct mem_run r[MEM__N] = {0};
 			char name[48];
 			int k;
 			/* --quick: the hosts and dpi runs once, the flows run (the
@@ -151,33 +152,31 @@ bench_memory(void)
 				if (bench_engine_cfg(&cfg, sizes[s], 1024, k == MEM_DPI) != 0)
 					break;
 				cfg.dpi_flows = sizes[s];
-				if (mem_measure(&cfg, mp, sizes[s], (enum mem_kind)k, rep, &r[k], &grew[k],
-						&active[k], &hosts[k]) != 0)
+				if (mem_measure(&cfg, mp, sizes[s], (enum mem_kind)k, rep, &r[k]) != 0)
 					break;
 			}
 			if (k < kinds)
 				break;
-			double per = (double)grew[MEM_FLOWS] / (double)active[MEM_FLOWS];
+			double per = (double)r[MEM_FLOWS].grew / (double)r[MEM_FLOWS].active;
 			snprintf(name, sizeof(name), "rss_per_flow_%s", sfx[s]);
 			bench_add("memory", name, "B/flow", per);
 			/* the hosts run's growth beyond the flows run's, scaled to its
 			 * flows (an insert into a table sized N may evict a few) */
-			if (kinds > MEM_HOSTS && hosts[MEM_HOSTS] > hosts[MEM_FLOWS] && active[MEM_HOSTS]) {
+			const struct mem_run *h = &r[MEM_HOSTS], *f = &r[MEM_FLOWS], *d = &r[MEM_DPI];
+			if (kinds > MEM_HOSTS && h->hosts > f->hosts && h->active) {
 				snprintf(name, sizeof(name), "rss_per_host_%s", sfx[s]);
 				bench_add("memory", name, "B/host",
-					  ((double)grew[MEM_HOSTS] - per * (double)active[MEM_HOSTS]) /
-					  (double)(hosts[MEM_HOSTS] - hosts[MEM_FLOWS]));
+					  ((double)h->grew - per * (double)h->active) / (double)(h->hosts - f->hosts));
 			}
-			if (kinds > MEM_DPI && active[MEM_DPI] && (int64_t)grew[MEM_DPI] > r[MEM_DPI].module_rss) {
+			if (kinds > MEM_DPI && d->active && (int64_t)d->grew > d->module_rss) {
 				snprintf(name, sizeof(name), "rss_per_flow_dpi_%s", sfx[s]);
 				bench_add("memory", name, "B/flow",
-					  ((double)grew[MEM_DPI] - (double)r[MEM_DPI].module_rss) /
-					  (double)active[MEM_DPI]);
+					  ((double)d->grew - (double)d->module_rss) / (double)d->active);
 				if (rep == 0)
 					bench_note("memory %u flows (dpi): the nDPI module %.1f MB resident (taken out); "
 						   "nDPI's heap %.0f B a flow under detection",
-						   sizes[s], (double)r[MEM_DPI].module_rss / 1e6,
-						   (double)r[MEM_DPI].ndpi_heap / (double)active[MEM_DPI]);
+						   sizes[s], (double)d->module_rss / 1e6,
+						   (double)d->ndpi_heap / (double)d->active);
 			}
 		}
 	}
