@@ -13,7 +13,8 @@ scores go out grouped. Readers must see exactly what a whole rewrite shows.
             lost and must be made again whole. Then:
               - every flow hash against the records sent (addresses, ports,
                 protocol, bytes/packets each way, first/last seen, exporter),
-                every field docs/redis-keys.md lists present, its score in
+                every field docs/redis-keys.md lists present, the fields
+                that move each cycle first in its hash, its score in
                 `flows` its bytes, and the flow in each idx:* set it belongs
                 to; every host's totals and `hosts` score against the records,
                 its hostapps adding up to its traffic;
@@ -54,6 +55,11 @@ FLOW_FIELDS = ["src", "dst", "sport", "dport", "proto", "vlan", "bytes", "pkts",
 	       "bytes_rev", "pkts_rev", "first_seen", "last_seen", "tcp_flags", "state", "end_reason",
 	       "src_mac", "dst_mac", "worker", "exporter", "in_if", "out_if", "app", "application",
 	       "category", "detection"]
+# The fields written every cycle come first in a hash, where Redis's
+# listpack finds them soonest (HGETALL returns a small hash in that order).
+FLOW_MOVING = ["bytes", "pkts", "bytes_fwd", "pkts_fwd", "bytes_rev", "pkts_rev", "last_seen", "tcp_flags"]
+HOST_MOVING = ["bytes_sent", "bytes_rcvd", "pkts_sent", "pkts_rcvd", "flows", "flows_active", "peers",
+	       "last_seen", "bps_sent", "bps_rcvd"]
 HOST_FIELDS = ["ip", "vlan", "name", "mac", "bytes_sent", "bytes_rcvd", "pkts_sent", "pkts_rcvd", "flows",
 	       "flows_active", "peers", "first_seen", "last_seen", "local", "subnet", "bps_sent", "bps_rcvd"]
 
@@ -190,6 +196,9 @@ def check_flows(port, stream, final):
 		missing = [k for k in FLOW_FIELDS if k not in h]
 		if missing:
 			fails.append("flow %s (group %d): no %s" % (name, f[0], ", ".join(missing)))
+		if list(h)[:len(FLOW_MOVING)] != FLOW_MOVING:
+			fails.append("flow %s (group %d): hash begins %s, not with the moving fields" % (
+				name, f[0], list(h)[:len(FLOW_MOVING)]))
 		if scores[fid] != str(t["bf"] + t["br"]):
 			fails.append("flow %s: score %s in P flows, bytes %d" % (name, scores[fid], t["bf"] + t["br"]))
 		for s in ["host:%s@0" % t["src"], "host:%s@0" % t["dst"], "vlan:0", "subnet:remote>remote",
@@ -226,6 +235,8 @@ def check_hosts(port, stream):
 		missing = [k for k in HOST_FIELDS if k not in h]
 		if missing:
 			fails.append("host %s: no %s" % (i, ", ".join(missing)))
+		if list(h)[:len(HOST_MOVING)] != HOST_MOVING:
+			fails.append("host %s: hash begins %s, not with the moving fields" % (i, list(h)[:len(HOST_MOVING)]))
 		if sc != str(t[0] + t[1]):
 			fails.append("host %s: score %s in P hosts, bytes %d" % (i, sc, t[0] + t[1]))
 		if sum(int(float(x)) for x in ap[1::2]) != t[4]:
