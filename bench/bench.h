@@ -120,6 +120,8 @@ struct rte_mempool *bench_traffic_pool(const char *name);
  * source host and source port rewritten; a full-period LCG over 2^20 visits
  * every flow once per 1M packets, in an order the flow hash makes random). */
 void bench_traffic_rewrite(struct rte_mbuf **m, unsigned int n, uint32_t *state);
+/* Give the frame at p cold flow x's identity (x < BENCH_COLD_FLOWS). */
+void bench_traffic_rewrite_frame(uint8_t *p, uint32_t x, int host_per_flow);
 /* The same, or with host_per_flow a client host of its own for each flow
  * (memory's per-host figure). */
 void bench_traffic_rewrite_as(struct rte_mbuf **m, unsigned int n, uint32_t *state, int host_per_flow);
@@ -137,6 +139,8 @@ int bench_engine_cfg(struct weir_config *cfg, uint32_t flow_table_size, uint32_t
 int bench_cache_capture(void);
 
 int bench_limit(void);
+/* limit_steps.c: the ring limit plus a parse, plus DPDK's rte_hash */
+int bench_limit_steps(void);
 int bench_hot_cold(int cold);
 int bench_pcap(void);
 int bench_memory(void);

@@ -459,8 +459,10 @@ main(int argc, char **argv)
 				   loop_pcap);
 	}
 
-	if (selected("limit"))
+	if (selected("limit")) {
 		bench_limit();
+		bench_limit_steps();
+	}
 	if (selected("hot") && bench.have_prebuilt)
 		bench_hot_cold(0);
 	if (selected("cold") && bench.have_prebuilt)

@@ -121,6 +121,17 @@ static const struct ratio ratios[] = {
 	 "scenario export not run, or weir or sfacctd had no lossless step (see the notes)", ">= 3.0"},
 	{"publish_on_vs_off", "publish", "publish_on_kpps", "publish", "publish_off_kpps",
 	 "scenario publish not run (or its capture port did not come up)", ">= 0.98"},
+	/* extra: limit_steps.c's ceilings under hot_vs_limit, no target of their own */
+	{"touch_vs_limit", "limit", "ring_touch_mpps", "limit", "net_null_mpps", "scenario limit not run", "-"},
+	{"parse_vs_limit", "limit", "ring_parse_mpps", "limit", "net_null_mpps", "scenario limit not run", "-"},
+	{"rte_hash_vs_limit", "limit", "ring_parse_rte_hash_mpps", "limit", "net_null_mpps",
+	 "scenario limit not run (or DPDK's rte_hash table could not be made)", "-"},
+	{"hot_vs_rte_hash", "hot", "engine_mpps", "limit", "ring_parse_rte_hash_mpps",
+	 "scenario hot or limit not run", "-"},
+	{"cold_rte_hash_vs_limit", "limit", "cold_parse_rte_hash_mpps", "limit", "net_null_mpps",
+	 "scenario limit not run (or DPDK's rte_hash table could not be made)", "-"},
+	{"cold_vs_rte_hash", "cold", "engine_mpps", "limit", "cold_parse_rte_hash_mpps",
+	 "scenario cold or limit not run", "-"},
 	/* extra: the other NetFlow/IPFIX peer, no target of its own */
 	{"nf9_vs_nfacctd", "export", "nf9_weir_lossless_krps", "export", "nf9_nfacctd_lossless_krps",
 	 "scenario export not run (--quick leaves nfacctd out), or weir or nfacctd had no lossless step", "-"},

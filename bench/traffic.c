@@ -94,35 +94,40 @@ bench_traffic_pool(const char *name)
 }
 
 void
+bench_traffic_rewrite_frame(uint8_t *p, uint32_t x, int host_per_flow)
+{
+	/* client 10.1.H.L (4096 hosts), port 1024 + 256 values; or
+	 * (host_per_flow) client 10.(16 + x >> 16).(x >> 8).x, port 40000: a
+	 * host of its own for each of the 1M flows. The frame is
+	 * client->server (the pool's odd mbufs are reversed, rewritten here
+	 * into the same orientation) */
+	uint16_t sp = (uint16_t)(1024 + (x >> 12));
+	p[26] = 10;
+	p[27] = 1;
+	p[28] = (uint8_t)((x >> 8) & 0x0f);
+	p[29] = (uint8_t)x;
+	if (host_per_flow) {
+		p[27] = (uint8_t)(16 + (x >> 16));
+		p[28] = (uint8_t)(x >> 8);
+		sp = 40000;
+	}
+	p[30] = 10;
+	p[31] = 2;
+	p[32] = 0;
+	p[33] = 1;
+	p[34] = (uint8_t)(sp >> 8);
+	p[35] = (uint8_t)sp;
+	p[36] = 0x01;		/* 443 */
+	p[37] = 0xbb;
+}
+
+void
 bench_traffic_rewrite_as(struct rte_mbuf **m, unsigned int n, uint32_t *state, int host_per_flow)
 {
 	uint32_t x = *state;
 	for (unsigned int i = 0; i < n; i++) {
 		x = (x * 1664525u + 1013904223u) & (BENCH_COLD_FLOWS - 1);
-		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
-		/* client 10.1.H.L (4096 hosts), port 1024 + 256 values; or
-		 * (host_per_flow) client 10.(16 + x >> 16).(x >> 8).x, port
-		 * 40000: a host of its own for each of the 1M flows. The frame
-		 * is client->server (the pool's odd mbufs are reversed,
-		 * rewritten here into the same orientation) */
-		uint16_t sp = (uint16_t)(1024 + (x >> 12));
-		p[26] = 10;
-		p[27] = 1;
-		p[28] = (uint8_t)((x >> 8) & 0x0f);
-		p[29] = (uint8_t)x;
-		if (host_per_flow) {
-			p[27] = (uint8_t)(16 + (x >> 16));
-			p[28] = (uint8_t)(x >> 8);
-			sp = 40000;
-		}
-		p[30] = 10;
-		p[31] = 2;
-		p[32] = 0;
-		p[33] = 1;
-		p[34] = (uint8_t)(sp >> 8);
-		p[35] = (uint8_t)sp;
-		p[36] = 0x01;		/* 443 */
-		p[37] = 0xbb;
+		bench_traffic_rewrite_frame(rte_pktmbuf_mtod(m[i], uint8_t *), x, host_per_flow);
 	}
 	*state = x;
 }
