@@ -33,6 +33,7 @@ struct bench_opts {
 	int json;
 	unsigned int repeat;           /* runs per measurement */
 	double run_s;                  /* time bound of one lcore loop */
+	double limit_run_s;            /* the same for limit's loops, which vary least */
 	uint64_t run_pkts;             /* packet bound of one lcore loop */
 	char scenarios[8][16];
 	unsigned int n_scenarios;

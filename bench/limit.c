@@ -24,7 +24,7 @@ limit_loop(void *arg)
 {
 	struct limit_run *r = arg;
 	struct rte_mbuf *pkts[32];
-	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.run_s * (double)hz);
+	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.limit_run_s * (double)hz);
 	uint64_t n = 0, loops = 0;
 	uint64_t t0 = rte_rdtsc(), t = t0;
 

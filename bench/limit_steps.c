@@ -79,7 +79,7 @@ step_loop(void *arg)
 	const void *keyp[32];
 	hash_sig_t sig[32];
 	int32_t pos[32];
-	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.run_s * (double)hz);
+	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.limit_run_s * (double)hz);
 	uint64_t n = 0, loops = 0, ok = 0, misses = 0, sum = 0;
 	uint64_t t0 = rte_rdtsc(), t = t0;
 

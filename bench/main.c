@@ -311,6 +311,7 @@ parse_args(int argc, char **argv)
 	if (!bench.repeat)
 		bench.repeat = bench.quick ? 3 : 5;
 	bench.run_s = bench.quick ? 0.75 : 4.0;
+	bench.limit_run_s = bench.quick ? 0.4 : bench.run_s;
 	bench.run_pkts = bench.quick ? 150000000ull : 600000000ull;
 	return 0;
 }
