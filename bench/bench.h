@@ -65,6 +65,8 @@ struct bench_series {
 void bench_add(const char *scenario, const char *name, const char *unit, double v);
 const struct bench_series *bench_find(const char *scenario, const char *name);
 double bench_median(const struct bench_series *s);
+/* Median, min and max of s's runs (s->n > 0). */
+void bench_stats(const struct bench_series *s, double *med, double *min, double *max);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bench_info(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bench_print_table(FILE *out);
@@ -142,6 +144,7 @@ int bench_cache_capture(void);
 int bench_limit(void);
 /* limit_steps.c: the ring limit plus a parse, plus DPDK's rte_hash */
 int bench_limit_steps(void);
+void bench_limit_steps_tsv(void);      /* CACHE/limit-steps.tsv, after hot and cold */
 int bench_hot_cold(int cold);
 int bench_pcap(void);
 int bench_memory(void);

@@ -34,8 +34,11 @@
  *                               alone measures that, not a parse.
  *
  * The steps share hot's frames, lcore and burst, and none keeps state
- * beyond the run. */
+ * beyond the run. bench_limit_steps_tsv() writes them, with hot and cold,
+ * to CACHE/limit-steps.tsv for bench/limit-steps.gp. */
+#include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -297,4 +300,46 @@ bench_limit_steps(void)
 	rte_hash_free(ht[1]);
 	proto_heap_close(&ph);
 	return 0;
+}
+
+/* The ladder for bench/limit-steps.gp, once hot and cold have run too:
+ * group, label, median, min and max Mpps, cycles a packet at the median,
+ * the median over limit(net_null). Nothing is written without the limit. */
+void
+bench_limit_steps_tsv(void)
+{
+	static const struct {
+		const char *group, *scen, *name, *label;
+	} rows[] = {
+		{"hot", "limit", "net_null_mpps", "limit: net_null rx and free"},
+		{"hot", "limit", "ring_mpps", "rx and free, hot's 1024 frames"},
+		{"hot", "limit", "ring_touch_mpps", "+ read the key fields"},
+		{"hot", "limit", "ring_parse_mpps", "+ weir's parser instead"},
+		{"hot", "limit", "ring_parse_rte_hash_mpps", "+ key, DPDK rte_hash, 64 B record"},
+		{"hot", "hot", "engine_mpps", "hot: weir's worker, 64 flows"},
+		{"cold", "limit", "ring_rewrite_mpps", "rx and free, cold's rewritten frames"},
+		{"cold", "limit", "cold_parse_rte_hash_mpps", "parse, key, rte_hash over 1M flows"},
+		{"cold", "cold", "engine_mpps", "cold: weir's worker, 1M flows"},
+	};
+	double limit = bench_median(bench_find("limit", "net_null_mpps"));
+	if (isnan(limit) || limit <= 0)
+		return;
+	char path[1200];
+	mkdir(bench.cache_dir, 0755);
+	snprintf(path, sizeof(path), "%s/limit-steps.tsv", bench.cache_dir);
+	FILE *tsv = fopen(path, "w");
+	if (!tsv)
+		return;
+	fprintf(tsv, "# group\tstep\tmedian_mpps\tmin_mpps\tmax_mpps\tcycles_per_pkt\tof_limit\n");
+	double hz = (double)rte_get_tsc_hz();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct bench_series *sr = bench_find(rows[i].scen, rows[i].name);
+		if (!sr || !sr->n)
+			continue;
+		double med, lo, hi;
+		bench_stats(sr, &med, &lo, &hi);
+		fprintf(tsv, "%s\t%s\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\n", rows[i].group, rows[i].label, med, lo, hi,
+			hz / (med * 1e6), med / limit);
+	}
+	fclose(tsv);
 }

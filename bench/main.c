@@ -468,6 +468,8 @@ main(int argc, char **argv)
 		bench_hot_cold(0);
 	if (selected("cold") && bench.have_prebuilt)
 		bench_hot_cold(1);
+	if (selected("limit"))
+		bench_limit_steps_tsv();
 	if (selected("memory") && bench.have_prebuilt)
 		bench_memory();
 	if (selected("scale"))

@@ -51,8 +51,8 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void
-stats(const struct bench_series *s, double *med, double *min, double *max)
+void
+bench_stats(const struct bench_series *s, double *med, double *min, double *max)
 {
 	double v[BENCH_MAX_RUNS];
 	memcpy(v, s->v, s->n * sizeof(double));
@@ -68,7 +68,7 @@ bench_median(const struct bench_series *s)
 	double med, min, max;
 	if (!s || !s->n)
 		return NAN;
-	stats(s, &med, &min, &max);
+	bench_stats(s, &med, &min, &max);
 	return med;
 }
 
@@ -169,7 +169,7 @@ bench_print_table(FILE *out)
 		"unit", "runs");
 	for (unsigned int i = 0; i < n_series; i++) {
 		double med, min, max;
-		stats(&series[i], &med, &min, &max);
+		bench_stats(&series[i], &med, &min, &max);
 		fprintf(out, "%-8s %-34s %12.3f %12.3f %12.3f  %-7s %u\n", series[i].scenario, series[i].name,
 			med, min, max, series[i].unit, series[i].n);
 	}
@@ -249,7 +249,7 @@ bench_print_json(FILE *out)
 			if (strcmp(series[j].scenario, series[i].scenario))
 				continue;
 			double med, min, max;
-			stats(&series[j], &med, &min, &max);
+			bench_stats(&series[j], &med, &min, &max);
 			if (!first)
 				fputc(',', out);
 			first = 0;

@@ -426,11 +426,8 @@ report(unsigned int n_max, struct scale_check chk[N_MODES][WEIR_MAX_WORKERS + 1]
 			const struct bench_series *sr = bench_find("scale", name);
 			if (!sr || !sr->n)
 				continue;
-			double med = bench_median(sr), lo = sr->v[0], hi = sr->v[0];
-			for (unsigned int k = 1; k < sr->n; k++) {
-				lo = sr->v[k] < lo ? sr->v[k] : lo;
-				hi = sr->v[k] > hi ? sr->v[k] : hi;
-			}
+			double med, lo, hi;
+			bench_stats(sr, &med, &lo, &hi);
 			if (tsv)
 				fprintf(tsv, "%s\t%u\t%.4f\t%.4f\t%.4f\t%u\n", mode_name[mode], n, med, lo, hi, sr->n);
 			if (n == 1)
