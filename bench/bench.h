@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -99,6 +101,35 @@ void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double bench_now_s(void);
 /* Wall-clock time, unix ms (what the engine stamps its cycles with). */
 uint64_t bench_wall_ms(void);
+
+/* limit's measured loop (limit.c, limit_steps.c): rx_burst of 32 from
+ * port, work(arg, pkts, k) on each burst unless work is NULL, free, until
+ * bench.run_pkts packets or bench.limit_run_s have passed. Inline, and
+ * given a static function or NULL, it compiles to the bare loop plus that
+ * work, so the ceiling and its steps share one loop. Returns the TSC
+ * cycles; *n_pkts the packets. */
+static inline __attribute__((always_inline)) uint64_t
+bench_rx_loop(uint16_t port, void (*work)(void *, struct rte_mbuf **, uint16_t), void *arg, uint64_t *n_pkts)
+{
+	struct rte_mbuf *pkts[32];
+	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.limit_run_s * (double)hz);
+	uint64_t n = 0, loops = 0;
+	uint64_t t0 = rte_rdtsc(), t = t0;
+
+	while (n < bench.run_pkts && t - t0 < max_tsc) {
+		uint16_t k = rte_eth_rx_burst(port, 0, pkts, 32);
+		if (work)
+			work(arg, pkts, k);
+		rte_pktmbuf_free_bulk(pkts, k);
+		n += k;
+		if ((++loops & 255) == 0) {
+			t = rte_rdtsc();
+			bench_live.pkts = n;
+		}
+	}
+	*n_pkts = n;
+	return rte_rdtsc() - t0;
+}
 
 /* ---- pre-built traffic (traffic.c) ---- */
 enum bench_traffic {

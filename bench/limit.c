@@ -23,22 +23,7 @@ static int
 limit_loop(void *arg)
 {
 	struct limit_run *r = arg;
-	struct rte_mbuf *pkts[32];
-	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.limit_run_s * (double)hz);
-	uint64_t n = 0, loops = 0;
-	uint64_t t0 = rte_rdtsc(), t = t0;
-
-	while (n < bench.run_pkts && t - t0 < max_tsc) {
-		uint16_t k = rte_eth_rx_burst(r->port, 0, pkts, 32);
-		rte_pktmbuf_free_bulk(pkts, k);
-		n += k;
-		if ((++loops & 255) == 0) {
-			t = rte_rdtsc();
-			bench_live.pkts = n;
-		}
-	}
-	r->tsc = rte_rdtsc() - t0;
-	r->pkts = n;
+	r->tsc = bench_rx_loop(r->port, NULL, NULL, &r->pkts);
 	return 0;
 }
 

@@ -66,87 +66,76 @@ struct step_run {
 	uint16_t port;
 	struct rte_hash *h;
 	struct proto_flow *flows;
+	struct weir_parse_cfg pc;
 	uint64_t pkts, tsc, ok, misses;
 	uint64_t sum;		/* the touch step's reads, kept so that they are made */
 };
 
-static int
-step_loop(void *arg)
+/* One burst's step work (bench_rx_loop frees the burst after it). */
+static void
+step_burst(void *arg, struct rte_mbuf **pkts, uint16_t k)
 {
 	struct step_run *r = arg;
-	struct weir_parse_cfg pc;
-	weir_parse_cfg_default(&pc);
-	struct rte_mbuf *pkts[32];
 	struct weir_pkt_meta meta[32];
 	struct weir_flow_key key[32];
 	const void *keyp[32];
 	hash_sig_t sig[32];
 	int32_t pos[32];
-	uint64_t hz = rte_get_tsc_hz(), max_tsc = (uint64_t)(bench.limit_run_s * (double)hz);
-	uint64_t n = 0, loops = 0, ok = 0, misses = 0, sum = 0;
-	uint64_t t0 = rte_rdtsc(), t = t0;
+	unsigned int nk = 0;
 
-	for (unsigned int i = 0; i < 32; i++)
-		keyp[i] = &key[i];
-	while (n < bench.run_pkts && t - t0 < max_tsc) {
-		uint16_t k = rte_eth_rx_burst(r->port, 0, pkts, 32);
-		unsigned int nk = 0;
-		for (uint16_t i = 0; i < k && i < 4; i++)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-		for (uint16_t i = 0; i < k; i++) {
-			if (i + 4 < k)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-			const struct rte_mbuf *mb = pkts[i];
-			if (r->step == STEP_TOUCH) {
-				const uint8_t *p = rte_pktmbuf_mtod(mb, const uint8_t *);
-				uint16_t et;
-				uint32_t a, b, ports;
-				memcpy(&et, p + 12, 2);
-				memcpy(&a, p + 26, 4);
-				memcpy(&b, p + 30, 4);
-				memcpy(&ports, p + 34, 4);
-				sum += et ^ p[23] ^ a ^ b ^ ports;
-				continue;
-			}
-			if (weir_parse_frame(&pc, rte_pktmbuf_mtod(mb, const uint8_t *), rte_pktmbuf_data_len(mb),
-					     &meta[nk]) != WEIR_PARSE_OK)
-				continue;
-			ok++;
-			if (r->h) {
-				const struct weir_pkt_meta *m = &meta[nk];
-				weir_flow_key_make_hash(&key[nk], m->src, m->sport, m->dst, m->dport, m->proto,
-							m->vlan, &sig[nk]);
-				meta[nk].l3_len = (uint16_t)rte_pktmbuf_pkt_len(mb);
-			}
-			nk++;
+	for (uint16_t i = 0; i < k && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < k; i++) {
+		if (i + 4 < k)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		const struct rte_mbuf *mb = pkts[i];
+		if (r->step == STEP_TOUCH) {
+			const uint8_t *p = rte_pktmbuf_mtod(mb, const uint8_t *);
+			uint16_t et;
+			uint32_t a, b, ports;
+			memcpy(&et, p + 12, 2);
+			memcpy(&a, p + 26, 4);
+			memcpy(&b, p + 30, 4);
+			memcpy(&ports, p + 34, 4);
+			r->sum += et ^ p[23] ^ a ^ b ^ ports;
+			continue;
 		}
-		if (r->h && nk) {
-			rte_hash_lookup_with_hash_bulk(r->h, keyp, sig, nk, pos);
-			uint64_t now = rte_rdtsc();
-			for (unsigned int j = 0; j < nk; j++) {
-				if (unlikely(pos[j] < 0)) {
-					misses++;
-					continue;
-				}
-				struct proto_flow *f = &r->flows[pos[j]];
-				f->pkts++;
-				f->bytes += meta[j].l3_len;
-				f->last_tsc = now;
-				f->tcp_flags |= meta[j].tcp_flags;
-			}
+		if (weir_parse_frame(&r->pc, rte_pktmbuf_mtod(mb, const uint8_t *), rte_pktmbuf_data_len(mb),
+				     &meta[nk]) != WEIR_PARSE_OK)
+			continue;
+		r->ok++;
+		if (r->h) {
+			const struct weir_pkt_meta *m = &meta[nk];
+			weir_flow_key_make_hash(&key[nk], m->src, m->sport, m->dst, m->dport, m->proto, m->vlan,
+						&sig[nk]);
+			keyp[nk] = &key[nk];
+			meta[nk].l3_len = (uint16_t)rte_pktmbuf_pkt_len(mb);
 		}
-		rte_pktmbuf_free_bulk(pkts, k);
-		n += k;
-		if ((++loops & 255) == 0) {
-			t = rte_rdtsc();
-			bench_live.pkts = n;
-		}
+		nk++;
 	}
-	r->tsc = rte_rdtsc() - t0;
-	r->pkts = n;
-	r->ok = ok;
-	r->misses = misses;
-	r->sum = sum;
+	if (!r->h || !nk)
+		return;
+	rte_hash_lookup_with_hash_bulk(r->h, keyp, sig, nk, pos);
+	uint64_t now = rte_rdtsc();
+	for (unsigned int j = 0; j < nk; j++) {
+		if (unlikely(pos[j] < 0)) {
+			r->misses++;
+			continue;
+		}
+		struct proto_flow *f = &r->flows[pos[j]];
+		f->pkts++;
+		f->bytes += meta[j].l3_len;
+		f->last_tsc = now;
+		f->tcp_flags |= meta[j].tcp_flags;
+	}
+}
+
+static int
+step_loop(void *arg)
+{
+	struct step_run *r = arg;
+	weir_parse_cfg_default(&r->pc);
+	r->tsc = bench_rx_loop(r->port, step_burst, r, &r->pkts);
 	return 0;
 }
 
