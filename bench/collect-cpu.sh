@@ -22,10 +22,11 @@
 # scenario does) and prints its CPU, the machine's idle share and the
 # socket's drops (net.core.rmem_max raised to 32 MiB for the run, as the
 # export scenario does, so that -B gets it): what the same stream costs
-# the peer. CPU and idle shares are over the send and the
-# 1.5 s after it.
+# the peer. PEER=sink does the same with `weir-bench --sink`, which reads
+# the datagrams and drops them: the floor under any collector. CPU and
+# idle shares are over the send and the 1.5 s after it.
 #
-#   [WEIR=ENGINE] [AS_CAUGHT=1] [CTL_NICE=N] [REDIS_NICE=N] [PEER=nfcapd] \
+#   [WEIR=ENGINE] [AS_CAUGHT=1] [CTL_NICE=N] [REDIS_NICE=N] [PEER=nfcapd|sink] \
 #   bench/collect-cpu.sh [BUILD_DIR] [RATE] [SECONDS] [ENGINE OPTION...]
 #   (root; default build, 1600000, 8)
 set -eu
@@ -50,12 +51,19 @@ send() {
 	"$build/bench/weir-bench" --send nf9 "$udp" "$rate" "$secs" --cache "$build/bench-cache" \
 		${AS_CAUGHT:+--as-caught}
 }
-if [ "${PEER:-}" = nfcapd ]; then
-	mkdir "$tmp/nfcapd"
+if [ -n "${PEER:-}" ]; then
 	rmem=$(cat /proc/sys/net/core/rmem_max)
 	trap 'kill $weir_pid 2>/dev/null; echo "$rmem" > /proc/sys/net/core/rmem_max; rm -rf $tmp' EXIT
 	[ "$rmem" -ge 33554432 ] || echo 33554432 > /proc/sys/net/core/rmem_max
-	nfcapd -b 127.0.0.1 -p "$udp" -w "$tmp/nfcapd" -t 3600 -B 33554432 > "$tmp/nfcapd.log" 2>&1 &
+	case $PEER in
+	nfcapd)
+		mkdir "$tmp/nfcapd"
+		nfcapd -b 127.0.0.1 -p "$udp" -w "$tmp/nfcapd" -t 3600 -B 33554432 > "$tmp/peer.log" 2>&1 & ;;
+	sink)
+		"$build/bench/weir-bench" --sink "$udp" 3600 > "$tmp/peer.log" 2>&1 & ;;
+	*)
+		echo "PEER is nfcapd or sink" >&2; exit 2 ;;
+	esac
 	weir_pid=$!	# killed by the trap
 	sleep 1
 	c0=$(cpu /proc/$weir_pid); i0=$(ticks); t0=$(date +%s.%N)
@@ -63,8 +71,12 @@ if [ "${PEER:-}" = nfcapd ]; then
 	sleep 1.5
 	c1=$(cpu /proc/$weir_pid); i1=$(ticks); t1=$(date +%s.%N)
 	drops=$(awk -v p=":$(printf %04X "$udp")" '$2 ~ p"$" {print $NF}' /proc/net/udp)
-	echo "nfcapd CPU $(echo "scale=1; ($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($t1 - $t0)" | bc)%," \
+	echo "$PEER CPU $(echo "scale=1; ($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($t1 - $t0)" | bc)%," \
 	     "machine idle $(idle_pct "$i0" "$i1")% of $(nproc) CPUs, socket drops ${drops:-?}"
+	if [ "$PEER" = sink ]; then
+		kill "$weir_pid"; wait "$weir_pid" 2>/dev/null || true
+		cat "$tmp/peer.log"
+	fi
 	exit 0
 fi
 redis-server --port "$port" --save '' --appendonly no --daemonize yes --pidfile "$tmp/redis.pid" \

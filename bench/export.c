@@ -52,7 +52,6 @@
 #define QUICK_START_RATE 400000.0	/* every collector here takes it; one that does not starts over */
 #define MAX_RATE 26e6
 #define BACKLOG_MAX (256u << 10)
-#define PEER_RCVBUF_BYTES (32ll << 20)
 
 struct sweep_out {
 	double lossless;               /* records/s, 0: none */
@@ -347,8 +346,8 @@ bench_export(void)
 				   "flow records", (double)st[k].records / st[k].n);
 	}
 
-	long long rmem = bench_rmem_raise(PEER_RCVBUF_BYTES);
-	if (rmem < PEER_RCVBUF_BYTES)
+	long long rmem = bench_rmem_raise((long long)BENCH_PEER_RCVBUF);
+	if (rmem < (long long)BENCH_PEER_RCVBUF)
 		bench_note("export: net.core.rmem_max is %lld and could not be raised: nfcapd, nfacctd and sfacctd "
 			   "got smaller socket buffers than weir's forced 32 MiB", rmem);
 

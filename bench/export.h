@@ -48,6 +48,15 @@ struct bench_sent {
  * which s points to, not s). */
 int bench_send(const struct bench_stream *s, uint16_t port, double rate, double secs, struct bench_sent *out);
 
+/* The receive buffer every collector of the scenario asks for (weir's
+ * own RCVBUF; the peers' -B and pipe size; --sink's), 32 MiB. */
+#define BENCH_PEER_RCVBUF 33554432
+#define BENCH_STR_(x) #x
+#define BENCH_STR(x) BENCH_STR_(x)
+
+/* --sink (export_sink.c): take datagrams on 127.0.0.1:port for secs, drop them. */
+int bench_sink(uint16_t port, double secs);
+
 /* What a collector accounted for one step. records: records (samples) it
  * took in; dgrams: datagrams, or -1 when it does not say; kernel_drops: the
  * socket's drops (/proc/net/udp) during the step; app_drops: its own drop

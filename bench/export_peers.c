@@ -44,7 +44,7 @@
 #define WEIR_BUILD_ROOT "."
 #endif
 
-#define PEER_RCVBUF "33554432"      /* = weir's RCVBUF */
+#define PEER_RCVBUF BENCH_STR(BENCH_PEER_RCVBUF)
 #define WEIR_NODE "bench-export"
 
 static void

@@ -204,6 +204,11 @@ usage(FILE *out)
 		"  records a second (0: as fast as it goes), dated as sent unless --as-caught, as the\n"
 		"  export scenario does; no DPDK, no root (bench/collect-cpu.sh uses it)\n"
 		"\n"
+		"       weir-bench --sink PORT SECONDS\n"
+		"  the least a collector does: take datagrams on 127.0.0.1:PORT and drop them, for\n"
+		"  SECONDS or until SIGTERM; prints what it took; no DPDK, no root (collect-cpu.sh\n"
+		"  PEER=sink)\n"
+		"\n"
 		"       weir-bench --decode nf9|ipfix SECONDS [--cache DIR]\n"
 		"  the decoder alone: replay the cached stream through weir_xflow_decode for one\n"
 		"  exporter, no socket, flow table or Redis; records a second\n");
@@ -215,7 +220,7 @@ static struct {
 	const char *stream;
 	long port;
 	double rate, secs;
-} send_only, decode_only;
+} send_only, decode_only, sink_only;
 
 /* --send: one paced replay of a cached stream, the export scenario's sender
  * on its own, for a collector run by hand. */
@@ -278,6 +283,10 @@ parse_args(int argc, char **argv)
 			send_only.port = strtol(argv[++i], NULL, 10);
 			send_only.rate = strtod(argv[++i], NULL);
 			send_only.secs = strtod(argv[++i], NULL);
+		} else if (!strcmp(a, "--sink") && i + 2 < argc) {
+			sink_only.stream = "sink";
+			sink_only.port = strtol(argv[++i], NULL, 10);
+			sink_only.secs = strtod(argv[++i], NULL);
 		} else if (!strcmp(a, "--decode") && i + 2 < argc) {
 			decode_only.stream = argv[++i];
 			decode_only.secs = strtod(argv[++i], NULL);
@@ -375,6 +384,13 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (send_only.stream)
 		return send_stream();
+	if (sink_only.stream) {
+		if (sink_only.port < 1 || sink_only.port > 65535 || !(sink_only.secs > 0)) {
+			fprintf(stderr, "weir-bench: --sink takes a port and seconds\n");
+			return 2;
+		}
+		return bench_sink((uint16_t)sink_only.port, sink_only.secs);
+	}
 	if (decode_only.stream)
 		return bench_decode(decode_only.stream, decode_only.secs);
 	if (bench.as_caught) {
