@@ -132,6 +132,9 @@ static const struct ratio ratios[] = {
 	 "scenario limit not run (or DPDK's rte_hash table could not be made)", "-"},
 	{"cold_vs_rte_hash", "cold", "engine_mpps", "limit", "cold_parse_rte_hash_mpps",
 	 "scenario cold or limit not run", "-"},
+	/* extra: the DPI pass without nDPI's packet work (pcap_run.c), no target of its own */
+	{"dpi_less_ndpi_vs_drop", "pcap", "engine_dpi_less_ndpi_kpps", "pcap", "drop_kpps",
+	 "the DPI-on pcap pass did not run", "-"},
 	/* extra: the other NetFlow/IPFIX peer, no target of its own */
 	{"nf9_vs_nfacctd", "export", "nf9_weir_lossless_krps", "export", "nf9_nfacctd_lossless_krps",
 	 "scenario export not run (--quick leaves nfacctd out), or weir or nfacctd had no lossless step", "-"},

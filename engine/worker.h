@@ -61,6 +61,8 @@ struct weir_worker_stats {
 	uint64_t dpi_pkts_after_app;       /* ... after the application was named */
 	uint64_t dpi_pkts_no_payload;      /* ... TCP segments without payload */
 	uint64_t dpi_mem;                  /* bytes nDPI holds now */
+	uint64_t dpi_tsc;                  /* TSC cycles inside weir_dpi_process: nDPI's work on the
+					    * packets fed (weir-bench's pcap note; not published) */
 	uint64_t dist_out;                 /* handed to other workers */
 	uint64_t dist_drops;               /* their ring was full */
 	uint64_t xflow_datagrams;          /* diverted from DPDK ports (counted in rx_pkts) */
