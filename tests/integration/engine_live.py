@@ -254,14 +254,19 @@ def frame(a, b, sp, dp):
 		     UDP(sport=sp, dport=dp) / Raw(b"x" * 64))
 fa = frame("10.9.0.1", "10.9.0.2", 1111, 2222)
 fb = frame("10.9.0.3", "10.9.0.4", 3333, 4444)
+# each last frame's time is bracketed: taken before the send (the frame
+# left no earlier) and after it (no later), so that a sender descheduled
+# around sendp() cannot move a flow outside its window
+t = time.time()
 sendp([fa] * 3, iface=iface, verbose=False)
-last_a = time.time()
+last_a = (t, time.time())
 for i in range(11):
+	t = time.time()
 	sendp(fb, iface=iface, verbose=False)
-	last_b = time.time()
+	last_b = (t, time.time())
 	if i < 10:
 		time.sleep(0.5)
-print("%.3f %.3f" % (last_a, last_b))
+print("%.3f %.3f %.3f %.3f" % (last_a + last_b))
 '''
 
 
@@ -282,7 +287,8 @@ def case_idle(args):
 			print("sender failed: %s" % r.stderr[-2000:])
 			stop_engine(p, log, node)
 			return 1
-		last_a, last_b = (float(x) for x in r.stdout.split())
+		t = [float(x) for x in r.stdout.split()]
+		last_a, last_b = (t[0], t[1]), (t[2], t[3])
 		key = "weir:{%s}:flows:ended" % node
 		want = {("10.9.0.1", "10.9.0.2"), ("10.9.0.3", "10.9.0.4")}
 		deadline = time.time() + idle_s + 10
@@ -304,13 +310,16 @@ def case_idle(args):
 				ok = False
 				continue
 			ms, f = mine[0]
-			after = ms - last * 1000
-			print("flow %s: ended %s, %s packets, published %.0f ms after its last frame "
-			      "(want %d..%d)" % (name, f.get("end_reason"), f.get("pkts"), after, idle_s * 1000, late_ms))
+			# at least idle_s after the frame's earliest time, at most
+			# late_ms after its latest
+			after_lo, after_hi = ms - last[1] * 1000, ms - last[0] * 1000
+			print("flow %s: ended %s, %s packets, published %.0f..%.0f ms after its last frame "
+			      "(want %d..%d)" % (name, f.get("end_reason"), f.get("pkts"), after_lo, after_hi,
+						 idle_s * 1000, late_ms))
 			if f.get("end_reason") != "idle" or int(f.get("pkts", 0)) != pkts:
 				print("MISMATCH: flow %s: want end_reason idle and %d packets" % (name, pkts))
 				ok = False
-			if not idle_s * 1000 <= after <= late_ms:
+			if not (after_hi >= idle_s * 1000 and after_lo <= late_ms):
 				print("MISMATCH: flow %s ended outside its window" % name)
 				ok = False
 	finally:
