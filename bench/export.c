@@ -175,18 +175,25 @@ static void
 sweep_result(const struct step_rec *st, unsigned int n, struct sweep_out *o)
 {
 	double first_lossy = INFINITY;
-	int any_lossy = 0;
 	for (unsigned int i = 0; i < n; i++)
-		if (!st[i].ok) {
+		if (!st[i].ok)
 			first_lossy = fmin(first_lossy, st[i].rate);
-			any_lossy = 1;
-		}
 	for (unsigned int i = 0; i < n; i++) {
 		if (!st[i].ok || st[i].rate >= first_lossy || st[i].achieved <= o->lossless)
 			continue;
 		o->lossless = st[i].achieved;
-		o->lower_bound = !any_lossy && st[i].achieved < 0.8 * st[i].rate;
+		o->lower_bound = isinf(first_lossy) && st[i].achieved < 0.8 * st[i].rate;
 	}
+}
+
+/* Offered rate, then the order the steps ran in. */
+static int
+step_cmp(const void *a, const void *b)
+{
+	const struct step_rec *x = a, *y = b;
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? -1 : 1;
+	return (x->b_ms > y->b_ms) - (x->b_ms < y->b_ms);
 }
 
 static void
@@ -273,15 +280,9 @@ sweep(struct bench_collector *c, const struct bench_stream *s, unsigned int rep,
 	}
 	sweep_result(st, n, o);
 	/* in the order of the offered rate (a refined step ran last), for the plot */
-	unsigned int ord[64];
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned int j = i;
-		for (; j > 0 && st[ord[j - 1]].rate > st[i].rate; j--)
-			ord[j] = ord[j - 1];
-		ord[j] = i;
-	}
+	qsort(st, n, sizeof(st[0]), step_cmp);
 	for (unsigned int x = 0; tsv && x < n; x++) {
-		const struct step_rec *k = &st[ord[x]];
+		const struct step_rec *k = &st[x];
 		fprintf(tsv, "%s\t%s\t%u\t%.0f\t%.0f\t%.0f\t%.4f\t%llu\t%.1f\t%llu\t%llu\t%d\n", s->name,
 			c->name, rep + 1, k->rate, k->achieved, k->taken, k->loss_pct,
 			(unsigned long long)k->backlog >> 10, k->settle_ms, (unsigned long long)k->kdrops,
