@@ -220,7 +220,13 @@ static struct {
 	const char *stream;
 	long port;
 	double rate, secs;
-} send_only, decode_only, sink_only;
+} send_only, decode_only;
+
+static struct {
+	int on;
+	long port;
+	double secs;
+} sink_only;
 
 /* --send: one paced replay of a cached stream, the export scenario's sender
  * on its own, for a collector run by hand. */
@@ -284,7 +290,7 @@ parse_args(int argc, char **argv)
 			send_only.rate = strtod(argv[++i], NULL);
 			send_only.secs = strtod(argv[++i], NULL);
 		} else if (!strcmp(a, "--sink") && i + 2 < argc) {
-			sink_only.stream = "sink";
+			sink_only.on = 1;
 			sink_only.port = strtol(argv[++i], NULL, 10);
 			sink_only.secs = strtod(argv[++i], NULL);
 		} else if (!strcmp(a, "--decode") && i + 2 < argc) {
@@ -384,7 +390,7 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (send_only.stream)
 		return send_stream();
-	if (sink_only.stream) {
+	if (sink_only.on) {
 		if (sink_only.port < 1 || sink_only.port > 65535 || !(sink_only.secs > 0)) {
 			fprintf(stderr, "weir-bench: --sink takes a port and seconds\n");
 			return 2;
