@@ -3,11 +3,13 @@
  * weir_worker_account(), as the burst loop hands them over. The three
  * handshake segments carry no payload and are counted as such
  * (dpi_pkts_no_payload, printed by weir-bench's pcap note); all four reach
- * nDPI (dpi_pkts, copied at a fold). No EAL: the worker is driven
- * directly, as weir-bench's memory scenario does. */
+ * nDPI (dpi_pkts, copied at a fold), and the time inside nDPI is counted
+ * (dpi_tsc: some, and no more than the whole loop took). No EAL: the worker
+ * is driven directly, as weir-bench's memory scenario does. */
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <urcu-qsbr.h>
 
 #include "weir/config.h"
@@ -69,6 +71,7 @@ main(void)
 		{0, 0x18, "GET / HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: t\r\n\r\n"},
 	};
 	uint8_t buf[256];
+	uint64_t t0 = rte_rdtsc();
 	for (unsigned int i = 0; i < sizeof(conv) / sizeof(conv[0]); i++) {
 		uint32_t n = frame(buf, conv[i].rev, conv[i].flags, conv[i].payload);
 		struct weir_pkt_meta m;
@@ -77,7 +80,10 @@ main(void)
 	}
 	CHECK_EQ(w->st.flows_created, 1);
 	CHECK_EQ(w->st.dpi_flows, 1);
+	uint64_t t1 = rte_rdtsc();
 	CHECK_EQ(w->st.dpi_pkts_no_payload, 3);
+	CHECK(w->st.dpi_tsc > 0);
+	CHECK(w->st.dpi_tsc <= t1 - t0);
 	weir_worker_fold(w);	/* copies the nDPI module's counters */
 	CHECK_EQ(w->st.dpi_pkts, 4);
 
